@@ -1,0 +1,465 @@
+"""How alike are the entries of a field? Pairwise similarity as matrix products (issue 6).
+
+Every measure compares two entries over the same N cases. The inputs are stacked arrays, one row
+per entry (S entries x N cases):
+
+* ``decisions``: binary decisions (bool or 0/1 integers);
+* ``labels``: the binary reference labels, shape (N,); an entry is *correct* on a case when its
+  decision equals the label;
+* ``scores``: real-valued scores (finite floats).
+
+All 2 x 2 counts of a pair come from one product of 0/1 matrices: with ``n11 = A @ B.T`` and the
+row sums ``r`` and ``c``, ``n10 = r - n11``, ``n01 = c - n11`` and ``n00 = N - r - c + n11``. The
+products run over blocks of entries so that the working memory beyond the inputs is bounded by
+``chunk_bytes`` per block (two blocks live at a time); counts are exact (float32 products of 0/1
+values are exact integers below 2**24 cases, float64 is used above that).
+
+A measure is NaN (``None`` in JSON) exactly where its denominator is zero:
+
+* ``cohen_kappa`` and ``error_consistency`` when 1 - p_e = 0, i.e. both vectors are constant and
+  equal (one constant vector against a varying one gives a defined kappa of 0);
+* ``q_statistic`` when n11 * n00 + n01 * n10 = 0;
+* ``score_correlation`` when either score vector is constant;
+* every measure when there are no cases (an empty subgroup).
+
+Measures that use the labels (error consistency, Q, disagreement, double fault) can reveal them;
+``LABEL_MEASURES`` names them so that callers can hide them from participants while a phase runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MEASURES: tuple[str, ...] = (
+    "agreement",
+    "cohen_kappa",
+    "error_consistency",
+    "q_statistic",
+    "disagreement",
+    "double_fault",
+    "score_correlation",
+)
+DECISION_MEASURES = frozenset({"agreement", "cohen_kappa"})
+LABEL_MEASURES = frozenset({"error_consistency", "q_statistic", "disagreement", "double_fault"})
+SCORE_MEASURES = frozenset({"score_correlation"})
+
+DEFAULT_CHUNK_BYTES = 256 * 2**20
+FLAG_THRESHOLD = 0.95
+
+# float32 sums of 0/1 products are exact integers while every partial sum stays below 2**24.
+_FLOAT32_EXACT_CASES = 2**24
+
+
+@dataclass(frozen=True)
+class GroupSimilarity:
+    """The similarity matrices restricted to the cases of one subgroup (``attribute == group``)."""
+
+    attribute: str
+    group: str
+    n: int
+    measures: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class FlaggedPair:
+    """Two entries of different teams whose similarity reaches the review threshold."""
+
+    first: int
+    second: int
+    value: float
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of entries, converted for the matrix products (only what the measures need)."""
+
+    decisions: np.ndarray | None
+    decision_ones: np.ndarray | None
+    correct: np.ndarray | None
+    correct_ones: np.ndarray | None
+    centred_scores: np.ndarray | None
+    score_norms: np.ndarray | None
+    constant_scores: np.ndarray | None
+
+
+class _Field:
+    """Validated inputs plus the conversion of a block of entries."""
+
+    def __init__(
+        self,
+        decisions: np.ndarray,
+        labels: np.ndarray,
+        scores: np.ndarray,
+        mask: np.ndarray | None,
+        measures: Sequence[str],
+    ) -> None:
+        unknown = set(measures) - set(MEASURES)
+        if unknown:
+            raise ValueError(f"unknown similarity measures: {sorted(unknown)}")
+        decisions = np.asarray(decisions)
+        scores = np.asarray(scores, dtype=float)
+        labels = np.asarray(labels)
+        if decisions.ndim != 2 or scores.shape != decisions.shape:
+            raise ValueError(
+                "decisions and scores must both have shape (entries, cases), got "
+                f"{decisions.shape} and {scores.shape}"
+            )
+        if labels.shape != (decisions.shape[1],):
+            raise ValueError(f"labels must have shape ({decisions.shape[1]},), got {labels.shape}")
+        _check_binary(decisions, "decisions")
+        _check_binary(labels, "labels")
+        if not all(np.isfinite(scores[i]).all() for i in range(scores.shape[0])):
+            raise ValueError("scores must be finite")
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != labels.shape:
+                raise ValueError(f"mask must have shape {labels.shape}, got {mask.shape}")
+            labels = labels[mask]
+        self.decisions = decisions
+        self.scores = scores
+        self.labels = labels.astype(bool)
+        self.mask = mask
+        self.n = int(labels.shape[0])
+        self.measures = tuple(measures)
+        wanted = set(measures)
+        self.needs_decisions = bool(wanted & DECISION_MEASURES)
+        self.needs_correct = bool(wanted & LABEL_MEASURES)
+        self.needs_scores = bool(wanted & SCORE_MEASURES)
+        self.count_dtype = np.float32 if self.n < _FLOAT32_EXACT_CASES else np.float64
+
+    @property
+    def size(self) -> int:
+        return int(self.decisions.shape[0])
+
+    def block_rows(self, chunk_bytes: int) -> int:
+        """Entries per block so that one converted block stays within ``chunk_bytes``."""
+        width = np.dtype(self.count_dtype).itemsize
+        per_case = (
+            width * (self.needs_decisions + self.needs_correct) + 8 * self.needs_scores
+        ) or 1
+        return max(1, int(chunk_bytes // (per_case * max(self.n, 1))))
+
+    def block(self, start: int, stop: int) -> _Block:
+        decisions = self.decisions[start:stop]
+        scores = self.scores[start:stop]
+        if self.mask is not None:
+            decisions = decisions[:, self.mask]
+            scores = scores[:, self.mask] if self.needs_scores else scores
+        decisions = decisions.astype(bool, copy=False)
+        as_counts = {"decisions": None, "correct": None}
+        ones = {"decisions": None, "correct": None}
+        if self.needs_decisions:
+            as_counts["decisions"] = decisions.astype(self.count_dtype)
+            ones["decisions"] = np.count_nonzero(decisions, axis=1).astype(np.int64)
+        if self.needs_correct:
+            correct = decisions == self.labels
+            as_counts["correct"] = correct.astype(self.count_dtype)
+            ones["correct"] = np.count_nonzero(correct, axis=1).astype(np.int64)
+        centred = norms = constant = None
+        if self.needs_scores:
+            if self.n:
+                constant = scores.max(axis=1) == scores.min(axis=1)
+                centred = scores - scores.mean(axis=1, keepdims=True)
+            else:
+                constant = np.ones(stop - start, dtype=bool)
+                centred = np.zeros((stop - start, 0))
+            norms = np.sqrt(np.einsum("ij,ij->i", centred, centred))
+        return _Block(
+            decisions=as_counts["decisions"],
+            decision_ones=ones["decisions"],
+            correct=as_counts["correct"],
+            correct_ones=ones["correct"],
+            centred_scores=centred,
+            score_norms=norms,
+            constant_scores=constant,
+        )
+
+
+def _check_binary(values: np.ndarray, name: str) -> None:
+    if values.dtype == bool:
+        return
+    rows = values.reshape(1, -1) if values.ndim == 1 else values
+    for row in rows:
+        if not np.all((row == 0) | (row == 1)):
+            raise ValueError(f"{name} must be 0/1 or boolean")
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray | int) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is zero."""
+    numerator, denominator = np.broadcast_arrays(numerator, denominator)
+    out = np.full(numerator.shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def _counts(
+    products: np.ndarray, row_ones: np.ndarray, column_ones: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n11 = np.rint(products).astype(np.int64)
+    r = row_ones[:, None]
+    c = column_ones[None, :]
+    return n11, r - n11, c - n11, n - r - c + n11
+
+
+def _kappa(n11: np.ndarray, n10: np.ndarray, n01: np.ndarray, n00: np.ndarray) -> np.ndarray:
+    """Cohen's kappa from 2 x 2 counts, in integers until the final division.
+
+    kappa = (p_o - p_e) / (1 - p_e); multiplying by N**2 gives 1 - p_e = r(N - c) + (N - r)c
+    and p_o - p_e = (1 - p_e) - N(n10 + n01), with r and c the two vectors' counts of ones.
+    """
+    n = n11 + n10 + n01 + n00
+    r = n11 + n10
+    c = n11 + n01
+    expected_disagreement = r * (n - c) + (n - r) * c
+    return _ratio(expected_disagreement - n * (n10 + n01), expected_disagreement)
+
+
+def _pair_measures(field: _Field, a: _Block, b: _Block) -> dict[str, np.ndarray]:
+    n = field.n
+    wanted = set(field.measures)
+    out: dict[str, np.ndarray] = {}
+    if field.needs_decisions:
+        n11, n10, n01, n00 = _counts(
+            a.decisions @ b.decisions.T, a.decision_ones, b.decision_ones, n
+        )
+        out["agreement"] = _ratio(n11 + n00, n)
+        out["cohen_kappa"] = _kappa(n11, n10, n01, n00)
+    if field.needs_correct:
+        # 1 = correct: n11 both correct, n00 both wrong (Kuncheva & Whitaker 2003, table 1).
+        n11, n10, n01, n00 = _counts(a.correct @ b.correct.T, a.correct_ones, b.correct_ones, n)
+        out["error_consistency"] = _kappa(n11, n10, n01, n00)
+        out["q_statistic"] = _ratio(n11 * n00 - n01 * n10, n11 * n00 + n01 * n10)
+        out["disagreement"] = _ratio(n10 + n01, n)
+        out["double_fault"] = _ratio(n00, n)
+    if field.needs_scores:
+        products = a.centred_scores @ b.centred_scores.T
+        correlation = _ratio(products, np.outer(a.score_norms, b.score_norms))
+        correlation[a.constant_scores[:, None] | b.constant_scores[None, :]] = np.nan
+        out["score_correlation"] = np.clip(correlation, -1.0, 1.0)
+    return {name: value for name, value in out.items() if name in wanted}
+
+
+def _spans(size: int, step: int) -> list[tuple[int, int]]:
+    return [(start, min(start + step, size)) for start in range(0, size, step)]
+
+
+def similarity_matrices(
+    decisions: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    measures: Sequence[str] = MEASURES,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict[str, np.ndarray]:
+    """All pairwise measures as symmetric S x S float arrays, NaN where undefined.
+
+    ``mask`` (boolean, shape (N,)) restricts every measure to the cases where it is true, e.g. the
+    female patients. The diagonal is included (an entry against itself).
+    """
+    field = _Field(decisions, labels, scores, mask, measures)
+    size = field.size
+    out = {name: np.empty((size, size)) for name in field.measures}
+    spans = _spans(size, field.block_rows(chunk_bytes))
+    for position, (row_start, row_stop) in enumerate(spans):
+        rows = field.block(row_start, row_stop)
+        for column_start, column_stop in spans[position:]:
+            same = column_start == row_start
+            columns = rows if same else field.block(column_start, column_stop)
+            for name, values in _pair_measures(field, rows, columns).items():
+                if same:
+                    # Floating products of a block with itself need not be exactly symmetric.
+                    upper = np.triu(np.ones(values.shape, dtype=bool))
+                    values = np.where(upper, values, values.T)
+                out[name][row_start:row_stop, column_start:column_stop] = values
+                out[name][column_start:column_stop, row_start:row_stop] = values.T
+    return out
+
+
+def similarity_row(
+    decisions: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    index: int,
+    *,
+    mask: np.ndarray | None = None,
+    measures: Sequence[str] = MEASURES,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict[str, np.ndarray]:
+    """Entry ``index`` against every entry (itself included): one row (= column) of each matrix.
+
+    Costs O(S * N) instead of O(S**2 * N); use it to update stored matrices after a new
+    submission. Count-based measures equal the full recompute exactly, the score correlation to
+    rounding (about 1e-15).
+    """
+    field = _Field(decisions, labels, scores, mask, measures)
+    if not -field.size <= index < field.size:
+        raise IndexError(f"entry {index} out of range for {field.size} entries")
+    index %= field.size
+    target = field.block(index, index + 1)
+    out = {name: np.empty(field.size) for name in field.measures}
+    for start, stop in _spans(field.size, field.block_rows(chunk_bytes)):
+        for name, values in _pair_measures(field, target, field.block(start, stop)).items():
+            out[name][start:stop] = values[0]
+    return out
+
+
+def group_similarity(
+    decisions: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    attributes: Mapping[str, Sequence[Any] | np.ndarray],
+    *,
+    measures: Sequence[str] = MEASURES,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> list[GroupSimilarity]:
+    """The matrices within every subgroup: for each attribute, each of its non-missing values.
+
+    Groups come in attribute order, then sorted by the group's text; missing values (None, NaN)
+    belong to no group.
+    """
+    results = []
+    for attribute, values in attributes.items():
+        column = pd.Series(np.asarray(values, dtype=object))
+        for group in sorted(column.dropna().unique(), key=str):
+            mask = (column == group).to_numpy()
+            matrices = similarity_matrices(
+                decisions, labels, scores, mask=mask, measures=measures, chunk_bytes=chunk_bytes
+            )
+            results.append(GroupSimilarity(attribute, str(group), int(mask.sum()), matrices))
+    return results
+
+
+def matrix_to_json(matrix: np.ndarray) -> list[list[float | None]] | list[float | None]:
+    """Nested lists of floats with NaN replaced by None (``null`` in JSON)."""
+    if np.ndim(matrix) == 1:
+        return [None if np.isnan(value) else float(value) for value in matrix]
+    return [[None if np.isnan(value) else float(value) for value in row] for row in matrix]
+
+
+def similarity_report(
+    entries: Sequence[str],
+    decisions: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    attributes: Mapping[str, Sequence[Any] | np.ndarray] | None = None,
+    *,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict[str, Any]:
+    """The JSON document of ``python -m scoring similarity`` (issue 6), ready for ``json.dumps``.
+
+    ``{"entries": [...], "measures": {name: S x S}, "groups": [{"attribute", "group", "n",
+    "measures"}]}``, matrices in the order of ``entries`` with ``None`` where undefined.
+    """
+    if len(entries) != np.shape(decisions)[0]:
+        raise ValueError(f"{len(entries)} entry names for {np.shape(decisions)[0]} entries")
+    overall = similarity_matrices(decisions, labels, scores, chunk_bytes=chunk_bytes)
+    groups = group_similarity(decisions, labels, scores, attributes or {}, chunk_bytes=chunk_bytes)
+    return {
+        "entries": list(entries),
+        "measures": {name: matrix_to_json(values) for name, values in overall.items()},
+        "groups": [
+            {
+                "attribute": group.attribute,
+                "group": group.group,
+                "n": group.n,
+                "measures": {name: matrix_to_json(v) for name, v in group.measures.items()},
+            }
+            for group in groups
+        ],
+    }
+
+
+def mean_pairwise(matrix: np.ndarray) -> float | None:
+    """Mean over distinct pairs (upper triangle, diagonal excluded) of the defined values.
+
+    Applied to error consistency this is the field's diversity figure: near 1 the entries fail on
+    the same cases, near 0 their errors are as independent as chance. None without a defined pair.
+    """
+    values = np.asarray(matrix)[np.triu_indices(np.shape(matrix)[0], k=1)]
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else None
+
+
+def flag_similar_pairs(
+    matrix: np.ndarray, teams: Sequence[Any], *, threshold: float = FLAG_THRESHOLD
+) -> list[FlaggedPair]:
+    """Pairs of entries from different teams with similarity >= ``threshold``, most similar first.
+
+    Use with error consistency (default threshold 0.95) to find shared code, leaked predictions
+    or plain convergence for review. Undefined (NaN) pairs are never flagged.
+    """
+    matrix = np.asarray(matrix)
+    if len(teams) != matrix.shape[0]:
+        raise ValueError(f"{len(teams)} team ids for {matrix.shape[0]} entries")
+    first, second = np.triu_indices(matrix.shape[0], k=1)
+    values = matrix[first, second]
+    team_ids = np.asarray(teams, dtype=object)
+    hits = (values >= threshold) & (team_ids[first] != team_ids[second])
+    pairs = [
+        FlaggedPair(int(i), int(j), float(v))
+        for i, j, v in zip(first[hits], second[hits], values[hits], strict=True)
+    ]
+    return sorted(pairs, key=lambda pair: (-pair.value, pair.first, pair.second))
+
+
+def error_dissimilarity(error_consistency: np.ndarray) -> np.ndarray:
+    """1 - error consistency as a symmetric dissimilarity with a zero diagonal.
+
+    Error consistency is undefined only for two entries whose correctness vectors are constant
+    and equal (both always right or both always wrong), i.e. identical: their dissimilarity is 0.
+    """
+    dissimilarity = 1.0 - np.asarray(error_consistency, dtype=float)
+    dissimilarity = np.nan_to_num(dissimilarity, nan=0.0)
+    dissimilarity = (dissimilarity + dissimilarity.T) / 2
+    np.fill_diagonal(dissimilarity, 0.0)
+    return dissimilarity
+
+
+def mds_embedding(error_consistency: np.ndarray, *, random_state: int = 0) -> np.ndarray:
+    """2-D positions (S x 2) of the entries from metric MDS on 1 - error consistency.
+
+    Close points fail on the same cases. Deterministic for a given ``random_state`` (classical
+    MDS initialisation, scikit-learn's SMACOF).
+    """
+    from sklearn.manifold import MDS
+
+    dissimilarity = error_dissimilarity(error_consistency)
+    if dissimilarity.shape[0] < 3:
+        # Two points lie on a line at their distance; MDS needs no iterations for that.
+        positions = np.zeros((dissimilarity.shape[0], 2))
+        if dissimilarity.shape[0] == 2:
+            positions[1, 0] = dissimilarity[0, 1]
+        return positions
+    mds = MDS(
+        n_components=2,
+        metric="precomputed",
+        init="classical_mds",
+        random_state=random_state,
+    )
+    return mds.fit_transform(dissimilarity)
+
+
+def clustered_order(error_consistency: np.ndarray, *, method: str = "average") -> list[int]:
+    """Entry indices in the leaf order of hierarchical clustering on 1 - error consistency.
+
+    Ordering the heatmap's rows and columns this way puts entries that fail alike next to each
+    other (scipy ``linkage`` with ``optimal_ordering``, default average linkage).
+    """
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    dissimilarity = error_dissimilarity(error_consistency)
+    if dissimilarity.shape[0] < 3:
+        return list(range(dissimilarity.shape[0]))
+    tree = linkage(
+        squareform(np.clip(dissimilarity, 0.0, None), checks=False),
+        method=method,
+        optimal_ordering=True,
+    )
+    return [int(i) for i in leaves_list(tree)]
