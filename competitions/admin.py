@@ -1,0 +1,230 @@
+"""The organisers' workplace: challenges, phases, ground truth, teams and submissions.
+
+Organisers are staff users in the "Organisers" group; beyond the model permissions, every
+admin here is scoped per object: an organiser sees and changes only the challenges they organise
+(superusers see all).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from competitions import services
+from competitions.metrics import metric_choices
+from competitions.models import (
+    Challenge,
+    DataFile,
+    Participant,
+    Phase,
+    Submission,
+    SubmissionEvent,
+    Team,
+)
+from scoring.errors import InputError
+from scoring.io import read_truth
+
+
+class OrganiserScopedAdmin(admin.ModelAdmin):
+    """Limits rows, object permissions and challenge choices to the user's own challenges."""
+
+    challenge_path = "challenge"  # lookup from the model to its Challenge
+
+    def _organiser_filter(self, request: HttpRequest) -> dict:
+        prefix = f"{self.challenge_path}__" if self.challenge_path else ""
+        return {f"{prefix}organisers": request.user}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**self._organiser_filter(request)).distinct()
+
+    def _owns(self, request: HttpRequest, obj) -> bool:
+        if obj is None or request.user.is_superuser:
+            return True
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._owns(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._owns(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._owns(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Challenge and not request.user.is_superuser:
+            kwargs["queryset"] = Challenge.objects.filter(organisers=request.user)
+        if db_field.related_model is Phase and not request.user.is_superuser:
+            kwargs["queryset"] = Phase.objects.filter(challenge__organisers=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class DataFileInline(admin.TabularInline):
+    model = DataFile
+    extra = 0
+    fields = ("title", "description", "file", "filename", "url")
+
+
+@admin.register(Challenge)
+class ChallengeAdmin(OrganiserScopedAdmin):
+    challenge_path = ""
+    list_display = ("title", "slug", "status", "access", "task", "created_at")
+    list_filter = ("status", "access", "task")
+    search_fields = ("title", "slug")
+    prepopulated_fields = {"slug": ("title",)}
+    filter_horizontal = ("organisers",)
+    inlines = [DataFileInline]
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "summary", "status", "access", "invitation_code")}),
+        (_("Texts (markdown)"), {"fields": ("overview", "rules", "data_description")}),
+        (_("Setup"), {"fields": ("task", "max_team_size", "organisers")}),
+    )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Whoever creates a challenge organises it, or they could not see it afterwards.
+        if not change:
+            form.instance.organisers.add(request.user)
+
+
+class PhaseAdminForm(forms.ModelForm):
+    ground_truth_upload = forms.FileField(
+        label=_("Ground truth CSV"),
+        required=False,
+        help_text=_(
+            "Columns case_id, label, any attribute columns (e.g. sex, age_band) and optionally "
+            "split (public/private). Checked on upload; never served to anyone."
+        ),
+    )
+    primary_metric = forms.ChoiceField(label=_("Primary metric"), choices=())
+
+    class Meta:
+        model = Phase
+        fields = (
+            "challenge",
+            "name",
+            "slug",
+            "start",
+            "end",
+            "submissions_per_day",
+            "submissions_total",
+            "threshold",
+            "primary_metric",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        task = self.instance.challenge.task if self.instance.challenge_id else "binary"
+        self.fields["primary_metric"].choices = metric_choices(task)
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("ground_truth_upload")
+        challenge = cleaned.get("challenge")
+        if upload and challenge:
+            try:
+                read_truth(upload, task=challenge.task)
+            except InputError as exc:
+                raise ValidationError({"ground_truth_upload": exc.problems}) from exc
+            upload.seek(0)
+        if challenge and cleaned.get("primary_metric") not in dict(metric_choices(challenge.task)):
+            self.add_error("primary_metric", _("This metric does not fit the challenge's task."))
+        return cleaned
+
+
+@admin.register(Phase)
+class PhaseAdmin(OrganiserScopedAdmin):
+    form = PhaseAdminForm
+    list_display = ("__str__", "start", "end", "primary_metric", "truth_n_cases")
+    list_filter = ("challenge",)
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("truth_n_cases", "truth_attributes", "truth_uploaded_at")
+    actions = ["rescore"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        upload = form.cleaned_data.get("ground_truth_upload")
+        if upload:
+            services.truth_upload(phase=obj, upload=upload)
+            self.message_user(
+                request,
+                _("Ground truth stored: %(n)d cases, attributes: %(a)s.")
+                % {"n": obj.truth_n_cases, "a": ", ".join(obj.truth_attributes) or "none"},
+            )
+
+    @admin.action(description=_("Rescore all scored submissions of the selected phases"))
+    def rescore(self, request, queryset):
+        total = sum(services.phase_rescore(phase=phase) for phase in queryset)
+        self.message_user(
+            request,
+            ngettext("%(n)d submission queued again.", "%(n)d submissions queued again.", total)
+            % {"n": total},
+            messages.SUCCESS,
+        )
+
+
+class ParticipantInline(admin.TabularInline):
+    model = Participant
+    extra = 0
+    fields = ("user", "accepted_rules_at", "joined_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Team)
+class TeamAdmin(OrganiserScopedAdmin):
+    list_display = ("name", "challenge", "created_at")
+    list_filter = ("challenge",)
+    search_fields = ("name", "members__user__username")
+    inlines = [ParticipantInline]
+    readonly_fields = ("invite_token",)
+
+
+class SubmissionEventInline(admin.TabularInline):
+    model = SubmissionEvent
+    extra = 0
+    fields = ("kind", "at", "detail")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(OrganiserScopedAdmin):
+    challenge_path = "phase__challenge"
+    list_display = ("pk", "team", "phase", "status", "created_at", "deliveries", "engine_version")
+    list_filter = ("status", "phase")
+    list_select_related = ("team", "phase__challenge")
+    search_fields = ("team__name", "created_by__username")
+    inlines = [SubmissionEventInline]
+    readonly_fields = (
+        "phase",
+        "team",
+        "created_by",
+        "file",
+        "original_name",
+        "size",
+        "description",
+        "status",
+        "message",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "deliveries",
+        "result",
+        "engine_version",
+        "config",
+    )
+
+    def has_add_permission(self, request):
+        return False

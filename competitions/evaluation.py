@@ -1,0 +1,238 @@
+"""The worker's side of a submission: claim it, score it with the scoring core, record the outcome.
+
+The database row is the source of truth, not the broker. Scoring runs in three steps so the
+long computation holds no lock (SQLite would otherwise block every upload while it runs):
+
+1. claim: under a row lock, a queued (or stuck) submission becomes ``scoring`` and its delivery
+   counter goes up; the counter value is the claim's token;
+2. score: read the ground truth and the predictions, call ``scoring.evaluate``;
+3. record: under the row lock again, write the result only if the row still carries our token,
+   so a duplicate delivery or a re-queue by the sweeper can never record twice.
+
+A submission whose scoring started ``SCORING_MAX_DELIVERIES`` times without finishing (its file
+keeps killing the worker) is failed with a message instead of being tried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+import scoring
+from competitions.models import Phase, Submission, SubmissionEvent
+from scoring.errors import InputError
+from scoring.evaluate import evaluate
+from scoring.io import read_predictions, read_truth
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = gettext_lazy(
+    "Scoring stopped because of an error on our side, not in your file. "
+    "The organisers can see the details and will rescore it."
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    submission_id: int
+    token: int
+
+
+def submission_claim(submission_id: int) -> Claim | None:
+    """Mark a submission as scoring; ``None`` when there is nothing (left) to do."""
+    now = timezone.now()
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or submission.status not in (
+            Submission.Status.QUEUED,
+            Submission.Status.SCORING,
+        ):
+            return None
+        if submission.deliveries >= settings.SCORING_MAX_DELIVERIES:
+            _fail(
+                submission,
+                _(
+                    "Scoring this file stopped the worker %(n)d times, so it will not be tried "
+                    "again. Check that the file is a plain CSV of the expected size."
+                )
+                % {"n": submission.deliveries},
+                now,
+            )
+            return None
+        submission.status = Submission.Status.SCORING
+        submission.deliveries += 1
+        submission.started_at = now
+        submission.save(update_fields=["status", "deliveries", "started_at"])
+        SubmissionEvent.objects.create(
+            submission=submission,
+            kind=SubmissionEvent.Kind.STARTED,
+            at=now,
+            detail=_("attempt %(n)d") % {"n": submission.deliveries},
+        )
+        return Claim(submission_id=submission.pk, token=submission.deliveries)
+
+
+def submission_score(claim: Claim) -> None:
+    """Score a claimed submission and record the result or a participant-readable failure."""
+    submission = Submission.objects.select_related("phase__challenge").get(pk=claim.submission_id)
+    try:
+        result, config = _evaluate(submission)
+    except InputError as exc:
+        submission_record_failure(claim, "\n".join(exc.problems))
+        return
+    except MemoryError:
+        submission_record_failure(claim, _("The file is too large to score."))
+        return
+    _record_success(claim, result, config)
+
+
+def submission_fail_internal(claim: Claim) -> None:
+    """Record a failure whose cause is ours (a bug, a lost file) without leaking its details."""
+    submission_record_failure(claim, str(INTERNAL_ERROR_MESSAGE))
+
+
+def _evaluate(submission: Submission) -> tuple[dict, dict]:
+    phase: Phase = submission.phase
+    task = phase.challenge.task
+    with phase.ground_truth.open("rb") as handle:
+        truth = read_truth(handle, task=task)
+    with submission.file.open("rb") as handle:
+        predictions = read_predictions(
+            handle, truth, task=task, max_bytes=settings.SUBMISSION_MAX_BYTES
+        )
+    config = {
+        "task": task,
+        "threshold": phase.threshold,
+        "primary_metric": phase.primary_metric,
+        "attributes": sorted(truth.attributes),
+        "bootstrap": 0,
+        "truth_uploaded_at": phase.truth_uploaded_at.isoformat()
+        if phase.truth_uploaded_at
+        else None,
+    }
+    public = _split_mask(truth, "public")
+    private = _split_mask(truth, "private")
+    result = {
+        "public": evaluate(truth, predictions, threshold=phase.threshold, cases=public),
+        "private": evaluate(truth, predictions, threshold=phase.threshold, cases=private)
+        if private is not None and private.any()
+        else None,
+    }
+    return result, config
+
+
+def _split_mask(truth, name: str) -> np.ndarray | None:
+    """Cases of one split; without a ``split`` column every case is public."""
+    if truth.split is None:
+        return np.ones(truth.n, dtype=bool) if name == "public" else None
+    return np.asarray(truth.split) == name
+
+
+def _record_success(claim: Claim, result: dict, config: dict) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        submission = _locked_if_current(claim)
+        if submission is None:
+            return
+        submission.status = Submission.Status.SCORED
+        submission.result = result
+        submission.config = config
+        submission.engine_version = scoring.__version__
+        submission.message = ""
+        submission.finished_at = now
+        submission.save(
+            update_fields=["status", "result", "config", "engine_version", "message", "finished_at"]
+        )
+        SubmissionEvent.objects.create(
+            submission=submission, kind=SubmissionEvent.Kind.FINISHED, at=now
+        )
+
+
+def submission_record_failure(claim: Claim, message: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        submission = _locked_if_current(claim)
+        if submission is not None:
+            _fail(submission, message, now)
+
+
+def _locked_if_current(claim: Claim) -> Submission | None:
+    submission = Submission.objects.select_for_update().filter(pk=claim.submission_id).first()
+    if (
+        submission is None
+        or submission.status != Submission.Status.SCORING
+        or submission.deliveries != claim.token
+    ):
+        logger.info(
+            "Submission %s: claim %s is stale, result dropped", claim.submission_id, claim.token
+        )
+        return None
+    return submission
+
+
+def _fail(submission: Submission, message: str, now) -> None:
+    submission.status = Submission.Status.FAILED
+    submission.message = message
+    submission.finished_at = now
+    submission.save(update_fields=["status", "message", "finished_at"])
+    SubmissionEvent.objects.create(
+        submission=submission,
+        kind=SubmissionEvent.Kind.FAILED,
+        at=now,
+        detail=message.splitlines()[0][:500] if message else "",
+    )
+
+
+def submissions_sweep(*, now=None) -> dict[str, int]:
+    """Re-enqueue submissions stuck in queued or scoring; fail those that keep dying.
+
+    Stuck means: still queued, or still scoring, ``STUCK_AFTER`` after the last time anything
+    happened to it. Runs from Celery beat; returns counts for the log.
+    """
+    from competitions.services import submission_enqueue
+
+    now = now or timezone.now()
+    cutoff = now - settings.STUCK_AFTER
+    counts = {"requeued": 0, "failed": 0}
+    with transaction.atomic():
+        stuck = list(
+            Submission.objects.select_for_update(skip_locked=True).filter(
+                status__in=[Submission.Status.QUEUED, Submission.Status.SCORING],
+            )
+        )
+        for submission in stuck:
+            last = max(t for t in (submission.created_at, submission.started_at) if t is not None)
+            if last > cutoff:
+                continue
+            if submission.deliveries >= settings.SCORING_MAX_DELIVERIES:
+                _fail(
+                    submission,
+                    _(
+                        "Scoring this file did not finish after %(n)d attempts, so it will not "
+                        "be tried again. Check that the file is a plain CSV of the expected size."
+                    )
+                    % {"n": submission.deliveries},
+                    now,
+                )
+                counts["failed"] += 1
+                continue
+            # A fresh start time, so the next sweep waits a full STUCK_AFTER again.
+            submission.status = Submission.Status.QUEUED
+            submission.started_at = now
+            submission.save(update_fields=["status", "started_at"])
+            SubmissionEvent.objects.create(
+                submission=submission,
+                kind=SubmissionEvent.Kind.REQUEUED,
+                at=now,
+                detail=_("Not finished in time; queued again."),
+            )
+            submission_enqueue(submission)
+            counts["requeued"] += 1
+    return counts

@@ -1,0 +1,68 @@
+"""Run the whole demo in one terminal: web server, a real Celery worker and beat.
+
+Used by ``make demo``. Ctrl-C (or SIGTERM) stops all three.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+from competitions.management.commands.seed_demo import demo_logins_text
+
+
+class Command(BaseCommand):
+    help = "Serve the demo with a Celery worker and beat; Ctrl-C stops everything."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default="127.0.0.1")
+
+    def handle(self, *args, **options) -> None:
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "cheetah"]
+        commands = {
+            "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
+            "beat": [*celery, "beat", "--loglevel=INFO"],
+            "web": [
+                python,
+                "manage.py",
+                "runserver",
+                f"{options['host']}:{options['port']}",
+                "--noreload",
+            ],
+        }
+        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"\nCheetah demo: {url}"))
+        self.stdout.write(
+            f"Admin: {url}admin/\n{demo_logins_text()}\nCtrl-C stops the server, "
+            "the worker and beat.\n"
+        )
+
+        def stop(*_args) -> None:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for process in processes.values():
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+        signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+        try:
+            while all(p.poll() is None for p in processes.values()):
+                time.sleep(0.5)
+            dead = [n for n, p in processes.items() if p.poll() is not None]
+            self.stderr.write(f"The {', '.join(dead)} process stopped; stopping the others.")
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            stop()

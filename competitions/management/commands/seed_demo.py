@@ -1,0 +1,163 @@
+"""Build the demo: accounts, a challenge on the flchain cohort, a team, and scored submissions.
+
+Idempotent: every object is found by its natural key before it is created, so running it twice
+leaves one of each. Submissions are queued for the worker, which scores them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from competitions import services
+from competitions.demo_data import demo_predictions, load_demo_data
+from competitions.models import Challenge, DataFile, Participant, Phase, Submission
+from competitions.roles import ORGANISERS_GROUP, ensure_organiser_group
+
+DEMO_PASSWORD = "cheetah-demo"
+CHALLENGE_SLUG = "flchain-mortality"
+
+ACCOUNTS = [
+    # username, display name, role
+    ("admin", "Site admin", "superuser"),
+    ("organiser", "Dr Organiser", "organiser"),
+    ("researcher", "Dr Researcher", "researcher"),
+    ("alice", "Alice", "participant"),
+    ("bob", "Bob", "participant"),
+    ("carol", "Carol", "participant"),
+    ("dave", "Dave", "participant"),
+    ("erin", "Erin", "participant"),
+]
+
+OVERVIEW = """\
+Predict who dies during follow-up from a blood test: serum **free light chains** (kappa and
+lambda), creatinine and age, in 7,874 residents of Olmsted County, Minnesota.
+
+The data are the `flchain` cohort (Dispenzieri et al., *Mayo Clinic Proceedings* 2012), public
+through the R package *survival*. Half of the patients are for training, half for testing.
+
+Cheetah scores every submission overall **and** for women and men, for four age bands and by
+kidney function, with 95% intervals: a model that misses deaths in one group shows it here.
+"""
+
+RULES = """\
+1. Submit a probability of death for every test case (`case_id,score`).
+2. Up to 10 submissions a day per team; teams of at most 3.
+3. Do not try to identify patients.
+"""
+
+DATA_DESCRIPTION = """\
+* `train.csv`: features and `label` (1 = died during follow-up) for the training half.
+* `test_features.csv`: the same features, without labels, for the cases you predict.
+
+Features: `age` (years), `sex`, `kappa` and `lambda` (free light chains, mg/L), `creatinine`
+(mg/dL; missing for some), `mgus` (1 = monoclonal gammopathy), `sample_yr`.
+"""
+
+
+class Command(BaseCommand):
+    help = "Create the demo challenge, accounts and submissions (safe to run again)."
+
+    def handle(self, *args, **options) -> None:
+        ensure_organiser_group()
+        users = self._accounts()
+        data = load_demo_data()
+        with transaction.atomic():
+            challenge, phase = self._challenge(users["organiser"], data)
+        self._team_and_submissions(challenge, phase, users, data)
+        self.stdout.write(self.style.SUCCESS("Demo ready."))
+        self.stdout.write(demo_logins_text())
+
+    def _accounts(self) -> dict[str, User]:
+        users = {}
+        organisers = Group.objects.get(name=ORGANISERS_GROUP)
+        for username, display, role in ACCOUNTS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"display_name": display, "email": f"{username}@example.org"},
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.is_staff = role in ("superuser", "organiser", "researcher")
+                user.is_superuser = role == "superuser"
+                user.save()
+            if role == "organiser":
+                user.groups.add(organisers)
+            users[username] = user
+        return users
+
+    def _challenge(self, organiser: User, data) -> tuple[Challenge, Phase]:
+        challenge, _created = Challenge.objects.get_or_create(
+            slug=CHALLENGE_SLUG,
+            defaults={
+                "title": "Mortality from free light chains (flchain)",
+                "summary": "Who dies during follow-up? Scored overall and for women, men, "
+                "age bands and kidney function.",
+                "overview": OVERVIEW,
+                "rules": RULES,
+                "data_description": DATA_DESCRIPTION,
+                "status": Challenge.Status.PUBLISHED,
+                "access": Challenge.Access.PUBLIC,
+                "max_team_size": 3,
+            },
+        )
+        challenge.organisers.add(organiser)
+        for title, filename, frame in (
+            ("Training data", "train.csv", data.train),
+            ("Test features", "test_features.csv", data.test_features),
+        ):
+            if not challenge.data_files.filter(filename=filename).exists():
+                data_file = DataFile(challenge=challenge, title=title, filename=filename)
+                data_file.file.save(
+                    filename, ContentFile(frame.to_csv(index=False).encode()), save=False
+                )
+                data_file.save()
+        now = timezone.now()
+        phase, created = Phase.objects.get_or_create(
+            challenge=challenge,
+            slug="test",
+            defaults={
+                "name": "Test phase",
+                "start": now - timedelta(days=7),
+                "end": now + timedelta(days=60),
+                "submissions_per_day": 10,
+                "submissions_total": 100,
+                "threshold": 0.5,
+                "primary_metric": "auroc",
+            },
+        )
+        if not phase.ground_truth:
+            truth_csv = data.truth.to_csv(index=False).encode()
+            services.truth_upload(phase=phase, upload=ContentFile(truth_csv, name="truth.csv"))
+        return challenge, phase
+
+    def _team_and_submissions(self, challenge, phase, users, data) -> None:
+        for username in ("alice", "bob", "carol", "dave", "erin"):
+            services.participant_join(challenge=challenge, user=users[username], accept_rules=True)
+        alice = Participant.objects.get(challenge=challenge, user=users["alice"])
+        if alice.team.name != "Light Chain Gang":
+            team = services.team_create(participant=alice, name="Light Chain Gang")
+            services.team_join(team=team, user=users["bob"], accept_rules=True)
+        for username, (description, frame) in demo_predictions(data).items():
+            user = users[username]
+            team = Participant.objects.get(challenge=challenge, user=user).team
+            if Submission.objects.filter(phase=phase, team=team, description=description).exists():
+                continue
+            upload = ContentFile(frame.to_csv(index=False).encode(), name=f"{username}.csv")
+            services.submission_create(
+                phase=phase, user=user, upload=upload, description=description
+            )
+
+
+def demo_logins_text() -> str:
+    lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
+    for username, _display, role in ACCOUNTS:
+        lines.append(f"  {username:<11} {role}")
+    lines.append("  (alice and bob form the team 'Light Chain Gang')")
+    return "\n".join(lines)

@@ -1,0 +1,301 @@
+"""Challenges, phases, teams and submissions.
+
+Invariants the application relies on are constraints in the database (one team per participant
+and challenge, a phase ends after it starts, a submission's status is one of four), so no code
+path, admin form or race can break them.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import LazyObject
+from django.utils.translation import gettext_lazy as _
+
+
+class PrivateStorage(LazyObject):
+    """The storage for files no URL may serve directly (ground truth, submissions)."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["private"]
+
+
+private_storage = PrivateStorage()
+
+
+def _truth_path(instance: Phase, filename: str) -> str:
+    return f"truth/{uuid.uuid4().hex}.csv"
+
+
+def _derived_path(instance: Phase, filename: str) -> str:
+    return f"derived/{uuid.uuid4().hex}-{filename}"
+
+
+def _submission_path(instance: Submission, filename: str) -> str:
+    # A generated name: the participant's file name is kept only as data (original_name).
+    return f"submissions/{instance.phase_id}/{uuid.uuid4().hex}.upload"
+
+
+def _data_file_path(instance: DataFile, filename: str) -> str:
+    return f"data/{instance.challenge_id}/{uuid.uuid4().hex}"
+
+
+class Challenge(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft (organisers only)")
+        PUBLISHED = "published", _("Published")
+
+    class Access(models.TextChoices):
+        PUBLIC = "public", _("Public: anyone may join")
+        PRIVATE = "private", _("Private: joining needs the invitation code")
+
+    class Task(models.TextChoices):
+        BINARY = "binary", _("Binary classification")
+        MULTICLASS = "multiclass", _("Multiclass classification")
+        REGRESSION = "regression", _("Regression")
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    summary = models.CharField(max_length=300, blank=True)
+    overview = models.TextField(blank=True, help_text=_("Markdown."))
+    rules = models.TextField(blank=True, help_text=_("Markdown; participants accept these."))
+    data_description = models.TextField(blank=True, help_text=_("Markdown."))
+    organisers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="organised_challenges", blank=True
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    access = models.CharField(max_length=16, choices=Access, default=Access.PUBLIC)
+    invitation_code = models.CharField(
+        max_length=64, blank=True, help_text=_("Required for private challenges.")
+    )
+    task = models.CharField(max_length=16, choices=Task, default=Task.BINARY)
+    max_team_size = models.PositiveSmallIntegerField(default=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(access="private") | ~Q(invitation_code=""),
+                name="private_challenge_has_invitation_code",
+            ),
+            models.CheckConstraint(condition=Q(max_team_size__gte=1), name="team_size_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_public(self) -> bool:
+        return self.access == self.Access.PUBLIC
+
+
+class Phase(models.Model):
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    submissions_per_day = models.PositiveIntegerField(
+        default=5, help_text=_("Per team and UTC calendar day.")
+    )
+    submissions_total = models.PositiveIntegerField(default=100, help_text=_("Per team."))
+    threshold = models.FloatField(
+        default=0.5, help_text=_("Scores at or above it count as positive decisions.")
+    )
+    primary_metric = models.CharField(
+        max_length=64, default="auroc", help_text=_("Ranks the leaderboard.")
+    )
+    ground_truth = models.FileField(
+        storage=private_storage, upload_to=_truth_path, blank=True, max_length=300
+    )
+    truth_n_cases = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    truth_attributes = models.JSONField(default=list, blank=True, editable=False)
+    truth_uploaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    case_list = models.FileField(
+        storage=private_storage, upload_to=_derived_path, blank=True, editable=False
+    )
+    sample_submission = models.FileField(
+        storage=private_storage, upload_to=_derived_path, blank=True, editable=False
+    )
+
+    class Meta:
+        ordering = ["challenge", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "slug"], name="phase_slug_unique"),
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="phase_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold__gt=0) & Q(threshold__lt=1), name="threshold_in_open_unit"
+            ),
+            models.CheckConstraint(
+                condition=Q(submissions_per_day__gte=1) & Q(submissions_total__gte=1),
+                name="quotas_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.challenge.title}: {self.name}"
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.start <= at < self.end
+
+    @property
+    def has_ended(self) -> bool:
+        return timezone.now() >= self.end
+
+
+class DataFile(models.Model):
+    """Participant-facing data an organiser adds (a file or a link), never the ground truth."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="data_files")
+    title = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True)
+    file = models.FileField(
+        storage=private_storage, upload_to=_data_file_path, blank=True, max_length=300
+    )
+    filename = models.CharField(max_length=200, blank=True, help_text=_("Name for downloads."))
+    url = models.URLField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(file="") | ~Q(url=""), name="data_file_has_file_or_url"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Team(models.Model):
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=80)
+    invite_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "name"], name="team_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Participant(models.Model):
+    """A user who joined a challenge and accepted its rules; always in exactly one team."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="members")
+    accepted_rules_at = models.DateTimeField()
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "user"], name="one_team_per_challenge")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
+class TeamInvitation(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_invitations"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="one_invitation_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} invited to {self.team}"
+
+
+class Submission(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SCORING = "scoring", _("Scoring")
+        SCORED = "scored", _("Scored")
+        FAILED = "failed", _("Failed")
+
+    # These count against a team's quota; a failed submission frees its slot.
+    COUNTED_STATUSES = (Status.QUEUED, Status.SCORING, Status.SCORED)
+
+    phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="submissions")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="submissions")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
+    )
+    file = models.FileField(storage=private_storage, upload_to=_submission_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    description = models.TextField(blank=True, help_text=_("Optional: how was this made?"))
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    message = models.TextField(blank=True, help_text=_("Shown to the team, e.g. why it failed."))
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # How many times scoring started; the sweeper fails a submission that keeps killing workers.
+    deliveries = models.PositiveSmallIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    engine_version = models.CharField(max_length=32, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "phase", "status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "scoring", "scored", "failed"]),
+                name="submission_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="scored") | Q(result__isnull=False),
+                name="scored_submission_has_result",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Submission {self.pk} by {self.team}"
+
+
+class SubmissionEvent(models.Model):
+    """One step in a submission's life, with its time; the team and organisers see this log."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        QUEUED = "queued", _("Queued")
+        STARTED = "started", _("Scoring started")
+        FINISHED = "finished", _("Scored")
+        FAILED = "failed", _("Failed")
+        REQUEUED = "requeued", _("Re-queued")
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind)
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"

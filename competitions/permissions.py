@@ -1,0 +1,43 @@
+"""Who may see and do what, object by object, in one place.
+
+Views answer 404 (not 403) when a user may not see an object, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from competitions.models import Challenge, Participant, Submission
+
+
+def is_organiser(user, challenge: Challenge) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return challenge.organisers.filter(pk=user.pk).exists()
+
+
+def challenge_visible(user, challenge: Challenge) -> bool:
+    """Published challenges are visible to everyone (private ones show only their overview)."""
+    return challenge.status == Challenge.Status.PUBLISHED or is_organiser(user, challenge)
+
+
+def participant_for(user, challenge: Challenge) -> Participant | None:
+    if not user.is_authenticated:
+        return None
+    return Participant.objects.select_related("team").filter(challenge=challenge, user=user).first()
+
+
+def can_see_content(user, challenge: Challenge, participant: Participant | None) -> bool:
+    """Data files, case lists and leaderboards: public challenges, participants, organisers."""
+    if not challenge_visible(user, challenge):
+        return False
+    return challenge.is_public or participant is not None or is_organiser(user, challenge)
+
+
+def can_see_submission(user, submission: Submission) -> bool:
+    """A submission (its file, log and detailed results) is its team's and the organisers'."""
+    if not user.is_authenticated:
+        return False
+    if submission.team.members.filter(user=user).exists():
+        return True
+    return is_organiser(user, submission.phase.challenge)

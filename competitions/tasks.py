@@ -1,0 +1,58 @@
+"""Celery tasks: thin wrappers that receive ids and call competitions.evaluation.
+
+Scoring is idempotent (see evaluation.py), so a redelivered or duplicated message changes
+nothing. Only transient infrastructure errors are retried; a bad file is a final ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext as _
+
+from competitions import evaluation
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.SCORING_SOFT_TIME_LIMIT,
+    time_limit=settings.SCORING_TIME_LIMIT,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def score_submission(submission_id: int) -> None:
+    claim = evaluation.submission_claim(submission_id)
+    if claim is None:
+        return
+    try:
+        evaluation.submission_score(claim)
+    except SoftTimeLimitExceeded:
+        evaluation.submission_record_failure(
+            claim,
+            _("Scoring took longer than %(s)d seconds and was stopped.")
+            % {"s": settings.SCORING_SOFT_TIME_LIMIT},
+        )
+    except TRANSIENT_ERRORS:
+        raise  # retried with backoff; the claim is taken again on the next attempt
+    except Exception:
+        logger.exception("Scoring submission %s failed with an internal error", submission_id)
+        evaluation.submission_fail_internal(claim)
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
+def sweep_stuck_submissions() -> dict[str, int]:
+    counts = evaluation.submissions_sweep()
+    if any(counts.values()):
+        logger.warning("Sweeper: %s", counts)
+    return counts

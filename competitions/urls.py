@@ -1,0 +1,44 @@
+from django.urls import path
+
+from competitions import views
+
+app_name = "competitions"
+
+urlpatterns = [
+    path("", views.challenge_list, name="challenge-list"),
+    path("c/<slug:slug>/", views.challenge_detail, name="challenge-detail"),
+    path("c/<slug:slug>/join/", views.challenge_join, name="challenge-join"),
+    path("c/<slug:slug>/data/<int:pk>/", views.data_file_download, name="data-file"),
+    path(
+        "c/<slug:slug>/phases/<slug:phase>/<str:kind>.csv",
+        views.phase_download,
+        name="phase-download",
+    ),
+    path(
+        "c/<slug:slug>/phases/<slug:phase>/submit/",
+        views.submission_create,
+        name="submission-create",
+    ),
+    path(
+        "c/<slug:slug>/phases/<slug:phase>/leaderboard/",
+        views.leaderboard,
+        name="leaderboard",
+    ),
+    path("c/<slug:slug>/team/", views.team_detail, name="team"),
+    path("c/<slug:slug>/team/new/", views.team_create, name="team-create"),
+    path("c/<slug:slug>/team/invite/", views.team_invite, name="team-invite"),
+    path("c/<slug:slug>/team/leave/", views.team_leave, name="team-leave"),
+    path("c/<slug:slug>/team/join/<uuid:token>/", views.team_join, name="team-join"),
+    path("c/<slug:slug>/submissions/", views.submission_list, name="submissions"),
+    path(
+        "c/<slug:slug>/submissions/status.json",
+        views.submission_status,
+        name="submission-status",
+    ),
+    path("c/<slug:slug>/submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path(
+        "c/<slug:slug>/submissions/<int:pk>/file/",
+        views.submission_file,
+        name="submission-file",
+    ),
+]

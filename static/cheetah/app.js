@@ -1,0 +1,104 @@
+// Cheetah's small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // Times: rewrite UTC <time data-local> in the viewer's own time zone.
+  function localTimes(root) {
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      el.textContent = d.toLocaleString(undefined, {
+        year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+        timeZoneName: "short",
+      });
+      el.title = el.getAttribute("datetime");
+    });
+  }
+
+  // Upload with visible progress; the server answers JSON when asked to.
+  function uploads() {
+    var form = document.querySelector("form[data-upload]");
+    if (!form || !window.XMLHttpRequest || !window.FormData) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var box = form.querySelector(".upload-progress");
+      var bar = form.querySelector("progress");
+      var pct = form.querySelector("[data-percent]");
+      var errors = form.querySelector("[data-upload-errors]");
+      var button = form.querySelector("button[type=submit]");
+      errors.hidden = true;
+      box.hidden = false;
+      button.disabled = true;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action || window.location.href);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) return;
+        var p = Math.round((100 * e.loaded) / e.total);
+        bar.value = p;
+        pct.textContent = p + "%";
+      });
+      xhr.addEventListener("load", function () {
+        var data = {};
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = {}; }
+        if (xhr.status === 201 && data.redirect) {
+          window.location.assign(data.redirect);
+          return;
+        }
+        button.disabled = false;
+        box.hidden = true;
+        errors.hidden = false;
+        errors.textContent = "";
+        (data.errors || ["The upload failed (HTTP " + xhr.status + "). Try again."]).forEach(
+          function (msg) { var p = document.createElement("p"); p.textContent = msg; errors.appendChild(p); }
+        );
+      });
+      xhr.addEventListener("error", function () {
+        button.disabled = false;
+        errors.hidden = false;
+        errors.textContent = "The connection was lost during the upload. Try again.";
+      });
+      xhr.send(new FormData(form));
+    });
+  }
+
+  // Submissions page: poll statuses until nothing is queued or scoring.
+  function statusPolling() {
+    var table = document.querySelector("table[data-status-url]");
+    if (!table) return;
+    var url = table.getAttribute("data-status-url");
+    var labels = { queued: "Queued", scoring: "Scoring", scored: "Scored", failed: "Failed" };
+    function pending() {
+      return table.querySelectorAll(".status-queued, .status-scoring").length > 0;
+    }
+    function poll() {
+      if (!pending()) return;
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { submissions: [] }; })
+        .then(function (data) {
+          var changed = false;
+          data.submissions.forEach(function (s) {
+            var row = table.querySelector('tr[data-submission="' + s.id + '"]');
+            if (!row) return;
+            var status = row.querySelector("[data-status]");
+            if (!status.classList.contains("status-" + s.status)) {
+              changed = true;
+              status.className = "status status-" + s.status;
+              status.textContent = labels[s.status] || s.status;
+              row.querySelector("[data-message]").textContent = s.message || "";
+            }
+          });
+          if (changed && !pending()) { window.location.reload(); return; }
+          window.setTimeout(poll, 2000);
+        })
+        .catch(function () { window.setTimeout(poll, 5000); });
+    }
+    window.setTimeout(poll, 1500);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    localTimes(document);
+    uploads();
+    statusPolling();
+  });
+})();

@@ -1,0 +1,101 @@
+"""Organisers work in the admin, scoped to their own challenges."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from competitions.models import Challenge, Phase
+from competitions.roles import ORGANISERS_GROUP
+from tests.factories import ChallengeFactory, PhaseFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def organiser():
+    user = UserFactory(username="org", is_staff=True)
+    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
+    return user
+
+
+def test_an_organiser_sees_only_their_own_challenges(client, organiser):
+    mine = ChallengeFactory(title="Mine")
+    mine.organisers.add(organiser)
+    theirs = ChallengeFactory(title="Theirs")
+    client.force_login(organiser)
+    listing = client.get(reverse("admin:competitions_challenge_changelist")).content.decode()
+    assert "Mine" in listing
+    assert "Theirs" not in listing
+    change = client.get(reverse("admin:competitions_challenge_change", args=[theirs.pk]))
+    assert change.status_code in (302, 403, 404)
+    assert "Theirs" not in change.content.decode()
+
+
+def test_a_challenge_created_by_an_organiser_is_theirs(client, organiser):
+    client.force_login(organiser)
+    response = client.post(
+        reverse("admin:competitions_challenge_add"),
+        {
+            "title": "New one", "slug": "new-one", "status": "draft", "access": "public",
+            "task": "binary", "max_team_size": 3,
+            "data_files-TOTAL_FORMS": 0, "data_files-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Challenge.objects.get(slug="new-one").organisers.filter(pk=organiser.pk).exists()
+
+
+def _phase_form(challenge, truth: bytes, name="truth.csv") -> dict:
+    return {
+        "challenge": challenge.pk, "name": "Final", "slug": "final",
+        "start_0": "2026-01-01", "start_1": "00:00:00",
+        "end_0": "2027-01-01", "end_1": "00:00:00",
+        "submissions_per_day": 5, "submissions_total": 50, "threshold": 0.5,
+        "primary_metric": "auroc",
+        "ground_truth_upload": SimpleUploadedFile(name, truth, content_type="text/csv"),
+    }
+
+
+def test_a_ground_truth_with_duplicate_ids_is_refused_with_the_reason(client, organiser):
+    challenge = ChallengeFactory()
+    challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    bad = b"case_id,label,sex\na,1,female\na,0,male\nb,,male\n"
+    response = client.post(reverse("admin:competitions_phase_add"), _phase_form(challenge, bad))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "1 case ids appear more than once, first: a" in page
+    assert "first rows: 4" in page
+    assert not Phase.objects.filter(slug="final").exists()
+
+
+def test_a_valid_ground_truth_is_stored_with_its_derived_files(client, organiser, truth_csv):
+    challenge = ChallengeFactory()
+    challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    response = client.post(
+        reverse("admin:competitions_phase_add"), _phase_form(challenge, truth_csv)
+    )
+    assert response.status_code == 302
+    phase = Phase.objects.get(slug="final")
+    assert phase.truth_n_cases == truth_csv.count(b"\n") - 1
+    assert phase.truth_attributes == ["age_band", "kidney_function", "sex"]
+    assert phase.case_list and phase.sample_submission
+
+
+def test_an_organiser_cannot_add_a_phase_to_another_challenge(client, organiser, truth_csv):
+    theirs = ChallengeFactory()
+    client.force_login(organiser)
+    response = client.post(reverse("admin:competitions_phase_add"), _phase_form(theirs, truth_csv))
+    assert response.status_code == 200  # the form refuses the choice
+    assert not Phase.objects.filter(challenge=theirs).exists()
+
+
+def test_an_organiser_does_not_see_other_challenges_phases(client, organiser):
+    PhaseFactory(challenge=ChallengeFactory(title="Other"), name="Hidden phase")
+    client.force_login(organiser)
+    listing = client.get(reverse("admin:competitions_phase_changelist")).content.decode()
+    assert "Hidden phase" not in listing

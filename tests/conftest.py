@@ -1,0 +1,56 @@
+"""Fixtures shared by the web-app tests: real clinical data (flchain) and an open phase."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.files.base import ContentFile
+
+from competitions import services
+from competitions.demo_data import DemoData, load_demo_data
+from tests.factories import ParticipantFactory, PhaseFactory
+
+
+@pytest.fixture(scope="session")
+def demo_data() -> DemoData:
+    return load_demo_data()
+
+
+@pytest.fixture(scope="session")
+def truth_csv(demo_data: DemoData) -> bytes:
+    return demo_data.truth.to_csv(index=False).encode()
+
+
+def predictions_csv(case_ids, scores) -> bytes:
+    frame = pd.DataFrame({"case_id": case_ids, "score": np.round(scores, 6)})
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+@pytest.fixture(scope="session")
+def good_predictions(demo_data: DemoData) -> bytes:
+    """A plausible model: older age and higher light chains mean higher risk."""
+    features = demo_data.test_features
+    risk = (features["age"] - 50) / 50 + (features["kappa"] + features["lambda"]) / 10
+    scores = 1 / (1 + np.exp(-(risk.to_numpy() - 1.0) * 3))
+    return predictions_csv(features["case_id"], scores)
+
+
+def upload(content: bytes, name: str = "predictions.csv") -> ContentFile:
+    return ContentFile(content, name=name)
+
+
+@pytest.fixture
+def open_phase(db, truth_csv):
+    phase = PhaseFactory()
+    services.truth_upload(phase=phase, upload=upload(truth_csv, "truth.csv"))
+    return phase
+
+
+@pytest.fixture
+def participant(open_phase):
+    return ParticipantFactory(team__challenge=open_phase.challenge)
