@@ -1,0 +1,198 @@
+"""Score a submission: every metric overall and per subgroup, with fairness summaries, parity
+and bootstrap intervals, as a JSON-ready dict (the CLI's ``--format json`` output)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from scoring import scorers
+from scoring.bootstrap import percentile_intervals, resample_seeds
+from scoring.contributions import Design, Stats, build_design
+from scoring.errors import InputError
+from scoring.fairness import parity, score_wasserstein, summary
+from scoring.groups import Grouping, build_grouping, check_selection
+from scoring.io import Predictions, Truth
+from scoring.metrics import Metric
+from scoring.registry import check_metrics, get_metric, metrics_for
+from scoring.tallies import tally
+
+
+def evaluate(
+    truth: Truth,
+    predictions: Predictions,
+    *,
+    threshold: float = 0.5,
+    metrics: Sequence[str] | None = None,
+    attributes: Sequence[str] | None = None,
+    intersections: Sequence[tuple[str, str]] = (),
+    bootstrap: int = 0,
+    seed: int = 0,
+    min_group: int = 30,
+    cases: np.ndarray | None = None,
+) -> dict:
+    """Evaluate ``predictions`` against ``truth``.
+
+    ``metrics`` are metric ids (default: every built-in metric the predictions allow);
+    ``attributes`` the attribute columns to split by (default: all); ``intersections`` pairs
+    of attributes whose value combinations form groups too; ``bootstrap`` the number of
+    resamples for 95% intervals (0: no intervals); ``min_group`` the size below which a group
+    is flagged ``small`` and left out of fairness summaries; ``cases`` an optional boolean
+    mask selecting the cases to score (e.g. the public split). ``threshold`` turns binary
+    scores into decisions (``score >= threshold``) unless the team gave labels, and is the
+    net-benefit threshold. Raises :class:`InputError` for invalid options.
+    """
+    chosen = _check_options(truth, predictions, threshold, metrics, attributes, intersections,
+                            bootstrap, min_group, cases)
+    if cases is not None:
+        truth, predictions = truth.subset(cases), predictions.subset(cases)
+    selected = list(truth.attributes) if attributes is None else list(attributes)
+    grouping = build_grouping(truth.attributes, selected, [tuple(p) for p in intersections])
+    design = _design(truth, predictions, threshold, chosen)
+    cols, vals = design.matrix()
+    common = {
+        "cell": grouping.cell, "cell_group": grouping.cell_group,
+        "n_groups": grouping.n_groups, "cols": cols, "vals": vals, "n_stats": design.n_stats,
+        "sweeps": design.sweeps, "medians": design.medians,
+    }
+    point_stats = Stats(tally(**common), design)
+    values = {metric.id: metric.compute(point_stats)[0] for metric in chosen}
+    sizes = point_stats["n"][0]
+    intervals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if bootstrap:
+        resampled = Stats(tally(**common, seeds=resample_seeds(seed, bootstrap)), design)
+        intervals = {
+            metric.id: percentile_intervals(metric.compute(resampled)) for metric in chosen
+        }
+
+    def entry(metric: Metric, group: int) -> dict:
+        value = values[metric.id][group]
+        if not math.isfinite(value):
+            return {"value": None, "ci": None, "reason": metric.undefined or "no cases"}
+        result: dict = {"value": float(value), "ci": None}
+        if bootstrap:
+            low, high = intervals[metric.id][0][group], intervals[metric.id][1][group]
+            if math.isfinite(low) and math.isfinite(high):
+                result["ci"] = [float(low), float(high)]
+            else:
+                result["ci_reason"] = "the metric is undefined in over 5% of resamples"
+        return result
+
+    small = sizes < min_group
+    groups = []
+    for partition in grouping.partitions[1:]:
+        for g in partition.groups:
+            groups.append({
+                "attribute": partition.name,
+                "group": grouping.names[g],
+                "n": int(sizes[g]),
+                "small": bool(small[g]),
+                "metrics": {metric.id: entry(metric, g) for metric in chosen},
+            })
+
+    fairness: dict[str, dict] = {}
+    for metric in chosen:
+        fairness[metric.id] = {}
+        for partition in grouping.partitions[1:]:
+            kept = [g for g in partition.groups if not small[g]]
+            fairness[metric.id][partition.name] = summary(
+                values[metric.id][kept], [grouping.names[g] for g in kept],
+                metric.higher_is_better,
+            )
+
+    return {
+        "task": truth.task,
+        "n_cases": truth.n,
+        "threshold": threshold if truth.task == "binary" else None,
+        "overall": {metric.id: entry(metric, 0) for metric in chosen},
+        "groups": groups,
+        "fairness": fairness,
+        "parity": _parity(truth, predictions, threshold, design, grouping, point_stats, small),
+    }
+
+
+def _check_options(truth, predictions, threshold, metrics, attributes, intersections,
+                   bootstrap, min_group, cases) -> list[Metric]:
+    problems = []
+    if predictions.task != truth.task:
+        problems.append(
+            f"predictions are for {predictions.task}, the ground truth for {truth.task}"
+        )
+    if truth.task == "binary" and not 0 < threshold < 1:
+        problems.append(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
+    if bootstrap < 0:
+        problems.append(f"bootstrap must be 0 or a positive number of resamples, got {bootstrap}")
+    if min_group < 1:
+        problems.append(f"min_group must be at least 1, got {min_group}")
+    if metrics is not None:
+        problems += check_metrics(truth.task, metrics)
+    problems += check_selection(list(truth.attributes), attributes, intersections)
+    if cases is not None:
+        cases = np.asarray(cases)
+        if cases.dtype != bool or cases.shape != (truth.n,):
+            problems.append(f"cases must be a boolean mask of {truth.n} values")
+        elif not cases.any():
+            problems.append("no cases selected")
+    if problems:
+        raise InputError(problems)
+    if metrics is None:
+        chosen = [
+            metric for metric in metrics_for(truth.task)
+            if metric.scorer is None
+            and (not metric.needs_probabilities or predictions.probabilities is not None)
+        ]
+    else:
+        chosen = [get_metric(metric_id, truth.task) for metric_id in dict.fromkeys(metrics)]
+        lacking = [
+            m.id for m in chosen if m.needs_probabilities and predictions.probabilities is None
+        ]
+        if lacking:
+            raise InputError(
+                f"{', '.join(lacking)} need probability columns p_<class> in the predictions"
+            )
+    return chosen
+
+
+def _design(truth: Truth, predictions: Predictions, threshold: float,
+            chosen: Sequence[Metric]) -> Design:
+    installed = scorers.available()
+    wanted: dict[str, bool] = {}
+    for metric in chosen:
+        if metric.scorer is not None:
+            wanted[metric.scorer] = wanted.get(metric.scorer, False) or metric.id.endswith(
+                ".median"
+            )
+    case_values = [
+        (name, installed[name].values(truth, predictions), median)
+        for name, median in wanted.items()
+    ]
+    return build_design(truth, predictions, threshold=threshold, case_values=case_values)
+
+
+def _parity(truth: Truth, predictions: Predictions, threshold: float, design: Design,
+            grouping: Grouping, stats: Stats, small: np.ndarray) -> dict[str, dict]:
+    result: dict[str, dict] = {}
+    order = None if design.scores is None else np.argsort(design.scores, kind="stable")
+    for partition in grouping.partitions[1:]:
+        kept = [g for g in partition.groups if not small[g]]
+        entry: dict = {}
+        if truth.task == "binary":
+            confusion = stats["confusion"][0][kept]
+            tn, fp, fn, tp = confusion.T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                entry.update(parity(
+                    (tp + fp) / (tn + fp + fn + tp),
+                    np.where(tp + fn > 0, tp / (tp + fn), np.nan),
+                    np.where(tn + fp > 0, fp / (tn + fp), np.nan),
+                ))
+        if design.scores is not None:
+            entry["score_wasserstein"] = score_wasserstein(
+                design.scores, order, partition.case_group, kept
+            )
+        if any(value is None for value in entry.values()):
+            entry["reason"] = "fewer than two groups that are not small (and with the rate defined)"
+        result[partition.name] = entry
+    return result
+

@@ -1,0 +1,142 @@
+"""Patient subgroups: every value of each attribute and of each configured attribute pair.
+
+A *partition* splits all cases into groups: the whole set (one group), an attribute (one group
+per value) or an intersection ``a×b`` (one group per value pair that occurs). Groups are
+numbered across partitions, the whole set being group 0. See :mod:`scoring.tallies` for how
+cells (combinations of all attribute values) map to groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring.io import INTERSECTION, UNKNOWN
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str  # "" for all cases, an attribute name, or "a×b"
+    groups: list[int]  # group indices, in display order
+    case_group: np.ndarray  # (n,) group index of each case
+
+
+@dataclass(frozen=True)
+class Grouping:
+    cell: np.ndarray  # (n,) cell of each case
+    cell_group: np.ndarray  # (cells, partitions) group of each cell in each partition
+    partitions: list[Partition]  # the whole set first
+    names: list[str]  # display name (value, or "a×b" value pair) of each group
+    attribute: list[str]  # partition name of each group
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.names)
+
+
+def group_order(levels: Sequence[str]) -> list[str]:
+    """Sorted values, numbers numerically, with ``unknown`` last."""
+    known = [level for level in levels if level != UNKNOWN]
+    try:
+        ordered = sorted(known, key=float)
+    except ValueError:
+        ordered = sorted(known)
+    return ordered + ([UNKNOWN] if UNKNOWN in levels else [])
+
+
+def check_selection(
+    available: Sequence[str],
+    attributes: Sequence[str] | None,
+    intersections: Sequence[tuple[str, str]],
+) -> list[str]:
+    """Problems with a choice of attributes and intersections (empty if none)."""
+    problems = []
+    chosen = list(available) if attributes is None else list(attributes)
+    for name in chosen:
+        if name not in available:
+            problems.append(
+                f"unknown attribute {name!r}; the ground truth has: "
+                + (", ".join(available) or "no attribute columns")
+            )
+    for pair in intersections:
+        if len(pair) != 2 or pair[0] == pair[1]:
+            problems.append(f"an intersection needs two different attributes, got {pair!r}")
+            continue
+        for name in pair:
+            if name not in available:
+                problems.append(f"unknown attribute {name!r} in intersection {pair[0]}:{pair[1]}")
+    return problems
+
+
+def build_grouping(
+    attributes: dict[str, np.ndarray],
+    selected: Sequence[str],
+    intersections: Sequence[tuple[str, str]],
+) -> Grouping:
+    names_needed = list(dict.fromkeys([*selected, *(a for pair in intersections for a in pair)]))
+    n = len(next(iter(attributes.values()))) if attributes else 0
+    codes: dict[str, np.ndarray] = {}
+    levels: dict[str, list[str]] = {}
+    for name in names_needed:
+        inverse, present = pd.factorize(attributes[name])
+        ordered = group_order([str(level) for level in present])
+        position = {level: rank for rank, level in enumerate(ordered)}
+        rank = np.array([position[str(level)] for level in present], dtype=np.int64)
+        codes[name] = rank[inverse]
+        levels[name] = ordered
+
+    # Cells: combinations of all needed attribute values that occur (mixed radix, compressed
+    # whenever the radix would overflow int64).
+    if names_needed:
+        key = np.zeros(n, dtype=np.int64)
+        radix = 1
+        for name in names_needed:
+            size = len(levels[name])
+            if radix * size >= 2**62:
+                key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+                radix = int(key.max()) + 1
+            key = key * size + codes[name]
+            radix *= size
+        _, first, cell = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        first, cell = np.zeros(min(n, 1), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    cell = cell.astype(np.int64).reshape(-1)
+
+    partitions = [Partition("", [0], np.zeros(n, dtype=np.int64))]
+    group_names = ["all"]
+    group_attribute = [""]
+    columns = [np.zeros(len(first), dtype=np.int64)]
+    for name in selected:
+        offset = len(group_names)
+        present = np.unique(codes[name])
+        lookup = np.full(len(levels[name]), -1, dtype=np.int64)
+        lookup[present] = offset + np.arange(len(present))
+        group_names += [levels[name][code] for code in present]
+        group_attribute += [name] * len(present)
+        column = lookup[codes[name][first]]
+        columns.append(column)
+        partitions.append(Partition(name, list(offset + np.arange(len(present))), column[cell]))
+    for a, b in intersections:
+        label = f"{a}{INTERSECTION}{b}"
+        offset = len(group_names)
+        pair_code = codes[a][first] * len(levels[b]) + codes[b][first]
+        present, column = np.unique(pair_code, return_inverse=True)
+        column = offset + column.astype(np.int64).reshape(-1)
+        group_names += [
+            f"{levels[a][code // len(levels[b])]}{INTERSECTION}{levels[b][code % len(levels[b])]}"
+            for code in present
+        ]
+        group_attribute += [label] * len(present)
+        columns.append(column)
+        partitions.append(Partition(label, list(offset + np.arange(len(present))), column[cell]))
+    return Grouping(
+        cell=cell,
+        cell_group=np.column_stack(columns),
+        partitions=partitions,
+        names=group_names,
+        attribute=group_attribute,
+    )
+

@@ -1,0 +1,479 @@
+"""Reading and validating ground-truth and prediction CSV files.
+
+Every check runs before the first error is raised, so one :class:`~scoring.errors.InputError`
+lists every problem of a file, each with a count and the first few offending case ids or rows.
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first case row 2.
+Messages never contain a ground-truth label.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from scoring.errors import InputError
+
+TASKS = ("binary", "multiclass", "regression")
+UNKNOWN = "unknown"
+# Attribute cells read as missing, and so as the group "unknown" (compared case-insensitively).
+MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "null", "none"})
+SPLITS = ("public", "private")
+BINARY_LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1}
+SHOWN = 5  # offending ids or rows named per problem
+# A gzip file may expand to this many times the size limit before it is refused (zip bombs).
+GZIP_EXPANSION = 20
+INTERSECTION = "×"
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Ground truth of a challenge, one entry per case in file order.
+
+    ``labels`` holds 0/1 integers (binary), class names (multiclass, see ``classes``) or floats
+    (regression). ``attributes`` maps each attribute column to its values as strings, missing
+    values being ``"unknown"``. ``split`` is ``"public"``/``"private"`` per case, or ``None``
+    when the file has no ``split`` column.
+    """
+
+    case_ids: np.ndarray
+    labels: np.ndarray
+    attributes: dict[str, np.ndarray]
+    split: np.ndarray | None
+    task: str
+    classes: tuple[str, ...] | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.case_ids)
+
+    def subset(self, mask: np.ndarray) -> Truth:
+        """The cases where ``mask`` is true, in the same order."""
+        return Truth(
+            case_ids=self.case_ids[mask],
+            labels=self.labels[mask],
+            attributes={name: values[mask] for name, values in self.attributes.items()},
+            split=None if self.split is None else self.split[mask],
+            task=self.task,
+            classes=self.classes,
+        )
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A team's predictions aligned to the ground truth's case order.
+
+    Binary: ``scores`` (probability of the positive class) and optionally ``labels`` (the team's
+    own 0/1 decisions). Multiclass: ``labels`` (class names) and optionally ``probabilities``
+    (one column per class in ``Truth.classes`` order). Regression: ``values``. Unused fields
+    are ``None``.
+    """
+
+    task: str
+    scores: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    values: np.ndarray | None = None
+
+    def subset(self, mask: np.ndarray) -> Predictions:
+        def pick(array: np.ndarray | None) -> np.ndarray | None:
+            return None if array is None else array[mask]
+
+        return Predictions(
+            task=self.task,
+            scores=pick(self.scores),
+            labels=pick(self.labels),
+            probabilities=pick(self.probabilities),
+            values=pick(self.values),
+        )
+
+
+def read_truth(
+    source: str | os.PathLike | BinaryIO,
+    *,
+    task: str = "binary",
+    max_bytes: int | None = None,
+    classes: Sequence[str] | None = None,
+) -> Truth:
+    """Read a ground-truth CSV: ``case_id``, ``label``, optional ``split``, then attributes.
+
+    Binary labels are 0/1 (also ``true``/``false`` and ``0.0``/``1.0``). Multiclass labels are
+    any non-empty text; ``classes`` declares their order (needed for ordinal metrics such as
+    the quadratic weighted kappa), otherwise they are sorted (numerically if all are numbers).
+    Regression labels are finite numbers. Raises :class:`InputError` listing every problem.
+    """
+    _check_task(task)
+    table = _read_table(source, max_bytes)
+    header = list(table.columns)
+    problems = _check_columns(
+        header, required=("case_id", "label"), optional=None, expected="case_id, label"
+    )
+    if problems:
+        raise InputError(problems)
+    if len(table) == 0:
+        raise InputError("the file has a header but no cases")
+    for name in header:
+        if INTERSECTION in name:
+            problems.append(f"column name {name!r} contains {INTERSECTION!r}, which is reserved")
+
+    ids = table["case_id"].to_numpy(dtype=object)
+    problems += _check_ids(ids)
+    raw = table["label"].to_numpy(dtype=object)
+    labels: np.ndarray
+    found_classes: tuple[str, ...] | None = None
+    if task == "binary":
+        labels, bad = _parse_binary(raw)
+        if bad.any():
+            problems.append(_rows(bad, "labels are not 0 or 1 (true/false also accepted)"))
+    elif task == "multiclass":
+        labels = np.array([value.strip() for value in raw], dtype=object)
+        empty = labels == ""
+        if empty.any():
+            problems.append(_rows(empty, "labels are empty"))
+        present = sorted(set(labels[~empty]))
+        if classes is not None:
+            found_classes = tuple(str(c) for c in classes)
+            undeclared = sorted(set(present) - set(found_classes))
+            if undeclared:
+                unknown = np.isin(labels, undeclared)
+                problems.append(_rows(unknown, "labels are not among the declared classes"))
+        else:
+            found_classes = tuple(_natural_order(present))
+        if found_classes is not None and len(found_classes) < 2:
+            problems.append("a multiclass task needs at least two classes")
+    else:
+        labels, bad_number, bad_missing = _parse_numbers(raw)
+        if bad_missing.any():
+            problems.append(_rows(bad_missing, "labels are empty or NaN"))
+        if bad_number.any():
+            problems.append(_rows(bad_number, "labels are not finite numbers"))
+
+    split = None
+    if "split" in header:
+        split = np.array([value.strip().lower() for value in table["split"]], dtype=object)
+        bad = ~np.isin(split, SPLITS)
+        if bad.any():
+            problems.append(_rows(bad, "split values are not 'public' or 'private'"))
+    if problems:
+        raise InputError(problems)
+
+    attributes = {
+        name: _attribute_values(table[name].to_numpy(dtype=object))
+        for name in header
+        if name not in ("case_id", "label", "split")
+    }
+    return Truth(
+        case_ids=np.array([value.strip() for value in ids], dtype=object),
+        labels=labels,
+        attributes=attributes,
+        split=split,
+        task=task,
+        classes=found_classes,
+    )
+
+
+def read_predictions(
+    source: str | os.PathLike | BinaryIO,
+    truth: Truth,
+    *,
+    task: str = "binary",
+    max_bytes: int | None = None,
+) -> Predictions:
+    """Read a team's predictions and align them to ``truth``'s case order.
+
+    Expected columns by task: binary ``case_id, score`` and optionally ``label`` (the team's
+    0/1 decision; otherwise ``score >= threshold`` decides); multiclass ``case_id, label`` and
+    optionally one ``p_<class>`` column per class (rows sum to 1 ± 1e-6); regression
+    ``case_id, value``. Columns and rows may come in any order. Raises :class:`InputError`
+    listing every problem.
+    """
+    _check_task(task)
+    if task != truth.task:
+        raise ValueError(f"predictions read for {task!r} but the ground truth is {truth.task!r}")
+    table = _read_table(source, max_bytes)
+    header = list(table.columns)
+    if task == "binary":
+        required, optional, expected = ("case_id", "score"), ("label",), "case_id, score"
+        expected += " and optionally label"
+    elif task == "multiclass":
+        assert truth.classes is not None
+        probability_columns = tuple(f"p_{c}" for c in truth.classes)
+        required, optional = ("case_id", "label"), probability_columns
+        expected = "case_id, label and optionally " + ", ".join(probability_columns)
+    else:
+        required, optional, expected = ("case_id", "value"), (), "case_id, value"
+    problems = _check_columns(header, required=required, optional=optional, expected=expected)
+    if task == "multiclass":
+        given = [c for c in probability_columns if c in header]
+        if given and len(given) < len(probability_columns):
+            absent = [c for c in probability_columns if c not in header]
+            problems.append(
+                "probability columns are incomplete: missing " + ", ".join(absent)
+                + " (give one p_<class> column for every class, or none)"
+            )
+    if problems:
+        raise InputError(problems)
+    if len(table) == 0:
+        raise InputError("the file has a header but no cases")
+
+    ids = np.array([value.strip() for value in table["case_id"]], dtype=object)
+    problems += _check_ids(ids)
+    position = pd.Index(truth.case_ids).get_indexer(ids)
+    unknown = (position < 0) & (ids != "")
+    if unknown.any():
+        problems.append(_ids(ids[unknown], "case ids are not in the ground truth"))
+    seen = np.zeros(truth.n, dtype=bool)
+    seen[position[position >= 0]] = True
+    if not seen.all():
+        problems.append(_ids(truth.case_ids[~seen], "cases missing"))
+
+    def numbers(column: str, what: str) -> np.ndarray:
+        values, not_number, missing = _parse_numbers(table[column].to_numpy(dtype=object))
+        if missing.any():
+            problems.append(_by_id(ids, missing, f"{what} are empty or NaN"))
+        if not_number.any():
+            problems.append(_by_id(ids, not_number, f"{what} are not finite numbers"))
+        return values
+
+    scores = labels = probabilities = values = None
+    if task == "binary":
+        scores = numbers("score", "scores")
+        outside = np.isfinite(scores) & ((scores < 0) | (scores > 1))
+        if outside.any():
+            problems.append(_by_id(ids, outside, "scores are outside [0, 1]"))
+        if "label" in header:
+            labels, bad = _parse_binary(table["label"].to_numpy(dtype=object))
+            if bad.any():
+                problems.append(_by_id(ids, bad, "labels are not 0 or 1"))
+    elif task == "multiclass":
+        labels = np.array([value.strip() for value in table["label"]], dtype=object)
+        bad = ~np.isin(labels, np.array(truth.classes, dtype=object))
+        if bad.any():
+            problems.append(
+                _by_id(ids, bad, "labels are not one of the classes " + ", ".join(truth.classes))
+            )
+        if all(c in header for c in probability_columns):
+            probabilities = np.column_stack(
+                [numbers(c, f"{c} values") for c in probability_columns]
+            )
+            finite = np.isfinite(probabilities).all(axis=1)
+            outside = finite & ((probabilities < 0) | (probabilities > 1)).any(axis=1)
+            if outside.any():
+                problems.append(_by_id(ids, outside, "probabilities are outside [0, 1]"))
+            off = finite & (np.abs(probabilities.sum(axis=1) - 1) > 1e-6)
+            if off.any():
+                problems.append(_by_id(ids, off, "probability rows do not sum to 1 (± 1e-6)"))
+    else:
+        values = numbers("value", "values")
+    if problems:
+        raise InputError(problems)
+
+    order = np.empty(truth.n, dtype=np.int64)
+    order[position] = np.arange(len(ids))
+    return Predictions(
+        task=task,
+        scores=None if scores is None else scores[order],
+        labels=None if labels is None else labels[order],
+        probabilities=None if probabilities is None else probabilities[order],
+        values=None if values is None else values[order],
+    )
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+
+
+def _read_table(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> pd.DataFrame:
+    """Bytes → text → a table of stripped strings with the header as column names."""
+    data = _read_bytes(source, max_bytes)
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, None if max_bytes is None else max_bytes * GZIP_EXPANSION)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the file is not UTF-8 text (invalid byte at position {exc.start}); "
+            "save it as CSV with UTF-8 encoding"
+        ) from None
+    if not text.strip():
+        raise InputError("the file is empty")
+    if "\x00" in text:
+        raise InputError("the file is not a CSV file (it contains NUL bytes)")
+    try:
+        table = pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty") from None
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        raise InputError(f"the file is not a valid CSV file: {_parser_message(exc)}") from None
+    header = [str(name).strip() for name in table.iloc[0]]
+    problems = []
+    for position, name in enumerate(header, start=1):
+        if name == "":
+            problems.append(f"column {position} of the header has no name")
+    duplicated = sorted({name for name in header if name and header.count(name) > 1})
+    if duplicated:
+        problems.append("columns appear more than once: " + ", ".join(duplicated))
+    if problems:
+        raise InputError(problems)
+    table = table.iloc[1:].reset_index(drop=True)
+    table.columns = header
+    return table
+
+
+def _read_bytes(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> bytes:
+    limit = -1 if max_bytes is None else max_bytes + 1
+    if isinstance(source, str | os.PathLike):
+        try:
+            with open(source, "rb") as handle:
+                data = handle.read(limit)
+        except OSError as exc:
+            raise InputError(f"cannot read {os.fspath(source)}: {exc.strerror}") from None
+    else:
+        data = source.read(limit)
+    if isinstance(data, str):
+        raise TypeError("open the file in binary mode ('rb')")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InputError(f"the file is larger than the limit of {_size(max_bytes)}")
+    return bytes(data)
+
+
+def _gunzip(data: bytes, limit: int | None) -> bytes:
+    """Decompress every gzip member, refusing output beyond ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while data:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = inflater.decompress(data, 0 if limit is None else limit + 1 - size)
+            size += len(chunk)
+            chunks.append(chunk)
+            if limit is not None and size > limit:
+                raise InputError(
+                    f"the file expands to more than {_size(limit)} when decompressed"
+                )
+            if not inflater.eof:
+                raise InputError("the gzip file is truncated")
+            data = inflater.unused_data
+    except zlib.error:
+        raise InputError("the file looks gzip-compressed but cannot be decompressed") from None
+    return b"".join(chunks)
+
+
+def _parser_message(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if found:
+        expected, line, saw = found.groups()
+        return f"row {line} has {saw} fields where the header has {expected}"
+    return message.removeprefix("Error tokenizing data. C error: ")
+
+
+def _check_columns(
+    header: list[str],
+    *,
+    required: Sequence[str],
+    optional: Sequence[str] | None,
+    expected: str,
+) -> list[str]:
+    """Missing required columns; unexpected ones too unless ``optional`` is None (any extra)."""
+    problems = [
+        f"missing column {name!r} (expected columns: {expected})"
+        for name in required
+        if name not in header
+    ]
+    if optional is not None:
+        allowed = set(required) | set(optional)
+        unexpected = [name for name in header if name not in allowed]
+        if unexpected:
+            problems.append(
+                "unexpected columns: " + ", ".join(unexpected) + f" (expected columns: {expected})"
+            )
+    return problems
+
+
+def _check_ids(ids: np.ndarray) -> list[str]:
+    problems = []
+    stripped = np.array([value.strip() for value in ids], dtype=object)
+    empty = stripped == ""
+    if empty.any():
+        problems.append(_rows(empty, "rows have an empty case_id"))
+    series = pd.Series(stripped[~empty])
+    repeated = series[series.duplicated(keep="first")].unique()
+    if len(repeated):
+        problems.append(_ids(repeated, "case ids appear more than once"))
+    return problems
+
+
+def _parse_binary(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 integers and a mask of values that are not a binary label."""
+    codes = pd.Series(raw).str.strip().str.lower().map(BINARY_LABELS)
+    bad = codes.isna().to_numpy()
+    return codes.fillna(0).to_numpy(dtype=np.int8), bad
+
+
+def _parse_numbers(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells."""
+    stripped = pd.Series(raw).str.strip()
+    values = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=np.float64)
+    missing = (stripped == "").to_numpy() | stripped.str.lower().isin(["nan", "na"]).to_numpy()
+    not_number = ~np.isfinite(values) & ~missing
+    return values, not_number, missing
+
+
+def _attribute_values(raw: np.ndarray) -> np.ndarray:
+    stripped = pd.Series(raw).str.strip()
+    missing = stripped.str.lower().isin(MISSING_VALUES)
+    return stripped.where(~missing, UNKNOWN).to_numpy(dtype=object)
+
+
+def _natural_order(values: list[str]) -> list[str]:
+    try:
+        return sorted(values, key=float)
+    except ValueError:
+        return sorted(values)
+
+
+def _first(items: Sequence[str], count: int) -> str:
+    shown = ", ".join(str(item) for item in items[:SHOWN])
+    return shown + (", …" if count > SHOWN else "")
+
+
+def _rows(mask: np.ndarray, what: str) -> str:
+    rows = (np.flatnonzero(mask) + 2).tolist()
+    return f"{len(rows)} {what}, first rows: {_first(rows, len(rows))}"
+
+
+def _ids(ids: Sequence[str] | np.ndarray, what: str) -> str:
+    ids = list(ids)
+    return f"{len(ids)} {what}, first: {_first(ids, len(ids))}"
+
+
+def _by_id(ids: np.ndarray, mask: np.ndarray, what: str) -> str:
+    """Name offending cases by id where they have one, else by row."""
+    if (ids[mask] == "").any():
+        return _rows(mask, what)
+    return _ids(ids[mask], what)
+
+
+def _size(n_bytes: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:g} {unit}"
+    return f"{n_bytes} bytes"
