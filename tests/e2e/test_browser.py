@@ -1,0 +1,77 @@
+"""A participant in headless Chromium: log in, join, upload, see the score on the leaderboard.
+
+Uses Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium) through Playwright, with no
+network access beyond this machine; a missing browser fails the test with a clear message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from competitions.models import Submission
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page():
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not shutil.which(path):
+        pytest.fail(f"Chromium not found at {path}: apt-get install chromium, or set CHROMIUM_PATH")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def test_a_participant_joins_uploads_and_sees_their_score(
+    celery_worker_process, live_server, browser_page, open_phase, good_predictions
+):
+    page = browser_page
+    challenge = open_phase.challenge
+    UserFactory(username="maria", display_name="Maria", password="a-long-secret-42")
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("maria")
+    page.get_by_label("Password").fill("a-long-secret-42")
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"{live_server.url}/c/{challenge.slug}/")
+    page.get_by_label("I have read and accept the rules").check()
+    page.get_by_role("button", name="Join the challenge").click()
+    expect(page.get_by_text(f"You joined {challenge.title}")).to_be_visible()
+
+    page.get_by_role("link", name="Submit").first.click()
+    page.get_by_label("Predictions CSV").set_input_files(
+        files=[{"name": "maria.csv", "mimeType": "text/csv", "buffer": good_predictions}]
+    )
+    page.get_by_label("Method description").fill("Age and light chains")
+    page.get_by_role("button", name="Upload").click()
+
+    page.wait_for_url(re.compile(r"/submissions/$"))
+    expect(page.locator("[data-status]").first).to_have_text("Scored", timeout=60_000)
+    submission = Submission.objects.get(created_by__username="maria")
+    auroc = submission.result["public"]["overall"]["auroc"]["value"]
+
+    page.get_by_role("link", name=f"Leaderboard: {open_phase.name}").click()
+    row = page.locator("table.leaderboard tbody tr").filter(has_text="Maria")
+    expect(row).to_contain_text(f"{auroc:.3f}")
+    expect(row.locator("td").first).to_have_text("1")

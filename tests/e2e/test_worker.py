@@ -1,0 +1,56 @@
+"""Upload → a real Celery worker process scores it → the leaderboard shows it.
+
+Runs on whatever DATABASE_URL and CELERY_BROKER_URL say: PostgreSQL and Redis in CI, SQLite and
+the file-system broker on a laptop.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from competitions import services
+from competitions.models import Submission
+from tests.conftest import upload
+from tests.e2e.conftest import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _finished(pk: int) -> Submission | None:
+    submission = Submission.objects.get(pk=pk)
+    return submission if submission.status in ("scored", "failed") else None
+
+
+def test_an_upload_is_scored_by_the_worker_and_shown_on_the_leaderboard(
+    celery_worker_process, client, open_phase, participant, good_predictions
+):
+    client.force_login(participant.user)
+    url = reverse(
+        "competitions:submission-create", args=[open_phase.challenge.slug, open_phase.slug]
+    )
+    response = client.post(url, {"file": upload(good_predictions), "description": "age+FLC"})
+    assert response.status_code == 302
+    pk = Submission.objects.get(team=participant.team).pk
+    submission = wait_for(lambda: _finished(pk), what="the worker to score the submission")
+    assert submission.status == "scored", submission.message
+    assert [e.kind for e in submission.events.all()] == ["received", "queued", "started",
+                                                         "finished"]
+    auroc = submission.result["public"]["overall"]["auroc"]["value"]
+
+    board = client.get(
+        reverse("competitions:leaderboard", args=[open_phase.challenge.slug, open_phase.slug])
+    ).content.decode()
+    assert participant.team.name in board
+    assert f"{auroc:.3f}" in board
+
+
+def test_a_bad_upload_fails_in_the_worker_with_a_message(
+    celery_worker_process, open_phase, participant
+):
+    submission = services.submission_create(
+        phase=open_phase, user=participant.user, upload=upload(b"id,prediction\nx,1\n")
+    )
+    finished = wait_for(lambda: _finished(submission.pk), what="the worker to fail the file")
+    assert finished.status == "failed"
+    assert "case_id" in finished.message
