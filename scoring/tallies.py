@@ -60,6 +60,13 @@ def _resample_counts(seed, n, counts):  # pragma: no cover - compiled
         counts[np.int64(z % modulus)] += 1
 
 
+def resample_counts(seed: int, n: int) -> np.ndarray:
+    """How often each of ``n`` cases is drawn in the resample of stream ``seed``."""
+    counts = np.zeros(n, np.int32)
+    _resample_counts(np.uint64(seed), n, counts)
+    return counts
+
+
 @nb.njit(cache=True)
 def _rank_sweep(weights, order, block, positive, cell, cell_group, auc, ap):  # pragma: no cover
     """Mann-Whitney pair sums (ties count ½) and average-precision sums for every group.
