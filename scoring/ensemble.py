@@ -21,9 +21,8 @@ with a direction, ``higher_is_better``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -43,14 +42,6 @@ class Ensemble:
     members: tuple[int, ...]
     scores: np.ndarray
     decisions: np.ndarray
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A metric callback and its direction."""
-
-    fn: MetricFn
-    higher_is_better: bool = True
 
 
 def mean_score_ensemble(
@@ -74,10 +65,6 @@ def majority_vote_ensemble(
         raise ValueError("an ensemble needs at least one member")
     votes = np.asarray(decisions)[list(members)].astype(np.int64).sum(axis=0)
     return votes / len(members), (2 * votes >= len(members)).astype(np.int8)
-
-
-def _better(a: float, b: float, higher_is_better: bool) -> bool:
-    return a > b if higher_is_better else a < b
 
 
 def entry_values(
@@ -212,60 +199,3 @@ def field_ensembles(
             *mean_score_ensemble(scores, diverse, threshold=threshold),
         ),
     ]
-
-
-def ensemble_summary(
-    ensemble: Ensemble,
-    labels: np.ndarray,
-    scores: np.ndarray,
-    decisions: np.ndarray,
-    metrics: Mapping[str, Metric],
-    primary: str,
-    groups: Sequence[tuple[str, str, np.ndarray]] = (),
-) -> dict[str, Any]:
-    """An ensemble's metrics overall, on its worst subgroup, and its gain over the best entry.
-
-    ``groups`` are ``(attribute, group, boolean case mask)``; the worst group is the one with the
-    worst defined ``primary`` value (None without groups). ``gain_over_best`` compares each
-    metric with the best single entry on that metric (see ``gain_over_best``).
-    """
-    if primary not in metrics:
-        raise ValueError(f"primary metric {primary!r} is not among the metrics")
-
-    def evaluate(mask: np.ndarray | None) -> dict[str, float | None]:
-        pick = slice(None) if mask is None else mask
-        return {
-            name: metric.fn(labels[pick], ensemble.scores[pick], ensemble.decisions[pick])
-            for name, metric in metrics.items()
-        }
-
-    overall = evaluate(None)
-    worst = None
-    direction = metrics[primary].higher_is_better
-    for attribute, group, mask in groups:
-        values = evaluate(mask)
-        value = values[primary]
-        if value is None or np.isnan(value):
-            continue
-        if worst is None or _better(worst["metrics"][primary], value, direction):
-            worst = {
-                "attribute": attribute,
-                "group": group,
-                "n": int(np.sum(mask)),
-                "metrics": values,
-            }
-    gains = {
-        name: gain_over_best(
-            overall[name],
-            entry_values(labels, scores, decisions, metric.fn),
-            higher_is_better=metric.higher_is_better,
-        )
-        for name, metric in metrics.items()
-    }
-    return {
-        "name": ensemble.name,
-        "members": list(ensemble.members),
-        "metrics": overall,
-        "worst_group": worst,
-        "gain_over_best": gains,
-    }

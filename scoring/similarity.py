@@ -8,11 +8,13 @@ per entry (S entries x N cases):
   decision equals the label;
 * ``scores``: real-valued scores (finite floats).
 
-All 2 x 2 counts of a pair come from one product of 0/1 matrices: with ``n11 = A @ B.T`` and the
-row sums ``r`` and ``c``, ``n10 = r - n11``, ``n01 = c - n11`` and ``n00 = N - r - c + n11``. The
-products run over blocks of entries so that the working memory beyond the inputs is bounded by
-``chunk_bytes`` per block (two blocks live at a time); counts are exact (float32 products of 0/1
-values are exact integers below 2**24 cases, float64 is used above that).
+All 2 x 2 counts of a pair come from products of 0/1 matrices: with ``n11 = A @ B.T`` and the
+row sums ``r`` and ``c``, ``n10 = r - n11``, ``n01 = c - n11`` and ``n00 = N - r - c + n11``.
+Splitting the cases by label, one product over the positive and one over the negative cases give
+the counts of both the decisions and the correctness indicators. The products run over blocks of
+entries so that the working memory beyond the inputs is bounded by about twice ``chunk_bytes``
+(two blocks live at a time); counts are exact (float32 products of 0/1 values are exact integers
+below 2**24 cases, float64 is used above that).
 
 A measure is NaN (``None`` in JSON) exactly where its denominator is zero:
 
@@ -48,7 +50,7 @@ DECISION_MEASURES = frozenset({"agreement", "cohen_kappa"})
 LABEL_MEASURES = frozenset({"error_consistency", "q_statistic", "disagreement", "double_fault"})
 SCORE_MEASURES = frozenset({"score_correlation"})
 
-DEFAULT_CHUNK_BYTES = 256 * 2**20
+DEFAULT_CHUNK_BYTES = 512 * 2**20
 FLAG_THRESHOLD = 0.95
 
 # float32 sums of 0/1 products are exact integers while every partial sum stays below 2**24.
@@ -76,12 +78,17 @@ class FlaggedPair:
 
 @dataclass(frozen=True)
 class _Block:
-    """One block of entries, converted for the matrix products (only what the measures need)."""
+    """One block of entries, converted for the matrix products (only what the measures need).
 
-    decisions: np.ndarray | None
-    decision_ones: np.ndarray | None
-    correct: np.ndarray | None
-    correct_ones: np.ndarray | None
+    Decisions are split by label: on the positive cases an entry is correct where it decides 1,
+    on the negative cases where it decides 0. One product per half then gives the 2 x 2 counts
+    of both the decisions and the correctness indicators.
+    """
+
+    positives: np.ndarray | None
+    negatives: np.ndarray | None
+    positive_ones: np.ndarray | None
+    negative_ones: np.ndarray | None
     centred_scores: np.ndarray | None
     score_norms: np.ndarray | None
     constant_scores: np.ndarray | None
@@ -115,20 +122,22 @@ class _Field:
         _check_binary(labels, "labels")
         if not all(np.isfinite(scores[i]).all() for i in range(scores.shape[0])):
             raise ValueError("scores must be finite")
+        cases = np.ones(labels.shape, dtype=bool)
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             if mask.shape != labels.shape:
                 raise ValueError(f"mask must have shape {labels.shape}, got {mask.shape}")
-            labels = labels[mask]
+            cases = mask
         self.decisions = decisions
         self.scores = scores
-        self.labels = labels.astype(bool)
         self.mask = mask
-        self.n = int(labels.shape[0])
+        self.positive_cases = cases & (labels == 1)
+        self.negative_cases = cases & (labels == 0)
+        self.n_positive = int(self.positive_cases.sum())
+        self.n = int(cases.sum())
         self.measures = tuple(measures)
         wanted = set(measures)
-        self.needs_decisions = bool(wanted & DECISION_MEASURES)
-        self.needs_correct = bool(wanted & LABEL_MEASURES)
+        self.needs_counts = bool(wanted & (DECISION_MEASURES | LABEL_MEASURES))
         self.needs_scores = bool(wanted & SCORE_MEASURES)
         self.count_dtype = np.float32 if self.n < _FLOAT32_EXACT_CASES else np.float64
 
@@ -139,29 +148,26 @@ class _Field:
     def block_rows(self, chunk_bytes: int) -> int:
         """Entries per block so that one converted block stays within ``chunk_bytes``."""
         width = np.dtype(self.count_dtype).itemsize
-        per_case = (
-            width * (self.needs_decisions + self.needs_correct) + 8 * self.needs_scores
-        ) or 1
+        per_case = (width * self.needs_counts + 8 * self.needs_scores) or 1
         return max(1, int(chunk_bytes // (per_case * max(self.n, 1))))
 
     def block(self, start: int, stop: int) -> _Block:
-        decisions = self.decisions[start:stop]
-        scores = self.scores[start:stop]
-        if self.mask is not None:
-            decisions = decisions[:, self.mask]
-            scores = scores[:, self.mask] if self.needs_scores else scores
-        decisions = decisions.astype(bool, copy=False)
-        as_counts = {"decisions": None, "correct": None}
-        ones = {"decisions": None, "correct": None}
-        if self.needs_decisions:
-            as_counts["decisions"] = decisions.astype(self.count_dtype)
-            ones["decisions"] = np.count_nonzero(decisions, axis=1).astype(np.int64)
-        if self.needs_correct:
-            correct = decisions == self.labels
-            as_counts["correct"] = correct.astype(self.count_dtype)
-            ones["correct"] = np.count_nonzero(correct, axis=1).astype(np.int64)
+        halves: dict[str, np.ndarray | None] = {"positives": None, "negatives": None}
+        ones: dict[str, np.ndarray | None] = {"positives": None, "negatives": None}
+        if self.needs_counts:
+            decisions = self.decisions[start:stop]
+            for name, cases in (
+                ("positives", self.positive_cases),
+                ("negatives", self.negative_cases),
+            ):
+                half = decisions[:, cases].astype(bool, copy=False)
+                halves[name] = half.astype(self.count_dtype)
+                ones[name] = np.count_nonzero(half, axis=1).astype(np.int64)
         centred = norms = constant = None
         if self.needs_scores:
+            scores = self.scores[start:stop]
+            if self.mask is not None:
+                scores = scores[:, self.mask]
             if self.n:
                 constant = scores.max(axis=1) == scores.min(axis=1)
                 centred = scores - scores.mean(axis=1, keepdims=True)
@@ -170,10 +176,10 @@ class _Field:
                 centred = np.zeros((stop - start, 0))
             norms = np.sqrt(np.einsum("ij,ij->i", centred, centred))
         return _Block(
-            decisions=as_counts["decisions"],
-            decision_ones=ones["decisions"],
-            correct=as_counts["correct"],
-            correct_ones=ones["correct"],
+            positives=halves["positives"],
+            negatives=halves["negatives"],
+            positive_ones=ones["positives"],
+            negative_ones=ones["negatives"],
             centred_scores=centred,
             score_norms=norms,
             constant_scores=constant,
@@ -198,9 +204,9 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray | int) -> np.ndarray:
 
 
 def _counts(
-    products: np.ndarray, row_ones: np.ndarray, column_ones: np.ndarray, n: int
+    n11: np.ndarray, row_ones: np.ndarray, column_ones: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n11 = np.rint(products).astype(np.int64)
+    """The 2 x 2 table (n11, n10, n01, n00) from the joint ones and each side's ones."""
     r = row_ones[:, None]
     c = column_ones[None, :]
     return n11, r - n11, c - n11, n - r - c + n11
@@ -221,17 +227,34 @@ def _kappa(n11: np.ndarray, n10: np.ndarray, n01: np.ndarray, n00: np.ndarray) -
 
 def _pair_measures(field: _Field, a: _Block, b: _Block) -> dict[str, np.ndarray]:
     n = field.n
+    n_negative = n - field.n_positive
     wanted = set(field.measures)
     out: dict[str, np.ndarray] = {}
-    if field.needs_decisions:
+    if field.needs_counts:
+        # Both decide 1, on the positive and on the negative cases (exact integers, see above).
+        ones_on_positives = np.rint(a.positives @ b.positives.T).astype(np.int64)
+        ones_on_negatives = np.rint(a.negatives @ b.negatives.T).astype(np.int64)
         n11, n10, n01, n00 = _counts(
-            a.decisions @ b.decisions.T, a.decision_ones, b.decision_ones, n
+            ones_on_positives + ones_on_negatives,
+            a.positive_ones + a.negative_ones,
+            b.positive_ones + b.negative_ones,
+            n,
         )
         out["agreement"] = _ratio(n11 + n00, n)
         out["cohen_kappa"] = _kappa(n11, n10, n01, n00)
-    if field.needs_correct:
-        # 1 = correct: n11 both correct, n00 both wrong (Kuncheva & Whitaker 2003, table 1).
-        n11, n10, n01, n00 = _counts(a.correct @ b.correct.T, a.correct_ones, b.correct_ones, n)
+        # Correctness, 1 = correct: n11 both correct, n00 both wrong (Kuncheva & Whitaker 2003,
+        # table 1). On the negative cases "both correct" means both decide 0.
+        a_right_on_negatives = n_negative - a.negative_ones
+        b_right_on_negatives = n_negative - b.negative_ones
+        both_right_on_negatives = (
+            n_negative - a.negative_ones[:, None] - b.negative_ones[None, :] + ones_on_negatives
+        )
+        n11, n10, n01, n00 = _counts(
+            ones_on_positives + both_right_on_negatives,
+            a.positive_ones + a_right_on_negatives,
+            b.positive_ones + b_right_on_negatives,
+            n,
+        )
         out["error_consistency"] = _kappa(n11, n10, n01, n00)
         out["q_statistic"] = _ratio(n11 * n00 - n01 * n10, n11 * n00 + n01 * n10)
         out["disagreement"] = _ratio(n10 + n01, n)

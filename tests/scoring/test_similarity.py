@@ -37,7 +37,7 @@ TOLERANCE = 1e-9
 
 
 @pytest.fixture(scope="module")
-def flchain():
+def flchain_field():
     """Entries from scikit-learn models with different features and seeds on flchain's deaths.
 
     Each model is fitted on a random half of the patients (its own seed) and scores all of them;
@@ -124,17 +124,24 @@ def assert_matches_reference(matrices, decisions, scores, labels):
                     assert abs(got - expected[name]) <= TOLERANCE, (name, i, j, got, expected)
 
 
-def test_every_measure_matches_sklearn_numpy_and_a_hand_count_on_flchain(flchain):
-    matrices = similarity_matrices(flchain["decisions"], flchain["labels"], flchain["scores"])
+def test_every_measure_matches_sklearn_numpy_and_a_hand_count_on_flchain(flchain_field):
+    matrices = similarity_matrices(
+        flchain_field["decisions"], flchain_field["labels"], flchain_field["scores"]
+    )
 
     assert set(matrices) == set(MEASURES)
     assert all(matrix.shape == (8, 8) for matrix in matrices.values())
-    assert_matches_reference(matrices, flchain["decisions"], flchain["scores"], flchain["labels"])
+    assert_matches_reference(
+        matrices, flchain_field["decisions"], flchain_field["scores"], flchain_field["labels"]
+    )
 
 
-def test_measures_within_each_sex_match_the_oracles_on_those_patients_only(flchain):
+def test_measures_within_each_sex_match_the_oracles_on_those_patients_only(flchain_field):
     groups = group_similarity(
-        flchain["decisions"], flchain["labels"], flchain["scores"], {"sex": flchain["sex"]}
+        flchain_field["decisions"],
+        flchain_field["labels"],
+        flchain_field["scores"],
+        {"sex": flchain_field["sex"]},
     )
 
     assert [(g.attribute, g.group, g.n) for g in groups] == [
@@ -142,17 +149,17 @@ def test_measures_within_each_sex_match_the_oracles_on_those_patients_only(flcha
         ("sex", "male", 3524),
     ]
     for group in groups:
-        mask = flchain["sex"] == group.group
+        mask = flchain_field["sex"] == group.group
         assert_matches_reference(
             group.measures,
-            flchain["decisions"][:, mask],
-            flchain["scores"][:, mask],
-            flchain["labels"][mask],
+            flchain_field["decisions"][:, mask],
+            flchain_field["scores"][:, mask],
+            flchain_field["labels"][mask],
         )
 
 
-def test_small_chunks_give_the_same_matrices_as_one_block(flchain):
-    args = (flchain["decisions"], flchain["labels"], flchain["scores"])
+def test_small_chunks_give_the_same_matrices_as_one_block(flchain_field):
+    args = (flchain_field["decisions"], flchain_field["labels"], flchain_field["scores"])
     whole = similarity_matrices(*args)
     # 3 entries' worth of bytes: blocks of one to a few entries, so off-diagonal blocks are used.
     chunked = similarity_matrices(*args, chunk_bytes=3 * 7874 * 16)
@@ -162,10 +169,10 @@ def test_small_chunks_give_the_same_matrices_as_one_block(flchain):
         np.testing.assert_array_equal(chunked[name], chunked[name].T)
 
 
-def test_incremental_row_equals_the_full_recompute(flchain):
-    args = (flchain["decisions"], flchain["labels"], flchain["scores"])
+def test_incremental_row_equals_the_full_recompute(flchain_field):
+    args = (flchain_field["decisions"], flchain_field["labels"], flchain_field["scores"])
     whole = similarity_matrices(*args)
-    female = flchain["sex"] == "female"
+    female = flchain_field["sex"] == "female"
     within_female = similarity_matrices(*args, mask=female)
 
     for index in range(8):
@@ -273,11 +280,11 @@ def test_a_constant_score_of_a_repeating_decimal_still_counts_as_constant():
     assert undefined(correlation, 0, 1)
 
 
-def test_an_empty_subgroup_leaves_every_measure_null(flchain):
-    nobody = np.zeros(len(flchain["labels"]), dtype=bool)
+def test_an_empty_subgroup_leaves_every_measure_null(flchain_field):
+    nobody = np.zeros(len(flchain_field["labels"]), dtype=bool)
 
     matrices = similarity_matrices(
-        flchain["decisions"], flchain["labels"], flchain["scores"], mask=nobody
+        flchain_field["decisions"], flchain_field["labels"], flchain_field["scores"], mask=nobody
     )
 
     assert all(np.isnan(matrix).all() for matrix in matrices.values())
@@ -339,11 +346,11 @@ def test_only_pairs_from_different_teams_at_or_above_the_threshold_are_flagged()
     assert flag_similar_pairs(consistency, teams, threshold=0.99) == []
 
 
-def test_clustered_order_puts_entries_that_fail_alike_next_to_each_other(flchain):
+def test_clustered_order_puts_entries_that_fail_alike_next_to_each_other(flchain_field):
     # Entries 0, 1, 2 are near copies of one model, 3, 4, 5 of another.
     rng = np.random.default_rng(0)
-    labels = flchain["labels"]
-    base = flchain["decisions"][[0, 3]]
+    labels = flchain_field["labels"]
+    base = flchain_field["decisions"][[0, 3]]
     decisions = np.repeat(base, 3, axis=0)
     flips = rng.random(decisions.shape) < 0.02
     decisions = np.where(flips, 1 - decisions, decisions)[[0, 3, 1, 4, 2, 5]]
@@ -359,10 +366,12 @@ def test_clustered_order_puts_entries_that_fail_alike_next_to_each_other(flchain
     }
 
 
-def test_mds_places_identical_entries_together_and_is_reproducible(flchain):
-    decisions = flchain["decisions"][[0, 0, 4, 6]]
-    scores = flchain["scores"][[0, 0, 4, 6]]
-    consistency = similarity_matrices(decisions, flchain["labels"], scores)["error_consistency"]
+def test_mds_places_identical_entries_together_and_is_reproducible(flchain_field):
+    decisions = flchain_field["decisions"][[0, 0, 4, 6]]
+    scores = flchain_field["scores"][[0, 0, 4, 6]]
+    consistency = similarity_matrices(decisions, flchain_field["labels"], scores)[
+        "error_consistency"
+    ]
 
     positions = mds_embedding(consistency, random_state=0)
 
