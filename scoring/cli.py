@@ -15,6 +15,7 @@ from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import TASKS, read_predictions, read_truth
 from scoring.registry import metrics_for
+from scoring.similarity_cli import add_subcommands
 
 INVALID_INPUT = 2
 
@@ -58,12 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     common(report)
     listing = commands.add_parser("metrics", help="list the metrics of a task")
     listing.add_argument("--task", choices=TASKS, default="binary")
+    add_subcommands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if hasattr(args, "run"):
+            return args.run(args)
         if args.command == "metrics":
             for metric in metrics_for(args.task):
                 print(f"{metric.id:<28} {metric.direction:<7} {metric.description}")

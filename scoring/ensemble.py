@@ -109,18 +109,21 @@ def diverse_members(
     threshold: float = 0.5,
     tolerance: float = DIVERSITY_TOLERANCE,
     error_consistency: np.ndarray | None = None,
+    single_values: Sequence[float | None] | None = None,
 ) -> list[int]:
     """Members of the greedy diverse-k ensemble, in the order they were chosen.
 
     ``error_consistency`` (S x S, e.g. from ``similarity_matrices``) is computed row by row when
-    not given. An undefined error consistency counts as 1: it arises only for two entries with
-    the same constant correctness, which are as alike as entries can be. Candidates whose
-    ensemble value is undefined are skipped; ties go to the lower index.
+    not given, and so are the single entries' values (``single_values``). An undefined error
+    consistency counts as 1: it arises only for two entries with the same constant correctness,
+    which are as alike as entries can be. Candidates whose ensemble value is undefined are
+    skipped; ties go to the lower index.
     """
     if k < 1:
         raise ValueError("k must be at least 1")
-    single = entry_values(labels, scores, decisions, metric_fn)
-    ranked = rank_entries(single, higher_is_better=higher_is_better)
+    if single_values is None:
+        single_values = entry_values(labels, scores, decisions, metric_fn)
+    ranked = rank_entries(single_values, higher_is_better=higher_is_better)
     if not ranked:
         return []
     chosen = [ranked[0]]
@@ -187,6 +190,7 @@ def field_ensembles(
         higher_is_better=higher_is_better,
         threshold=threshold,
         error_consistency=error_consistency,
+        single_values=single,
     )
     return [
         Ensemble(
