@@ -87,21 +87,23 @@ def hand_made_field(candidate_means):
     return np.array([0, 1, 0, 1]), scores, (scores >= 0.5).astype(int)
 
 
+# Error consistency of the hand-made field: entry 0 is much more alike 1 than 2 or 3.
+CONSISTENCY = np.array(
+    [
+        [1.0, 0.9, 0.2, 0.1],
+        [0.9, 1.0, 0.5, 0.5],
+        [0.2, 0.5, 1.0, 0.5],
+        [0.1, 0.5, 0.5, 1.0],
+    ]
+)
+
+
 def test_diverse_k_prefers_the_less_consistent_candidate_within_0_001():
     # Adding 1 gives (0.9 + 0.5) / 2 = 0.7; adding 2 gives 0.6995, within 0.001 of the best;
     # 2 fails on other cases than entry 0 (error consistency 0.2 against 0.9), so 2 is chosen.
     labels, scores, decisions = hand_made_field([0.5, 0.499, 0.3])
-    consistency = np.array(
-        [
-            [1.0, 0.9, 0.2, 0.1],
-            [0.9, 1.0, 0.5, 0.5],
-            [0.2, 0.5, 1.0, 0.5],
-            [0.1, 0.5, 0.5, 1.0],
-        ]
-    )
-
     chosen = diverse_members(
-        labels, scores, decisions, 2, mean_score, error_consistency=consistency
+        labels, scores, decisions, 2, mean_score, error_consistency=CONSISTENCY
     )
 
     assert chosen == [0, 2]
@@ -109,17 +111,8 @@ def test_diverse_k_prefers_the_less_consistent_candidate_within_0_001():
 
 def test_diverse_k_takes_the_better_candidate_when_the_gap_exceeds_0_001():
     labels, scores, decisions = hand_made_field([0.5, 0.49, 0.3])
-    consistency = np.array(
-        [
-            [1.0, 0.9, 0.2, 0.1],
-            [0.9, 1.0, 0.5, 0.5],
-            [0.2, 0.5, 1.0, 0.5],
-            [0.1, 0.5, 0.5, 1.0],
-        ]
-    )
-
     chosen = diverse_members(
-        labels, scores, decisions, 3, mean_score, error_consistency=consistency
+        labels, scores, decisions, 3, mean_score, error_consistency=CONSISTENCY
     )
 
     # Then with {0, 1}: adding 2 gives 0.63, adding 3 gives 0.5667; 2 wins outright.
