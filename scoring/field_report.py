@@ -43,6 +43,16 @@ def stack_field(
     return np.asarray(truth.labels), scores, decisions
 
 
+def _select(
+    truth: Truth, predictions: Sequence[Predictions], cases: np.ndarray | None
+) -> tuple[Truth, list[Predictions]]:
+    """The cases where ``cases`` is true (e.g. the public split); all cases when it is None."""
+    if cases is None:
+        return truth, list(predictions)
+    cases = np.asarray(cases, dtype=bool)
+    return truth.subset(cases), [p.subset(cases) for p in predictions]
+
+
 def _check_attributes(truth: Truth, attributes: Sequence[str]) -> None:
     unknown = [name for name in attributes if name not in truth.attributes]
     if unknown:
@@ -59,13 +69,16 @@ def field_similarity(
     *,
     threshold: float = 0.5,
     attributes: Sequence[str] = (),
+    cases: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """``{"entries", "measures", "groups"}``: every pairwise measure, overall and per group.
 
     See ``scoring.similarity.similarity_report``; groups are the values of each of
-    ``attributes`` (missing values form the group ``"unknown"``, as in ``evaluate``).
+    ``attributes`` (missing values form the group ``"unknown"``, as in ``evaluate``). ``cases``
+    (boolean, one per ground-truth case) restricts everything to a split.
     """
     _check_attributes(truth, attributes)
+    truth, predictions = _select(truth, predictions, cases)
     labels, scores, decisions = stack_field(truth, predictions, threshold=threshold)
     groups = {name: truth.attributes[name] for name in attributes}
     return similarity_report(names, decisions, labels, scores, groups)
@@ -81,6 +94,7 @@ def field_ensembles_report(
     threshold: float = 0.5,
     attributes: Sequence[str] | None = None,
     min_group: int = 30,
+    cases: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """``{"ensembles": [...]}`` for ``mean_top<k>``, ``vote_top<k>`` and ``diverse<k>``.
 
@@ -88,6 +102,7 @@ def field_ensembles_report(
     ``evaluate`` reports), its ``worst_group`` on ``metric`` among the groups of ``attributes``
     (default all) that are not small, and its ``gain_over_best``: per metric, how much better
     it is than the best single entry on that metric (positive = better; None where undefined).
+    ``cases`` (boolean, one per ground-truth case) restricts everything to a split.
     """
     if k < 1:
         raise InputError("--top-k must be at least 1")
@@ -97,6 +112,7 @@ def field_ensembles_report(
         raise InputError(str(error.args[0])) from None
     if attributes is not None:
         _check_attributes(truth, attributes)
+    truth, predictions = _select(truth, predictions, cases)
     labels, scores, decisions = stack_field(truth, predictions, threshold=threshold)
 
     def primary_value(_labels: np.ndarray, s: np.ndarray, d: np.ndarray) -> float | None:

@@ -10,6 +10,8 @@ import pytest
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from scoring.cli import main
+from scoring.field_report import field_ensembles_report, field_similarity
+from scoring.io import read_predictions, read_truth
 
 TOLERANCE = 1e-9
 
@@ -170,3 +172,25 @@ def test_invalid_options_exit_2_with_a_message(field, capsys, argv, message):
 
     assert code == 2
     assert message in err
+
+
+def test_a_split_restricts_similarity_and_ensembles_to_its_cases(field, flchain):
+    truth_path, paths, _ = field
+    truth = read_truth(truth_path)
+    predictions = [read_predictions(path, truth) for path in paths]
+    names = ["logit", "age", "kappa", "constant"]
+    male = np.asarray(truth.attributes["sex"]) == "M"
+
+    split = field_similarity(names, truth, predictions, cases=male)
+    by_sex = field_similarity(names, truth, predictions, attributes=["sex"])
+    ensembles = field_ensembles_report(names, truth, predictions, k=2, cases=male)
+
+    for name, matrix in split["measures"].items():
+        expected = np.array(by_sex["groups"][1]["measures"][name], dtype=float)
+        np.testing.assert_allclose(np.array(matrix, dtype=float), expected, atol=1e-12, rtol=0)
+    mean_top2 = ensembles["ensembles"][0]
+    labels = flchain["label"].to_numpy()[male]
+    scores = np.mean([predictions[names.index(n)].scores[male] for n in mean_top2["members"]], 0)
+    assert mean_top2["metrics"]["auroc"] == pytest.approx(
+        roc_auc_score(labels, scores), abs=TOLERANCE
+    )
