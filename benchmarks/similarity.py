@@ -1,7 +1,8 @@
 """Benchmark of the pairwise similarity measures (issue 6).
 
 1. All seven measures for S entries x N cases (default 1,000 x 100,000) from arrays already in
-   memory: wall time, and the process's peak resident memory (inputs included).
+   memory: wall time, and the process's peak resident memory (inputs included); then one
+   entry's row against all the others (the update after a new submission).
 2. The same measures on the first ``--loop-entries`` entries (default 100) against a loop over
    the pairs with scikit-learn (``cohen_kappa_score``, ``confusion_matrix``) and
    ``numpy.corrcoef``: both timings, their ratio, and the largest difference between the two.
@@ -28,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
-from scoring.similarity import MEASURES, similarity_matrices  # noqa: E402
+from scoring.similarity import MEASURES, similarity_matrices, similarity_row  # noqa: E402
 
 
 def peak_rss_mib() -> float:
@@ -100,6 +101,9 @@ def main() -> None:
         f"peak RSS {peak_rss_mib():.0f} MiB (inputs {inputs_mib:.0f} MiB, "
         f"peak RSS before the call {before:.0f} MiB)"
     )
+    start = time.perf_counter()
+    similarity_row(decisions, labels, scores, args.entries - 1)
+    print(f"one entry's row against all {args.entries}: {time.perf_counter() - start:.2f} s")
 
     if args.loop_entries:
         subset = slice(0, args.loop_entries)
