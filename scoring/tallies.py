@@ -20,6 +20,7 @@ SplitMix64: Steele, Lea & Flood, "Fast splittable pseudorandom number generators
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba as nb
@@ -50,71 +51,93 @@ def descending_sweep(scores: np.ndarray, positive: np.ndarray) -> Sweep:
 def _resample_counts(seed, n, counts):  # pragma: no cover - compiled
     counts[:] = 0
     state = seed
-    modulus = np.uint64(n)
+    size = np.uint64(n)
     for _ in range(n):
         state = state + _GOLDEN
         z = state
         z = (z ^ (z >> np.uint64(30))) * _MIX1
         z = (z ^ (z >> np.uint64(27))) * _MIX2
         z = z ^ (z >> np.uint64(31))
-        counts[np.int64(z % modulus)] += 1
+        # Lemire's multiply-shift maps 32 random bits to [0, n) without a division.
+        counts[np.int64(((z >> np.uint64(32)) * size) >> np.uint64(32))] += 1
 
 
 def resample_counts(seed: int, n: int) -> np.ndarray:
-    """How often each of ``n`` cases is drawn in the resample of stream ``seed``."""
+    """How often each of ``n`` positions is drawn in the resample of stream ``seed``."""
     counts = np.zeros(n, np.int32)
     _resample_counts(np.uint64(seed), n, counts)
     return counts
 
 
 @nb.njit(cache=True)
-def _rank_sweep(weights, order, block, positive, cell, cell_group, auc, ap):  # pragma: no cover
+def _rank_sweep(weights, position, block, positive, cell, cell_group, auc, ap):  # pragma: no cover
     """Mann-Whitney pair sums (ties count ½) and average-precision sums for every group.
 
-    Walking from the highest score down, a negative case pairs with every positive already
-    seen in a higher tie block; within a block, the later of two cases adds ½ pair. Average
-    precision (scikit-learn's definition) adds, at the end of each tie block, the block's
-    positives × precision at that threshold; the caller divides by the positives.
+    Walking tie blocks from the highest score down, each group adds, per block,
+    negatives × positives seen before + ½ negatives × positives of the block; average precision
+    (scikit-learn's definition) adds the block's positives × the precision once the block is
+    in. The caller divides by positives × negatives and by positives. All arrays but
+    ``weights`` are in sweep order; ``position[t]`` is the weight index of the t-th case.
+
+    Speed: most blocks hold one case, and that path has no data-dependent branch (a weight of
+    0 adds zeros), since mispredicted branches, not arithmetic, bound this loop.
     """
-    n_groups = auc.shape[0]
+    n = position.shape[0]
     n_partitions = cell_group.shape[1]
-    tp = np.zeros(n_groups)
-    fp = np.zeros(n_groups)
-    block_pos = np.zeros(n_groups)
-    block_neg = np.zeros(n_groups)
-    stamp = np.full(n_groups, -1, np.int64)
-    for t in range(order.shape[0]):
-        i = order[t]
-        w = weights[i]
-        if w == 0:
-            continue
-        current = block[t]
-        is_positive = positive[i]
-        c = cell[i]
-        for p in range(n_partitions):
-            g = cell_group[c, p]
-            if stamp[g] != current:
-                if block_pos[g] > 0:
-                    ap[g] += block_pos[g] * tp[g] / (tp[g] + fp[g])
-                block_pos[g] = 0.0
-                block_neg[g] = 0.0
-                stamp[g] = current
-            if is_positive:
-                auc[g] += 0.5 * w * block_neg[g]
-                tp[g] += w
-                block_pos[g] += w
-            else:
-                auc[g] += w * (tp[g] - block_pos[g]) + 0.5 * w * block_pos[g]
-                fp[g] += w
-                block_neg[g] += w
-    for g in range(n_groups):
-        if block_pos[g] > 0:
-            ap[g] += block_pos[g] * tp[g] / (tp[g] + fp[g])
+    # Per group: positives and negatives so far, pair sum, precision sum; interleaved so that
+    # one group's state is one cache line and updates go through locals.
+    state = np.zeros((auc.shape[0], 4))
+    block_pos = np.zeros(auc.shape[0])
+    block_neg = np.zeros(auc.shape[0])
+    t = 0
+    while t < n:
+        end = t + 1
+        while end < n and block[end] == block[t]:
+            end += 1
+        if end == t + 1:
+            w = np.float64(weights[position[t]])
+            w_pos = w * positive[t]
+            w_neg = w - w_pos
+            c = cell[t]
+            for p in range(n_partitions):
+                g = cell_group[c, p]
+                tp = state[g, 0]
+                state[g, 2] += w_neg * tp
+                tp += w_pos
+                fp = state[g, 1] + w_neg
+                state[g, 0] = tp
+                state[g, 1] = fp
+                state[g, 3] += w_pos * tp / max(tp + fp, 1.0)
+        else:
+            for u in range(t, end):
+                w = np.float64(weights[position[u]])
+                w_pos = w * positive[u]
+                c = cell[u]
+                for p in range(n_partitions):
+                    g = cell_group[c, p]
+                    block_pos[g] += w_pos
+                    block_neg[g] += w - w_pos
+            for u in range(t, end):
+                c = cell[u]
+                for p in range(n_partitions):
+                    g = cell_group[c, p]
+                    if block_pos[g] > 0 or block_neg[g] > 0:
+                        state[g, 2] += block_neg[g] * (state[g, 0] + 0.5 * block_pos[g])
+                        state[g, 0] += block_pos[g]
+                        state[g, 1] += block_neg[g]
+                        if block_pos[g] > 0:
+                            state[g, 3] += block_pos[g] * state[g, 0] / (state[g, 0] + state[g, 1])
+                        block_pos[g] = 0.0
+                        block_neg[g] = 0.0
+        t = end
+    auc[:] = state[:, 2]
+    ap[:] = state[:, 3]
 
 
 @nb.njit(cache=True)
-def _median_sweep(weights, order, values, cell, cell_group, total, out):  # pragma: no cover
-    """Median of each group's weighted values (mean of the two middle ones for even counts)."""
+def _median_sweep(weights, position, values, cell, cell_group, total, out):  # pragma: no cover
+    """Median of each group's weighted values (mean of the two middle ones for even counts).
+    Arrays but ``weights`` are in ascending value order."""
     n_groups = out.shape[0]
     n_partitions = cell_group.shape[1]
     seen = np.zeros(n_groups)
@@ -122,13 +145,12 @@ def _median_sweep(weights, order, values, cell, cell_group, total, out):  # prag
     high = np.floor(total / 2) + 1
     low_value = np.full(n_groups, np.nan)
     high_value = np.full(n_groups, np.nan)
-    for t in range(order.shape[0]):
-        i = order[t]
-        w = weights[i]
+    for t in range(position.shape[0]):
+        w = weights[position[t]]
         if w == 0:
             continue
-        v = values[i]
-        c = cell[i]
+        v = values[t]
+        c = cell[t]
         for p in range(n_partitions):
             g = cell_group[c, p]
             before = seen[g]
@@ -145,13 +167,14 @@ def _median_sweep(weights, order, values, cell, cell_group, total, out):  # prag
 @nb.njit(parallel=True, cache=True)
 def _tally(
     seeds, resample, cell, cell_group, n_groups, cols, vals, n_stats,
-    rank_order, rank_block, rank_positive, median_order, median_values,
+    rank_position, rank_block, rank_positive, rank_cell,
+    median_position, median_values, median_cell,
 ):  # pragma: no cover - compiled
     n = cell.shape[0]
     n_resamples = seeds.shape[0]
     n_cells, n_partitions = cell_group.shape
-    n_ranks = rank_order.shape[0]
-    n_medians = median_order.shape[0]
+    n_ranks = rank_position.shape[0]
+    n_medians = median_position.shape[0]
     width = cols.shape[1]
     sums = np.zeros((n_resamples, n_groups, n_stats))
     auc = np.zeros((n_resamples, n_ranks, n_groups))
@@ -164,8 +187,6 @@ def _tally(
         per_cell = np.zeros((n_cells, n_stats))
         for i in range(n):
             w = weights[i]
-            if w == 0:
-                continue
             c = cell[i]
             for j in range(width):
                 per_cell[c, cols[i, j]] += w * vals[i, j]
@@ -176,13 +197,13 @@ def _tally(
                     sums[b, g, m] += per_cell[c, m]
         for r in range(n_ranks):
             _rank_sweep(
-                weights, rank_order[r], rank_block[r], rank_positive[r], cell, cell_group,
-                auc[b, r], ap[b, r],
+                weights, rank_position[r], rank_block[r], rank_positive[r], rank_cell[r],
+                cell_group, auc[b, r], ap[b, r],
             )
         for q in range(n_medians):
             _median_sweep(
-                weights, median_order[q], median_values[q], cell, cell_group, sums[b, :, 0],
-                medians[b, q],
+                weights, median_position[q], median_values[q], median_cell[q], cell_group,
+                sums[b, :, 0], medians[b, q],
             )
     return sums, auc, ap, medians
 
@@ -209,29 +230,46 @@ def tally(
     cols: np.ndarray,
     vals: np.ndarray,
     n_stats: int,
-    sweeps: list[Sweep] = (),  # type: ignore[assignment]
-    medians: list[np.ndarray] = (),  # type: ignore[assignment]
+    sweeps: Sequence[Sweep] = (),
+    medians: Sequence[np.ndarray] = (),
     seeds: np.ndarray | None = None,
 ) -> Tallies:
     """Tally once with every case weighted 1 (``seeds`` None) or once per seed, resampled.
 
     ``medians`` holds per-case values whose group medians are wanted. Column 0 of ``cols``
     must add 1 per case to statistic 0 (the count).
+
+    Speed: the sweeps walk the cases in score order, and reading per-case data in case order
+    there would miss the cache on almost every case. So cases are renumbered in the order of
+    the first sweep; that sweep and the additive pass then read memory sequentially. (Resample
+    streams draw positions in this numbering.)
     """
     n = len(cell)
     resample = seeds is not None
     seeds = np.zeros(1, np.uint64) if seeds is None else np.asarray(seeds, np.uint64)
-    rank_order = np.array([s.order for s in sweeps], np.int64).reshape(len(sweeps), n)
-    rank_block = np.array([s.block for s in sweeps], np.int64).reshape(len(sweeps), n)
-    rank_positive = np.array([s.positive for s in sweeps], np.bool_).reshape(len(sweeps), n)
-    median_values = np.array(medians, np.float64).reshape(len(medians), n)
-    median_order = np.array(
-        [np.argsort(v, kind="stable") for v in median_values], np.int64
-    ).reshape(len(medians), n)
+    primary = sweeps[0].order if sweeps else np.arange(n)
+    renumber = np.empty(n, np.int64)
+    renumber[primary] = np.arange(n)
+    cell = np.ascontiguousarray(cell[primary], np.int32)
+
+    def in_order(order: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(renumber[order], np.int32)
+
+    def stack(arrays: list[np.ndarray], dtype) -> np.ndarray:
+        return np.array(arrays, dtype).reshape(len(arrays), n)
+
+    median_orders = [np.argsort(values, kind="stable") for values in medians]
     sums, auc, ap, med = _tally(
-        seeds, resample, np.ascontiguousarray(cell, np.int64),
-        np.ascontiguousarray(cell_group, np.int64), n_groups,
-        np.ascontiguousarray(cols, np.int64), np.ascontiguousarray(vals, np.float64), n_stats,
-        rank_order, rank_block, rank_positive, median_order, median_values,
+        seeds, resample, cell, np.ascontiguousarray(cell_group, np.int32), n_groups,
+        np.ascontiguousarray(cols[primary], np.int32),
+        np.ascontiguousarray(vals[primary], np.float64), n_stats,
+        stack([in_order(s.order) for s in sweeps], np.int32),
+        stack([s.block for s in sweeps], np.int64),
+        stack([s.positive[s.order] for s in sweeps], np.bool_),
+        stack([cell[renumber[s.order]] for s in sweeps], np.int32),
+        stack([in_order(order) for order in median_orders], np.int32),
+        stack([values[order] for values, order in zip(medians, median_orders, strict=True)],
+              np.float64),
+        stack([cell[renumber[order]] for order in median_orders], np.int32),
     )
     return Tallies(sums=sums, auc=auc, ap=ap, medians=med)

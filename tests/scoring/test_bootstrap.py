@@ -39,8 +39,11 @@ def test_each_resample_equals_scikit_learn_with_the_resample_weights(
     metrics = {m.id: m.compute(stats) for m in BUILTIN if m.task == "binary"}
     y, s = binary_truth.labels, binary_predictions.scores
     d = (s >= 0.5).astype(int)
+    # Resample streams draw positions in the order of the score sweep (see tally()).
+    renumber = np.empty(binary_truth.n, np.int64)
+    renumber[stats.design.sweeps[0].order] = np.arange(binary_truth.n)
     for b in (0, RESAMPLES - 1):
-        weights = resample_counts(int(seeds[b]), binary_truth.n)
+        weights = resample_counts(int(seeds[b]), binary_truth.n)[renumber]
         for g, members in ((0, slice(None)), (grouping.partitions[1].groups[0],
                                                grouping.partitions[1].case_group == 1)):
             w = weights[members]
