@@ -20,6 +20,7 @@ SplitMix64: Steele, Lea & Flood, "Fast splittable pseudorandom number generators
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ import numpy as np
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+# numba's default (workqueue) threading layer must not be entered by two threads at once.
+_PARALLEL = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -259,17 +262,18 @@ def tally(
         return np.array(arrays, dtype).reshape(len(arrays), n)
 
     median_orders = [np.argsort(values, kind="stable") for values in medians]
-    sums, auc, ap, med = _tally(
-        seeds, resample, cell, np.ascontiguousarray(cell_group, np.int32), n_groups,
-        np.ascontiguousarray(cols[primary], np.int32),
-        np.ascontiguousarray(vals[primary], np.float64), n_stats,
-        stack([in_order(s.order) for s in sweeps], np.int32),
-        stack([s.block for s in sweeps], np.int64),
-        stack([s.positive[s.order] for s in sweeps], np.bool_),
-        stack([cell[renumber[s.order]] for s in sweeps], np.int32),
-        stack([in_order(order) for order in median_orders], np.int32),
-        stack([values[order] for values, order in zip(medians, median_orders, strict=True)],
-              np.float64),
-        stack([cell[renumber[order]] for order in median_orders], np.int32),
-    )
+    with _PARALLEL:
+        sums, auc, ap, med = _tally(
+            seeds, resample, cell, np.ascontiguousarray(cell_group, np.int32), n_groups,
+            np.ascontiguousarray(cols[primary], np.int32),
+            np.ascontiguousarray(vals[primary], np.float64), n_stats,
+            stack([in_order(s.order) for s in sweeps], np.int32),
+            stack([s.block for s in sweeps], np.int64),
+            stack([s.positive[s.order] for s in sweeps], np.bool_),
+            stack([cell[renumber[s.order]] for s in sweeps], np.int32),
+            stack([in_order(order) for order in median_orders], np.int32),
+            stack([values[order] for values, order in zip(medians, median_orders, strict=True)],
+                  np.float64),
+            stack([cell[renumber[order]] for order in median_orders], np.int32),
+        )
     return Tallies(sums=sums, auc=auc, ap=ap, medians=med)
