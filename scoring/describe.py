@@ -40,7 +40,9 @@ def describe(
     if problems:
         raise InputError(problems)
     selected = list(truth.attributes) if attributes is None else list(attributes)
-    grouping = build_grouping(truth.attributes, selected, [tuple(p) for p in intersections])
+    grouping = build_grouping(
+        truth.n, truth.attributes, selected, [tuple(p) for p in intersections]
+    )
     n = truth.n
     sizes = np.bincount(grouping.cell, minlength=grouping.cell_group.shape[0])
     group_sizes = np.zeros(grouping.n_groups)

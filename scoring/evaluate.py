@@ -49,7 +49,9 @@ def evaluate(
     if cases is not None:
         truth, predictions = truth.subset(cases), predictions.subset(cases)
     selected = list(truth.attributes) if attributes is None else list(attributes)
-    grouping = build_grouping(truth.attributes, selected, [tuple(p) for p in intersections])
+    grouping = build_grouping(
+        truth.n, truth.attributes, selected, [tuple(p) for p in intersections]
+    )
     design = _design(truth, predictions, threshold, chosen)
     cols, vals = design.matrix()
     common = {

@@ -72,12 +72,13 @@ def check_selection(
 
 
 def build_grouping(
+    n: int,
     attributes: dict[str, np.ndarray],
     selected: Sequence[str],
     intersections: Sequence[tuple[str, str]],
 ) -> Grouping:
+    """Groups of ``n`` cases by the ``selected`` attributes and attribute pairs."""
     names_needed = list(dict.fromkeys([*selected, *(a for pair in intersections for a in pair)]))
-    n = len(next(iter(attributes.values()))) if attributes else 0
     codes: dict[str, np.ndarray] = {}
     levels: dict[str, list[str]] = {}
     for name in names_needed:

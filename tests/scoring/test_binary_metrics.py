@@ -181,3 +181,17 @@ def test_result_has_no_nan_anywhere(result):
     import json
 
     json.dumps(result, allow_nan=False)
+
+
+def test_a_ground_truth_without_attributes_is_scored_overall_only():
+    import io
+
+    from scoring import read_predictions, read_truth
+
+    truth = read_truth(io.BytesIO(b"case_id,label\na,1\nb,0\nc,1\nd,0\n"))
+    predictions = read_predictions(io.BytesIO(b"case_id,score\na,0.9\nb,0.2\nc,0.4\nd,0.6\n"),
+                                   truth)
+    result = evaluate(truth, predictions, bootstrap=20)
+    assert result["groups"] == [] and result["parity"] == {}
+    assert result["overall"]["auroc"]["value"] == 0.75
+    assert result["n_cases"] == 4

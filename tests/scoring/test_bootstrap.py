@@ -22,7 +22,7 @@ RESAMPLES = 20
 
 @pytest.fixture(scope="module")
 def resampled(binary_truth, binary_predictions):
-    grouping = build_grouping(binary_truth.attributes, ["sex", "age_band"], [])
+    grouping = build_grouping(binary_truth.n, binary_truth.attributes, ["sex", "age_band"], [])
     design = build_design(binary_truth, binary_predictions, threshold=0.5)
     cols, vals = design.matrix()
     seeds = resample_seeds(7, RESAMPLES)
