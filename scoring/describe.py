@@ -33,8 +33,9 @@ def describe(
     min_group: int = 30,
 ) -> dict:
     """Per attribute and intersection: each group's count, share and (binary) positive rate
-    and expected sensitivity half-width; the effective number of groups (exp of the Shannon
-    entropy of the shares); the smallest groups; and warnings for groups too small to rank on.
+    and expected sensitivity half-width, or (multiclass) count per class; the effective
+    number of groups (exp of the Shannon entropy of the shares); the smallest groups; and
+    warnings for groups too small to rank on or lacking a class.
     """
     problems = check_selection(list(truth.attributes), attributes, intersections)
     if problems:
@@ -52,6 +53,13 @@ def describe(
     if binary:
         cell_positives = np.bincount(grouping.cell, weights=truth.labels, minlength=len(sizes))
         np.add.at(positives, grouping.cell_group, cell_positives[:, None])
+    if truth.task == "multiclass":
+        index = {c: i for i, c in enumerate(truth.classes)}
+        k = len(truth.classes)
+        codes = np.array([index[label] for label in truth.labels], dtype=np.int64)
+        per_cell = np.bincount(grouping.cell * k + codes, minlength=len(sizes) * k)
+        class_counts = np.zeros((grouping.n_groups, k))
+        np.add.at(class_counts, grouping.cell_group, per_cell.reshape(len(sizes), 1, k))
 
     report_attributes = []
     warnings = []
@@ -81,6 +89,16 @@ def describe(
                 elif count == size:
                     warnings.append(
                         f"{label}: no negative cases: specificity and AUROC are undefined"
+                    )
+            if truth.task == "multiclass":
+                entry["class_counts"] = dict(
+                    zip(truth.classes, class_counts[g].astype(int).tolist(), strict=True)
+                )
+                absent = [c for c, count in entry["class_counts"].items() if count == 0]
+                if absent:
+                    warnings.append(
+                        f"{label}: no cases of class {', '.join(absent)}: left out of this "
+                        "group's macro averages"
                     )
             groups.append(entry)
         shares = np.array([entry["share"] for entry in groups])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 from scipy.stats import entropy
 
@@ -98,3 +99,22 @@ def test_metrics_command_lists_the_registry(capsys):
 
 def test_no_positives_means_no_expected_sensitivity_half_width():
     assert describe_module.sensitivity_half_width(0) is None
+
+
+def test_describe_counts_classes_and_warns_about_absent_ones(multiclass_truth):
+    report = describe_module.describe(multiclass_truth, min_group=1)
+    chapter = next(a for a in report["attributes"] if a["attribute"] == "chapter")
+    blood = next(g for g in chapter["groups"] if g["group"] == "Blood")
+    assert blood["class_counts"] == {"low": 0, "mid": 0, "high": 4}
+    assert "chapter = Blood: no cases of class low, mid: left out of this group's macro " \
+        "averages" in report["warnings"]
+
+
+@pytest.fixture
+def multiclass_truth(flchain):
+    from scoring import read_truth
+    from tests.scoring.conftest import csv_bytes
+
+    frame = flchain[["case_id", "chapter"]].assign(
+        label=pd.qcut(flchain["age"], 3, labels=["low", "mid", "high"]).astype(str))
+    return read_truth(csv_bytes(frame), task="multiclass", classes=["low", "mid", "high"])
