@@ -194,3 +194,16 @@ def test_a_split_restricts_similarity_and_ensembles_to_its_cases(field, flchain)
     assert mean_top2["metrics"]["auroc"] == pytest.approx(
         roc_auc_score(labels, scores), abs=TOLERANCE
     )
+
+
+def test_ensembles_of_a_ground_truth_without_attributes_have_no_worst_group(
+    field, flchain, tmp_path, capsys
+):
+    _, paths, _ = field
+    truth = tmp_path / "truth.csv"
+    flchain[["case_id", "label"]].to_csv(truth, index=False)
+
+    code, out, _ = run(capsys, "ensemble", "--truth", str(truth), *paths, "--format", "json")
+
+    assert code == 0
+    assert [e["worst_group"] for e in json.loads(out)["ensembles"]] == [None, None, None]
