@@ -134,7 +134,7 @@ def read_truth(
         if bad.any():
             problems.append(_rows(bad, "labels are not 0 or 1 (true/false also accepted)"))
     elif task == "multiclass":
-        labels = np.array([value.strip() for value in raw], dtype=object)
+        labels = raw
         empty = labels == ""
         if empty.any():
             problems.append(_rows(empty, "labels are empty"))
@@ -158,7 +158,7 @@ def read_truth(
 
     split = None
     if "split" in header:
-        split = np.array([value.strip().lower() for value in table["split"]], dtype=object)
+        split = table["split"].str.lower().to_numpy(dtype=object)
         bad = ~np.isin(split, SPLITS)
         if bad.any():
             problems.append(_rows(bad, "split values are not 'public' or 'private'"))
@@ -171,7 +171,7 @@ def read_truth(
         if name not in ("case_id", "label", "split")
     }
     return Truth(
-        case_ids=np.array([value.strip() for value in ids], dtype=object),
+        case_ids=ids,
         labels=labels,
         attributes=attributes,
         split=split,
@@ -224,7 +224,7 @@ def read_predictions(
     if len(table) == 0:
         raise InputError("the file has a header but no cases")
 
-    ids = np.array([value.strip() for value in table["case_id"]], dtype=object)
+    ids = table["case_id"].to_numpy(dtype=object)
     problems += _check_ids(ids)
     position = pd.Index(truth.case_ids).get_indexer(ids)
     unknown = (position < 0) & (ids != "")
@@ -254,7 +254,7 @@ def read_predictions(
             if bad.any():
                 problems.append(_by_id(ids, bad, "labels are not 0 or 1"))
     elif task == "multiclass":
-        labels = np.array([value.strip() for value in table["label"]], dtype=object)
+        labels = table["label"].to_numpy(dtype=object)
         bad = ~np.isin(labels, np.array(truth.classes, dtype=object))
         if bad.any():
             problems.append(
@@ -293,7 +293,7 @@ def _check_task(task: str) -> None:
 
 
 def _read_table(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> pd.DataFrame:
-    """Bytes → text → a table of stripped strings with the header as column names."""
+    """Bytes → text → a table of stripped strings (columns named by the header)."""
     data = _read_bytes(source, max_bytes)
     if data[:2] == b"\x1f\x8b":
         data = _gunzip(data, None if max_bytes is None else max_bytes * GZIP_EXPANSION)
@@ -334,7 +334,8 @@ def _read_table(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> 
         raise InputError(problems)
     table = table.iloc[1:].reset_index(drop=True)
     table.columns = header
-    return table
+    # Cells of short rows are missing (NaN): read them as empty.
+    return table.apply(lambda column: column.fillna("").str.strip())
 
 
 def _read_bytes(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> bytes:
@@ -410,11 +411,10 @@ def _check_columns(
 
 def _check_ids(ids: np.ndarray) -> list[str]:
     problems = []
-    stripped = np.array([value.strip() for value in ids], dtype=object)
-    empty = stripped == ""
+    empty = ids == ""
     if empty.any():
         problems.append(_rows(empty, "rows have an empty case_id"))
-    series = pd.Series(stripped[~empty])
+    series = pd.Series(ids[~empty])
     repeated = series[series.duplicated(keep="first")].unique()
     if len(repeated):
         problems.append(_ids(repeated, "case ids appear more than once"))
@@ -423,24 +423,24 @@ def _check_ids(ids: np.ndarray) -> list[str]:
 
 def _parse_binary(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """0/1 integers and a mask of values that are not a binary label."""
-    codes = pd.Series(raw).str.strip().str.lower().map(BINARY_LABELS)
+    codes = pd.Series(raw).str.lower().map(BINARY_LABELS)
     bad = codes.isna().to_numpy()
     return codes.fillna(0).to_numpy(dtype=np.int8), bad
 
 
 def _parse_numbers(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells."""
-    stripped = pd.Series(raw).str.strip()
-    values = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=np.float64)
-    missing = (stripped == "").to_numpy() | stripped.str.lower().isin(["nan", "na"]).to_numpy()
+    cells = pd.Series(raw)
+    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    missing = (cells == "").to_numpy() | cells.str.lower().isin(["nan", "na"]).to_numpy()
     not_number = ~np.isfinite(values) & ~missing
     return values, not_number, missing
 
 
 def _attribute_values(raw: np.ndarray) -> np.ndarray:
-    stripped = pd.Series(raw).str.strip()
-    missing = stripped.str.lower().isin(MISSING_VALUES)
-    return stripped.where(~missing, UNKNOWN).to_numpy(dtype=object)
+    cells = pd.Series(raw)
+    missing = cells.str.lower().isin(MISSING_VALUES)
+    return cells.where(~missing, UNKNOWN).to_numpy(dtype=object)
 
 
 def _natural_order(values: list[str]) -> list[str]:

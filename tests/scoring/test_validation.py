@@ -144,3 +144,11 @@ def test_regression_reads_numbers_and_reports_non_numbers():
 def test_a_missing_file_is_an_input_error_not_a_traceback(tmp_path):
     found = problems(read_truth, tmp_path / "absent.csv")
     assert found[0].startswith("cannot read")
+
+
+def test_spaces_around_cells_and_short_rows_are_tolerated():
+    reference = truth(b"case_id , label ,sex\n p1 , 1 , F \np2,0\n")
+    assert list(reference.case_ids) == ["p1", "p2"]
+    assert list(reference.attributes["sex"]) == ["F", "unknown"]
+    predictions = read_predictions(io.BytesIO(b"case_id,score\n p2 , 0.25\np1,1\n"), reference)
+    assert list(predictions.scores) == [1.0, 0.25]
