@@ -27,7 +27,8 @@ lint: install
 	$(BIN)/lint-imports
 
 test: lint
-	DEBUG=1 CHEETAH_VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest
+	@# No persistent connections: the live server's request threads would leave them open.
+	DEBUG=1 CONN_MAX_AGE=0 CHEETAH_VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .hypothesis
