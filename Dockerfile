@@ -1,6 +1,7 @@
 # One image for web, worker and beat (docker-compose.yml picks the command).
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 CHEETAH_VAR_DIR=/var/cheetah
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 CHEETAH_VAR_DIR=/var/cheetah \
+    NUMBA_CACHE_DIR=/var/cheetah/numba-cache
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt

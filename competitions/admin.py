@@ -10,8 +10,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -27,6 +29,7 @@ from competitions.models import (
     Team,
 )
 from scoring.errors import InputError
+from scoring.groups import check_selection, parse_pairs
 from scoring.io import read_truth
 
 
@@ -70,6 +73,7 @@ class OrganiserScopedAdmin(admin.ModelAdmin):
 class DataFileInline(admin.TabularInline):
     model = DataFile
     extra = 0
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = ("title", "description", "file", "filename", "url")
 
 
@@ -118,6 +122,9 @@ class PhaseAdminForm(forms.ModelForm):
             "submissions_total",
             "threshold",
             "primary_metric",
+            "bootstrap_resamples",
+            "min_group_size",
+            "intersections",
         )
 
     def __init__(self, *args, **kwargs):
@@ -125,16 +132,29 @@ class PhaseAdminForm(forms.ModelForm):
         task = self.instance.challenge.task if self.instance.challenge_id else "binary"
         self.fields["primary_metric"].choices = metric_choices(task)
 
+    def clean_intersections(self) -> str:
+        text = self.cleaned_data["intersections"]
+        try:
+            parse_pairs(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+        return text
+
     def clean(self):
         cleaned = super().clean()
         upload = cleaned.get("ground_truth_upload")
         challenge = cleaned.get("challenge")
+        attributes = self.instance.truth_attributes if self.instance.pk else []
         if upload and challenge:
             try:
-                read_truth(upload, task=challenge.task)
+                attributes = list(read_truth(upload, task=challenge.task).attributes)
             except InputError as exc:
                 raise ValidationError({"ground_truth_upload": exc.problems}) from exc
             upload.seek(0)
+        if "intersections" in cleaned and (upload or self.instance.ground_truth):
+            problems = check_selection(attributes, None, parse_pairs(cleaned["intersections"]))
+            if problems:
+                self.add_error("intersections", problems)
         if challenge and cleaned.get("primary_metric") not in dict(metric_choices(challenge.task)):
             self.add_error("primary_metric", _("This metric does not fit the challenge's task."))
         return cleaned
@@ -146,7 +166,9 @@ class PhaseAdmin(OrganiserScopedAdmin):
     list_display = ("__str__", "start", "end", "primary_metric", "truth_n_cases")
     list_filter = ("challenge",)
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("truth_n_cases", "truth_attributes", "truth_uploaded_at")
+    readonly_fields = (
+        "truth_n_cases", "truth_attributes", "truth_uploaded_at", "evaluation_data_report",
+    )
     actions = ["rescore"]
 
     def save_model(self, request, obj, form, change):
@@ -156,9 +178,23 @@ class PhaseAdmin(OrganiserScopedAdmin):
             services.truth_upload(phase=obj, upload=upload)
             self.message_user(
                 request,
-                _("Ground truth stored: %(n)d cases, attributes: %(a)s.")
+                _(
+                    "Ground truth stored: %(n)d cases, attributes: %(a)s. Its evaluation-data "
+                    "report is at the bottom of the phase page."
+                )
                 % {"n": obj.truth_n_cases, "a": ", ".join(obj.truth_attributes) or "none"},
             )
+        elif obj.ground_truth and {"intersections", "min_group_size"} & set(form.changed_data):
+            services.phase_truth_report_refresh(phase=obj)
+
+    @admin.display(description=_("Evaluation-data report"))
+    def evaluation_data_report(self, obj: Phase) -> str:
+        """What the ground truth allows: group sizes, positive rates, expected CI widths."""
+        if not obj.truth_report:
+            return _("Upload a ground truth to see its report.")
+        return render_to_string(
+            "admin/competitions/truth_report.html", {"report": obj.truth_report}
+        )
 
     @admin.action(description=_("Rescore all scored submissions of the selected phases"))
     def rescore(self, request, queryset):

@@ -30,8 +30,12 @@ from competitions.models import Phase, Submission, SubmissionEvent
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import read_predictions, read_truth
+from scoring.registry import metrics_for
 
 logger = logging.getLogger(__name__)
+
+# One fixed seed: the same submission always gets the same intervals (reproducible results).
+BOOTSTRAP_SEED = 0
 
 INTERNAL_ERROR_MESSAGE = gettext_lazy(
     "Scoring stopped because of an error on our side, not in your file. "
@@ -111,21 +115,39 @@ def _evaluate(submission: Submission) -> tuple[dict, dict]:
         "task": task,
         "threshold": phase.threshold,
         "primary_metric": phase.primary_metric,
+        "metrics": scored_metrics(task, phase.primary_metric),
         "attributes": sorted(truth.attributes),
-        "bootstrap": 0,
+        "intersections": [list(pair) for pair in phase.intersection_pairs],
+        "bootstrap": phase.bootstrap_resamples,
+        "seed": BOOTSTRAP_SEED,
+        "min_group": phase.min_group_size,
         "truth_uploaded_at": phase.truth_uploaded_at.isoformat()
         if phase.truth_uploaded_at
         else None,
     }
+    options = {
+        "threshold": phase.threshold,
+        "metrics": config["metrics"],
+        "intersections": phase.intersection_pairs,
+        "bootstrap": phase.bootstrap_resamples,
+        "seed": BOOTSTRAP_SEED,
+        "min_group": phase.min_group_size,
+    }
     public = _split_mask(truth, "public")
     private = _split_mask(truth, "private")
     result = {
-        "public": evaluate(truth, predictions, threshold=phase.threshold, cases=public),
-        "private": evaluate(truth, predictions, threshold=phase.threshold, cases=private)
+        "public": evaluate(truth, predictions, cases=public, **options),
+        "private": evaluate(truth, predictions, cases=private, **options)
         if private is not None and private.any()
         else None,
     }
     return result, config
+
+
+def scored_metrics(task: str, primary: str) -> list[str]:
+    """Every built-in metric of the task, plus the primary one when it is a per-case scorer's."""
+    ids = [metric.id for metric in metrics_for(task) if metric.scorer is None]
+    return ids if primary in ids else [*ids, primary]
 
 
 def _split_mask(truth, name: str) -> np.ndarray | None:

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 
+from scoring.groups import parse_pairs
+
 
 class PrivateStorage(LazyObject):
     """The storage for files no URL may serve directly (ground truth, submissions)."""
@@ -111,12 +113,31 @@ class Phase(models.Model):
     primary_metric = models.CharField(
         max_length=64, default="auroc", help_text=_("Ranks the leaderboard.")
     )
+    bootstrap_resamples = models.PositiveIntegerField(
+        default=200,
+        help_text=_("Resamples for the 95% intervals (0 turns intervals off; at most 5,000)."),
+    )
+    min_group_size = models.PositiveIntegerField(
+        default=30,
+        help_text=_(
+            "Smaller subgroups are marked small: not used for fairness summaries, and their "
+            "values are shown only to organisers."
+        ),
+    )
+    intersections = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=_("Attribute pairs to score together, e.g. sex:age_band, sex:kidney_function."),
+    )
     ground_truth = models.FileField(
         storage=private_storage, upload_to=_truth_path, blank=True, max_length=300
     )
     truth_n_cases = models.PositiveIntegerField(null=True, blank=True, editable=False)
     truth_attributes = models.JSONField(default=list, blank=True, editable=False)
     truth_uploaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The scoring core's evaluation-data report (scoring.describe): group sizes, positive rates,
+    # expected interval widths and warnings. Organisers only.
+    truth_report = models.JSONField(null=True, blank=True, editable=False)
     case_list = models.FileField(
         storage=private_storage, upload_to=_derived_path, blank=True, editable=False
     )
@@ -138,6 +159,10 @@ class Phase(models.Model):
                 condition=Q(submissions_per_day__gte=1) & Q(submissions_total__gte=1),
                 name="quotas_positive",
             ),
+            models.CheckConstraint(
+                condition=Q(bootstrap_resamples__lte=5000), name="bootstrap_resamples_bounded"
+            ),
+            models.CheckConstraint(condition=Q(min_group_size__gte=1), name="min_group_positive"),
         ]
 
     def __str__(self) -> str:
@@ -146,6 +171,10 @@ class Phase(models.Model):
     def is_open(self, at=None) -> bool:
         at = at or timezone.now()
         return self.start <= at < self.end
+
+    @property
+    def intersection_pairs(self) -> list[tuple[str, str]]:
+        return parse_pairs(self.intersections)
 
     @property
     def has_ended(self) -> bool:

@@ -29,6 +29,7 @@ from competitions.models import (
     Team,
     TeamInvitation,
 )
+from scoring.describe import describe
 from scoring.errors import InputError
 from scoring.io import read_truth
 
@@ -49,6 +50,7 @@ def truth_upload(*, phase: Phase, upload: File) -> Phase:
         truth = read_truth(upload, task=phase.challenge.task)
     except InputError as exc:
         raise ValidationError(exc.problems) from exc
+    report = _truth_report(phase, truth)
     upload.seek(0)
     cases = io.StringIO()
     sample = io.StringIO()
@@ -68,8 +70,29 @@ def truth_upload(*, phase: Phase, upload: File) -> Phase:
         phase.truth_n_cases = int(truth.n)
         phase.truth_attributes = sorted(truth.attributes)
         phase.truth_uploaded_at = timezone.now()
+        phase.truth_report = report
         phase.save()
     return phase
+
+
+def phase_truth_report_refresh(*, phase: Phase) -> Phase:
+    """Recompute the evaluation-data report after the subgroup settings changed."""
+    with phase.ground_truth.open("rb") as handle:
+        truth = read_truth(handle, task=phase.challenge.task)
+    phase.truth_report = _truth_report(phase, truth)
+    phase.save(update_fields=["truth_report"])
+    return phase
+
+
+def _truth_report(phase: Phase, truth) -> dict:
+    """The scoring core's description of the evaluation data, under the phase's settings."""
+    try:
+        return describe(
+            truth, intersections=phase.intersection_pairs, min_group=phase.min_group_size
+        )
+    except (InputError, ValueError) as exc:  # intersections naming unknown attributes
+        problems = exc.problems if isinstance(exc, InputError) else [str(exc)]
+        raise ValidationError(problems) from exc
 
 
 def _sample_header(task: str) -> list[str]:

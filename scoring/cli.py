@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from scoring.describe import describe
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
+from scoring.groups import parse_pairs
 from scoring.io import TASKS, read_predictions, read_truth
 from scoring.registry import metrics_for
 from scoring.similarity_cli import add_subcommands
@@ -25,13 +26,10 @@ def _list(text: str) -> list[str]:
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:
-    pairs = []
-    for item in _list(text):
-        a, sep, b = item.partition(":")
-        if not sep or not a.strip() or not b.strip():
-            raise argparse.ArgumentTypeError(f"{item!r} is not attribute:attribute")
-        pairs.append((a.strip(), b.strip()))
-    return pairs
+    try:
+        return parse_pairs(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _parser() -> argparse.ArgumentParser:

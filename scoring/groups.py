@@ -47,6 +47,22 @@ def group_order(levels: Sequence[str]) -> list[str]:
     return ordered + ([UNKNOWN] if UNKNOWN in levels else [])
 
 
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """Attribute pairs written ``a:b,c:d`` (as the CLI and the admin take them).
+
+    Raises ValueError naming the item that is not ``attribute:attribute``.
+    """
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        a, sep, b = item.partition(":")
+        if not sep or not a.strip() or not b.strip():
+            raise ValueError(f"{item!r} is not attribute:attribute")
+        pairs.append((a.strip(), b.strip()))
+    return pairs
+
+
 def check_selection(
     available: Sequence[str],
     attributes: Sequence[str] | None,

@@ -48,13 +48,14 @@ def test_a_challenge_created_by_an_organiser_is_theirs(client, organiser):
     assert Challenge.objects.get(slug="new-one").organisers.filter(pk=organiser.pk).exists()
 
 
-def _phase_form(challenge, truth: bytes, name="truth.csv") -> dict:
+def _phase_form(challenge, truth: bytes, name="truth.csv", intersections="") -> dict:
     return {
         "challenge": challenge.pk, "name": "Final", "slug": "final",
         "start_0": "2026-01-01", "start_1": "00:00:00",
         "end_0": "2027-01-01", "end_1": "00:00:00",
         "submissions_per_day": 5, "submissions_total": 50, "threshold": 0.5,
-        "primary_metric": "auroc",
+        "primary_metric": "auroc", "bootstrap_resamples": 200, "min_group_size": 30,
+        "intersections": intersections,
         "ground_truth_upload": SimpleUploadedFile(name, truth, content_type="text/csv"),
     }
 
@@ -84,6 +85,24 @@ def test_a_valid_ground_truth_is_stored_with_its_derived_files(client, organiser
     assert phase.truth_n_cases == truth_csv.count(b"\n") - 1
     assert phase.truth_attributes == ["age_band", "kidney_function", "sex"]
     assert phase.case_list and phase.sample_submission
+    page = client.get(reverse("admin:competitions_phase_change", args=[phase.pk])).content.decode()
+    assert "Evaluation-data report" in page
+    assert "effectively" in page and "80+" in page
+
+
+def test_intersections_must_name_attributes_of_the_ground_truth(client, organiser, truth_csv):
+    challenge = ChallengeFactory()
+    challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    form = _phase_form(challenge, truth_csv, intersections="sex:ethnicity")
+    response = client.post(reverse("admin:competitions_phase_add"), form)
+    assert response.status_code == 200
+    assert "ethnicity" in response.content.decode()
+    assert not Phase.objects.filter(slug="final").exists()
+    form = _phase_form(challenge, truth_csv, intersections="sex:age_band")
+    assert client.post(reverse("admin:competitions_phase_add"), form).status_code == 302
+    report = Phase.objects.get(slug="final").truth_report
+    assert "sex×age_band" in [a["attribute"] for a in report["attributes"]]
 
 
 def test_an_organiser_cannot_add_a_phase_to_another_challenge(client, organiser, truth_csv):

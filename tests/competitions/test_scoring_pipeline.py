@@ -45,6 +45,24 @@ def test_a_good_file_is_scored_with_the_engine_version_and_config(
     assert [e.kind for e in submission.events.all()][-2:] == ["started", "finished"]
 
 
+def test_results_carry_intervals_subgroups_and_intersections_from_the_phase_settings(
+    open_phase, participant, good_predictions
+):
+    open_phase.intersections = "sex:age_band"
+    open_phase.bootstrap_resamples = 100
+    open_phase.save()
+    submission = _score(_submit(open_phase, participant, good_predictions))
+    public = submission.result["public"]
+    low, high = public["overall"]["auroc"]["ci"]
+    assert low < public["overall"]["auroc"]["value"] < high
+    attributes = {g["attribute"] for g in public["groups"]}
+    assert attributes == {"sex", "age_band", "kidney_function", "sex×age_band"}
+    assert submission.config["bootstrap"] == 100
+    assert submission.config["intersections"] == [["sex", "age_band"]]
+    again = _score(_submit(open_phase, participant, good_predictions))
+    assert again.result["public"]["overall"]["auroc"]["ci"] == [low, high]  # seeded
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

@@ -1,0 +1,67 @@
+"""The submission page shows subgroup results with intervals, under the visibility rules."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from competitions import evaluation, services
+from competitions.roles import ORGANISERS_GROUP
+from tests.conftest import upload
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scored(open_phase, participant, good_predictions):
+    # Men (858 public cases) fall under this minimum, women (1083) do not.
+    open_phase.min_group_size = 1000
+    open_phase.bootstrap_resamples = 50
+    open_phase.save()
+    submission = services.submission_create(
+        phase=open_phase, user=participant.user, upload=upload(good_predictions)
+    )
+    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+    submission.refresh_from_db()
+    return submission
+
+
+def _page(client, user, submission) -> str:
+    client.force_login(user)
+    url = reverse("competitions:submission", args=[submission.phase.challenge.slug, submission.pk])
+    return client.get(url).content.decode()
+
+
+def _group_row(page: str, group: str) -> str:
+    start = page.index(f"<td>{group}")
+    return page[start : page.index("</tr>", start)]
+
+
+def test_participants_see_intervals_but_not_the_values_of_small_groups(
+    client, participant, scored
+):
+    page = _page(client, participant.user, scored)
+    women = scored.result["public"]["groups"]
+    female = next(g for g in women if g["group"] == "female")
+    low, high = female["metrics"]["auroc"]["ci"]
+    assert f"{low:.3f}–{high:.3f}" in _group_row(page, "female")
+    male_row = _group_row(page, "male")
+    assert "(small)" in male_row
+    assert "hidden" in male_row
+    male = next(g for g in women if g["group"] == "male")
+    assert f"{male['metrics']['auroc']['value']:.3f}" not in male_row
+
+
+def test_private_results_are_shown_to_organisers_but_not_to_participants_before_the_end(
+    client, participant, scored
+):
+    assert "Results on the private cases" not in _page(client, participant.user, scored)
+    organiser = UserFactory(is_staff=True)
+    organiser.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
+    scored.phase.challenge.organisers.add(organiser)
+    page = _page(client, organiser, scored)
+    assert "Results on the private cases" in page
+    male = next(g for g in scored.result["public"]["groups"] if g["group"] == "male")
+    assert f"{male['metrics']['auroc']['value']:.3f}" in _group_row(page, "male")
