@@ -60,15 +60,7 @@ def submission_claim(submission_id: int) -> Claim | None:
         ):
             return None
         if submission.deliveries >= settings.SCORING_MAX_DELIVERIES:
-            _fail(
-                submission,
-                _(
-                    "Scoring this file stopped the worker %(n)d times, so it will not be tried "
-                    "again. Check that the file is a plain CSV of the expected size."
-                )
-                % {"n": submission.deliveries},
-                now,
-            )
+            _fail_given_up(submission, now)
             return None
         submission.status = Submission.Status.SCORING
         submission.deliveries += 1
@@ -212,6 +204,19 @@ def _fail(submission: Submission, message: str, now) -> None:
     )
 
 
+def _fail_given_up(submission: Submission, now) -> None:
+    """Stop retrying a submission whose scoring keeps dying (it may crash the worker)."""
+    _fail(
+        submission,
+        _(
+            "Scoring this file did not finish after %(n)d attempts, so it will not be tried "
+            "again. Check that the file is a plain CSV of the expected size."
+        )
+        % {"n": submission.deliveries},
+        now,
+    )
+
+
 def submissions_sweep(*, now=None) -> dict[str, int]:
     """Re-enqueue submissions stuck in queued or scoring; fail those that keep dying.
 
@@ -234,15 +239,7 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
             if last > cutoff:
                 continue
             if submission.deliveries >= settings.SCORING_MAX_DELIVERIES:
-                _fail(
-                    submission,
-                    _(
-                        "Scoring this file did not finish after %(n)d attempts, so it will not "
-                        "be tried again. Check that the file is a plain CSV of the expected size."
-                    )
-                    % {"n": submission.deliveries},
-                    now,
-                )
+                _fail_given_up(submission, now)
                 counts["failed"] += 1
                 continue
             # A fresh start time, so the next sweep waits a full STUCK_AFTER again.

@@ -136,7 +136,7 @@ def test_a_file_that_keeps_killing_the_worker_is_failed_with_a_message(
     assert evaluation.submission_claim(submission.pk) is None
     submission.refresh_from_db()
     assert submission.status == Submission.Status.FAILED
-    assert "stopped the worker 2 times" in submission.message
+    assert "did not finish after 2 attempts" in submission.message
 
 
 def test_the_sweeper_requeues_stuck_submissions_and_leaves_fresh_ones(

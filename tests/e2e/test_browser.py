@@ -11,6 +11,7 @@ import re
 import shutil
 
 import pytest
+from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from competitions.models import Submission
@@ -40,6 +41,9 @@ def browser_page():
         page.set_default_timeout(30_000)
         yield page
         browser.close()
+        # Queries the test made while Playwright's event loop ran live in that loop's context,
+        # which pytest-django's teardown does not see: close them here.
+        connections.close_all()
 
 
 def test_a_participant_joins_uploads_and_sees_their_score(
