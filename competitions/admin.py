@@ -24,10 +24,12 @@ from competitions.models import (
     DataFile,
     Participant,
     Phase,
+    SimilarityReport,
     Submission,
     SubmissionEvent,
     Team,
 )
+from competitions.similarity import similarity_enqueue
 from scoring.errors import InputError
 from scoring.groups import check_selection, parse_pairs
 from scoring.io import read_truth
@@ -169,7 +171,7 @@ class PhaseAdmin(OrganiserScopedAdmin):
     readonly_fields = (
         "truth_n_cases", "truth_attributes", "truth_uploaded_at", "evaluation_data_report",
     )
-    actions = ["rescore"]
+    actions = ["rescore", "recompute_similarity"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -205,6 +207,27 @@ class PhaseAdmin(OrganiserScopedAdmin):
             % {"n": total},
             messages.SUCCESS,
         )
+
+
+    @admin.action(description=_("Recompute the similarity of the selected phases' fields"))
+    def recompute_similarity(self, request, queryset):
+        for phase in queryset:
+            similarity_enqueue(phase)
+        self.message_user(request, _("Similarity will be recomputed by a worker shortly."))
+
+
+@admin.register(SimilarityReport)
+class SimilarityReportAdmin(OrganiserScopedAdmin):
+    challenge_path = "phase__challenge"
+    list_display = ("phase", "split", "computed_at", "mean_error_consistency")
+    list_filter = ("phase", "split")
+    readonly_fields = (
+        "phase", "split", "computed_at", "entries", "mean_error_consistency", "order", "flagged",
+        "report",
+    )
+
+    def has_add_permission(self, request):
+        return False
 
 
 class ParticipantInline(admin.TabularInline):

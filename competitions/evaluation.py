@@ -125,8 +125,8 @@ def _evaluate(submission: Submission) -> tuple[dict, dict]:
         "seed": BOOTSTRAP_SEED,
         "min_group": phase.min_group_size,
     }
-    public = _split_mask(truth, "public")
-    private = _split_mask(truth, "private")
+    public = split_mask(truth, "public")
+    private = split_mask(truth, "private")
     result = {
         "public": evaluate(truth, predictions, cases=public, **options),
         "private": evaluate(truth, predictions, cases=private, **options)
@@ -142,7 +142,7 @@ def scored_metrics(task: str, primary: str) -> list[str]:
     return ids if primary in ids else [*ids, primary]
 
 
-def _split_mask(truth, name: str) -> np.ndarray | None:
+def split_mask(truth, name: str) -> np.ndarray | None:
     """Cases of one split; without a ``split`` column every case is public."""
     if truth.split is None:
         return np.ones(truth.n, dtype=bool) if name == "public" else None
@@ -167,6 +167,11 @@ def _record_success(claim: Claim, result: dict, config: dict) -> None:
         SubmissionEvent.objects.create(
             submission=submission, kind=SubmissionEvent.Kind.FINISHED, at=now
         )
+        # The field changed: recompute how alike the counting submissions are. (Imported here:
+        # competitions.similarity reads this module's split_mask.)
+        from competitions.similarity import similarity_enqueue
+
+        similarity_enqueue(submission.phase)
 
 
 def submission_record_failure(claim: Claim, message: str) -> None:

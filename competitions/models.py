@@ -328,3 +328,30 @@ class SubmissionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SimilarityReport(models.Model):
+    """How alike the counting submissions of a phase are, on one case split, at one time.
+
+    A new row per computation: the latest is shown, the series gives the field's diversity trend.
+    """
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="similarity_reports")
+    split = models.CharField(max_length=16, choices=[("public", "public"), ("private", "private")])
+    computed_at = models.DateTimeField(default=timezone.now)
+    # [{"submission": id, "team": name}] in the order of the matrices.
+    entries = models.JSONField(default=list)
+    # scoring.field_report.field_similarity: {"entries", "measures", "groups"}.
+    report = models.JSONField(default=dict)
+    mean_error_consistency = models.FloatField(null=True, blank=True)
+    # Entry indices in hierarchical-clustering order, for the heatmap.
+    order = models.JSONField(default=list)
+    # [{"first": i, "second": j, "value": ec}]: cross-team pairs at or above the review threshold.
+    flagged = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-computed_at"]
+        indexes = [models.Index(fields=["phase", "split", "computed_at"])]
+
+    def __str__(self) -> str:
+        return f"Similarity of {self.phase} ({self.split}) at {self.computed_at:%Y-%m-%d %H:%M}"

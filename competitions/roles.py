@@ -12,6 +12,7 @@ ORGANISER_PERMISSIONS = {
     "participant": ("view",),
     "submission": ("view", "change"),
     "submissionevent": ("view",),
+    "similarityreport": ("view",),
 }
 
 

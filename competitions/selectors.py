@@ -8,7 +8,14 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, QuerySet
 
 from competitions.metrics import metric_higher_is_better
-from competitions.models import Challenge, Participant, Phase, Submission, Team
+from competitions.models import (
+    Challenge,
+    Participant,
+    Phase,
+    SimilarityReport,
+    Submission,
+    Team,
+)
 from competitions.permissions import is_organiser
 
 # Columns shown beside the primary metric on the skeleton leaderboard.
@@ -161,3 +168,65 @@ def subgroup_rows(result: dict, *, show_small: bool) -> list[dict]:
             }
         )
     return rows
+
+
+SIMILARITY_MEASURES = (
+    "error_consistency", "agreement", "cohen_kappa", "q_statistic", "disagreement",
+    "double_fault", "score_correlation",
+)
+LABEL_SIMILARITY_MEASURES = frozenset(
+    {"error_consistency", "q_statistic", "disagreement", "double_fault"}
+)
+
+
+def similarity_view(phase: Phase, *, split: str, show_label_measures: bool) -> dict:
+    """The latest similarity report of a split as heatmap rows, plus the diversity trend."""
+    from competitions.similarity import heat_class
+
+    reports = SimilarityReport.objects.filter(phase=phase, split=split)
+    latest = reports.first()
+    if latest is None:
+        return {"report": None}
+    measures = [
+        m for m in SIMILARITY_MEASURES
+        if show_label_measures or m not in LABEL_SIMILARITY_MEASURES
+    ]
+    order = latest.order or list(range(len(latest.entries)))
+    teams = [latest.entries[i]["team"] for i in order]
+    heatmaps = []
+    for measure in measures:
+        matrix = latest.report["measures"][measure]
+        heatmaps.append(
+            {
+                "measure": measure,
+                "rows": [
+                    {
+                        "team": latest.entries[i]["team"],
+                        "cells": [
+                            {"value": matrix[i][j], "css": heat_class(matrix[i][j])}
+                            for j in order
+                        ],
+                    }
+                    for i in order
+                ],
+            }
+        )
+    flagged = [
+        {
+            "first": latest.entries[p["first"]]["team"],
+            "second": latest.entries[p["second"]]["team"],
+            "value": p["value"],
+        }
+        for p in latest.flagged
+    ]
+    return {
+        "report": latest,
+        "teams": teams,
+        "heatmaps": heatmaps,
+        "hidden_measures": not show_label_measures,
+        "flagged": flagged,
+        "trend": list(
+            reports.order_by("computed_at").values_list("computed_at", "mean_error_consistency")
+        ),
+        "show_mean_ec": show_label_measures,
+    }

@@ -56,3 +56,23 @@ def sweep_stuck_submissions() -> dict[str, int]:
     if any(counts.values()):
         logger.warning("Sweeper: %s", counts)
     return counts
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.SCORING_SOFT_TIME_LIMIT,
+    time_limit=settings.SCORING_TIME_LIMIT,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=3,
+)
+def compute_phase_similarity(phase_id: int) -> int:
+    """Recompute a phase's similarity report; running it twice only adds an identical row."""
+    from competitions.models import Phase
+    from competitions.similarity import phase_similarity_compute
+
+    phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
+    if phase is None or not phase.ground_truth:
+        return 0
+    return len(phase_similarity_compute(phase=phase))

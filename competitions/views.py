@@ -333,3 +333,30 @@ def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
         ),
     }
     return render(request, "competitions/leaderboard.html", context)
+
+
+def similarity(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+    """How alike the counting submissions are: heatmap, diversity figure and (organisers) flags.
+
+    Label-based measures and per-subgroup similarity can reveal labels, so participants see them
+    only after the phase ends; organisers always.
+    """
+    challenge, participant = _content_or_404(request, slug)
+    phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
+    organiser = permissions.is_organiser(request.user, challenge)
+    splits = selectors.leaderboard_splits(phase_obj, request.user)
+    split = request.GET.get("split", "public")
+    if split not in splits:
+        raise Http404
+    context = {
+        "challenge": challenge,
+        "phase": phase_obj,
+        "participant": participant,
+        "split": split,
+        "splits": splits,
+        "is_organiser": organiser,
+        **selectors.similarity_view(
+            phase_obj, split=split, show_label_measures=organiser or phase_obj.has_ended,
+        ),
+    }
+    return render(request, "competitions/similarity.html", context)

@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 
 from competitions import services
-from competitions.models import Submission
+from competitions.models import SimilarityReport, Submission
 from tests.conftest import upload
 from tests.e2e.conftest import wait_for
+from tests.factories import ParticipantFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -54,3 +55,20 @@ def test_a_bad_upload_fails_in_the_worker_with_a_message(
     finished = wait_for(lambda: _finished(submission.pk), what="the worker to fail the file")
     assert finished.status == "failed"
     assert "case_id" in finished.message
+
+
+def test_the_worker_recomputes_the_fields_similarity_after_each_scored_submission(
+    celery_worker_process, open_phase, participant, good_predictions
+):
+    rival = ParticipantFactory(team__challenge=open_phase.challenge)
+    for member in (participant, rival):
+        services.submission_create(
+            phase=open_phase, user=member.user, upload=upload(good_predictions)
+        )
+    def report_of_both():
+        latest = SimilarityReport.objects.filter(phase=open_phase, split="public").first()
+        return latest if latest is not None and len(latest.entries) == 2 else None
+
+    report = wait_for(report_of_both, what="the worker to compute the similarity report")
+    assert {e["team"] for e in report.entries} == {participant.team.name, rival.team.name}
+    assert report.report["measures"]["agreement"][0][1] == 1.0  # identical files
