@@ -20,17 +20,20 @@ logger = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 
+# Tasks that read a whole field's files: acknowledged only when done (a lost worker means a
+# redelivery on Redis), bounded in time, retried with backoff on transient errors only.
+LONG_TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "soft_time_limit": settings.SCORING_SOFT_TIME_LIMIT,
+    "time_limit": settings.SCORING_TIME_LIMIT,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+}
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=settings.SCORING_SOFT_TIME_LIMIT,
-    time_limit=settings.SCORING_TIME_LIMIT,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+
+@shared_task(**LONG_TASK_OPTIONS, max_retries=5)
 def score_submission(submission_id: int) -> None:
     claim = evaluation.submission_claim(submission_id)
     if claim is None:
@@ -58,15 +61,7 @@ def sweep_stuck_submissions() -> dict[str, int]:
     return counts
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=settings.SCORING_SOFT_TIME_LIMIT,
-    time_limit=settings.SCORING_TIME_LIMIT,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    max_retries=3,
-)
+@shared_task(**LONG_TASK_OPTIONS, max_retries=3)
 def compute_phase_similarity(phase_id: int) -> int:
     """Recompute a phase's similarity report; running it twice only adds an identical row."""
     from competitions.models import Phase

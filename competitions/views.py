@@ -313,19 +313,31 @@ def submission_file(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
-def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+def _phase_split_context(request: HttpRequest, slug: str, phase: str) -> dict:
+    """A phase page's common context: the split asked for, if the user may see it (else 404).
+
+    After the end the private split is the default, as it decides the final standings.
+    """
     challenge, participant = _content_or_404(request, slug)
     phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
     splits = selectors.leaderboard_splits(phase_obj, request.user)
     split = request.GET.get("split", splits[-1] if phase_obj.has_ended else "public")
     if split not in splits:
         raise Http404
-    context = {
+    return {
         "challenge": challenge,
         "phase": phase_obj,
         "participant": participant,
         "split": split,
         "splits": splits,
+    }
+
+
+def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+    context = _phase_split_context(request, slug, phase)
+    phase_obj = context["phase"]
+    split = context["split"]
+    context |= {
         "rows": selectors.leaderboard_rows(phase_obj, split=split),
         "columns": (
             phase_obj.primary_metric,
@@ -341,22 +353,13 @@ def similarity(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
     Label-based measures and per-subgroup similarity can reveal labels, so participants see them
     only after the phase ends; organisers always.
     """
-    challenge, participant = _content_or_404(request, slug)
-    phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
-    organiser = permissions.is_organiser(request.user, challenge)
-    splits = selectors.leaderboard_splits(phase_obj, request.user)
-    split = request.GET.get("split", "public")
-    if split not in splits:
-        raise Http404
-    context = {
-        "challenge": challenge,
-        "phase": phase_obj,
-        "participant": participant,
-        "split": split,
-        "splits": splits,
+    context = _phase_split_context(request, slug, phase)
+    phase_obj = context["phase"]
+    organiser = permissions.is_organiser(request.user, phase_obj.challenge)
+    context |= {
         "is_organiser": organiser,
         **selectors.similarity_view(
-            phase_obj, split=split, show_label_measures=organiser or phase_obj.has_ended,
+            phase_obj, split=context["split"], show_label_measures=organiser or phase_obj.has_ended
         ),
     }
     return render(request, "competitions/similarity.html", context)

@@ -118,3 +118,14 @@ def test_a_private_challenges_data_is_hidden_from_non_participants(client, open_
     assert client.get(url).status_code == 404
     assert client.get(reverse("competitions:leaderboard", args=[slug, open_phase.slug])) \
         .status_code == 404
+
+
+def test_private_split_pages_are_not_found_for_participants_before_the_end(
+    client, open_phase, participant
+):
+    client.force_login(participant.user)
+    slug = open_phase.challenge.slug
+    for name in ("competitions:leaderboard", "competitions:similarity"):
+        url = reverse(name, args=[slug, open_phase.slug])
+        assert client.get(url + "?split=private").status_code == 404, name
+        assert client.get(url).status_code == 200, name
