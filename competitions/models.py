@@ -346,6 +346,8 @@ class SimilarityReport(models.Model):
     mean_error_consistency = models.FloatField(null=True, blank=True)
     # Entry indices in hierarchical-clustering order, for the heatmap.
     order = models.JSONField(default=list)
+    # [[x, y], ...] per entry: MDS on 1 - error consistency (close points fail on the same cases).
+    positions = models.JSONField(default=list)
     # [{"first": i, "second": j, "value": ec}]: cross-team pairs at or above the review threshold.
     flagged = models.JSONField(default=list)
 

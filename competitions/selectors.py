@@ -179,9 +179,15 @@ LABEL_SIMILARITY_MEASURES = frozenset(
 )
 
 
-def similarity_view(phase: Phase, *, split: str, show_label_measures: bool) -> dict:
-    """The latest similarity report of a split as heatmap rows, plus the diversity trend."""
-    from competitions.similarity import heat_class
+def similarity_view(
+    phase: Phase, *, split: str, show_label_measures: bool, group: str = ""
+) -> dict:
+    """The latest similarity report of a split as heatmap rows, plus the diversity trend.
+
+    ``group`` ("attribute=value") shows the similarity within one subgroup ("these two fail the
+    same female patients"); like label-based measures, only where ``show_label_measures``.
+    """
+    from competitions.similarity import heat_class, map_points
 
     reports = SimilarityReport.objects.filter(phase=phase, split=split)
     latest = reports.first()
@@ -193,9 +199,17 @@ def similarity_view(phase: Phase, *, split: str, show_label_measures: bool) -> d
     ]
     order = latest.order or list(range(len(latest.entries)))
     teams = [latest.entries[i]["team"] for i in order]
+    group_choices = [
+        f"{g['attribute']}={g['group']}" for g in latest.report.get("groups", [])
+    ] if show_label_measures else []
+    source = latest.report["measures"]
+    if group in group_choices:
+        source = latest.report["groups"][group_choices.index(group)]["measures"]
+    else:
+        group = ""
     heatmaps = []
     for measure in measures:
-        matrix = latest.report["measures"][measure]
+        matrix = source[measure]
         heatmaps.append(
             {
                 "measure": measure,
@@ -229,4 +243,9 @@ def similarity_view(phase: Phase, *, split: str, show_label_measures: bool) -> d
             reports.order_by("computed_at").values_list("computed_at", "mean_error_consistency")
         ),
         "show_mean_ec": show_label_measures,
+        "group": group,
+        "group_choices": group_choices,
+        "map": map_points(latest.positions, [e["team"] for e in latest.entries])
+        if show_label_measures
+        else [],
     }

@@ -17,7 +17,12 @@ from competitions.models import Phase, SimilarityReport, Submission
 from competitions.selectors import leaderboard_rows
 from scoring.field_report import field_similarity
 from scoring.io import read_predictions, read_truth
-from scoring.similarity import clustered_order, flag_similar_pairs, mean_pairwise
+from scoring.similarity import (
+    clustered_order,
+    flag_similar_pairs,
+    mds_embedding,
+    mean_pairwise,
+)
 
 # Label-based measures reveal, pair by pair, which cases both entries got wrong.
 LABEL_MEASURES = ("error_consistency", "q_statistic", "disagreement", "double_fault")
@@ -66,6 +71,7 @@ def phase_similarity_compute(*, phase: Phase) -> list[SimilarityReport]:
             "report": report,
             "mean_error_consistency": mean_pairwise(ec),
             "order": clustered_order(np.nan_to_num(ec, nan=0.0)),
+            "positions": mds_embedding(np.nan_to_num(ec, nan=0.0)).round(6).tolist(),
             "flagged": [{"first": p.first, "second": p.second, "value": p.value} for p in flagged],
         }
         with transaction.atomic():
@@ -100,3 +106,25 @@ def heat_class(value: float | None) -> str:
     if value is None:
         return "heat-none"
     return f"heat-{int(round(min(max(value, 0.0), 1.0) * 10))}"
+
+
+def map_points(positions: list[list[float]], teams: list[str], *, size: int = 360) -> list[dict]:
+    """Entry positions scaled into a ``size`` × ``size`` SVG box with a margin, for the map."""
+    if not positions:
+        return []
+    xy = np.asarray(positions, dtype=float)
+    # One scale for both axes, so distances on the map keep their proportions; centred.
+    span = float(np.ptp(xy, axis=0).max()) or 1.0
+    margin = 60
+    centre = (xy.min(axis=0) + xy.max(axis=0)) / 2
+    scaled = size / 2 + (xy - centre) / span * (size - 2 * margin)
+    return [
+        {
+            "team": team,
+            "x": round(float(x), 1),
+            "y": round(float(y), 1),
+            "label_x": round(float(x) + 9, 1),
+            "hue": (37 * i) % 360,
+        }
+        for i, (team, (x, y)) in enumerate(zip(teams, scaled, strict=True))
+    ]

@@ -359,7 +359,10 @@ def similarity(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
     context |= {
         "is_organiser": organiser,
         **selectors.similarity_view(
-            phase_obj, split=context["split"], show_label_measures=organiser or phase_obj.has_ended
+            phase_obj,
+            split=context["split"],
+            show_label_measures=organiser or phase_obj.has_ended,
+            group=request.GET.get("group", ""),
         ),
     }
     return render(request, "competitions/similarity.html", context)

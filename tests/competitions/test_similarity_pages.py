@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from competitions import evaluation, services
 from competitions.models import Phase, SimilarityReport
-from competitions.similarity import phase_similarity_compute
+from competitions.similarity import map_points, phase_similarity_compute
 from tests.conftest import predictions_csv, upload
 from tests.factories import ParticipantFactory, UserFactory
 
@@ -96,3 +96,50 @@ def test_recomputing_an_unchanged_field_adds_no_point_to_the_trend(field):
     phase_similarity_compute(phase=phase)
     phase_similarity_compute(phase=phase)
     assert SimilarityReport.objects.filter(phase=phase, split="public").count() == 1
+
+
+def test_organisers_see_the_map_and_can_compare_within_a_subgroup(client, field, demo_data):
+    phase, scores = field
+    report = phase_similarity_compute(phase=phase)[0]
+    organiser = UserFactory(is_staff=True)
+    phase.challenge.organisers.add(organiser)
+    page = _page(client, organiser, phase)
+    assert page.count("<circle") == 3
+    assert '<option value="sex=female">' in page
+    client.force_login(organiser)
+    url = reverse("competitions:similarity", args=[phase.challenge.slug, phase.slug])
+    page = client.get(url + "?group=sex=female").content.decode()
+    assert "Within sex=female only." in page
+    teams = [entry["team"] for entry in report.entries]
+    a, b = teams.index("Twin A"), teams.index("Chains")
+    cases = ((demo_data.truth["split"] == "public") & (demo_data.truth["sex"] == "female"))
+    cases = cases.to_numpy()
+    decisions_a = np.round(scores["Twin A"], 6)[cases] >= phase.threshold
+    decisions_b = np.round(scores["Chains"], 6)[cases] >= phase.threshold
+    female = next(g for g in report.report["groups"] if g["group"] == "female")
+    assert female["measures"]["agreement"][a][b] == pytest.approx(
+        float(np.mean(decisions_a == decisions_b)), abs=1e-12
+    )
+    assert f"{female['measures']['agreement'][a][b]:.3f}" in page
+
+
+def test_participants_get_neither_map_nor_subgroups_during_the_phase(client, field):
+    phase, _scores = field
+    phase_similarity_compute(phase=phase)
+    participant = phase.challenge.participants.first()
+    page = _page(client, participant.user, phase)
+    assert "<circle" not in page
+    assert "Compare within a subgroup" not in page
+    client.force_login(participant.user)
+    url = reverse("competitions:similarity", args=[phase.challenge.slug, phase.slug])
+    page = client.get(url + "?group=sex=female").content.decode()
+    assert "Within sex=female" not in page
+
+
+def test_the_map_keeps_the_proportions_of_the_distances():
+    points = map_points([[0.0, 0.0], [4.0, 0.0], [0.0, 1.0]], ["a", "b", "c"])
+    xy = np.array([[p["x"], p["y"]] for p in points])
+    horizontal = np.linalg.norm(xy[1] - xy[0])
+    vertical = np.linalg.norm(xy[2] - xy[0])
+    assert horizontal / vertical == pytest.approx(4.0, rel=0.01)
+    assert (xy >= 0).all() and (xy <= 360).all()
