@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +26,8 @@ from django.utils.translation import gettext_lazy
 
 import scoring
 from competitions.models import Phase, Submission, SubmissionEvent
+from competitions.similarity import similarity_enqueue
+from competitions.splits import split_mask
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import read_predictions, read_truth
@@ -142,13 +143,6 @@ def scored_metrics(task: str, primary: str) -> list[str]:
     return ids if primary in ids else [*ids, primary]
 
 
-def split_mask(truth, name: str) -> np.ndarray | None:
-    """Cases of one split; without a ``split`` column every case is public."""
-    if truth.split is None:
-        return np.ones(truth.n, dtype=bool) if name == "public" else None
-    return np.asarray(truth.split) == name
-
-
 def _record_success(claim: Claim, result: dict, config: dict) -> None:
     now = timezone.now()
     with transaction.atomic():
@@ -167,10 +161,7 @@ def _record_success(claim: Claim, result: dict, config: dict) -> None:
         SubmissionEvent.objects.create(
             submission=submission, kind=SubmissionEvent.Kind.FINISHED, at=now
         )
-        # The field changed: recompute how alike the counting submissions are. (Imported here:
-        # competitions.similarity reads this module's split_mask.)
-        from competitions.similarity import similarity_enqueue
-
+        # The field changed: recompute how alike the counting submissions are.
         similarity_enqueue(submission.phase)
 
 

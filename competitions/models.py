@@ -177,6 +177,11 @@ class Phase(models.Model):
         return parse_pairs(self.intersections)
 
     @property
+    def has_private_cases(self) -> bool:
+        """Whether the ground truth's ``split`` column puts any case in the private split."""
+        return bool((self.truth_report or {}).get("split", {}).get("private"))
+
+    @property
     def has_ended(self) -> bool:
         return timezone.now() >= self.end
 

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from competitions.evaluation import split_mask
 from competitions.models import Phase, SimilarityReport, Submission
 from competitions.selectors import leaderboard_rows
+from competitions.splits import split_mask
 from scoring.field_report import field_similarity
 from scoring.io import read_predictions, read_truth
 from scoring.similarity import (
@@ -99,32 +99,3 @@ def similarity_enqueue(phase: Phase) -> None:
 
     pk = phase.pk
     transaction.on_commit(lambda: compute_phase_similarity.delay(pk))
-
-
-def heat_class(value: float | None) -> str:
-    """A CSS class from ``heat-0`` (0 or below) to ``heat-10`` (1); ``heat-none`` if undefined."""
-    if value is None:
-        return "heat-none"
-    return f"heat-{int(round(min(max(value, 0.0), 1.0) * 10))}"
-
-
-def map_points(positions: list[list[float]], teams: list[str], *, size: int = 360) -> list[dict]:
-    """Entry positions scaled into a ``size`` × ``size`` SVG box with a margin, for the map."""
-    if not positions:
-        return []
-    xy = np.asarray(positions, dtype=float)
-    # One scale for both axes, so distances on the map keep their proportions; centred.
-    span = float(np.ptp(xy, axis=0).max()) or 1.0
-    margin = 60
-    centre = (xy.min(axis=0) + xy.max(axis=0)) / 2
-    scaled = size / 2 + (xy - centre) / span * (size - 2 * margin)
-    return [
-        {
-            "team": team,
-            "x": round(float(x), 1),
-            "y": round(float(y), 1),
-            "label_x": round(float(x) + 9, 1),
-            "hue": (37 * i) % 360,
-        }
-        for i, (team, (x, y)) in enumerate(zip(teams, scaled, strict=True))
-    ]

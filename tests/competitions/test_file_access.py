@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from competitions import services
-from competitions.models import Challenge
+from competitions import evaluation, services
+from competitions.models import Challenge, Phase
 from tests.conftest import upload
-from tests.factories import ParticipantFactory, UserFactory
+from tests.factories import ParticipantFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +132,24 @@ def test_private_split_pages_are_not_found_for_participants_before_the_end(
         url = reverse(name, args=[slug, open_phase.slug])
         assert client.get(url + "?split=private").status_code == 404, name
         assert client.get(url).status_code == 200, name
+
+
+def test_after_the_end_a_phase_without_private_cases_still_shows_its_leaderboard(
+    client, participant, good_predictions, demo_data
+):
+    phase = PhaseFactory(challenge=participant.team.challenge)
+    truth = demo_data.truth.drop(columns=["split"]).to_csv(index=False).encode()
+    services.truth_upload(phase=phase, upload=upload(truth, "truth.csv"))
+    submission = services.submission_create(
+        phase=phase, user=participant.user, upload=upload(good_predictions)
+    )
+    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+    Phase.objects.filter(pk=phase.pk).update(
+        start=timezone.now() - timedelta(days=3), end=timezone.now() - timedelta(days=1)
+    )
+    client.force_login(participant.user)
+    url = reverse("competitions:leaderboard", args=[phase.challenge.slug, phase.slug])
+    page = client.get(url).content.decode()
+    assert participant.team.name in page
+    assert "private cases" not in page
+    assert client.get(url + "?split=private").status_code == 404

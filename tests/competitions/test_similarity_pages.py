@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from competitions import evaluation, services
 from competitions.models import Phase, SimilarityReport
-from competitions.similarity import map_points, phase_similarity_compute
+from competitions.selectors import map_points
+from competitions.similarity import phase_similarity_compute
 from tests.conftest import predictions_csv, upload
 from tests.factories import ParticipantFactory, UserFactory
 
