@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from competitions.hooks import participant_joined, submit_refusal
 from competitions.models import (
     Challenge,
     Participant,
@@ -123,9 +124,17 @@ def participant_join(
         if existing:
             return existing
         team = Team.objects.create(challenge=challenge, name=_unique_team_name(challenge, user))
-        return Participant.objects.create(
+        participant = Participant.objects.create(
             challenge=challenge, user=user, team=team, accepted_rules_at=timezone.now()
         )
+        _announce_join(participant)
+        return participant
+
+
+def _announce_join(participant: Participant) -> None:
+    transaction.on_commit(
+        lambda: participant_joined.send(sender=Participant, participant=participant)
+    )
 
 
 def _unique_team_name(challenge: Challenge, user) -> str:
@@ -177,6 +186,7 @@ def team_join(*, team: Team, user, accept_rules: bool) -> Participant:
             participant = Participant.objects.create(
                 challenge=challenge, user=user, team=locked, accepted_rules_at=timezone.now()
             )
+            _announce_join(participant)
         elif participant.team_id != team.pk:
             _move(participant, team)
         TeamInvitation.objects.filter(team=team, user=user).delete()
@@ -234,6 +244,9 @@ def submission_create(
     )
     if participant is None:
         raise ValidationError(_("Join the challenge before you submit."))
+    refusal = submit_refusal(user, phase.challenge)
+    if refusal:
+        raise ValidationError(refusal)
     if now < phase.start:
         raise ValidationError(
             _("Phase “%(phase)s” opens at %(start)s UTC.")
