@@ -10,6 +10,11 @@ urlpatterns = [
     path("c/<slug:slug>/join/", views.challenge_join, name="challenge-join"),
     path("c/<slug:slug>/data/<int:pk>/", views.data_file_download, name="data-file"),
     path(
+        "c/<slug:slug>/phases/<slug:phase>/leaderboard.<str:fmt>",
+        views.leaderboard_export,
+        name="leaderboard-export",
+    ),
+    path(
         "c/<slug:slug>/phases/<slug:phase>/<str:kind>.csv",
         views.phase_download,
         name="phase-download",
@@ -23,6 +28,11 @@ urlpatterns = [
         "c/<slug:slug>/phases/<slug:phase>/leaderboard/",
         views.leaderboard,
         name="leaderboard",
+    ),
+    path(
+        "c/<slug:slug>/phases/<slug:phase>/entries/<int:pk>/",
+        views.entry,
+        name="entry",
     ),
     path(
         "c/<slug:slug>/phases/<slug:phase>/similarity/",

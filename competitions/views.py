@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from competitions import permissions, selectors, services
+from competitions import exports, permissions, selectors, services
 from competitions.forms import (
     JoinForm,
     SubmissionForm,
@@ -333,18 +333,58 @@ def _phase_split_context(request: HttpRequest, slug: str, phase: str) -> dict:
     }
 
 
-def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+def _leaderboard_context(request: HttpRequest, slug: str, phase: str) -> dict:
+    """The phase's leaderboards the user sees, the one asked for (``?board=``, else the primary)
+    and its table on the split asked for; 404 for a board the user may not see."""
     context = _phase_split_context(request, slug, phase)
-    phase_obj = context["phase"]
-    split = context["split"]
-    context |= {
-        "rows": selectors.leaderboard_rows(phase_obj, split=split),
-        "columns": (
-            phase_obj.primary_metric,
-            *[m for m in selectors.LEADERBOARD_EXTRA_METRICS if m != phase_obj.primary_metric],
-        ),
-    }
+    boards = selectors.phase_leaderboards_for(context["phase"], request.user)
+    wanted = request.GET.get("board")
+    board = next((b for b in boards if b.slug == wanted), None) if wanted else None
+    if wanted and board is None:
+        raise Http404
+    board = board or next((b for b in boards if b.is_primary), boards[0] if boards else None)
+    if board is None:
+        raise Http404
+    table = selectors.leaderboard_table(
+        board, split=context["split"], user=request.user,
+        attribute=request.GET.get("attribute", ""),
+    )
+    return context | {"boards": boards, "board": board, "table": table}
+
+
+def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+    context = _leaderboard_context(request, slug, phase)
+    if request.GET.get("fragment"):
+        # Live updates: the page's script swaps in the table when the snapshot changed.
+        return render(request, "competitions/_leaderboard_table.html", context)
     return render(request, "competitions/leaderboard.html", context)
+
+
+def entry(request: HttpRequest, slug: str, phase: str, pk: int) -> HttpResponse:
+    """A leaderboard entry in detail: subgroup bars with intervals, gaps, and the leader."""
+    context = _leaderboard_context(request, slug, phase)
+    view = selectors.entry_view(
+        context["board"], split=context["split"], submission_id=pk, user=request.user
+    )
+    if view is None:
+        raise Http404
+    return render(request, "competitions/entry.html", context | view)
+
+
+def leaderboard_export(request: HttpRequest, slug: str, phase: str, fmt: str) -> HttpResponse:
+    """The leaderboard as CSV or JSON: the same selector, so the same numbers as the page."""
+    if fmt not in ("csv", "json"):
+        raise Http404
+    context = _leaderboard_context(request, slug, phase)
+    document = exports.leaderboard_document(context["table"])
+    name = f"{context['challenge'].slug}-{context['phase'].slug}-{context['board'].slug}-"
+    name += context["split"]
+    if fmt == "json":
+        response = JsonResponse(document, json_dumps_params={"indent": 1})
+    else:
+        response = HttpResponse(exports.leaderboard_csv(document), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
 
 
 def similarity(request: HttpRequest, slug: str, phase: str) -> HttpResponse:

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from competitions import evaluation, services
+from competitions import services
 from competitions.models import Challenge, Phase
-from tests.conftest import upload
+from tests.conftest import score_now, upload
 from tests.factories import ParticipantFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +143,7 @@ def test_after_the_end_a_phase_without_private_cases_still_shows_its_leaderboard
     submission = services.submission_create(
         phase=phase, user=participant.user, upload=upload(good_predictions)
     )
-    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+    score_now(submission)
     Phase.objects.filter(pk=phase.pk).update(
         start=timezone.now() - timedelta(days=3), end=timezone.now() - timedelta(days=1)
     )
