@@ -362,3 +362,13 @@ def bar_chart(groups: list[dict], *, width: int = 420, row_height: int = 24) -> 
         bars.append(bar)
     return {"bars": bars, "width": width, "height": len(groups) * row_height + 8, "zero": x(0.0),
             "label_x": left - 6}
+
+
+def user_submissions(user) -> QuerySet[Submission]:
+    """Submissions of every team the user belongs to, for the API, newest first."""
+    return (
+        Submission.objects.filter(team__members__user=user)
+        .select_related("phase__challenge", "team")
+        .prefetch_related("events")
+        .order_by("-created_at")
+    )
