@@ -235,6 +235,8 @@ class Team(models.Model):
     name = models.CharField(max_length=80)
     invite_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Public leaderboards then show "Anonymous team" without members; organisers see the name.
+    anonymous = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

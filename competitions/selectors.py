@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Count, F, Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
 from competitions.columns import group_cells
 from competitions.hooks import visible_leaderboards
@@ -134,9 +135,12 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
             _visible(row.get("groups", {}).get(f"{attribute}={g}", {}), organiser)
             for g in table["groups"]
         ]
+        members = list(team.members.all())
+        masked = team.anonymous and not organiser and all(m.user_id != user.pk for m in members)
         table["rows"].append({
-            "rank": row["rank"], "score": row["score"], "team": team.name, "team_id": team.pk,
-            "members": [m.user.public_name for m in team.members.all()],
+            "rank": row["rank"], "score": row["score"], "team_id": team.pk,
+            "team": _("Anonymous team") if masked else team.name,
+            "members": [] if masked else [m.user.public_name for m in members],
             "submission": row["submission"], "submitted_at": row["submitted_at"],
             "cells": cells, "group_cells": group_cells, "n_submissions": counts.get(team.pk, 0),
             "median_rank": row.get("median_rank"), "rank_interval": row.get("rank_interval"),

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competitions.hooks import participant_joined, submit_refusal
+from competitions.leaderboards import leaderboards_refresh_enqueue
 from competitions.models import (
     Challenge,
     Participant,
@@ -298,6 +299,36 @@ def submission_create(
         )
         submission_enqueue(submission)
     return submission
+
+
+def submission_select(*, submission: Submission, user) -> Submission:
+    """Make ``submission`` its team's pick for leaderboards that count the chosen submission.
+
+    Only a member may pick, only a scored submission, and only while the phase runs: the final
+    standings must not change after the end.
+    """
+    if not submission.team.members.filter(user=user).exists():
+        raise ValidationError(_("Only a member of the team can choose its submission."))
+    if submission.status != Submission.Status.SCORED:
+        raise ValidationError(_("Only a scored submission can count on the leaderboard."))
+    if not submission.phase.is_open():
+        raise ValidationError(_("The phase has ended; the counting submissions are final."))
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=submission.team_id)
+        Submission.objects.filter(team_id=submission.team_id, phase_id=submission.phase_id,
+                                  selected=True).update(selected=False)
+        Submission.objects.filter(pk=submission.pk).update(selected=True)
+        leaderboards_refresh_enqueue(submission.phase)
+    submission.selected = True
+    return submission
+
+
+def team_set_anonymous(*, team: Team, anonymous: bool) -> Team:
+    """Show the team on public leaderboards as "Anonymous team", or by its name again."""
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(anonymous=anonymous)
+    team.anonymous = anonymous
+    return team
 
 
 def _check_quota(*, phase: Phase, team: Team, now: datetime) -> None:

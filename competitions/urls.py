@@ -43,6 +43,7 @@ urlpatterns = [
     path("c/<slug:slug>/team/new/", views.team_create, name="team-create"),
     path("c/<slug:slug>/team/invite/", views.team_invite, name="team-invite"),
     path("c/<slug:slug>/team/leave/", views.team_leave, name="team-leave"),
+    path("c/<slug:slug>/team/anonymous/", views.team_anonymous, name="team-anonymous"),
     path("c/<slug:slug>/team/join/<uuid:token>/", views.team_join, name="team-join"),
     path("c/<slug:slug>/submissions/", views.submission_list, name="submissions"),
     path(
@@ -51,6 +52,11 @@ urlpatterns = [
         name="submission-status",
     ),
     path("c/<slug:slug>/submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path(
+        "c/<slug:slug>/submissions/<int:pk>/select/",
+        views.submission_select,
+        name="submission-select",
+    ),
     path(
         "c/<slug:slug>/submissions/<int:pk>/file/",
         views.submission_file,

@@ -281,6 +281,34 @@ def submission_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def submission_select(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The team picks this submission for leaderboards that count the team's choice."""
+    submission = _submission_or_404(request, slug, pk)
+    try:
+        services.submission_select(submission=submission, user=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("This submission now counts for your team."))
+    return redirect("competitions:submission", slug=slug, pk=pk)
+
+
+@login_required
+@require_POST
+def team_anonymous(request: HttpRequest, slug: str) -> HttpResponse:
+    _challenge, participant = permissions.participant_or_404(request.user, slug)
+    anonymous = request.POST.get("anonymous") == "on"
+    services.team_set_anonymous(team=participant.team, anonymous=anonymous)
+    messages.success(
+        request,
+        _("Public leaderboards show your team as “Anonymous team”.") if anonymous
+        else _("Public leaderboards show your team's name."),
+    )
+    return redirect("competitions:team", slug=slug)
+
+
+@login_required
 def submission_file(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     submission = _submission_or_404(request, slug, pk)
     return FileResponse(

@@ -261,3 +261,49 @@ def test_the_leaderboard_page_query_count_does_not_grow_with_entries(client, ope
         reverse("competitions:leaderboard", args=[open_phase.challenge.slug, open_phase.slug])
     ).content.decode()
     assert page.count('href="/c/') >= 1000
+
+
+def test_a_team_picks_its_counting_submission_while_the_phase_runs(client, open_phase):
+    (team,) = _teams(open_phase, 1)
+    first = _scored(open_phase, team, created_offset=1, auroc=0.9)
+    second = _scored(open_phase, team, created_offset=2, auroc=0.6)
+    client.force_login(team.user)
+    for pick in (first, second):
+        url = reverse("competitions:submission-select", args=[open_phase.challenge.slug, pick.pk])
+        assert client.post(url).status_code == 302
+    assert list(Submission.objects.filter(selected=True)) == [second]
+    rival = ParticipantFactory(team__challenge=open_phase.challenge)
+    client.force_login(rival.user)
+    url = reverse("competitions:submission-select", args=[open_phase.challenge.slug, first.pk])
+    assert client.post(url).status_code == 404
+    Phase.objects.filter(pk=open_phase.pk).update(
+        start=timezone.now() - timedelta(days=3), end=timezone.now() - timedelta(days=1)
+    )
+    client.force_login(team.user)
+    response = client.post(url, follow=True)
+    assert "the counting submissions are final" in response.content.decode()
+    assert list(Submission.objects.filter(selected=True)) == [second]
+
+
+def test_an_anonymous_team_shows_no_name_to_others_but_to_itself_and_organisers(
+    client, open_phase
+):
+    team, other = _teams(open_phase, 2)
+    _scored(open_phase, team, auroc=0.9)
+    client.force_login(team.user)
+    url = reverse("competitions:team-anonymous", args=[open_phase.challenge.slug])
+    client.post(url, {"anonymous": "on"})
+    board = ensure_default_leaderboard(open_phase)
+    phase_leaderboards_refresh(open_phase)
+
+    def shown(user):
+        row = leaderboard_table(board, split="public", user=user)["rows"][0]
+        return row["team"], row["members"]
+
+    assert shown(other.user) == ("Anonymous team", [])
+    assert shown(team.user)[0] == team.team.name
+    organiser = UserFactory()
+    open_phase.challenge.organisers.add(organiser)
+    assert shown(organiser)[0] == team.team.name
+    client.post(url, {})
+    assert shown(other.user)[0] == team.team.name
