@@ -131,6 +131,8 @@ class PhaseAdminForm(forms.ModelForm):
             "bootstrap_resamples",
             "min_group_size",
             "intersections",
+            "private_share",
+            "split_seed",
             "score_visibility",
         )
 

@@ -138,6 +138,14 @@ class Phase(models.Model):
     # The scoring core's evaluation-data report (scoring.describe): group sizes, positive rates,
     # expected interval widths and warnings. Organisers only.
     truth_report = models.JSONField(null=True, blank=True, editable=False)
+    private_share = models.FloatField(
+        default=0.0,
+        help_text=_(
+            "For a ground truth without a split column: the share of cases (per label, seeded) "
+            "kept private until the end. Applied when the ground truth is uploaded."
+        ),
+    )
+    split_seed = models.PositiveIntegerField(default=0)
     score_visibility = models.CharField(
         max_length=16,
         choices=[
@@ -175,6 +183,10 @@ class Phase(models.Model):
                 condition=Q(bootstrap_resamples__lte=5000), name="bootstrap_resamples_bounded"
             ),
             models.CheckConstraint(condition=Q(min_group_size__gte=1), name="min_group_positive"),
+            models.CheckConstraint(
+                condition=Q(private_share__gte=0) & Q(private_share__lt=1),
+                name="private_share_in_unit",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,10 +9,12 @@ concurrent uploads cannot slip past them.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import logging
 from datetime import UTC, datetime, time, timedelta
 
+import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
@@ -34,6 +36,7 @@ from competitions.models import (
 from scoring.describe import describe
 from scoring.errors import InputError
 from scoring.io import read_truth
+from scoring.splits import seeded_split
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,9 @@ def truth_upload(*, phase: Phase, upload: File) -> Phase:
         truth = read_truth(upload, task=phase.challenge.task)
     except InputError as exc:
         raise ValidationError(exc.problems) from exc
+    if truth.split is None and phase.private_share > 0:
+        upload = _with_seeded_split(upload, truth, phase)
+        truth = read_truth(upload, task=phase.challenge.task)
     report = _truth_report(phase, truth)
     upload.seek(0)
     cases = io.StringIO()
@@ -75,6 +81,18 @@ def truth_upload(*, phase: Phase, upload: File) -> Phase:
         phase.truth_report = report
         phase.save()
     return phase
+
+
+def _with_seeded_split(upload: File, truth, phase: Phase) -> ContentFile:
+    """The uploaded CSV with a ``split`` column the phase's share and seed decide, so that every
+    later reader (scoring, similarity, reports) sees the split as if the organiser had given it."""
+    upload.seek(0)
+    raw = upload.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame["split"] = seeded_split(truth.labels, phase.private_share, phase.split_seed)
+    return ContentFile(frame.to_csv(index=False).encode(), name="truth.csv")
 
 
 def phase_truth_report_refresh(*, phase: Phase) -> Phase:
