@@ -100,20 +100,25 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         "leaderboard": board, "split": split, "columns": columns, "rows": [],
         "hidden": phase.scores_hidden and not organiser, "computed_at": None,
         "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
-        "attributes": list(phase.truth_attributes or []), "robustness": None,
+        "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
     }
     if table["hidden"]:
         return table
-    snapshot = LeaderboardSnapshot.objects.filter(leaderboard=board, split=split).first()
+    snapshots = LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+    with_groups = attribute in table["attributes"] and bool(columns)
+    snapshot = (snapshots if with_groups else snapshots.defer("groups")).first()
     if snapshot is None:
         return table
     table["computed_at"] = snapshot.computed_at
     table["robustness"] = snapshot.robustness
-    if attribute in table["attributes"]:
+    table["summary"] = snapshot.summary
+    by_entry: dict = {}
+    if with_groups:
         table["attribute"] = attribute
+        by_entry = snapshot.groups.get(columns[0]["id"].split("@")[0], {})
         table["groups"] = sorted({
             key.split("=", 1)[1]
-            for row in snapshot.rows for key in row.get("groups", {})
+            for cells in by_entry.values() for key in cells
             if key.split("=", 1)[0] == attribute
         })
     team_ids = [row["team"] for row in snapshot.rows]
@@ -131,9 +136,9 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         if team is None:
             continue
         cells = [_visible(row["values"].get(c["id"], {}), organiser) for c in columns]
+        entry_groups = by_entry.get(str(row["submission"]), {})
         group_cells = [
-            _visible(row.get("groups", {}).get(f"{attribute}={g}", {}), organiser)
-            for g in table["groups"]
+            _visible(entry_groups.get(f"{attribute}={g}", {}), organiser) for g in table["groups"]
         ]
         members = list(team.members.all())
         masked = team.anonymous and not organiser and all(m.user_id != user.pk for m in members)
@@ -376,3 +381,56 @@ def user_submissions(user) -> QuerySet[Submission]:
         .prefetch_related("events")
         .order_by("-created_at")
     )
+
+
+def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> dict:
+    """The phase's results page for one board: what-if winners, how alike the columns rank, an
+    entries x subgroups heatmap for one metric and (once computed) the bootstrap blob plot."""
+    table = leaderboard_table(board, split=split, user=user)
+    view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
+                  "metrics": [], "metric": ""}
+    if table["hidden"] or not table["rows"]:
+        return view
+    names = {row["team_id"]: row["team"] for row in table["rows"]}
+    summary = table["summary"]
+    view["what_if"] = [
+        {"column": item["column"], "winners": [names.get(t, "?") for t in item["winners"]]}
+        for item in summary.get("what_if", [])
+    ]
+    if len(summary.get("columns", [])) > 1:
+        view["correlation"] = {
+            "columns": summary["columns"],
+            "rows": [
+                {"column": column,
+                 "cells": [{"value": tau, "css": heat_class(None if tau is None else (tau + 1) / 2)}
+                           for tau in line]}
+                for column, line in zip(summary["columns"], summary["correlation"], strict=True)
+            ],
+        }
+    groups = (
+        LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+        .values_list("groups", flat=True).first()
+    ) or {}
+    view["metrics"] = sorted(groups)
+    view["metric"] = metric if metric in groups else (view["metrics"] or [""])[0]
+    by_entry = groups.get(view["metric"], {})
+    keys = sorted({key for cells in by_entry.values() for key in cells})
+    if keys:
+        organiser = is_organiser(user, board.phase.challenge)
+        view["heatmap"] = {
+            "groups": keys,
+            "rows": [
+                {"team": row["team"], "rank": row["rank"],
+                 "cells": [_heat_cell(_visible(by_entry.get(str(row["submission"]), {})
+                                                .get(key, {}), organiser))
+                           for key in keys]}
+                for row in table["rows"]
+            ],
+        }
+    return view
+
+
+def _heat_cell(cell: dict) -> dict:
+    value = cell.get("value")
+    inside = value is not None and 0.0 <= value <= 1.0
+    return {**cell, "css": heat_class(value if inside else None)}
