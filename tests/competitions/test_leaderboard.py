@@ -263,3 +263,16 @@ def test_an_anonymous_team_shows_no_name_to_others_but_to_itself_and_organisers(
     assert shown(organiser)[0] == team.team.name
     client.post(url, {})
     assert shown(other.user)[0] == team.team.name
+
+
+def test_the_private_leaderboard_and_its_downloads_wait_for_the_end(client, open_phase):
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.9)
+    client.force_login(a.user)
+    args = [open_phase.challenge.slug, open_phase.slug]
+    for url in (reverse("competitions:leaderboard", args=args),
+                reverse("competitions:leaderboard-export", args=[*args, "csv"]),
+                reverse("competitions:leaderboard-export", args=[*args, "json"]),
+                reverse("competitions:results", args=args)):
+        assert client.get(url, {"split": "private"}).status_code == 404
+        assert client.get(url, {"split": "public"}).status_code == 200
