@@ -111,6 +111,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         return table
     table["computed_at"] = snapshot.computed_at
     table["robustness"] = snapshot.robustness
+    table["robustness_note"] = snapshot.robustness_note
     table["summary"] = snapshot.summary
     by_entry: dict = {}
     if with_groups:
@@ -388,10 +389,11 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
     entries x subgroups heatmap for one metric and (once computed) the bootstrap blob plot."""
     table = leaderboard_table(board, split=split, user=user)
     view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
-                  "metrics": [], "metric": ""}
+                  "metrics": [], "metric": "", "blobs": None}
     if table["hidden"] or not table["rows"]:
         return view
     names = {row["team_id"]: row["team"] for row in table["rows"]}
+    view["blobs"] = blob_plot(table)
     summary = table["summary"]
     view["what_if"] = [
         {"column": item["column"], "winners": [names.get(t, "?") for t in item["winners"]]}
@@ -434,3 +436,39 @@ def _heat_cell(cell: dict) -> dict:
     value = cell.get("value")
     inside = value is not None and 0.0 <= value <= 1.0
     return {**cell, "css": heat_class(value if inside else None)}
+
+
+def blob_plot(table: dict, *, width: int = 640, row_height: int = 26) -> dict | None:
+    """SVG geometry of the bootstrap rank distributions (challengeR's blob plot): one row per
+    entry in rank order, a circle per rank it took with area proportional to how often, the
+    95% rank interval as a line and the median rank as a tick."""
+    robustness = table.get("robustness") or {}
+    entries = robustness.get("entries") or {}
+    rows = [row for row in table["rows"] if str(row["submission"]) in entries]
+    if not rows:
+        return None
+    n_ranks = max(len(table["rows"]), 2)
+    left, right = 170, 20
+
+    def x(rank: float) -> float:
+        return round(left + (rank - 1) / (n_ranks - 1) * (width - left - right), 1)
+
+    items = []
+    for i, row in enumerate(rows):
+        entry = entries[str(row["submission"])]
+        mid = i * row_height + row_height / 2 + 14
+        total = sum(entry["distribution"].values()) or 1
+        blobs = [
+            {"cx": x(int(rank)), "r": round(2 + 9 * (count / total) ** 0.5, 1),
+             "share": count / total, "rank": int(rank)}
+            for rank, count in sorted(entry["distribution"].items(), key=lambda kv: int(kv[0]))
+        ]
+        low, high = entry["rank_interval"]
+        items.append({"team": row["team"], "y": mid, "text_y": mid + 4, "blobs": blobs,
+                      "x1": x(low), "x2": x(high), "median_x": x(entry["median_rank"]),
+                      "median": entry["median_rank"], "interval": (low, high),
+                      "p_first": entry["p_first"], "rank": row["rank"]})
+    ticks = [{"x": x(r), "label": r} for r in range(1, n_ranks + 1)
+             if n_ranks <= 20 or r in (1, n_ranks) or r % 10 == 0]
+    return {"items": items, "ticks": ticks, "width": width, "label_x": left - 8,
+            "height": len(rows) * row_height + 34, "axis_y": len(rows) * row_height + 18}
