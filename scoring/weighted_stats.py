@@ -60,58 +60,75 @@ PER_CASE_METRICS: tuple[str, ...] = ("brier", "log_loss")
 
 
 @nb.njit(parallel=True, cache=True)
-def _rank_sums(weights, order, block_end, positive, case_group, auc, ap):  # pragma: no cover
+def _rank_sums(weights_t, order, block_end, positive, case_group, auc, ap):  # pragma: no cover
     """Per (resample, entry, group): Mann-Whitney pair sum and average-precision sum.
 
-    ``order[s]`` lists entry s's cases by descending score; ``block_end[s, t]`` marks the last
-    case of a run of equal scores. Walking the runs, each group adds negatives of the run ×
-    (positives seen before + ½ positives of the run), and, for average precision, positives of
-    the run × precision once the run is in. The caller divides by positives × negatives and by
-    positives. Entries run in parallel; each one's state is a few arrays of length groups.
+    ``weights_t`` is cases x resamples; ``order[s]`` lists entry s's cases by descending score;
+    ``block_end[s, t]`` marks the last case of a run of equal scores. Walking the runs, each
+    group adds negatives of the run × (positives seen before + ½ positives of the run), and, for
+    average precision, positives of the run × precision once the run is in. The caller divides
+    by positives × negatives and by positives.
+
+    Speed: the innermost loop runs over resamples, contiguous in ``weights_t``, without a branch
+    (a weight of 0 adds zeros), so it vectorises; whether a case is positive is known per case,
+    so a run of one case (the common one) needs no run buffer. Entries run in parallel. Weights
+    are counts (0 or at least 1), which keeps every precision denominator at least 1.
     """
-    n_resamples, n_cases = weights.shape
+    n_cases, n_resamples = weights_t.shape
     n_entries = order.shape[0]
     n_partitions = case_group.shape[0]
     n_groups = auc.shape[2]
     for s in nb.prange(n_entries):
-        seen_pos = np.zeros(n_groups)
-        seen_neg = np.zeros(n_groups)
-        run_pos = np.zeros(n_groups)
-        run_neg = np.zeros(n_groups)
-        pairs = np.zeros(n_groups)
-        precision = np.zeros(n_groups)
-        for b in range(n_resamples):
-            seen_pos[:] = 0.0
-            seen_neg[:] = 0.0
-            pairs[:] = 0.0
-            precision[:] = 0.0
-            start = 0
-            for t in range(n_cases):
-                i = order[s, t]
-                w = np.float64(weights[b, i])
-                w_pos = w * positive[i]
+        seen_pos = np.zeros((n_groups, n_resamples))
+        seen_neg = np.zeros((n_groups, n_resamples))
+        run_pos = np.zeros((n_groups, n_resamples))
+        run_neg = np.zeros((n_groups, n_resamples))
+        pairs = np.zeros((n_groups, n_resamples))
+        precision = np.zeros((n_groups, n_resamples))
+        start = 0
+        for t in range(n_cases):
+            i = order[s, t]
+            w = weights_t[i]
+            if block_end[s, t] and start == t:
                 for p in range(n_partitions):
                     g = case_group[p, i]
-                    run_pos[g] += w_pos
-                    run_neg[g] += w - w_pos
-                if block_end[s, t]:
-                    for u in range(start, t + 1):
-                        k = order[s, u]
-                        for p in range(n_partitions):
-                            g = case_group[p, k]
-                            if run_pos[g] > 0.0 or run_neg[g] > 0.0:
-                                pairs[g] += run_neg[g] * (seen_pos[g] + 0.5 * run_pos[g])
-                                seen_pos[g] += run_pos[g]
-                                seen_neg[g] += run_neg[g]
-                                if run_pos[g] > 0.0:
-                                    precision[g] += (
-                                        run_pos[g] * seen_pos[g] / (seen_pos[g] + seen_neg[g])
-                                    )
-                                run_pos[g] = 0.0
-                                run_neg[g] = 0.0
-                    start = t + 1
-            auc[b, s, :] = pairs
-            ap[b, s, :] = precision
+                    if positive[i]:
+                        for b in range(n_resamples):
+                            seen = seen_pos[g, b] + w[b]
+                            seen_pos[g, b] = seen
+                            total = max(seen + seen_neg[g, b], 1.0)
+                            precision[g, b] += w[b] * seen / total
+                    else:
+                        for b in range(n_resamples):
+                            pairs[g, b] += w[b] * seen_pos[g, b]
+                            seen_neg[g, b] += w[b]
+                start = t + 1
+                continue
+            for p in range(n_partitions):
+                g = case_group[p, i]
+                target = run_pos if positive[i] else run_neg
+                for b in range(n_resamples):
+                    target[g, b] += w[b]
+            if block_end[s, t]:
+                for u in range(start, t + 1):
+                    for p in range(n_partitions):
+                        g = case_group[p, order[s, u]]
+                        for b in range(n_resamples):
+                            r_pos = run_pos[g, b]
+                            r_neg = run_neg[g, b]
+                            pairs[g, b] += r_neg * (seen_pos[g, b] + 0.5 * r_pos)
+                            seen = seen_pos[g, b] + r_pos
+                            seen_pos[g, b] = seen
+                            seen_neg[g, b] += r_neg
+                            total = max(seen + seen_neg[g, b], 1.0)
+                            precision[g, b] += r_pos * seen / total
+                            run_pos[g, b] = 0.0
+                            run_neg[g, b] = 0.0
+                start = t + 1
+        for g in range(n_groups):
+            for b in range(n_resamples):
+                auc[b, s, g] = pairs[g, b]
+                ap[b, s, g] = precision[g, b]
 
 
 @dataclass
@@ -247,8 +264,8 @@ class FieldStats(Stats):
             np.stack([p.case_group for p in f.grouping.partitions]), dtype=np.int32
         )
         with _PARALLEL:
-            _rank_sums(self._weights, order, block_end, f.labels.astype(np.float64),
-                       case_group, auc, ap)
+            _rank_sums(np.ascontiguousarray(self._weights.T), order, block_end,
+                       f.labels.astype(np.bool_), case_group, auc, ap)
         self._blocks["auc"], self._blocks["ap"] = auc, ap
 
     def auc(self, sweep: str) -> np.ndarray:
