@@ -229,7 +229,7 @@ def build_board(
 
     mask = np.ones(labels.shape[0], dtype=bool) if cases is None else np.asarray(cases, bool)
     available = list(attributes)
-    board_columns = [parse_column(c, available) for c in columns]
+    board_columns = _parse_all(columns, available)
     ids = [c.id for c in board_columns]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -247,8 +247,7 @@ def build_board(
     elif worst_group_on is not None and worst_group_on not in available:
         raise InputError(f"unknown attribute {worst_group_on!r} for worst_group_on; the ground "
                          f"truth has {', '.join(available) or 'no attribute columns'}")
-    shown_columns = [parse_column(c, available) for c in shown]
-    shown_columns = [c for c in shown_columns if c not in board_columns]
+    shown_columns = [c for c in _parse_all(shown, available) if c not in board_columns]
     ranked = _ranked(ranking, board_columns, primary_index)
     all_columns = board_columns + shown_columns
 
@@ -268,6 +267,19 @@ def build_board(
         names=names, field=board_field, columns=all_columns, n_board=len(board_columns),
         ranked=ranked, rule=ranking, group_index=group_index,
     )
+
+
+def _parse_all(column_ids: Sequence[str], available: list[str]) -> list[Column]:
+    """Parse every column id, reporting all bad ones at once."""
+    columns, problems = [], []
+    for column_id in column_ids:
+        try:
+            columns.append(parse_column(column_id, available))
+        except InputError as error:
+            problems += error.problems
+    if problems:
+        raise InputError(problems)
+    return columns
 
 
 def _check_arrays(names, labels, scores, attributes, cases, decisions) -> list[str]:

@@ -49,7 +49,8 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     ensemble.set_defaults(run=run_ensemble)
 
 
-def _read(args: argparse.Namespace):
+def read_entries(args: argparse.Namespace):
+    """(names by file stem, truth, predictions) of ``--truth`` and the predictions files."""
     truth = read_truth(args.truth)
     predictions = [read_predictions(path, truth) for path in args.predictions]
     names = [Path(path.removesuffix(".gz")).stem for path in args.predictions]
@@ -57,7 +58,7 @@ def _read(args: argparse.Namespace):
 
 
 def run_similarity(args: argparse.Namespace) -> int:
-    names, truth, predictions = _read(args)
+    names, truth, predictions = read_entries(args)
     report = field_similarity(
         names, truth, predictions, threshold=args.threshold, attributes=args.attributes
     )
@@ -68,7 +69,7 @@ def run_similarity(args: argparse.Namespace) -> int:
 
 
 def run_ensemble(args: argparse.Namespace) -> int:
-    names, truth, predictions = _read(args)
+    names, truth, predictions = read_entries(args)
     report = field_ensembles_report(
         names,
         truth,
