@@ -17,35 +17,28 @@ from scoring.field_report import stack_field
 from scoring.label_bias import LabelBiasResult, label_bias_stress
 from scoring.leaderboard import LeaderboardResult, compute_leaderboard
 from scoring.ranking import RULES
-from scoring.similarity_cli import read_entries
-
-
-def _list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
+from scoring.similarity_cli import add_field_arguments, comma_list, read_entries
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
     """Add ``leaderboard`` and ``label-bias`` to the subcommands of ``python -m scoring``."""
 
     def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--truth", required=True, help="ground-truth CSV (binary task)")
-        sub.add_argument("predictions", nargs="+", help="predictions CSVs, one per entry")
+        add_field_arguments(sub)
         sub.add_argument("--ranking", choices=RULES, default="mean_rank")
-        sub.add_argument("--metrics", type=_list, default=["auroc"],
+        sub.add_argument("--metrics", type=comma_list, default=["auroc"],
                          help="column ids: auroc, sensitivity@sex=female, auroc@worst(sex), ...")
         sub.add_argument("--primary", help="column of primary/worst_group/rank_then_aggregate "
                          "(default: the first)")
         sub.add_argument("--worst-group-on", help="attribute of the worst_group rule")
-        sub.add_argument("--threshold", type=float, default=0.5)
         sub.add_argument("--split", choices=("public", "private"),
                          help="rank on one split of the ground truth (default: all cases)")
         sub.add_argument("--min-group", type=int, default=1,
                          help="groups with fewer cases have no value (default 1)")
-        sub.add_argument("--format", choices=("table", "json"), default="table")
 
     board = commands.add_parser("leaderboard", help="rank entries and bootstrap the ranking")
     common(board)
-    board.add_argument("--attributes", type=_list, default=[],
+    board.add_argument("--attributes", type=comma_list, default=[],
                        help="show every metric on each group of these attributes (not ranked)")
     board.add_argument("--bootstrap", type=int, default=1000, help="resamples (0: none)")
     board.add_argument("--seed", type=int, default=0)

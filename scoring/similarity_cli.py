@@ -16,34 +16,38 @@ from scoring.io import read_predictions, read_truth
 from scoring.similarity import MEASURES
 
 
-def _list(text: str) -> list[str]:
+def comma_list(text: str) -> list[str]:
+    """``a, b,c`` as ``["a", "b", "c"]``: the CLI's lists of metrics and attributes."""
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def add_field_arguments(sub: argparse.ArgumentParser) -> None:
+    """The arguments of every command over a field of entries: truth, predictions files,
+    threshold and output format."""
+    sub.add_argument("--truth", required=True, help="ground-truth CSV (binary task)")
+    sub.add_argument("predictions", nargs="+", help="predictions CSVs, one per entry")
+    sub.add_argument("--threshold", type=float, default=0.5)
+    sub.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
     """Add ``similarity`` and ``ensemble`` to the subcommands of ``python -m scoring``."""
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--truth", required=True, help="ground-truth CSV (binary task)")
-        sub.add_argument("predictions", nargs="+", help="predictions CSVs, one per entry")
-        sub.add_argument("--threshold", type=float, default=0.5)
-        sub.add_argument("--format", choices=("table", "json"), default="table")
-
     similarity = commands.add_parser(
         "similarity", help="pairwise similarity of entries, overall and per subgroup"
     )
-    common(similarity)
+    add_field_arguments(similarity)
     similarity.add_argument(
-        "--attributes", type=_list, default=[], help="attributes to split by (default none)"
+        "--attributes", type=comma_list, default=[], help="attributes to split by (default none)"
     )
     similarity.set_defaults(run=run_similarity)
 
     ensemble = commands.add_parser("ensemble", help="mean, vote and diverse ensembles of the top k")
-    common(ensemble)
+    add_field_arguments(ensemble)
     ensemble.add_argument("--top-k", type=int, default=3)
     ensemble.add_argument("--metric", default="auroc", help="primary metric (default auroc)")
     ensemble.add_argument(
-        "--attributes", type=_list, help="attributes for the worst group (default all)"
+        "--attributes", type=comma_list, help="attributes for the worst group (default all)"
     )
     ensemble.add_argument("--min-group", type=int, default=30)
     ensemble.set_defaults(run=run_ensemble)
