@@ -197,7 +197,8 @@ def test_someone_is_first_on_every_resample_and_intervals_hold_the_median(params
     names, labels, scores, groups = _random_field(*params)
     result = compute_leaderboard(names, labels, scores, groups, columns=_columns(rule)[:1],
                                  ranking=rule, bootstrap=15, seed=0, worst_group_on="g")
-    assert sum(entry.p_first for entry in result.entries) >= 1
+    # Shares of 15 resamples: summing them may round just below 1.
+    assert sum(entry.p_first for entry in result.entries) >= 1 - 1e-12
     assert (result.rank_samples.min(axis=1) == 1).all()
     for entry in result.entries:
         low, high = entry.rank_interval
