@@ -14,7 +14,7 @@ The metric's direction comes from the registry, so an organiser never sets it by
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from scoring.errors import InputError
@@ -34,13 +34,10 @@ class Column:
 
     id: str
     metric: str
+    higher_is_better: bool
     attribute: str | None = None
     group: str | None = None
     worst: bool = False
-
-    @property
-    def higher_is_better(self) -> bool:
-        return COLUMN_METRICS[self.metric].higher_is_better
 
     @property
     def label(self) -> str:
@@ -52,25 +49,34 @@ class Column:
         return f"{self.metric} ({self.attribute} = {self.group})"
 
 
-def parse_column(column_id: str, attributes: Collection[str] | None = None) -> Column:
+def parse_column(
+    column_id: str,
+    attributes: Collection[str] | None = None,
+    metrics: Mapping[str, Metric] | None = None,
+) -> Column:
     """Parse ``metric``, ``metric@attribute=group`` or ``metric@worst(attribute)``.
 
     With ``attributes`` (the attribute columns of the ground truth) the attribute is checked too.
+    ``metrics`` are the metrics a column may hold (default ``COLUMN_METRICS``, those the field
+    computation supports; the web app's stored-result columns allow every metric of the task).
     Raises :class:`InputError` with a message an organiser can act on; whether a named group
     exists is checked where the data are known (:func:`scoring.leaderboard.compute_leaderboard`).
     """
+    allowed = COLUMN_METRICS if metrics is None else metrics
     text = column_id.strip()
     metric, sep, population = text.partition("@")
-    if metric not in COLUMN_METRICS:
+    if metric not in allowed:
         raise InputError(
             f"column {column_id!r}: unknown metric {metric!r}; leaderboard columns can use "
-            + ", ".join(COLUMN_METRICS)
+            + ", ".join(allowed)
         )
+    direction = allowed[metric].higher_is_better
     if not sep:
-        return Column(id=text, metric=metric)
+        return Column(id=text, metric=metric, higher_is_better=direction)
     worst = _WORST.fullmatch(population.strip())
     if worst:
-        column = Column(id=text, metric=metric, attribute=worst["attribute"].strip(), worst=True)
+        column = Column(id=text, metric=metric, higher_is_better=direction,
+                        attribute=worst["attribute"].strip(), worst=True)
     else:
         attribute, equals, group = population.partition("=")
         if not equals or not attribute.strip() or not group.strip():
@@ -78,7 +84,8 @@ def parse_column(column_id: str, attributes: Collection[str] | None = None) -> C
                 f"column {column_id!r}: after '@' write attribute=group (e.g. sex=female) or "
                 "worst(attribute) (e.g. worst(sex))"
             )
-        column = Column(id=text, metric=metric, attribute=attribute.strip(), group=group.strip())
+        column = Column(id=text, metric=metric, higher_is_better=direction,
+                        attribute=attribute.strip(), group=group.strip())
     if attributes is not None and column.attribute not in attributes:
         raise InputError(
             f"column {column_id!r}: unknown attribute {column.attribute!r}; the ground truth has "

@@ -45,9 +45,9 @@ def table(result, field="rank"):
 
 
 def test_column_ids_name_metric_and_population():
-    assert parse_column("auroc") == Column("auroc", "auroc")
+    assert parse_column("auroc") == Column("auroc", "auroc", higher_is_better=True)
     assert parse_column("sensitivity@sex=female") == Column(
-        "sensitivity@sex=female", "sensitivity", "sex", "female"
+        "sensitivity@sex=female", "sensitivity", True, "sex", "female"
     )
     worst = parse_column("sensitivity@worst(sex)")
     assert (worst.attribute, worst.group, worst.worst) == ("sex", None, True)
