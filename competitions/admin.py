@@ -91,7 +91,7 @@ class ChallengeAdmin(OrganiserScopedAdmin):
     fieldsets = (
         (None, {"fields": ("title", "slug", "summary", "status", "access", "invitation_code")}),
         (_("Texts (markdown)"), {"fields": ("overview", "rules", "data_description")}),
-        (_("Setup"), {"fields": ("task", "max_team_size", "organisers")}),
+        (_("Setup"), {"fields": ("task", "max_team_size", "organisers", "grid_intensity")}),
     )
 
     def save_related(self, request, form, formsets, change):
@@ -127,6 +127,9 @@ class PhaseAdminForm(forms.ModelForm):
             "bootstrap_resamples",
             "min_group_size",
             "intersections",
+            "similarity_flag_threshold",
+            "ensemble_size",
+            "grid_intensity",
         )
 
     def __init__(self, *args, **kwargs):
@@ -188,6 +191,9 @@ class PhaseAdmin(OrganiserScopedAdmin):
             )
         elif obj.ground_truth and {"intersections", "min_group_size"} & set(form.changed_data):
             services.phase_truth_report_refresh(phase=obj)
+        if change and {"similarity_flag_threshold", "ensemble_size"} & set(form.changed_data):
+            # Flags and ensembles follow the new settings; the matrices are reused as they are.
+            similarity_enqueue(obj)
 
     @admin.display(description=_("Evaluation-data report"))
     def evaluation_data_report(self, obj: Phase) -> str:
@@ -209,10 +215,12 @@ class PhaseAdmin(OrganiserScopedAdmin):
         )
 
 
-    @admin.action(description=_("Recompute the similarity of the selected phases' fields"))
+    @admin.action(
+        description=_("Recompute the similarity and ensembles of the selected phases in full")
+    )
     def recompute_similarity(self, request, queryset):
         for phase in queryset:
-            similarity_enqueue(phase)
+            similarity_enqueue(phase, full=True)
         self.message_user(request, _("Similarity will be recomputed by a worker shortly."))
 
 

@@ -18,6 +18,7 @@ from competitions.models import (
     Team,
 )
 from competitions.permissions import is_organiser
+from scoring.similarity import FLAG_THRESHOLD
 
 # Columns shown beside the primary metric on the skeleton leaderboard.
 LEADERBOARD_EXTRA_METRICS = ("accuracy", "auroc", "sensitivity", "specificity")
@@ -182,7 +183,8 @@ def similarity_view(
     """The latest similarity report of a split as heatmap rows, plus the diversity trend.
 
     ``group`` ("attribute=value") shows the similarity within one subgroup ("these two fail the
-    same female patients"); like label-based measures, only where ``show_label_measures``.
+    same female patients"); like label-based measures and the ensembles of the field, only
+    where ``show_label_measures`` (organisers, or everyone after the phase ends).
     """
     reports = SimilarityReport.objects.filter(phase=phase, split=split)
     latest = reports.first()
@@ -243,7 +245,41 @@ def similarity_view(
         "map": map_points(latest.positions, [e["team"] for e in latest.entries])
         if show_label_measures
         else [],
+        # Reports from before the threshold was configurable used the default.
+        "flag_threshold": FLAG_THRESHOLD
+        if latest.flag_threshold is None
+        else latest.flag_threshold,
+        "ensembles": ensemble_rows(latest.ensembles, phase.primary_metric)
+        if show_label_measures
+        else [],
     }
+
+
+def ensemble_rows(ensembles: dict, primary: str) -> list[dict]:
+    """The stored ensembles of the field, each with its primary value, gain and worst group.
+
+    ``metrics`` keeps the primary metric first, then the leaderboard's other columns.
+    """
+    names = (primary, *[m for m in LEADERBOARD_EXTRA_METRICS if m != primary])
+    rows = []
+    for ensemble in ensembles.get("ensembles", []):
+        worst = ensemble.get("worst_group")
+        rows.append(
+            {
+                "name": ensemble["name"],
+                "members": ensemble["members"],
+                "metrics": [(m, ensemble["metrics"].get(m)) for m in names],
+                "gain": ensemble["gain_over_best"].get(primary),
+                "worst_group": None
+                if worst is None
+                else {
+                    "label": f"{worst['attribute']}={worst['group']}",
+                    "n": worst["n"],
+                    "value": worst["metrics"].get(primary),
+                },
+            }
+        )
+    return rows
 
 
 def heat_class(value: float | None) -> str:
