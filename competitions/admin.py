@@ -22,6 +22,7 @@ from competitions.metrics import metric_choices
 from competitions.models import (
     Challenge,
     DataFile,
+    FactSheet,
     Participant,
     Phase,
     SimilarityReport,
@@ -266,6 +267,19 @@ class SubmissionEventInline(admin.TabularInline):
         return False
 
 
+class FactSheetInline(admin.StackedInline):
+    """The team's declaration, as entered on the upload form: shown, not edited."""
+
+    model = FactSheet
+    extra = 0
+    fields = ("external_data", "training_hours", "inference_hours", "hardware", "devices")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Submission)
 class SubmissionAdmin(OrganiserScopedAdmin):
     challenge_path = "phase__challenge"
@@ -273,7 +287,7 @@ class SubmissionAdmin(OrganiserScopedAdmin):
     list_filter = ("status", "phase")
     list_select_related = ("team", "phase__challenge")
     search_fields = ("team__name", "created_by__username")
-    inlines = [SubmissionEventInline]
+    inlines = [FactSheetInline, SubmissionEventInline]
     readonly_fields = (
         "phase",
         "team",

@@ -385,8 +385,9 @@ class Submission(models.Model):
 class FactSheet(models.Model):
     """What a team declares about how a submission was made and the compute it used.
 
-    The method summary is the submission's ``description``. Hours are wall-clock hours on
-    ``devices`` units of ``hardware``; energy and CO2e follow from ``scoring.carbon``.
+    The method summary is the submission's ``description``. Compute is optional but complete
+    when given: wall-clock hours of training and of inference on ``devices`` units of
+    ``hardware``, from which ``scoring.carbon`` estimates energy and CO2e.
     """
 
     submission = models.OneToOneField(
@@ -395,28 +396,52 @@ class FactSheet(models.Model):
     external_data = models.TextField(
         blank=True, help_text=_("Data beyond the challenge's, with its source; empty: none.")
     )
-    training_hours = models.FloatField(help_text=_("Wall-clock hours of training."))
-    inference_hours = models.FloatField(
-        help_text=_("Wall-clock hours to predict the challenge's cases.")
+    training_hours = models.FloatField(
+        null=True, blank=True, help_text=_("Wall-clock hours of training.")
     )
-    hardware = models.CharField(max_length=40, choices=hardware_choices)
+    inference_hours = models.FloatField(
+        null=True, blank=True, help_text=_("Wall-clock hours to predict the challenge's cases.")
+    )
+    hardware = models.CharField(max_length=40, choices=hardware_choices, blank=True)
     devices = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(training_hours__gte=0) & Q(inference_hours__gte=0),
-                name="fact_sheet_hours_non_negative",
+                condition=(
+                    Q(training_hours__isnull=True, inference_hours__isnull=True, hardware="")
+                    # isnull=False keeps the condition from being NULL, which a CHECK accepts.
+                    | (
+                        Q(training_hours__isnull=False, inference_hours__isnull=False)
+                        & Q(training_hours__gte=0, inference_hours__gte=0)
+                        & ~Q(hardware="")
+                    )
+                ),
+                name="fact_sheet_compute_complete_and_non_negative",
+                violation_error_message=_(
+                    "Give training hours and inference hours (both 0 or more) and the hardware "
+                    "type together, or none of them."
+                ),
             ),
-            models.CheckConstraint(condition=Q(devices__gte=1), name="fact_sheet_devices_positive"),
+            models.CheckConstraint(
+                condition=Q(devices__gte=1),
+                name="fact_sheet_devices_positive",
+                violation_error_message=_("The number of devices must be at least 1."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Fact sheet of submission {self.submission_id}"
 
     @property
-    def compute_hours(self) -> float:
-        """Device-hours of training and inference together."""
+    def has_compute(self) -> bool:
+        return bool(self.hardware)
+
+    @property
+    def compute_hours(self) -> float | None:
+        """Device-hours of training and inference together; None without compute."""
+        if not self.has_compute:
+            return None
         return (self.training_hours + self.inference_hours) * self.devices
 
 
