@@ -154,3 +154,35 @@ def test_the_compute_page_marks_the_pareto_front(client, open_phase, good_predic
     assert "not declared" in rows["Silent"]
     assert page.count("<circle") == 2
     assert "log scale" in page  # 0.07 kWh against 40.4 kWh
+
+
+def _team_with_cost(phase, content: bytes, name: str) -> None:
+    member = ParticipantFactory(team__challenge=phase.challenge, team__name=name)
+    submission = services.submission_create(
+        phase=phase,
+        user=member.user,
+        upload=upload(content),
+        fact_sheet={"training_hours": 1.0, "inference_hours": 1.0, "hardware": "nvidia-t4"},
+    )
+    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+
+
+def test_the_compute_page_keeps_the_private_split_from_participants_during_the_phase(
+    client, open_phase, participant, good_predictions
+):
+    _team_with_cost(open_phase, good_predictions, "Solo")
+    client.force_login(participant.user)
+    url = reverse("competitions:compute", args=[open_phase.challenge.slug, open_phase.slug])
+    assert client.get(url + "?split=private").status_code == 404
+    assert client.get(url).status_code == 200
+
+
+def test_the_compute_page_needs_a_fixed_number_of_queries(
+    client, open_phase, good_predictions, django_assert_max_num_queries
+):
+    for name in ("One", "Two", "Three", "Four"):
+        _team_with_cost(open_phase, good_predictions, name)
+    url = reverse("competitions:compute", args=[open_phase.challenge.slug, open_phase.slug])
+    with django_assert_max_num_queries(12):
+        page = client.get(url).content.decode()
+    assert page.count("<circle") == 4
