@@ -100,11 +100,7 @@ def _fields(
         )
         rows_computed = sum(source is None for source in reuse)
     report["basis"] = _basis(phase)
-    ec = np.array(
-        [[np.nan if v is None else v for v in line]
-         for line in report["measures"]["error_consistency"]],
-        dtype=float,
-    )
+    ec = np.array(report["measures"]["error_consistency"], dtype=float)  # None -> NaN
     threshold = phase.similarity_flag_threshold
     flagged = flag_similar_pairs(ec, names, threshold=threshold)
     return {
