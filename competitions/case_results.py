@@ -50,30 +50,30 @@ class CaseMatrix:
     ground truth's case order. ``scores`` is (S, N) — (S, N, K) for multiclass — and
     ``decisions`` (S, N) or None (regression), rows in the order of ``submission_ids``.
     ``versions`` names the stored file of each row: it changes when a rescore rewrites it.
+    ``truth`` holds the labels: server side only, never for a participant.
     """
 
-    task: str
-    case_ids: np.ndarray
-    labels: np.ndarray
-    attributes: dict[str, np.ndarray]
-    split: np.ndarray | None
-    classes: tuple[str, ...] | None
+    truth: Truth
     scores: np.ndarray
     decisions: np.ndarray | None
     submission_ids: list[int]
     versions: list[str]
 
     @property
-    def truth(self) -> Truth:
-        """The ground truth as the scoring core reads it (labels included: server side only)."""
-        return Truth(
-            case_ids=self.case_ids,
-            labels=self.labels,
-            attributes=self.attributes,
-            split=self.split,
-            task=self.task,
-            classes=self.classes,
-        )
+    def labels(self) -> np.ndarray:
+        return self.truth.labels
+
+    @property
+    def attributes(self) -> dict[str, np.ndarray]:
+        return self.truth.attributes
+
+    @property
+    def split(self) -> np.ndarray | None:
+        return self.truth.split
+
+    @property
+    def case_ids(self) -> np.ndarray:
+        return self.truth.case_ids
 
 
 def case_arrays(truth: Truth, predictions: Predictions, *, threshold: float) -> CaseArrays:
@@ -177,12 +177,7 @@ def phase_case_matrix(
         versions.append(submission.case_scores.name)
     width = (len(truth.classes),) if truth.task == "multiclass" else ()
     return CaseMatrix(
-        task=truth.task,
-        case_ids=truth.case_ids,
-        labels=truth.labels,
-        attributes=truth.attributes,
-        split=truth.split,
-        classes=truth.classes,
+        truth=truth,
         scores=np.stack(scores) if scores else np.empty((0, truth.n, *width)),
         decisions=None
         if truth.task == "regression"
