@@ -480,7 +480,8 @@ class SimilarityReport(models.Model):
     # [{"submission": id, "team": name, "version": case-results file}] in the matrices' order;
     # a stored matrix row is reused only for the same submission with the same version.
     entries = models.JSONField(default=list)
-    # scoring.field_report.field_similarity: {"entries", "measures", "groups"}.
+    # scoring.similarity.similarity_report: {"entries", "measures", "groups"}, plus "basis"
+    # (what the matrices depend on besides the entries; see competitions/similarity.py).
     report = models.JSONField(default=dict)
     mean_error_consistency = models.FloatField(null=True, blank=True)
     # Entry indices in hierarchical-clustering order, for the heatmap.
