@@ -17,7 +17,7 @@ from competitions import evaluation, services
 from competitions.case_results import phase_case_matrix
 from competitions.models import Submission, private_storage
 from tests.conftest import predictions_csv, upload
-from tests.factories import ParticipantFactory
+from tests.factories import ChallengeFactory, ParticipantFactory, PhaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,32 @@ def test_only_scored_submissions_of_the_phase_have_a_case_matrix(
     queued = _submit(open_phase, participant, good_predictions)
     with pytest.raises(ValueError, match="without a result"):
         phase_case_matrix(open_phase, [queued.pk])
+
+
+def test_multiclass_arrays_hold_the_class_probabilities_and_the_predicted_class(demo_data):
+    """flchain's age band as a 4-class label; random probabilities, rows shuffled."""
+    phase = PhaseFactory(challenge=ChallengeFactory(task="multiclass"))
+    truth = demo_data.truth.assign(label=demo_data.truth["age_band"]).drop(columns="age_band")
+    services.truth_upload(phase=phase, upload=upload(truth.to_csv(index=False).encode()))
+    classes = sorted(truth["label"].unique())
+    rng = np.random.default_rng(0)
+    raw = rng.dirichlet(np.ones(len(classes)), size=len(truth)).round(3)
+    raw[:, -1] = 1 - raw[:, :-1].sum(axis=1)  # rows sum to 1 after rounding
+    predicted = np.array(classes, dtype=object)[raw.argmax(axis=1)]
+    frame = pd.DataFrame({"case_id": truth["case_id"], "label": predicted})
+    for i, name in enumerate(classes):
+        frame[f"p_{name}"] = raw[:, i]
+    member = ParticipantFactory(team__challenge=phase.challenge)
+    shuffled = frame.sample(frac=1.0, random_state=2).to_csv(index=False).encode()
+    submission = _score(
+        services.submission_create(phase=phase, user=member.user, upload=upload(shuffled))
+    )
+    assert submission.status == Submission.Status.SCORED, submission.message
+    matrix = phase_case_matrix(phase, [submission.pk])
+    assert matrix.scores.shape == (1, len(truth), len(classes))
+    np.testing.assert_array_equal(
+        matrix.scores[0], frame[[f"p_{name}" for name in classes]].to_numpy(dtype=np.float64)
+    )
+    np.testing.assert_array_equal(
+        matrix.decisions[0], [classes.index(label) for label in predicted]
+    )
