@@ -16,6 +16,7 @@ import logging
 
 import numpy as np
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from competitions.case_results import CaseMatrix, phase_case_matrix, phase_truth
@@ -61,8 +62,11 @@ def phase_similarity_compute(*, phase: Phase, full: bool = False) -> list[Simila
         ]
         fields = _fields(phase, split, matrix, mask, entries, full=full)
         report = _store(phase, split, entries, fields)
-        if report is not None:
-            reports.append(report)
+        if report is None:
+            continue
+        # Stored first: the similarity is kept even if the slower ensembles run out of time.
+        _store_ensembles(report, _ensembles(phase, split, matrix, mask, entries))
+        reports.append(report)
     return reports
 
 
@@ -113,7 +117,6 @@ def _fields(
         "flagged": [{"first": p.first, "second": p.second, "value": p.value} for p in flagged],
         "flag_threshold": threshold,
         "rows_computed": rows_computed,
-        "ensembles": _ensembles(phase, matrix, mask, names),
     }
 
 
@@ -132,15 +135,29 @@ def _previous(
     return latest, reuse
 
 
-def _ensembles(phase: Phase, matrix: CaseMatrix, mask: np.ndarray, names: list[str]) -> dict:
-    """Mean-score, majority-vote and diverse ensembles of the field on the split's cases."""
+def _ensembles(
+    phase: Phase, split: str, matrix: CaseMatrix, mask: np.ndarray, entries: list[dict]
+) -> dict:
+    """Mean-score, majority-vote and diverse ensembles of the field on the split's cases.
+
+    The single entries' metrics for the gains are their stored results on the split.
+    """
     predictions = [
         Predictions("binary", scores=matrix.scores[i], labels=matrix.decisions[i])
-        for i in range(len(names))
+        for i in range(len(entries))
+    ]
+    ids = [entry["submission"] for entry in entries]
+    stored = dict(
+        Submission.objects.filter(pk__in=ids)
+        .annotate(overall=F(f"result__{split}__overall"))
+        .values_list("pk", "overall")
+    )
+    singles = [
+        {name: value["value"] for name, value in (stored.get(pk) or {}).items()} for pk in ids
     ]
     try:
         return field_ensembles_report(
-            names,
+            [entry["team"] for entry in entries],
             matrix.truth,
             predictions,
             k=phase.ensemble_size,
@@ -148,11 +165,20 @@ def _ensembles(phase: Phase, matrix: CaseMatrix, mask: np.ndarray, names: list[s
             threshold=phase.threshold,
             min_group=phase.min_group_size,
             cases=mask,
+            single_metrics=singles,
         )
     except (InputError, KeyError) as exc:
         # E.g. a primary metric computed by a per-case scorer, which ensembles cannot re-run.
         logger.warning("Phase %s: no ensembles of the field (%s)", phase.pk, exc)
         return {}
+
+
+def _store_ensembles(report: SimilarityReport, ensembles: dict) -> None:
+    """Attach ensembles unless a newer computation refreshed the report meanwhile."""
+    SimilarityReport.objects.filter(pk=report.pk, computed_at=report.computed_at).update(
+        ensembles=ensembles
+    )
+    report.ensembles = ensembles
 
 
 def _store(phase: Phase, split: str, entries: list[dict], fields: dict) -> SimilarityReport | None:
