@@ -91,8 +91,10 @@ def test_the_worker_stores_case_arrays_and_updates_the_similarity_one_row_at_a_t
     submitted = {}
 
     def latest_with(n: int):
+        """The report of n entries once its ensembles (stored after it) are there too."""
         latest = SimilarityReport.objects.filter(phase=open_phase, split="public").first()
-        return latest if latest is not None and len(latest.entries) == n else None
+        done = latest is not None and len(latest.entries) == n and latest.ensembles
+        return latest if done else None
 
     for count, (team, scores) in enumerate(models.items(), start=1):
         member = ParticipantFactory(team__challenge=open_phase.challenge, team__name=team)
