@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 
 from competitions.metrics import metric_higher_is_better
 from competitions.models import FactSheet, Phase
-from competitions.selectors import leaderboard_rows
+from competitions.permissions import is_organiser
+from competitions.selectors import entry_labels, leaderboard_rows, stored_overall_values
 from scoring import carbon
 
 CHART_SIZE = (520, 320)  # width, height of the SVG's view box
@@ -50,24 +51,31 @@ def submission_costs(submission_ids: Iterable[int]) -> dict[int, dict[str, float
     return costs
 
 
-def compute_view(phase: Phase, *, split: str) -> dict:
+def compute_view(phase: Phase, *, split: str, user) -> dict:
     """Each team's counting submission with its primary value and cost, the Pareto front, a chart.
 
     The front (``scoring.carbon.pareto_front``) is over energy (kWh), which unlike hours is
     comparable across hardware. Teams that declared no compute are listed without a point.
+    While the phase hides scores from this user there is nothing to show (``hidden``);
+    anonymous teams are masked as on the leaderboard.
     """
+    if phase.scores_hidden and not is_organiser(user, phase.challenge):
+        return {"rows": [], "chart": None, "hidden": True}
     rows = leaderboard_rows(phase, split=split)
-    costs = submission_costs(row.submission_id for row in rows)
+    ids = [row.submission_id for row in rows]
+    labels = entry_labels(phase, ids, [row.team for row in rows], user)
+    costs = submission_costs(ids)
+    stored = stored_overall_values(ids, split)
     higher = metric_higher_is_better(phase.primary_metric, phase.challenge.task)
-    energies = [costs.get(row.submission_id, {}).get("energy_kwh") for row in rows]
-    values = [row.value for row in rows]
+    energies = [costs.get(pk, {}).get("energy_kwh") for pk in ids]
+    values = [stored.get(pk, {}).get(phase.primary_metric) for pk in ids]
     front = set(carbon.pareto_front(energies, values, higher_is_better=higher))
     table = [
         {
             "rank": row.rank,
-            "team": row.team,
+            "team": labels[index],
             "submission_id": row.submission_id,
-            "value": row.value,
+            "value": values[index],
             "cost": costs.get(row.submission_id),
             "on_front": index in front,
         }
@@ -81,10 +89,10 @@ def compute_view(phase: Phase, *, split: str) -> dict:
     chart = scatter_chart(
         [energies[i] for i in plotted],
         [values[i] for i in plotted],
-        labels=[rows[i].team for i in plotted],
+        labels=[labels[i] for i in plotted],
         highlighted=[i in front for i in plotted],
     )
-    return {"rows": table, "chart": chart, "higher_is_better": higher}
+    return {"rows": table, "chart": chart, "hidden": False}
 
 
 def scatter_chart(

@@ -34,6 +34,7 @@ from competitions.case_results import (
     case_results_replace_after_commit,
     case_results_write,
 )
+from competitions.leaderboards import leaderboards_refresh_enqueue
 from competitions.models import Phase, Submission, SubmissionEvent
 from competitions.similarity import similarity_enqueue
 from competitions.splits import split_mask
@@ -187,7 +188,8 @@ def _record_if_current(claim: Claim, result: dict, config: dict, names: dict[str
         SubmissionEvent.objects.create(
             submission=submission, kind=SubmissionEvent.Kind.FINISHED, at=now
         )
-        # The field changed: recompute how alike the counting submissions are.
+        # The field changed: re-rank it, and recompute how alike the counting submissions are.
+        leaderboards_refresh_enqueue(submission.phase)
         similarity_enqueue(submission.phase)
     return True
 

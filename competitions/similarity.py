@@ -16,12 +16,11 @@ import logging
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from competitions.case_results import CaseMatrix, phase_case_matrix, phase_truth
 from competitions.models import Phase, SimilarityReport, Submission
-from competitions.selectors import leaderboard_rows
+from competitions.selectors import leaderboard_rows, stored_overall_values
 from competitions.splits import split_mask
 from scoring.errors import InputError
 from scoring.field_report import field_ensembles_report
@@ -147,14 +146,8 @@ def _ensembles(
         for i in range(len(entries))
     ]
     ids = [entry["submission"] for entry in entries]
-    stored = dict(
-        Submission.objects.filter(pk__in=ids)
-        .annotate(overall=F(f"result__{split}__overall"))
-        .values_list("pk", "overall")
-    )
-    singles = [
-        {name: value["value"] for name, value in (stored.get(pk) or {}).items()} for pk in ids
-    ]
+    stored = stored_overall_values(ids, split)
+    singles = [stored.get(pk, {}) for pk in ids]
     try:
         return field_ensembles_report(
             [entry["team"] for entry in entries],

@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 import scoring.similarity as scoring_similarity
-from competitions import evaluation, services
-from competitions.models import Phase, SimilarityReport
+from competitions import services
+from competitions.models import Phase, SimilarityReport, Team
 from competitions.selectors import map_points
 from competitions.similarity import phase_similarity_compute
-from tests.conftest import predictions_csv, upload
+from tests.conftest import predictions_csv, score_now, upload
 from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def field(open_phase, demo_data):
             user=participant.user,
             upload=upload(predictions_csv(features["case_id"], values)),
         )
-        evaluation.submission_score(evaluation.submission_claim(submission.pk))
+        score_now(submission)
     return open_phase, scores
 
 
@@ -155,7 +155,7 @@ def _add_team(phase, demo_data, name: str, risk) -> None:
         user=participant.user,
         upload=upload(predictions_csv(demo_data.test_features["case_id"], values)),
     )
-    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+    score_now(submission)
 
 
 def _as_array(rows) -> np.ndarray:
@@ -252,3 +252,31 @@ def test_participants_see_the_ensembles_only_after_the_phase_ends(client, field)
     page = _page(client, participant.user, phase)
     assert "Ensembles of the field" in page
     assert "diverse3" in page
+
+
+def test_after_the_end_participants_still_miss_ensembles_while_scores_await_publication(
+    client, field
+):
+    phase, _scores = field
+    phase_similarity_compute(phase=phase)
+    Phase.objects.filter(pk=phase.pk).update(
+        start=timezone.now() - timedelta(days=3),
+        end=timezone.now() - timedelta(days=1),
+        score_visibility="on_publish",
+    )
+    participant = phase.challenge.participants.first()
+    page = _page(client, participant.user, phase)
+    assert "<h3>error_consistency</h3>" in page
+    assert "Ensembles of the field" not in page
+
+
+def test_anonymous_teams_are_masked_on_the_similarity_page(client, field):
+    phase, _scores = field
+    phase_similarity_compute(phase=phase)
+    Team.objects.filter(name="Chains").update(anonymous=True)
+    viewer = phase.challenge.participants.exclude(team__name="Chains").first()
+    page = _page(client, viewer.user, phase)
+    assert "Chains" not in page
+    assert "Anonymous team (1)" in page
+    member = phase.challenge.participants.get(team__name="Chains")
+    assert "Chains" in _page(client, member.user, phase)

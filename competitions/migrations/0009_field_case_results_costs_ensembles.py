@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('competitions', '0004_similarity_positions'),
+        ('competitions', '0008_snapshot_summary'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
