@@ -24,6 +24,7 @@ from competitions.metrics import metric_choices
 from competitions.models import (
     Challenge,
     DataFile,
+    FactSheet,
     Leaderboard,
     LeaderboardColumn,
     Participant,
@@ -95,7 +96,7 @@ class ChallengeAdmin(OrganiserScopedAdmin):
     fieldsets = (
         (None, {"fields": ("title", "slug", "summary", "status", "access", "invitation_code")}),
         (_("Texts (markdown)"), {"fields": ("overview", "rules", "data_description")}),
-        (_("Setup"), {"fields": ("task", "max_team_size", "organisers")}),
+        (_("Setup"), {"fields": ("task", "max_team_size", "organisers", "grid_intensity")}),
     )
 
     def save_related(self, request, form, formsets, change):
@@ -131,6 +132,9 @@ class PhaseAdminForm(forms.ModelForm):
             "bootstrap_resamples",
             "min_group_size",
             "intersections",
+            "similarity_flag_threshold",
+            "ensemble_size",
+            "grid_intensity",
             "private_share",
             "split_seed",
             "score_visibility",
@@ -195,6 +199,9 @@ class PhaseAdmin(OrganiserScopedAdmin):
             )
         elif obj.ground_truth and {"intersections", "min_group_size"} & set(form.changed_data):
             services.phase_truth_report_refresh(phase=obj)
+        if change and {"similarity_flag_threshold", "ensemble_size"} & set(form.changed_data):
+            # Flags and ensembles follow the new settings; the matrices are reused as they are.
+            similarity_enqueue(obj)
 
     @admin.display(description=_("Evaluation-data report"))
     def evaluation_data_report(self, obj: Phase) -> str:
@@ -216,10 +223,12 @@ class PhaseAdmin(OrganiserScopedAdmin):
         )
 
 
-    @admin.action(description=_("Recompute the similarity of the selected phases' fields"))
+    @admin.action(
+        description=_("Recompute the similarity and ensembles of the selected phases in full")
+    )
     def recompute_similarity(self, request, queryset):
         for phase in queryset:
-            similarity_enqueue(phase)
+            similarity_enqueue(phase, full=True)
         self.message_user(request, _("Similarity will be recomputed by a worker shortly."))
 
 
@@ -329,6 +338,19 @@ class SubmissionEventInline(admin.TabularInline):
         return False
 
 
+class FactSheetInline(admin.StackedInline):
+    """The team's declaration, as entered on the upload form: shown, not edited."""
+
+    model = FactSheet
+    extra = 0
+    fields = ("external_data", "training_hours", "inference_hours", "hardware", "devices")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Submission)
 class SubmissionAdmin(OrganiserScopedAdmin):
     challenge_path = "phase__challenge"
@@ -336,7 +358,7 @@ class SubmissionAdmin(OrganiserScopedAdmin):
     list_filter = ("status", "phase")
     list_select_related = ("team", "phase__challenge")
     search_fields = ("team__name", "created_by__username")
-    inlines = [SubmissionEventInline]
+    inlines = [FactSheetInline, SubmissionEventInline]
     readonly_fields = (
         "phase",
         "team",

@@ -7,7 +7,9 @@ long computation holds no lock (SQLite would otherwise block every upload while 
    counter goes up; the counter value is the claim's token;
 2. score: read the ground truth and the predictions, call ``scoring.evaluate``;
 3. record: under the row lock again, write the result only if the row still carries our token,
-   so a duplicate delivery or a re-queue by the sweeper can never record twice.
+   so a duplicate delivery or a re-queue by the sweeper can never record twice. The per-case
+   arrays (``competitions.case_results``) are written to storage before and attached in the same
+   transaction; a stale claim deletes its files instead.
 
 A submission whose scoring started ``SCORING_MAX_DELIVERIES`` times without finishing (its file
 keeps killing the worker) is failed with a message instead of being tried forever.
@@ -25,6 +27,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import scoring
+from competitions.case_results import (
+    CaseArrays,
+    case_arrays,
+    case_results_discard,
+    case_results_replace_after_commit,
+    case_results_write,
+)
 from competitions.leaderboards import leaderboards_refresh_enqueue
 from competitions.models import Phase, Submission, SubmissionEvent
 from competitions.similarity import similarity_enqueue
@@ -81,14 +90,14 @@ def submission_score(claim: Claim) -> None:
     """Score a claimed submission and record the result or a participant-readable failure."""
     submission = Submission.objects.select_related("phase__challenge").get(pk=claim.submission_id)
     try:
-        result, config = _evaluate(submission)
+        result, config, arrays = _evaluate(submission)
     except InputError as exc:
         submission_record_failure(claim, "\n".join(exc.problems))
         return
     except MemoryError:
         submission_record_failure(claim, _("The file is too large to score."))
         return
-    _record_success(claim, result, config)
+    _record_success(claim, submission, result, config, arrays)
 
 
 def submission_fail_internal(claim: Claim) -> None:
@@ -96,7 +105,7 @@ def submission_fail_internal(claim: Claim) -> None:
     submission_record_failure(claim, str(INTERNAL_ERROR_MESSAGE))
 
 
-def _evaluate(submission: Submission) -> tuple[dict, dict]:
+def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays]:
     phase: Phase = submission.phase
     task = phase.challenge.task
     with phase.ground_truth.open("rb") as handle:
@@ -135,7 +144,7 @@ def _evaluate(submission: Submission) -> tuple[dict, dict]:
         if private is not None and private.any()
         else None,
     }
-    return result, config
+    return result, config, case_arrays(truth, predictions, threshold=phase.threshold)
 
 
 def scored_metrics(task: str, primary: str) -> list[str]:
@@ -144,12 +153,26 @@ def scored_metrics(task: str, primary: str) -> list[str]:
     return ids if primary in ids else [*ids, primary]
 
 
-def _record_success(claim: Claim, result: dict, config: dict) -> None:
+def _record_success(
+    claim: Claim, submission: Submission, result: dict, config: dict, arrays: CaseArrays
+) -> None:
+    names = case_results_write(submission, arrays)
+    try:
+        recorded = _record_if_current(claim, result, config, names)
+    except BaseException:
+        case_results_discard(list(names.values()))
+        raise
+    if not recorded:
+        case_results_discard(list(names.values()))
+
+
+def _record_if_current(claim: Claim, result: dict, config: dict, names: dict[str, str]) -> bool:
     now = timezone.now()
     with transaction.atomic():
         submission = _locked_if_current(claim)
         if submission is None:
-            return
+            return False
+        case_results_replace_after_commit(submission, names)
         submission.status = Submission.Status.SCORED
         submission.result = result
         submission.config = config
@@ -157,7 +180,10 @@ def _record_success(claim: Claim, result: dict, config: dict) -> None:
         submission.message = ""
         submission.finished_at = now
         submission.save(
-            update_fields=["status", "result", "config", "engine_version", "message", "finished_at"]
+            update_fields=[
+                "status", "result", "config", "engine_version", "message", "finished_at",
+                *names,
+            ]
         )
         SubmissionEvent.objects.create(
             submission=submission, kind=SubmissionEvent.Kind.FINISHED, at=now
@@ -165,6 +191,7 @@ def _record_success(claim: Claim, result: dict, config: dict) -> None:
         # The field changed: re-rank it, and recompute how alike the counting submissions are.
         leaderboards_refresh_enqueue(submission.phase)
         similarity_enqueue(submission.phase)
+    return True
 
 
 def submission_record_failure(claim: Claim, message: str) -> None:

@@ -1,6 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from competitions.models import hardware_choices
+
+# Bounds that catch typing errors (a year of a thousand devices is 8.8 million device-hours).
+MAX_HOURS = 100_000
+MAX_DEVICES = 10_000
+
 
 class JoinForm(forms.Form):
     accept_rules = forms.BooleanField(
@@ -37,11 +43,75 @@ class SubmissionForm(forms.Form):
         help_text=_("Columns case_id and score (and optionally label); .csv or .csv.gz."),
     )
     description = forms.CharField(
-        label=_("Method description (optional)"),
+        label=_("Method summary (optional)"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # The fact sheet: all optional; compute (hours and hardware) complete when given.
+    external_data = forms.CharField(
+        label=_("External data used (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Data beyond the challenge's, with its source. Empty: none."),
+    )
+    training_hours = forms.FloatField(
+        label=_("Training compute (wall-clock hours)"),
+        required=False,
+        min_value=0,
+        max_value=MAX_HOURS,
+    )
+    inference_hours = forms.FloatField(
+        label=_("Inference compute for these predictions (wall-clock hours)"),
+        required=False,
+        min_value=0,
+        max_value=MAX_HOURS,
+    )
+    hardware = forms.ChoiceField(
+        label=_("Hardware type"),
+        required=False,
+        choices=(),
+        help_text=_("The power per device is the manufacturer's rated power (TDP)."),
+    )
+    devices = forms.IntegerField(
+        label=_("Number of devices"),
+        required=False,
+        initial=1,
+        min_value=1,
+        max_value=MAX_DEVICES,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hardware"].choices = [("", _("— not given —")), *hardware_choices()]
+
+    def clean(self):
+        cleaned = super().clean()
+        compute = [cleaned.get(name) for name in ("training_hours", "inference_hours")]
+        given = [value is not None for value in compute] + [bool(cleaned.get("hardware"))]
+        if any(given) and not all(given):
+            raise forms.ValidationError(
+                _(
+                    "To declare the compute you used, give the training hours, the inference "
+                    "hours and the hardware type (or leave all three empty)."
+                )
+            )
+        return cleaned
+
+    def fact_sheet(self) -> dict | None:
+        """The fact sheet's fields for ``services.submission_create``; None when nothing given."""
+        data = self.cleaned_data
+        sheet = {
+            "external_data": data["external_data"].strip(),
+            "training_hours": data["training_hours"],
+            "inference_hours": data["inference_hours"],
+            "hardware": data["hardware"],
+            "devices": data["devices"] or 1,
+        }
+        if not sheet["external_data"] and not sheet["hardware"]:
+            return None
+        return sheet
 
 
 class LabelBiasForm(forms.Form):

@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 
+from scoring.carbon import HARDWARE_POWER_W
 from scoring.groups import parse_pairs
+from scoring.similarity import FLAG_THRESHOLD
 
 
 class PrivateStorage(LazyObject):
@@ -41,6 +43,15 @@ def _derived_path(instance: Phase, filename: str) -> str:
 def _submission_path(instance: Submission, filename: str) -> str:
     # A generated name: the participant's file name is kept only as data (original_name).
     return f"submissions/{instance.phase_id}/{uuid.uuid4().hex}.upload"
+
+
+def _case_results_path(instance: Submission, filename: str) -> str:
+    return f"case-results/{instance.phase_id}/{uuid.uuid4().hex}-{filename}"
+
+
+def hardware_choices() -> list[tuple[str, str]]:
+    """The hardware types a fact sheet may name: those ``scoring.carbon`` has a power for."""
+    return [(key, f"{key} ({watts:g} W)") for key, watts in sorted(HARDWARE_POWER_W.items())]
 
 
 def _data_file_path(instance: DataFile, filename: str) -> str:
@@ -77,11 +88,23 @@ class Challenge(models.Model):
     )
     task = models.CharField(max_length=16, choices=Task, default=Task.BINARY)
     max_team_size = models.PositiveSmallIntegerField(default=3)
+    grid_intensity = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Carbon intensity of the electricity the entries' compute used, in gCO2e/kWh "
+            "(e.g. from your grid operator); a phase may override it. Empty: no CO2e estimate."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(grid_intensity__isnull=True) | Q(grid_intensity__gte=0),
+                name="challenge_grid_intensity_non_negative",
+            ),
             models.CheckConstraint(
                 condition=~Q(access="private") | ~Q(invitation_code=""),
                 name="private_challenge_has_invitation_code",
@@ -164,10 +187,38 @@ class Phase(models.Model):
     sample_submission = models.FileField(
         storage=private_storage, upload_to=_derived_path, blank=True, editable=False
     )
+    similarity_flag_threshold = models.FloatField(
+        default=FLAG_THRESHOLD,
+        help_text=_(
+            "Pairs of different teams whose error consistency reaches this value are flagged "
+            "for review on the Similarity page (organisers only)."
+        ),
+    )
+    ensemble_size = models.PositiveSmallIntegerField(
+        default=3,
+        help_text=_("k of the field's virtual ensembles (top-k and diverse-k) on Similarity."),
+    )
+    grid_intensity = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=_("gCO2e/kWh for this phase; empty: the challenge's value."),
+    )
 
     class Meta:
         ordering = ["challenge", "start"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(similarity_flag_threshold__gte=-1)
+                & Q(similarity_flag_threshold__lte=1),
+                name="similarity_flag_threshold_is_a_kappa",
+            ),
+            models.CheckConstraint(
+                condition=Q(ensemble_size__gte=1), name="ensemble_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(grid_intensity__isnull=True) | Q(grid_intensity__gte=0),
+                name="phase_grid_intensity_non_negative",
+            ),
             models.UniqueConstraint(fields=["challenge", "slug"], name="phase_slug_unique"),
             models.CheckConstraint(
                 condition=Q(end__gt=models.F("start")), name="phase_ends_after_start"
@@ -208,6 +259,13 @@ class Phase(models.Model):
     @property
     def has_ended(self) -> bool:
         return timezone.now() >= self.end
+
+    @property
+    def effective_grid_intensity(self) -> float | None:
+        """gCO2e/kWh: the phase's own value, else the challenge's; None when neither is set."""
+        if self.grid_intensity is not None:
+            return self.grid_intensity
+        return self.challenge.grid_intensity
 
     @property
     def scores_hidden(self) -> bool:
@@ -328,6 +386,18 @@ class Submission(models.Model):
     result = models.JSONField(null=True, blank=True)
     engine_version = models.CharField(max_length=32, blank=True)
     config = models.JSONField(default=dict, blank=True)
+    # Per-case outputs aligned to the ground truth's case order (scoring.io.read_truth), written
+    # by the worker with the result so that field-wide analyses (similarity, ensembles, ranking
+    # robustness) read compact arrays instead of parsing every CSV again. See
+    # competitions/case_results.py for their layout.
+    case_scores = models.FileField(
+        storage=private_storage, upload_to=_case_results_path, blank=True, editable=False,
+        max_length=300,
+    )
+    case_decisions = models.FileField(
+        storage=private_storage, upload_to=_case_results_path, blank=True, editable=False,
+        max_length=300,
+    )
     # The team's own pick of its counting submission, for leaderboards that count the chosen one.
     selected = models.BooleanField(default=False)
 
@@ -352,6 +422,69 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"Submission {self.pk} by {self.team}"
+
+
+class FactSheet(models.Model):
+    """What a team declares about how a submission was made and the compute it used.
+
+    The method summary is the submission's ``description``. Compute is optional but complete
+    when given: wall-clock hours of training and of inference on ``devices`` units of
+    ``hardware``, from which ``scoring.carbon`` estimates energy and CO2e.
+    """
+
+    submission = models.OneToOneField(
+        Submission, on_delete=models.CASCADE, related_name="fact_sheet"
+    )
+    external_data = models.TextField(
+        blank=True, help_text=_("Data beyond the challenge's, with its source; empty: none.")
+    )
+    training_hours = models.FloatField(
+        null=True, blank=True, help_text=_("Wall-clock hours of training.")
+    )
+    inference_hours = models.FloatField(
+        null=True, blank=True, help_text=_("Wall-clock hours to predict the challenge's cases.")
+    )
+    hardware = models.CharField(max_length=40, choices=hardware_choices, blank=True)
+    devices = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(training_hours__isnull=True, inference_hours__isnull=True, hardware="")
+                    # isnull=False keeps the condition from being NULL, which a CHECK accepts.
+                    | (
+                        Q(training_hours__isnull=False, inference_hours__isnull=False)
+                        & Q(training_hours__gte=0, inference_hours__gte=0)
+                        & ~Q(hardware="")
+                    )
+                ),
+                name="fact_sheet_compute_complete_and_non_negative",
+                violation_error_message=_(
+                    "Give training hours and inference hours (both 0 or more) and the hardware "
+                    "type together, or none of them."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(devices__gte=1),
+                name="fact_sheet_devices_positive",
+                violation_error_message=_("The number of devices must be at least 1."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Fact sheet of submission {self.submission_id}"
+
+    @property
+    def has_compute(self) -> bool:
+        return bool(self.hardware)
+
+    @property
+    def compute_hours(self) -> float | None:
+        """Device-hours of training and inference together; None without compute."""
+        if not self.has_compute:
+            return None
+        return (self.training_hours + self.inference_hours) * self.devices
 
 
 class SubmissionEvent(models.Model):
@@ -386,9 +519,11 @@ class SimilarityReport(models.Model):
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="similarity_reports")
     split = models.CharField(max_length=16, choices=[("public", "public"), ("private", "private")])
     computed_at = models.DateTimeField(default=timezone.now)
-    # [{"submission": id, "team": name}] in the order of the matrices.
+    # [{"submission": id, "team": name, "version": case-results file}] in the matrices' order;
+    # a stored matrix row is reused only for the same submission with the same version.
     entries = models.JSONField(default=list)
-    # scoring.field_report.field_similarity: {"entries", "measures", "groups"}.
+    # scoring.similarity.similarity_report: {"entries", "measures", "groups"}, plus "basis"
+    # (what the matrices depend on besides the entries; see competitions/similarity.py).
     report = models.JSONField(default=dict)
     mean_error_consistency = models.FloatField(null=True, blank=True)
     # Entry indices in hierarchical-clustering order, for the heatmap.
@@ -397,6 +532,12 @@ class SimilarityReport(models.Model):
     positions = models.JSONField(default=list)
     # [{"first": i, "second": j, "value": ec}]: cross-team pairs at or above the review threshold.
     flagged = models.JSONField(default=list)
+    flag_threshold = models.FloatField(null=True, blank=True)
+    # Matrix rows computed for this report (the rest came from the previous report): the number
+    # of entries after a full recompute, the new ones after an incremental update.
+    rows_computed = models.PositiveIntegerField(default=0)
+    # scoring.field_report.field_ensembles_report: {"ensembles": [...]}; {} when not computed.
+    ensembles = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-computed_at"]

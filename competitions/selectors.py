@@ -29,6 +29,7 @@ from competitions.models import (
 )
 from competitions.permissions import is_organiser
 from scoring.ranking import RULE_EXPLANATIONS
+from scoring.similarity import FLAG_THRESHOLD
 
 
 def challenges_visible_to(user) -> QuerySet[Challenge]:
@@ -204,12 +205,13 @@ LABEL_SIMILARITY_MEASURES = frozenset(
 
 
 def similarity_view(
-    phase: Phase, *, split: str, show_label_measures: bool, group: str = ""
+    phase: Phase, *, split: str, show_label_measures: bool, user, group: str = ""
 ) -> dict:
     """The latest similarity report of a split as heatmap rows, plus the diversity trend.
 
     ``group`` ("attribute=value") shows the similarity within one subgroup ("these two fail the
-    same female patients"); like label-based measures, only where ``show_label_measures``.
+    same female patients"); like label-based measures and the ensembles of the field, only
+    where ``show_label_measures`` (organisers, or everyone after the phase ends).
     """
     reports = SimilarityReport.objects.filter(phase=phase, split=split)
     latest = reports.first()
@@ -220,7 +222,11 @@ def similarity_view(
         if show_label_measures or m not in LABEL_SIMILARITY_MEASURES
     ]
     order = latest.order or list(range(len(latest.entries)))
-    teams = [latest.entries[i]["team"] for i in order]
+    labels = entry_labels(
+        phase, [e["submission"] for e in latest.entries], [e["team"] for e in latest.entries],
+        user,
+    )
+    teams = [labels[i] for i in order]
     group_choices = [
         f"{g['attribute']}={g['group']}" for g in latest.report.get("groups", [])
     ] if show_label_measures else []
@@ -237,7 +243,7 @@ def similarity_view(
                 "measure": measure,
                 "rows": [
                     {
-                        "team": latest.entries[i]["team"],
+                        "team": labels[i],
                         "cells": [
                             {"value": matrix[i][j], "css": heat_class(matrix[i][j])}
                             for j in order
@@ -249,12 +255,13 @@ def similarity_view(
         )
     flagged = [
         {
-            "first": latest.entries[p["first"]]["team"],
-            "second": latest.entries[p["second"]]["team"],
+            "first": labels[p["first"]],
+            "second": labels[p["second"]],
             "value": p["value"],
         }
         for p in latest.flagged
     ]
+    scores_visible = not phase.scores_hidden or is_organiser(user, phase.challenge)
     return {
         "report": latest,
         "teams": teams,
@@ -267,10 +274,54 @@ def similarity_view(
         "show_mean_ec": show_label_measures,
         "group": group,
         "group_choices": group_choices,
-        "map": map_points(latest.positions, [e["team"] for e in latest.entries])
+        "map": map_points(latest.positions, labels)
         if show_label_measures
         else [],
+        # Reports from before the threshold was configurable used the default.
+        "flag_threshold": FLAG_THRESHOLD
+        if latest.flag_threshold is None
+        else latest.flag_threshold,
+        # Ensembles show scores: also hidden while the phase hides scores from this user.
+        "ensembles": ensemble_rows(
+            latest.ensembles,
+            phase.primary_metric,
+            dict(zip((e["team"] for e in latest.entries), labels, strict=True)),
+        )
+        if show_label_measures and scores_visible
+        else [],
     }
+
+
+# Shown beside the primary metric for each ensemble of the field.
+ENSEMBLE_EXTRA_METRICS = ("accuracy", "auroc", "sensitivity", "specificity")
+
+
+def ensemble_rows(ensembles: dict, primary: str, labels: dict[str, str]) -> list[dict]:
+    """The stored ensembles of the field, each with its primary value, gain and worst group.
+
+    ``metrics`` keeps the primary metric first, then ``ENSEMBLE_EXTRA_METRICS``; members are
+    shown by ``labels`` (team name -> what this user may see, see ``entry_labels``).
+    """
+    names = (primary, *[m for m in ENSEMBLE_EXTRA_METRICS if m != primary])
+    rows = []
+    for ensemble in ensembles.get("ensembles", []):
+        worst = ensemble.get("worst_group")
+        rows.append(
+            {
+                "name": ensemble["name"],
+                "members": [labels.get(name, name) for name in ensemble["members"]],
+                "metrics": [(m, ensemble["metrics"].get(m)) for m in names],
+                "gain": ensemble["gain_over_best"].get(primary),
+                "worst_group": None
+                if worst is None
+                else {
+                    "label": f"{worst['attribute']}={worst['group']}",
+                    "n": worst["n"],
+                    "value": worst["metrics"].get(primary),
+                },
+            }
+        )
+    return rows
 
 
 def heat_class(value: float | None) -> str:
@@ -508,3 +559,48 @@ def label_bias_rows(board: Leaderboard, split: str, *, attribute: str, group: st
             for e in sorted(result.entries, key=lambda e: (e.rank_after, e.rank_before))
         ],
     }
+
+
+def stored_overall_values(submission_ids: list[int], split: str) -> dict[int, dict]:
+    """``{id: {metric: value}}`` from each submission's stored result on ``split``, overall.
+
+    One query that reads only that part of each result; an absent split gives ``{}``.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}")
+    stored = (
+        Submission.objects.filter(pk__in=submission_ids)
+        .annotate(overall=F(f"result__{split}__overall"))
+        .values_list("pk", "overall")
+    )
+    return {
+        pk: {name: entry.get("value") for name, entry in (overall or {}).items()}
+        for pk, overall in stored
+    }
+
+
+def entry_labels(phase: Phase, submission_ids: list[int], names: list[str], user) -> list[str]:
+    """Team names as ``user`` may see them: a team that chose to be anonymous is "Anonymous
+    team (n)" to everyone but its members and the organisers (n numbers them in this list)."""
+    if is_organiser(user, phase.challenge):
+        return list(names)
+    teams = dict(
+        Submission.objects.filter(pk__in=submission_ids)
+        .filter(team__anonymous=True)
+        .values_list("pk", "team_id")
+    )
+    own = set()
+    if user.is_authenticated:
+        own = set(
+            Participant.objects.filter(challenge=phase.challenge, user=user).values_list(
+                "team_id", flat=True
+            )
+        )
+    labels, masked = [], 0
+    for pk, name in zip(submission_ids, names, strict=True):
+        if pk in teams and teams[pk] not in own:
+            masked += 1
+            labels.append(_("Anonymous team (%(n)d)") % {"n": masked})
+        else:
+            labels.append(name)
+    return labels

@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import logging
+import math
 from datetime import UTC, datetime, time, timedelta
 
 import pandas as pd
@@ -26,6 +27,7 @@ from competitions.hooks import participant_joined, submit_refusal
 from competitions.leaderboards import leaderboards_refresh_enqueue
 from competitions.models import (
     Challenge,
+    FactSheet,
     Participant,
     Phase,
     Submission,
@@ -248,14 +250,22 @@ def _move(participant: Participant, team: Team) -> None:
 
 
 def submission_create(
-    *, phase: Phase, user, upload: File, description: str = "", now: datetime | None = None
+    *,
+    phase: Phase,
+    user,
+    upload: File,
+    description: str = "",
+    fact_sheet: dict | None = None,
+    now: datetime | None = None,
 ) -> Submission:
     """Accept a predictions file for scoring, or refuse it with a reason and store nothing.
 
     The quota counts the team's queued, scoring and scored submissions (failed ones free their
-    slot), per UTC calendar day and in total, under a lock on the team row.
+    slot), per UTC calendar day and in total, under a lock on the team row. ``fact_sheet``
+    holds ``FactSheet`` fields (external data, compute hours, hardware, devices), checked here.
     """
     now = now or timezone.now()
+    sheet = _fact_sheet_checked(fact_sheet) if fact_sheet else None
     participant = (
         Participant.objects.select_related("team")
         .filter(challenge_id=phase.challenge_id, user=user)
@@ -315,10 +325,22 @@ def submission_create(
                 SubmissionEvent(submission=submission, kind=SubmissionEvent.Kind.QUEUED, at=now),
             ]
         )
+        if sheet is not None:
+            sheet.submission = submission
+            sheet.save()
         submission_enqueue(submission)
     return submission
 
 
+def _fact_sheet_checked(data: dict) -> FactSheet:
+    """An unsaved fact sheet whose fields and constraints hold, or a ValidationError."""
+    for name in ("training_hours", "inference_hours"):
+        hours = data.get(name)
+        if hours is not None and not math.isfinite(hours):
+            raise ValidationError(_("Compute hours must be finite numbers."))
+    sheet = FactSheet(**data)
+    sheet.full_clean(exclude=["submission"])
+    return sheet
 def submission_select(*, submission: Submission, user) -> Submission:
     """Make ``submission`` its team's pick for leaderboards that count the chosen submission.
 

@@ -1,38 +1,51 @@
-"""Similarity of a phase's field: which submissions count, reading them, storing the report.
+"""Similarity and ensembles of a phase's field: which submissions count, and storing the report.
 
-The numbers come from ``scoring.field_report`` and ``scoring.similarity``; this module picks the
-counting submission of every team (its best on the phase's primary metric, as the leaderboard
-shows it) and records the result for the pages.
+The numbers come from ``scoring.similarity``, ``scoring.field_report`` and ``scoring.ensemble``
+over the stored per-case arrays (``competitions.case_results``), never the CSVs. This module
+picks the counting submission of every team (its best on the phase's primary metric, as the
+leaderboard shows it) and records the result for the pages.
+
+After a new submission is scored only the rows of the entries that changed are computed: the
+previous report's matrices are reused for every pair of unchanged entries (same submission,
+same stored arrays, same ground truth). Organisers can ask for a full recompute (admin action).
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from competitions.case_results import CaseMatrix, phase_case_matrix, phase_truth
 from competitions.models import Phase, SimilarityReport, Submission
-from competitions.selectors import leaderboard_rows
+from competitions.selectors import leaderboard_rows, stored_overall_values
 from competitions.splits import split_mask
-from scoring.field_report import field_similarity
-from scoring.io import read_predictions, read_truth
+from scoring.errors import InputError
+from scoring.field_report import field_ensembles_report
+from scoring.io import Predictions
 from scoring.similarity import (
     clustered_order,
     flag_similar_pairs,
     mds_embedding,
     mean_pairwise,
+    similarity_report,
+    updated_similarity_report,
 )
 
-# Label-based measures reveal, pair by pair, which cases both entries got wrong.
-LABEL_MEASURES = ("error_consistency", "q_statistic", "disagreement", "double_fault")
+logger = logging.getLogger(__name__)
 
 
-def phase_similarity_compute(*, phase: Phase) -> list[SimilarityReport]:
-    """Compute and store the field's similarity on each split that has cases."""
-    task = phase.challenge.task
-    with phase.ground_truth.open("rb") as handle:
-        truth = read_truth(handle, task=task)
+def phase_similarity_compute(*, phase: Phase, full: bool = False) -> list[SimilarityReport]:
+    """Compute and store the field's similarity and ensembles on each split that has cases.
+
+    Binary tasks only (the measures compare 0/1 decisions). ``full`` ignores the previous
+    report and computes every row.
+    """
+    if phase.challenge.task != "binary" or not phase.ground_truth:
+        return []
+    truth = phase_truth(phase)
     reports = []
     for split in ("public", "private"):
         mask = split_mask(truth, split)
@@ -41,61 +54,159 @@ def phase_similarity_compute(*, phase: Phase) -> list[SimilarityReport]:
         rows = leaderboard_rows(phase, split=split)
         if len(rows) < 2:
             continue
-        submissions = Submission.objects.in_bulk([row.submission_id for row in rows])
-        predictions = []
-        for row in rows:
-            with submissions[row.submission_id].file.open("rb") as handle:
-                predictions.append(
-                    read_predictions(
-                        handle, truth, task=task, max_bytes=settings.SUBMISSION_MAX_BYTES
-                    )
-                )
-        names = [row.team for row in rows]
-        report = field_similarity(
-            names,
-            truth,
-            predictions,
-            threshold=phase.threshold,
-            attributes=sorted(truth.attributes),
-            cases=mask,
-        )
-        ec = np.array(
-            [[np.nan if v is None else v for v in line]
-             for line in report["measures"]["error_consistency"]],
-            dtype=float,
-        )
-        flagged = flag_similar_pairs(ec, [row.team for row in rows])
-        fields = {
-            "computed_at": timezone.now(),
-            "entries": [{"submission": r.submission_id, "team": r.team} for r in rows],
-            "report": report,
-            "mean_error_consistency": mean_pairwise(ec),
-            "order": clustered_order(np.nan_to_num(ec, nan=0.0)),
-            "positions": mds_embedding(np.nan_to_num(ec, nan=0.0)).round(6).tolist(),
-            "flagged": [{"first": p.first, "second": p.second, "value": p.value} for p in flagged],
-        }
-        with transaction.atomic():
-            latest = (
-                SimilarityReport.objects.select_for_update()
-                .filter(phase=phase, split=split)
-                .first()
-            )
-            if latest is not None and latest.entries == fields["entries"]:
-                # Same counting submissions (e.g. a rescore or a duplicate task): refresh the
-                # row, so the trend gains a point only when the field itself changed.
-                for name, value in fields.items():
-                    setattr(latest, name, value)
-                latest.save()
-                reports.append(latest)
-            else:
-                reports.append(
-                    SimilarityReport.objects.create(phase=phase, split=split, **fields)
-                )
+        matrix = phase_case_matrix(phase, [row.submission_id for row in rows], truth=truth)
+        entries = [
+            {"submission": row.submission_id, "team": row.team, "version": version}
+            for row, version in zip(rows, matrix.versions, strict=True)
+        ]
+        fields = _fields(phase, split, matrix, mask, entries, full=full)
+        report = _store(phase, split, entries, fields)
+        if report is None:
+            continue
+        # Stored first: the similarity is kept even if the slower ensembles run out of time.
+        _store_ensembles(report, _ensembles(phase, split, matrix, mask, entries))
+        reports.append(report)
     return reports
 
 
-def similarity_enqueue(phase: Phase) -> None:
+def _basis(phase: Phase) -> dict:
+    """What stored matrices depend on besides the entries: reuse them only if it is unchanged."""
+    return {
+        "truth_uploaded_at": phase.truth_uploaded_at.isoformat()
+        if phase.truth_uploaded_at
+        else None,
+    }
+
+
+def _fields(
+    phase: Phase,
+    split: str,
+    matrix: CaseMatrix,
+    mask: np.ndarray,
+    entries: list[dict],
+    *,
+    full: bool,
+) -> dict:
+    names = [entry["team"] for entry in entries]
+    labels = matrix.labels[mask]
+    scores = matrix.scores[:, mask]
+    decisions = matrix.decisions[:, mask]
+    attributes = {name: values[mask] for name, values in sorted(matrix.attributes.items())}
+    previous = None if full else _previous(phase, split, entries)
+    if previous is None:
+        report = similarity_report(names, decisions, labels, scores, attributes)
+        rows_computed = len(entries)
+    else:
+        latest, reuse = previous
+        report = updated_similarity_report(
+            names, decisions, labels, scores, attributes, previous=latest.report, reuse=reuse
+        )
+        rows_computed = sum(source is None for source in reuse)
+    report["basis"] = _basis(phase)
+    ec = np.array(report["measures"]["error_consistency"], dtype=float)  # None -> NaN
+    threshold = phase.similarity_flag_threshold
+    flagged = flag_similar_pairs(ec, names, threshold=threshold)
+    return {
+        "computed_at": timezone.now(),
+        "entries": entries,
+        "report": report,
+        "mean_error_consistency": mean_pairwise(ec),
+        "order": clustered_order(np.nan_to_num(ec, nan=0.0)),
+        "positions": mds_embedding(np.nan_to_num(ec, nan=0.0)).round(6).tolist(),
+        "flagged": [{"first": p.first, "second": p.second, "value": p.value} for p in flagged],
+        "flag_threshold": threshold,
+        "rows_computed": rows_computed,
+    }
+
+
+def _previous(
+    phase: Phase, split: str, entries: list[dict]
+) -> tuple[SimilarityReport, list[int | None]] | None:
+    """The latest report of the split and, per entry, its index there (None: recompute)."""
+    latest = SimilarityReport.objects.filter(phase=phase, split=split).first()
+    if latest is None or latest.report.get("basis") != _basis(phase):
+        return None
+    known = {
+        (entry["submission"], entry.get("version")): index
+        for index, entry in enumerate(latest.entries)
+    }
+    reuse = [known.get((entry["submission"], entry["version"])) for entry in entries]
+    return latest, reuse
+
+
+def _ensembles(
+    phase: Phase, split: str, matrix: CaseMatrix, mask: np.ndarray, entries: list[dict]
+) -> dict:
+    """Mean-score, majority-vote and diverse ensembles of the field on the split's cases.
+
+    The single entries' metrics for the gains are their stored results on the split.
+    """
+    predictions = [
+        Predictions("binary", scores=matrix.scores[i], labels=matrix.decisions[i])
+        for i in range(len(entries))
+    ]
+    ids = [entry["submission"] for entry in entries]
+    stored = stored_overall_values(ids, split)
+    singles = [stored.get(pk, {}) for pk in ids]
+    try:
+        return field_ensembles_report(
+            [entry["team"] for entry in entries],
+            matrix.truth,
+            predictions,
+            k=phase.ensemble_size,
+            metric=phase.primary_metric,
+            threshold=phase.threshold,
+            min_group=phase.min_group_size,
+            cases=mask,
+            single_metrics=singles,
+        )
+    except (InputError, KeyError) as exc:
+        # E.g. a primary metric computed by a per-case scorer, which ensembles cannot re-run.
+        logger.warning("Phase %s: no ensembles of the field (%s)", phase.pk, exc)
+        return {}
+
+
+def _store_ensembles(report: SimilarityReport, ensembles: dict) -> None:
+    """Attach ensembles unless a newer computation refreshed the report meanwhile."""
+    SimilarityReport.objects.filter(pk=report.pk, computed_at=report.computed_at).update(
+        ensembles=ensembles
+    )
+    report.ensembles = ensembles
+
+
+def _store(phase: Phase, split: str, entries: list[dict], fields: dict) -> SimilarityReport | None:
+    """Record the report unless the field changed meanwhile (a newer task then records its own).
+
+    Same counting submissions as the latest report (a rescore with equal arrays, a duplicate
+    task, a new threshold): that row is refreshed, so the trend gains a point only when the
+    field itself changed.
+    """
+    with transaction.atomic():
+        latest = (
+            SimilarityReport.objects.select_for_update().filter(phase=phase, split=split).first()
+        )
+        if _current_entries(phase, split) != [(e["submission"], e["version"]) for e in entries]:
+            logger.info("Phase %s (%s): field changed during the computation", phase.pk, split)
+            return None
+        if latest is not None and [
+            (e["submission"], e.get("version")) for e in latest.entries
+        ] == [(e["submission"], e["version"]) for e in entries]:
+            for name, value in fields.items():
+                setattr(latest, name, value)
+            latest.save()
+            return latest
+        return SimilarityReport.objects.create(phase=phase, split=split, **fields)
+
+
+def _current_entries(phase: Phase, split: str) -> list[tuple[int, str]]:
+    ids = [row.submission_id for row in leaderboard_rows(phase, split=split)]
+    versions = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "case_scores"))
+    return [(pk, versions.get(pk, "")) for pk in ids]
+
+
+def similarity_enqueue(phase: Phase, *, full: bool = False) -> None:
+    """Recompute the field's similarity in a worker once the current transaction commits."""
     from competitions.tasks import compute_phase_similarity
 
     pk = phase.pk
-    transaction.on_commit(lambda: compute_phase_similarity.delay(pk))
+    transaction.on_commit(lambda: compute_phase_similarity.delay(pk, full=full))

@@ -62,15 +62,15 @@ def sweep_stuck_submissions() -> dict[str, int]:
 
 
 @shared_task(**LONG_TASK_OPTIONS, max_retries=3)
-def compute_phase_similarity(phase_id: int) -> int:
-    """Recompute a phase's similarity report; running it twice only adds an identical row."""
+def compute_phase_similarity(phase_id: int, full: bool = False) -> int:
+    """Update a phase's similarity report and ensembles (``full``: every row); idempotent."""
     from competitions.models import Phase
     from competitions.similarity import phase_similarity_compute
 
     phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
     if phase is None or not phase.ground_truth:
         return 0
-    return len(phase_similarity_compute(phase=phase))
+    return len(phase_similarity_compute(phase=phase, full=full))
 
 
 @shared_task(**LONG_TASK_OPTIONS, max_retries=3)

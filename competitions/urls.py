@@ -49,6 +49,11 @@ urlpatterns = [
         views.similarity,
         name="similarity",
     ),
+    path(
+        "c/<slug:slug>/phases/<slug:phase>/compute/",
+        views.compute,
+        name="compute",
+    ),
     path("c/<slug:slug>/team/", views.team_detail, name="team"),
     path("c/<slug:slug>/team/new/", views.team_create, name="team-create"),
     path("c/<slug:slug>/team/invite/", views.team_invite, name="team-invite"),

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from competitions import exports, permissions, selectors, services
+from competitions import costs, exports, permissions, selectors, services
 from competitions.forms import (
     JoinForm,
     LabelBiasForm,
@@ -204,6 +204,7 @@ def submission_create(request: HttpRequest, slug: str, phase: str) -> HttpRespon
                     user=request.user,
                     upload=form.cleaned_data["file"],
                     description=form.cleaned_data["description"],
+                    fact_sheet=form.fact_sheet(),
                 )
             except ValidationError as exc:
                 if wants_json:
@@ -278,6 +279,9 @@ def submission_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "submission": submission,
         "splits": splits,
         "is_organiser": organiser,
+        "fact_sheet": getattr(submission, "fact_sheet", None),
+        "cost": costs.submission_costs([submission.pk]).get(submission.pk),
+        "grid_intensity": submission.phase.effective_grid_intensity,
     }
     return render(request, "competitions/submission_detail.html", context)
 
@@ -445,7 +449,23 @@ def similarity(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
             phase_obj,
             split=context["split"],
             show_label_measures=organiser or phase_obj.has_ended,
+            user=request.user,
             group=request.GET.get("group", ""),
         ),
     }
     return render(request, "competitions/similarity.html", context)
+
+
+def compute(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+    """Primary score against the compute each team declared, with the Pareto front.
+
+    Shows what the leaderboard shows (same splits, same counting submissions) plus the
+    declared cost, so it has the leaderboard's visibility.
+    """
+    context = _phase_split_context(request, slug, phase)
+    phase_obj = context["phase"]
+    context |= {
+        **costs.compute_view(phase_obj, split=context["split"], user=request.user),
+        "grid_intensity": phase_obj.effective_grid_intensity,
+    }
+    return render(request, "competitions/compute.html", context)

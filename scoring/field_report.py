@@ -9,7 +9,7 @@ metrics, groups and small-group rule of a real submission. Binary tasks only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -95,6 +95,7 @@ def field_ensembles_report(
     attributes: Sequence[str] | None = None,
     min_group: int = 30,
     cases: np.ndarray | None = None,
+    single_metrics: Sequence[Mapping[str, float | None]] | None = None,
 ) -> dict[str, Any]:
     """``{"ensembles": [...]}`` for ``mean_top<k>``, ``vote_top<k>`` and ``diverse<k>``.
 
@@ -103,6 +104,8 @@ def field_ensembles_report(
     (default all) that are not small, and its ``gain_over_best``: per metric, how much better
     it is than the best single entry on that metric (positive = better; None where undefined).
     ``cases`` (boolean, one per ground-truth case) restricts everything to a split.
+    ``single_metrics`` (per entry, ``{metric: value}`` overall on those cases, e.g. stored
+    results) spares scoring every entry again for the gains; a metric it lacks has no gain.
     """
     if k < 1:
         raise InputError("--top-k must be at least 1")
@@ -136,7 +139,12 @@ def field_ensembles_report(
 
     if len(names) != len(predictions):
         raise ValueError(f"{len(names)} names for {len(predictions)} predictions")
-    singles = [scored(scores[i], decisions[i]) for i in range(len(predictions))]
+    if single_metrics is None:
+        single_metrics = [
+            _overall_values(scored(scores[i], decisions[i])) for i in range(len(predictions))
+        ]
+    elif len(single_metrics) != len(predictions):
+        raise ValueError(f"{len(single_metrics)} single results for {len(predictions)} entries")
     report = []
     ensembles = field_ensembles(
         labels,
@@ -149,7 +157,7 @@ def field_ensembles_report(
     )
     for ensemble in ensembles:
         result = scored(ensemble.scores, ensemble.decisions)
-        overall = {name: entry["value"] for name, entry in result["overall"].items()}
+        overall = _overall_values(result)
         report.append(
             {
                 "name": ensemble.name,
@@ -159,7 +167,7 @@ def field_ensembles_report(
                 "gain_over_best": {
                     name: gain_over_best(
                         value,
-                        [single["overall"][name]["value"] for single in singles],
+                        [single.get(name) for single in single_metrics],
                         higher_is_better=get_metric(name, "binary").higher_is_better,
                     )
                     for name, value in overall.items()
@@ -167,6 +175,10 @@ def field_ensembles_report(
             }
         )
     return {"ensembles": report}
+
+
+def _overall_values(result: dict[str, Any]) -> dict[str, float | None]:
+    return {name: entry["value"] for name, entry in result["overall"].items()}
 
 
 def _worst_group(

@@ -30,7 +30,7 @@ Measures that use the labels (error consistency, Q, disagreement, double fault) 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -347,22 +347,131 @@ def group_similarity(
     belong to no group.
     """
     results = []
+    for attribute, group, mask in _group_masks(attributes):
+        matrices = similarity_matrices(
+            decisions, labels, scores, mask=mask, measures=measures, chunk_bytes=chunk_bytes
+        )
+        results.append(GroupSimilarity(attribute, group, int(mask.sum()), matrices))
+    return results
+
+
+def _group_masks(
+    attributes: Mapping[str, Sequence[Any] | np.ndarray],
+) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(attribute, group, mask) in attribute order, groups sorted by text; missing: no group."""
     for attribute, values in attributes.items():
         column = pd.Series(np.asarray(values, dtype=object))
         for group in sorted(column.dropna().unique(), key=str):
-            mask = (column == group).to_numpy()
-            matrices = similarity_matrices(
-                decisions, labels, scores, mask=mask, measures=measures, chunk_bytes=chunk_bytes
+            yield attribute, str(group), (column == group).to_numpy()
+
+
+def updated_similarity_matrices(
+    decisions: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    previous: Mapping[str, np.ndarray],
+    reuse: Sequence[int | None],
+    *,
+    mask: np.ndarray | None = None,
+    measures: Sequence[str] = MEASURES,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict[str, np.ndarray]:
+    """The matrices of ``similarity_matrices``, computing only the rows of changed entries.
+
+    ``reuse[i]`` is the index in ``previous`` (matrices of an earlier field over the same cases)
+    of entry ``i`` when it is unchanged, else None. Pairs of two unchanged entries are copied;
+    each changed entry's row and column come from ``similarity_row``, so the cost is
+    O(changed * S * N) instead of O(S**2 * N). Equal to the full recompute exactly for the
+    count-based measures, to rounding (about 1e-15) for the score correlation.
+    """
+    size = np.shape(decisions)[0]
+    if len(reuse) != size:
+        raise ValueError(f"{len(reuse)} reuse entries for {size} entries")
+    kept = [i for i, source in enumerate(reuse) if source is not None]
+    sources = [reuse[i] for i in kept]
+    out = {}
+    for name in measures:
+        matrix = np.full((size, size), np.nan)
+        if kept:
+            matrix[np.ix_(kept, kept)] = np.asarray(previous[name], dtype=float)[
+                np.ix_(sources, sources)
+            ]
+        out[name] = matrix
+    for index in (i for i, source in enumerate(reuse) if source is None):
+        row = similarity_row(
+            decisions, labels, scores, index, mask=mask, measures=measures,
+            chunk_bytes=chunk_bytes,
+        )
+        for name, values in row.items():
+            out[name][index, :] = values
+            out[name][:, index] = values
+    return out
+
+
+def _matrices_from_json(measures: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    # numpy reads None as NaN in a float array.
+    return {name: np.array(rows, dtype=float) for name, rows in measures.items()}
+
+
+def updated_similarity_report(
+    entries: Sequence[str],
+    decisions: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    attributes: Mapping[str, Sequence[Any] | np.ndarray] | None,
+    *,
+    previous: Mapping[str, Any],
+    reuse: Sequence[int | None],
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict[str, Any]:
+    """``similarity_report`` from a previous report over the same cases and groups.
+
+    ``previous`` is an earlier ``similarity_report`` document and ``reuse`` maps each entry to
+    its index there (None: new or changed); see ``updated_similarity_matrices``. A group that
+    the previous report lacks (or had with another size) is computed in full.
+    """
+    if len(entries) != np.shape(decisions)[0]:
+        raise ValueError(f"{len(entries)} entry names for {np.shape(decisions)[0]} entries")
+
+    def matrices(old: Mapping[str, Any] | None, mask: np.ndarray | None) -> dict[str, Any]:
+        if old is None:
+            values = similarity_matrices(
+                decisions, labels, scores, mask=mask, chunk_bytes=chunk_bytes
             )
-            results.append(GroupSimilarity(attribute, str(group), int(mask.sum()), matrices))
-    return results
+        else:
+            values = updated_similarity_matrices(
+                decisions, labels, scores, _matrices_from_json(old), reuse, mask=mask,
+                chunk_bytes=chunk_bytes,
+            )
+        return {name: matrix_to_json(value) for name, value in values.items()}
+
+    old_groups = {
+        (group["attribute"], group["group"], group["n"]): group["measures"]
+        for group in previous.get("groups", [])
+    }
+    groups = []
+    for attribute, group, mask in _group_masks(attributes or {}):
+        n = int(mask.sum())
+        groups.append(
+            {
+                "attribute": attribute,
+                "group": group,
+                "n": n,
+                "measures": matrices(old_groups.get((attribute, group, n)), mask),
+            }
+        )
+    return {
+        "entries": list(entries),
+        "measures": matrices(previous["measures"], None),
+        "groups": groups,
+    }
 
 
 def matrix_to_json(matrix: np.ndarray) -> list[list[float | None]] | list[float | None]:
     """Nested lists of floats with NaN replaced by None (``null`` in JSON)."""
-    if np.ndim(matrix) == 1:
-        return [None if np.isnan(value) else float(value) for value in matrix]
-    return [[None if np.isnan(value) else float(value) for value in row] for row in matrix]
+    values = np.asarray(matrix, dtype=float)
+    # An object array holds Python floats and None; vectorised, ~25x faster than a loop.
+    return np.where(np.isnan(values), None, values).tolist()
 
 
 def similarity_report(

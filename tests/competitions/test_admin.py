@@ -57,6 +57,7 @@ def _phase_form(challenge, truth: bytes, name="truth.csv", intersections="") -> 
         "primary_metric": "auroc", "bootstrap_resamples": 200, "min_group_size": 30,
         "intersections": intersections, "score_visibility": "live",
         "private_share": 0, "split_seed": 0,
+        "similarity_flag_threshold": 0.95, "ensemble_size": 3,
         "ground_truth_upload": SimpleUploadedFile(name, truth, content_type="text/csv"),
     }
 

@@ -6,7 +6,15 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from competitions.models import Challenge, DataFile, Participant, Phase, Submission, Team
+from competitions.models import (
+    Challenge,
+    DataFile,
+    FactSheet,
+    Participant,
+    Phase,
+    Submission,
+    Team,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +44,6 @@ def test_the_demo_challenge_has_subgroups_a_team_and_queued_submissions():
     assert sorted(team.members.values_list("user__username", flat=True)) == ["alice", "bob"]
     assert set(Submission.objects.values_list("status", flat=True)) == {"queued"}
     assert User.objects.get(username="organiser").groups.filter(name="Organisers").exists()
+    # Declared compute for the Compute page: all four demo submissions, with a grid intensity.
+    assert FactSheet.objects.filter(hardware__gt="").count() == 4
+    assert phase.effective_grid_intensity == 300.0

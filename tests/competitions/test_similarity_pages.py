@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+import scoring.similarity as scoring_similarity
 from competitions import services
-from competitions.models import Phase, SimilarityReport
+from competitions.models import Phase, SimilarityReport, Team
 from competitions.selectors import map_points
 from competitions.similarity import phase_similarity_compute
 from tests.conftest import predictions_csv, score_now, upload
@@ -144,3 +145,138 @@ def test_the_map_keeps_the_proportions_of_the_distances():
     vertical = np.linalg.norm(xy[2] - xy[0])
     assert horizontal / vertical == pytest.approx(4.0, rel=0.01)
     assert (xy >= 0).all() and (xy <= 360).all()
+
+
+def _add_team(phase, demo_data, name: str, risk) -> None:
+    participant = ParticipantFactory(team__challenge=phase.challenge, team__name=name)
+    values = 1 / (1 + np.exp(-(risk - np.median(risk)) * 4))
+    submission = services.submission_create(
+        phase=phase,
+        user=participant.user,
+        upload=upload(predictions_csv(demo_data.test_features["case_id"], values)),
+    )
+    score_now(submission)
+
+
+def _as_array(rows) -> np.ndarray:
+    return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
+
+
+def test_a_new_submission_computes_one_row_and_equals_the_full_recompute(
+    field, demo_data, monkeypatch
+):
+    phase, _scores = field
+    first = phase_similarity_compute(phase=phase)[0]
+    assert first.rows_computed == 3
+    creatinine = demo_data.test_features["creatinine"].fillna(1.0).to_numpy()
+    _add_team(phase, demo_data, "Kidneys", creatinine)
+    computed = []
+    original = scoring_similarity.similarity_row
+
+    def counting_row(*args, **kwargs):
+        computed.append(args[3])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scoring_similarity, "similarity_row", counting_row)
+    reports = phase_similarity_compute(phase=phase)
+    assert [report.split for report in reports] == ["public", "private"]
+    expected_rows = []
+    for report in reports:
+        assert report.rows_computed == 1
+        new = [entry["team"] for entry in report.entries].index("Kidneys")
+        # One row overall and one per subgroup, on each split.
+        expected_rows += [new] * (1 + len(report.report["groups"]))
+    assert computed == expected_rows
+    incremental = reports[0]
+    updated = incremental.report
+    full = phase_similarity_compute(phase=phase, full=True)[0]
+    assert full.rows_computed == 4
+    pairs = [(updated["measures"], full.report["measures"])] + [
+        (got["measures"], expected["measures"])
+        for got, expected in zip(updated["groups"], full.report["groups"], strict=True)
+    ]
+    for got, expected in pairs:
+        for name, rows in expected.items():
+            np.testing.assert_allclose(
+                _as_array(got[name]), _as_array(rows), rtol=0, atol=1e-12, equal_nan=True
+            )
+
+
+def test_the_flag_threshold_is_set_per_phase_and_shown(client, field):
+    phase, _scores = field
+    phase.similarity_flag_threshold = -1.0
+    phase.save()
+    report = phase_similarity_compute(phase=phase)[0]
+    assert len(report.flagged) == 3  # every pair of different teams
+    assert report.flag_threshold == -1.0
+    organiser = UserFactory(is_staff=True)
+    phase.challenge.organisers.add(organiser)
+    assert "error consistency ≥ -1.000 are flagged" in _page(client, organiser, phase)
+
+
+def test_the_ensembles_are_stored_with_the_report_and_match_scikit_learn(field, demo_data):
+    from sklearn.metrics import roc_auc_score
+
+    phase, scores = field
+    report = phase_similarity_compute(phase=phase)[0]
+    public = (demo_data.truth["split"] == "public").to_numpy()
+    labels = demo_data.truth["label"].to_numpy()[public]
+    rounded = {team: np.round(values, 6)[public] for team, values in scores.items()}
+    single = {team: roc_auc_score(labels, values) for team, values in rounded.items()}
+    top = sorted(single, key=single.get, reverse=True)[:3]
+    mean = np.mean([rounded[team] for team in top], axis=0)
+    ensembles = {e["name"]: e for e in report.ensembles["ensembles"]}
+    assert set(ensembles) == {"mean_top3", "vote_top3", "diverse3"}
+    assert ensembles["mean_top3"]["members"] == top
+    # Tolerance 1e-9: both are exact rank statistics on the same float64 scores.
+    assert ensembles["mean_top3"]["metrics"]["auroc"] == pytest.approx(
+        roc_auc_score(labels, mean), abs=1e-9
+    )
+    assert ensembles["mean_top3"]["gain_over_best"]["auroc"] == pytest.approx(
+        roc_auc_score(labels, mean) - max(single.values()), abs=1e-9
+    )
+
+
+def test_participants_see_the_ensembles_only_after_the_phase_ends(client, field):
+    phase, _scores = field
+    phase_similarity_compute(phase=phase)
+    participant = phase.challenge.participants.first()
+    assert "Ensembles of the field" not in _page(client, participant.user, phase)
+    assert "mean_top3" not in _page(client, participant.user, phase)
+    organiser = UserFactory(is_staff=True)
+    phase.challenge.organisers.add(organiser)
+    assert "mean_top3" in _page(client, organiser, phase)
+    Phase.objects.filter(pk=phase.pk).update(
+        start=timezone.now() - timedelta(days=3), end=timezone.now() - timedelta(days=1)
+    )
+    page = _page(client, participant.user, phase)
+    assert "Ensembles of the field" in page
+    assert "diverse3" in page
+
+
+def test_after_the_end_participants_still_miss_ensembles_while_scores_await_publication(
+    client, field
+):
+    phase, _scores = field
+    phase_similarity_compute(phase=phase)
+    Phase.objects.filter(pk=phase.pk).update(
+        start=timezone.now() - timedelta(days=3),
+        end=timezone.now() - timedelta(days=1),
+        score_visibility="on_publish",
+    )
+    participant = phase.challenge.participants.first()
+    page = _page(client, participant.user, phase)
+    assert "<h3>error_consistency</h3>" in page
+    assert "Ensembles of the field" not in page
+
+
+def test_anonymous_teams_are_masked_on_the_similarity_page(client, field):
+    phase, _scores = field
+    phase_similarity_compute(phase=phase)
+    Team.objects.filter(name="Chains").update(anonymous=True)
+    viewer = phase.challenge.participants.exclude(team__name="Chains").first()
+    page = _page(client, viewer.user, phase)
+    assert "Chains" not in page
+    assert "Anonymous team (1)" in page
+    member = phase.challenge.participants.get(team__name="Chains")
+    assert "Chains" in _page(client, member.user, phase)

@@ -67,12 +67,16 @@ def test_a_participant_joins_uploads_and_sees_their_score(
     page.get_by_label("Predictions CSV").set_input_files(
         files=[{"name": "maria.csv", "mimeType": "text/csv", "buffer": good_predictions}]
     )
-    page.get_by_label("Method description").fill("Age and light chains")
+    page.get_by_label("Method summary").fill("Age and light chains")
+    page.get_by_label("Training compute").fill("2")
+    page.get_by_label("Inference compute").fill("0.1")
+    page.get_by_label("Hardware type").select_option("nvidia-t4")
     page.get_by_role("button", name="Upload").click()
 
     page.wait_for_url(re.compile(r"/submissions/$"))
     expect(page.locator("[data-status]").first).to_have_text("Scored", timeout=60_000)
     submission = Submission.objects.get(created_by__username="maria")
+    assert submission.fact_sheet.compute_hours == 2.1
     auroc = submission.result["public"]["overall"]["auroc"]["value"]
 
     page.get_by_role("link", name=f"Leaderboard: {open_phase.name}").click()

@@ -79,3 +79,48 @@ def test_the_worker_recomputes_the_fields_similarity_after_each_scored_submissio
     report = wait_for(report_of_both, what="the worker to compute the similarity report")
     assert {e["team"] for e in report.entries} == {participant.team.name, rival.team.name}
     assert report.report["measures"]["agreement"][0][1] == 1.0  # identical files
+
+
+def test_the_worker_stores_case_arrays_and_updates_the_similarity_one_row_at_a_time(
+    celery_worker_process, open_phase, demo_data
+):
+    import numpy as np
+
+    from competitions.case_results import phase_case_matrix
+    from tests.conftest import predictions_csv
+
+    features = demo_data.test_features
+    models = {
+        "Age": features["age"].to_numpy() / 120,
+        "Chains": 1 / (1 + np.exp(-(features["kappa"] + features["lambda"]).to_numpy() / 5)),
+        "Both": (features["age"].to_numpy() / 120 + features["kappa"].to_numpy() / 20) / 2,
+    }
+    submitted = {}
+
+    def latest_with(n: int):
+        """The report of n entries once its ensembles (stored after it) are there too."""
+        latest = SimilarityReport.objects.filter(phase=open_phase, split="public").first()
+        done = latest is not None and len(latest.entries) == n and latest.ensembles
+        return latest if done else None
+
+    for count, (team, scores) in enumerate(models.items(), start=1):
+        member = ParticipantFactory(team__challenge=open_phase.challenge, team__name=team)
+        submission = services.submission_create(
+            phase=open_phase,
+            user=member.user,
+            upload=upload(predictions_csv(features["case_id"], np.clip(scores, 0, 1))),
+        )
+        submitted[team] = submission.pk
+        wait_for(lambda pk=submission.pk: _finished(pk), what=f"the worker to score {team}")
+        if count >= 2:
+            report = wait_for(lambda n=count: latest_with(n), what=f"a report of {count}")
+    assert report.rows_computed == 1  # only the third entry's row
+    assert {e["name"] for e in report.ensembles["ensembles"]} == {
+        "mean_top3", "vote_top3", "diverse3",
+    }
+    matrix = phase_case_matrix(open_phase, list(submitted.values()))
+    stored = Submission.objects.filter(pk__in=submitted.values()).exclude(case_scores="")
+    assert stored.count() == 3
+    np.testing.assert_array_equal(
+        matrix.scores[0], np.round(np.clip(models["Age"], 0, 1), 6)
+    )

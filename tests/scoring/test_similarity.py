@@ -33,6 +33,8 @@ from scoring.similarity import (
     similarity_matrices,
     similarity_report,
     similarity_row,
+    updated_similarity_matrices,
+    updated_similarity_report,
 )
 
 TOLERANCE = 1e-9
@@ -406,3 +408,47 @@ def test_every_measure_matches_the_oracles_on_small_fields_with_many_constant_ve
     matrices = similarity_matrices(decisions, labels, scores)
 
     assert_matches_reference(matrices, decisions, scores, labels)
+
+
+def test_an_update_after_a_field_change_equals_the_full_recompute(flchain_field):
+    """Entries 0-5 were in the previous field (in another order), 6 and 7 are new."""
+    labels, scores, decisions = (flchain_field[k] for k in ("labels", "scores", "decisions"))
+    old_order = [5, 3, 0, 1, 4, 2]
+    previous = similarity_matrices(decisions[old_order], labels, scores[old_order])
+    reuse = [old_order.index(i) if i in old_order else None for i in range(8)]
+    updated = updated_similarity_matrices(decisions, labels, scores, previous, reuse)
+    full = similarity_matrices(decisions, labels, scores)
+    for name in MEASURES:
+        np.testing.assert_allclose(updated[name], full[name], rtol=0, atol=1e-12, equal_nan=True)
+
+
+def test_an_updated_report_computes_only_the_new_rows_overall_and_per_group(
+    flchain_field, monkeypatch
+):
+    labels, scores, decisions = (flchain_field[k] for k in ("labels", "scores", "decisions"))
+    groups = {"sex": flchain_field["sex"]}
+    names = [f"e{i}" for i in range(8)]
+    previous = similarity_report(names[:7], decisions[:7], labels, scores[:7], groups)
+    computed = []
+    original = similarity_row
+
+    def counting_row(*args, **kwargs):
+        computed.append(args[3])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr("scoring.similarity.similarity_row", counting_row)
+    updated = updated_similarity_report(
+        names, decisions, labels, scores, groups, previous=previous, reuse=[*range(7), None]
+    )
+    assert computed == [7, 7, 7]  # overall, female, male: one row each
+    full = similarity_report(names, decisions, labels, scores, groups)
+    pairs = [(updated["measures"], full["measures"])] + [
+        (got["measures"], expected["measures"])
+        for got, expected in zip(updated["groups"], full["groups"], strict=True)
+    ]
+    for got, expected in pairs:
+        for name in MEASURES:
+            np.testing.assert_allclose(
+                np.array(got[name], dtype=float), np.array(expected[name], dtype=float),
+                rtol=0, atol=1e-12, equal_nan=True,
+            )

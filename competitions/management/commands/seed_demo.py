@@ -124,6 +124,8 @@ class Command(BaseCommand):
                 "status": Challenge.Status.PUBLISHED,
                 "access": Challenge.Access.PUBLIC,
                 "max_team_size": 3,
+                # Illustrative, so the Compute page shows CO2e; organisers set their grid's value.
+                "grid_intensity": 300.0,
             },
         )
         challenge.organisers.add(organiser)
@@ -186,8 +188,26 @@ class Command(BaseCommand):
                 continue
             upload = ContentFile(frame.to_csv(index=False).encode(), name=f"{username}.csv")
             services.submission_create(
-                phase=phase, user=user, upload=upload, description=description
+                phase=phase,
+                user=user,
+                upload=upload,
+                description=description,
+                fact_sheet=DEMO_FACT_SHEETS.get(username),
             )
+
+
+# Illustrative declarations (the demo's models train in seconds on a laptop): enough to show the
+# Compute page's chart and Pareto front; erin declares nothing.
+DEMO_FACT_SHEETS = {
+    "alice": {"training_hours": 0.5, "inference_hours": 0.01, "hardware": "intel-xeon-gold-6148",
+              "devices": 1, "external_data": ""},
+    "bob": {"training_hours": 0.02, "inference_hours": 0.01, "hardware": "intel-xeon-gold-6148",
+            "devices": 1, "external_data": ""},
+    "carol": {"training_hours": 2.0, "inference_hours": 0.1, "hardware": "nvidia-t4",
+              "devices": 1, "external_data": ""},
+    "dave": {"training_hours": 6.0, "inference_hours": 0.2, "hardware": "nvidia-a100-pcie",
+             "devices": 2, "external_data": ""},
+}
 
 
 def demo_logins_text() -> str:
