@@ -27,8 +27,10 @@ from competitions.models import (
     Phase,
     Submission,
 )
+from competitions.robustness import case_ranking, snapshot_robustness
 from scoring.ranking import kendall_tau_b, rank_columns, rank_entries
 from scoring.registry import metrics_for
+from scoring.weighted_stats import PER_CASE_METRICS
 
 # Shown, not ranked, beside the primary metric on a phase's default leaderboard.
 DEFAULT_EXTRA_COLUMNS = ("accuracy", "auroc", "sensitivity", "specificity")
@@ -103,7 +105,15 @@ def leaderboard_validate(
         elif attributes is not None and board.worst_group_on not in attributes:
             problems.append(f"The ground truth has no attribute “{board.worst_group_on}”.")
     if board.ranking == "rank_then_aggregate":
-        problems.append("Rank-then-aggregate needs per-case results; it is not available yet.")
+        specs = [parse_column(c, phase.challenge.task) for c in ranked] if not problems else []
+        if phase.challenge.task != "binary":
+            problems.append("Rank-then-aggregate is available for binary tasks only, so far.")
+        elif len(specs) != 1 or specs[0].metric not in PER_CASE_METRICS or specs[0].worst:
+            problems.append(
+                "Rank-then-aggregate ranks one per-case metric ("
+                + ", ".join(PER_CASE_METRICS)
+                + ") on all cases or one group; mark exactly one such column as ranked."
+            )
     if problems:
         raise ValidationError(problems)
 
@@ -193,10 +203,17 @@ def rank_field(board: Leaderboard, split: str) -> RankedField:
             dtype=float,
         )
         directions = [s.higher_is_better for s in specs]
-        ranking = rank_entries(board.ranking, matrix, directions)
-        for row, rank, score in zip(rows, ranking.rank, ranking.score, strict=True):
-            row["rank"] = int(rank)
-            row["score"] = None if math.isnan(score) else float(score)
+        if board.ranking == Leaderboard.Ranking.RANK_THEN_AGGREGATE:
+            # Ranks per case exist only in the per-case results, not in any stored summary.
+            by_case = case_ranking(board, split, [row["submission"] for row in rows])
+            ranked = {entry.name: (entry.rank, entry.score) for entry in by_case.entries}
+            for row in rows:
+                row["rank"], row["score"] = ranked[str(row["submission"])]
+        else:
+            ranking = rank_entries(board.ranking, matrix, directions)
+            for row, rank, score in zip(rows, ranking.rank, ranking.score, strict=True):
+                row["rank"] = int(rank)
+                row["score"] = None if math.isnan(score) else float(score)
         summary = _what_if_and_correlation(rows, specs, matrix)
         rows.sort(key=lambda row: (row["rank"], row["submitted_at"]))
     return RankedField(rows=rows, summary=summary, groups=groups)
@@ -247,11 +264,12 @@ def phase_leaderboards_refresh(phase: Phase) -> list[LeaderboardSnapshot]:
     """Recompute every leaderboard of the phase on every split that has cases."""
     ensure_default_leaderboard(phase)
     splits = ["public"] + (["private"] if phase.has_private_cases else [])
-    return [
-        snapshot_compute(board, split)
-        for board in phase.leaderboards.all()
-        for split in splits
-    ]
+    pairs = [(board, split) for board in phase.leaderboards.all() for split in splits]
+    # Every ranking first, so pages show the new field at once; the intervals follow.
+    snapshots = [snapshot_compute(board, split) for board, split in pairs]
+    for board, split in pairs:
+        snapshot_robustness(board, split)
+    return snapshots
 
 
 def leaderboards_refresh_enqueue(phase: Phase) -> None:

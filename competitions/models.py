@@ -32,6 +32,13 @@ class PrivateStorage(LazyObject):
 private_storage = PrivateStorage()
 
 
+def private_storage_for_fields() -> object:
+    """The private storage as a callable for FileFields, so migrations record a reference to
+    this function instead of the storage's settings (an absolute path that differs per
+    checkout)."""
+    return storages["private"]
+
+
 def _truth_path(instance: Phase, filename: str) -> str:
     return f"truth/{uuid.uuid4().hex}.csv"
 
@@ -153,7 +160,7 @@ class Phase(models.Model):
         help_text=_("Attribute pairs to score together, e.g. sex:age_band, sex:kidney_function."),
     )
     ground_truth = models.FileField(
-        storage=private_storage, upload_to=_truth_path, blank=True, max_length=300
+        storage=private_storage_for_fields, upload_to=_truth_path, blank=True, max_length=300
     )
     truth_n_cases = models.PositiveIntegerField(null=True, blank=True, editable=False)
     truth_attributes = models.JSONField(default=list, blank=True, editable=False)
@@ -182,10 +189,10 @@ class Phase(models.Model):
         null=True, blank=True, help_text=_("Set by the “publish scores” admin action.")
     )
     case_list = models.FileField(
-        storage=private_storage, upload_to=_derived_path, blank=True, editable=False
+        storage=private_storage_for_fields, upload_to=_derived_path, blank=True, editable=False
     )
     sample_submission = models.FileField(
-        storage=private_storage, upload_to=_derived_path, blank=True, editable=False
+        storage=private_storage_for_fields, upload_to=_derived_path, blank=True, editable=False
     )
     similarity_flag_threshold = models.FloatField(
         default=FLAG_THRESHOLD,
@@ -284,7 +291,7 @@ class DataFile(models.Model):
     title = models.CharField(max_length=200)
     description = models.CharField(max_length=500, blank=True)
     file = models.FileField(
-        storage=private_storage, upload_to=_data_file_path, blank=True, max_length=300
+        storage=private_storage_for_fields, upload_to=_data_file_path, blank=True, max_length=300
     )
     filename = models.CharField(max_length=200, blank=True, help_text=_("Name for downloads."))
     url = models.URLField(blank=True)
@@ -372,7 +379,9 @@ class Submission(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
     )
-    file = models.FileField(storage=private_storage, upload_to=_submission_path, max_length=300)
+    file = models.FileField(
+        storage=private_storage_for_fields, upload_to=_submission_path, max_length=300
+    )
     original_name = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField(default=0)
     description = models.TextField(blank=True, help_text=_("Optional: how was this made?"))
@@ -391,12 +400,12 @@ class Submission(models.Model):
     # robustness) read compact arrays instead of parsing every CSV again. See
     # competitions/case_results.py for their layout.
     case_scores = models.FileField(
-        storage=private_storage, upload_to=_case_results_path, blank=True, editable=False,
-        max_length=300,
+        storage=private_storage_for_fields, upload_to=_case_results_path, blank=True,
+        editable=False, max_length=300,
     )
     case_decisions = models.FileField(
-        storage=private_storage, upload_to=_case_results_path, blank=True, editable=False,
-        max_length=300,
+        storage=private_storage_for_fields, upload_to=_case_results_path, blank=True,
+        editable=False, max_length=300,
     )
     # The team's own pick of its counting submission, for leaderboards that count the chosen one.
     selected = models.BooleanField(default=False)

@@ -78,6 +78,10 @@ def snapshot_robustness(board: Leaderboard, split: str) -> LeaderboardSnapshot |
             )
         except InputError as exc:
             note = " ".join(exc.problems)
+        except (OSError, ValueError) as exc:
+            # A per-case file that cannot be read must not stop the ranking from showing.
+            logger.warning("Leaderboard %s (%s): no robustness: %s", board.pk, split, exc)
+            note = "Rank intervals could not be computed for this field."
         else:
             robustness = _summarise(result)
             full = {e.name: e.rank for e in result.entries}

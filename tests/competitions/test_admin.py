@@ -120,3 +120,15 @@ def test_an_organiser_does_not_see_other_challenges_phases(client, organiser):
     client.force_login(organiser)
     listing = client.get(reverse("admin:competitions_phase_changelist")).content.decode()
     assert "Hidden phase" not in listing
+
+
+def test_the_migrations_match_the_models_wherever_the_project_is_checked_out():
+    """Storage settings (an absolute path) must not leak into migrations, or every checkout
+    would see changes to make."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()

@@ -20,27 +20,6 @@ from tests.factories import ParticipantFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def field(open_phase, demo_data):
-    """Three teams: two near-identical models and one that uses other features."""
-    features = demo_data.test_features
-    age = (features["age"].to_numpy() - 50) / 50
-    chains = (features["kappa"] + features["lambda"]).to_numpy() / 10
-    models = {"Twin A": age, "Twin B": age + 1e-4, "Chains": chains}
-    scores = {}
-    for team, risk in models.items():
-        participant = ParticipantFactory(team__challenge=open_phase.challenge, team__name=team)
-        values = 1 / (1 + np.exp(-(risk - np.median(risk)) * 4))
-        scores[team] = values
-        submission = services.submission_create(
-            phase=open_phase,
-            user=participant.user,
-            upload=upload(predictions_csv(features["case_id"], values)),
-        )
-        score_now(submission)
-    return open_phase, scores
-
-
 def test_agreement_of_two_teams_matches_a_direct_count(field, demo_data):
     phase, scores = field
     public_report = phase_similarity_compute(phase=phase)[0]
