@@ -33,6 +33,8 @@ def leaderboard_document(table: dict) -> dict:
             "median_rank": row["median_rank"],
             "rank_interval": row["rank_interval"],
             "p_first": row["p_first"],
+            "energy_kwh": (row["cost"] or {}).get("energy_kwh"),
+            "co2e_kg": (row["cost"] or {}).get("co2e_kg"),
         })
     robustness = table["robustness"] or {}
     return {
@@ -63,8 +65,8 @@ def leaderboard_csv(document: dict) -> str:
     header = ["rank", "team", "members", "score"]
     for column_id in ids:
         header += [column_id, f"{column_id}_ci_low", f"{column_id}_ci_high"]
-    header += ["rank_interval_low", "rank_interval_high", "p_first", "submission",
-               "submitted_at"]
+    header += ["rank_interval_low", "rank_interval_high", "p_first", "energy_kwh", "co2e_kg",
+               "submission", "submitted_at"]
     writer.writerow(header)
     for entry in document["entries"]:
         line = [entry["rank"], entry["team"], "; ".join(entry["members"]), _blank(entry["score"])]
@@ -73,7 +75,8 @@ def leaderboard_csv(document: dict) -> str:
             line += [_blank(entry["metrics"][column_id]), _blank(ci[0]), _blank(ci[1])]
         interval = entry["rank_interval"] or (None, None)
         line += [_blank(interval[0]), _blank(interval[1]), _blank(entry["p_first"]),
-                 entry["submission"], entry["submitted_at"]]
+                 _blank(entry["energy_kwh"]), _blank(entry["co2e_kg"]), entry["submission"],
+                 entry["submitted_at"]]
         writer.writerow(line)
     return out.getvalue()
 

@@ -9,6 +9,7 @@ from django.db.models import Count, F, Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from competitions.columns import group_cells
+from competitions.costs import submission_costs
 from competitions.hooks import visible_leaderboards
 from competitions.leaderboards import (
     SPLITS,
@@ -102,6 +103,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         "hidden": phase.scores_hidden and not organiser, "computed_at": None,
         "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
         "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
+        "has_costs": False,
     }
     if table["hidden"]:
         return table
@@ -128,6 +130,8 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         Prefetch("members",
                  queryset=Participant.objects.select_related("user").order_by("joined_at"))
     ).in_bulk()
+    costs = submission_costs(row["submission"] for row in snapshot.rows)
+    table["has_costs"] = bool(costs)
     counts = dict(
         Submission.objects.filter(phase=phase, team_id__in=team_ids,
                                   status=Submission.Status.SCORED)
@@ -151,7 +155,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
             "submission": row["submission"], "submitted_at": row["submitted_at"],
             "cells": cells, "group_cells": group_cells, "n_submissions": counts.get(team.pk, 0),
             "median_rank": row.get("median_rank"), "rank_interval": row.get("rank_interval"),
-            "p_first": row.get("p_first"),
+            "p_first": row.get("p_first"), "cost": costs.get(row["submission"]),
         })
     return table
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from competitions import costs, exports, permissions, selectors, services
+from competitions import compute_chart, costs, exports, permissions, selectors, services
 from competitions.forms import (
     JoinForm,
     LabelBiasForm,
@@ -465,7 +465,7 @@ def compute(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
     context = _phase_split_context(request, slug, phase)
     phase_obj = context["phase"]
     context |= {
-        **costs.compute_view(phase_obj, split=context["split"], user=request.user),
+        **compute_chart.compute_view(phase_obj, split=context["split"], user=request.user),
         "grid_intensity": phase_obj.effective_grid_intensity,
     }
     return render(request, "competitions/compute.html", context)

@@ -56,6 +56,8 @@ class LeaderboardEntrySerializer(serializers.Serializer):
     median_rank = serializers.FloatField(allow_null=True)
     rank_interval = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
     p_first = serializers.FloatField(allow_null=True)
+    energy_kwh = serializers.FloatField(allow_null=True, help_text="From the fact sheet.")
+    co2e_kg = serializers.FloatField(allow_null=True)
 
 
 class LeaderboardSerializer(serializers.Serializer):

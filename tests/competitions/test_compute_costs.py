@@ -209,3 +209,19 @@ def test_the_compute_page_hides_scores_and_anonymous_teams_as_the_leaderboard_do
     page = client.get(url).content.decode()
     assert "Scores are hidden until the phase ends." in page
     assert "<circle" not in page
+
+
+def test_the_leaderboard_and_its_exports_carry_the_declared_cost(
+    client, open_phase, participant, good_predictions
+):
+    open_phase.challenge.grid_intensity = 400.0
+    open_phase.challenge.save()
+    _post(client, participant, open_phase, good_predictions, training_hours="10",
+          inference_hours="0.5", hardware="nvidia-a100-pcie", devices="2")
+    score_now(Submission.objects.get(team=participant.team))
+    args = [open_phase.challenge.slug, open_phase.slug]
+    page = client.get(reverse("competitions:leaderboard", args=args)).content.decode()
+    assert "Energy (kWh)" in page and "5.25" in page and "2.10" in page
+    document = client.get(reverse("competitions:leaderboard-export", args=[*args, "json"])).json()
+    assert document["entries"][0]["energy_kwh"] == pytest.approx(5.25, abs=1e-12)
+    assert document["entries"][0]["co2e_kg"] == pytest.approx(2.1, abs=1e-12)
