@@ -230,17 +230,19 @@ def survey_new_version(*, survey: Survey) -> Survey:
         new.announced_at = None
         new.save()
         copied: dict[int, Question] = {}
+        conditions: dict[int, int | None] = {}
         for section in survey.sections.all():
             section_copy = Section.objects.create(
                 survey=new, position=section.position, title=section.title
             )
             for question in section.questions.all():
-                copied[question.pk] = _copy_question(question, section_copy)
-        for old_pk, question in copied.items():
-            condition = Question.objects.get(pk=old_pk).show_if_question_id
+                old_pk, condition = question.pk, question.show_if_question_id
+                conditions[old_pk] = condition
+                copied[old_pk] = _copy_question(question, section_copy)
+        for old_pk, condition in conditions.items():
             if condition:
-                question.show_if_question = copied[condition]
-                question.save(update_fields=["show_if_question"])
+                copied[old_pk].show_if_question = copied[condition]
+                copied[old_pk].save(update_fields=["show_if_question"])
     return new
 
 
