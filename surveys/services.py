@@ -6,14 +6,17 @@ participant can cause are ``ValidationError`` with a message they understand.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import io
 import logging
 import random
+import tempfile
 import uuid
+import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -31,6 +34,7 @@ from surveys.models import (
     ConsentDecision,
     ConsentItem,
     ConsentVersion,
+    ExportLog,
     GridRow,
     Option,
     Question,
@@ -117,14 +121,6 @@ def submit_gate(user, challenge) -> str | None:
                 "(your settings: %(url)s)."
             ) % {"study": study.title, "url": reverse("surveys:consent", args=[study.slug])}
     return None
-
-
-def pseudonym(study: Study, user_id: int) -> str:
-    """A keyed hash of the user id: stable for one study, unlinkable across studies."""
-    digest = hmac.new(
-        study.pseudonym_secret.encode(), str(user_id).encode(), hashlib.sha256
-    ).hexdigest()
-    return f"P{digest[:12]}"
 
 
 # --- Design arms ----------------------------------------------------------------------------
@@ -385,6 +381,44 @@ def studies_past_retention_purge() -> int:
             study.answers_deleted_at = timezone.now()
             study.save(update_fields=["answers_deleted_at"])
     return removed
+
+
+# --- Exports ------------------------------------------------------------------------------
+
+
+def study_export(*, study: Study, user, via: str, folder: Path) -> tuple[list[Path], int]:
+    """Write the study's export files into ``folder`` and log who exported how many rows."""
+    from surveys import dataset, export
+
+    data = dataset.build(study)
+    paths = export.write(data, folder)
+    ExportLog.objects.create(study=study, user=user, via=via, rows=len(data.wide))
+    return paths, len(data.wide)
+
+
+def study_export_zip(*, study: Study, user) -> bytes:
+    """The export files in one ZIP archive, for the download on the study page."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, _rows = study_export(study=study, user=user, via="web", folder=Path(tmp))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in paths:
+                archive.write(path, arcname=f"{study.slug}/{path.name}")
+    return buffer.getvalue()
+
+
+def contact_list(*, study: Study, user) -> list[dict]:
+    """Who agreed to be contacted for an interview, with how to reach them. Kept apart from the
+    pseudonymised data: no pseudonym here, and nothing here appears in the export. Logged."""
+    from surveys.dataset import consenting_users
+
+    users = get_user_model().objects.filter(pk__in=consenting_users(study, ConsentItem.CONTACT))
+    rows = [
+        {"name": u.get_full_name() or u.public_name, "email": u.email}
+        for u in users.order_by("email")
+    ]
+    ExportLog.objects.create(study=study, user=user, via="contacts", rows=len(rows))
+    return rows
 
 
 # --- Account ------------------------------------------------------------------------------

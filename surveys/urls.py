@@ -11,4 +11,7 @@ urlpatterns = [
     path("studies/surveys/<int:pk>/", views.answer, name="answer"),
     path("studies/<slug:slug>/consent/", views.consent, name="consent"),
     path("studies/<slug:slug>/withdraw/", views.withdraw, name="withdraw"),
+    path("studies/<slug:slug>/research/", views.study_detail, name="study"),
+    path("studies/<slug:slug>/research/export.zip", views.study_export, name="export"),
+    path("studies/<slug:slug>/research/contacts/", views.study_contacts, name="contacts"),
 ]

@@ -6,6 +6,7 @@ study's research pages gets 404, like everywhere else in Cheetah.
 
 from __future__ import annotations
 
+import csv
 import json
 
 from django.contrib import messages
@@ -19,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from surveys import personal_data, selectors, services
+from surveys import dataset, personal_data, selectors, services
 from surveys.conditions import answers_by_key, is_shown
 from surveys.forms import ConsentForm, SurveyPageForm
 from surveys.models import ConsentItem, Study, Survey
@@ -208,3 +209,60 @@ def _page_number(request: HttpRequest, pages: int) -> int:
     except ValueError:
         page = 1
     return min(max(page, 1), pages)
+
+
+# --- Researchers ---------------------------------------------------------------------------
+
+
+def _researched_or_404(request: HttpRequest, slug: str) -> Study:
+    """The study, if the user is one of its researchers; 404 for everyone else (organisers of
+    its challenge included), so study slugs cannot be probed."""
+    if not request.user.is_authenticated:
+        raise Http404
+    return get_object_or_404(selectors.researched_by(request.user), slug=slug)
+
+
+@login_required
+def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _researched_or_404(request, slug)
+    surveys = selectors.latest_survey_versions(study)
+    context = {
+        "study": study,
+        "version": selectors.current_version(study),
+        "surveys": [
+            {
+                "survey": s,
+                "responses": s.responses.count(),
+                "tables": dataset.study_counts(study, s),
+            }
+            for s in surveys
+        ],
+        "n_research": len(dataset.consenting_users(study)),
+        "exports": study.exports.select_related("user")[:20],
+        "arms": study.arms.all(),
+    }
+    return render(request, "surveys/study_detail.html", context)
+
+
+@login_required
+def study_export(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _researched_or_404(request, slug)
+    body = services.study_export_zip(study=study, user=request.user)
+    response = HttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-export.zip"'
+    return response
+
+
+@login_required
+def study_contacts(request: HttpRequest, slug: str) -> HttpResponse:
+    """The interview contact list, apart from the pseudonymised data (its own page and log)."""
+    study = _researched_or_404(request, slug)
+    rows = services.contact_list(study=study, user=request.user)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{study.slug}-contacts.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["name", "email"])
+        writer.writerows([row["name"], row["email"]] for row in rows)
+        return response
+    return render(request, "surveys/study_contacts.html", {"study": study, "rows": rows})
