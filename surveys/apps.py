@@ -15,7 +15,7 @@ class SurveysConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from competitions import hooks
-        from surveys import services
+        from surveys import demo, services
         from surveys.roles import ensure_researcher_group
 
         if services.submit_gate not in hooks.submit_gates:
@@ -23,4 +23,5 @@ class SurveysConfig(AppConfig):
         hooks.participant_joined.connect(
             services.on_participant_joined, dispatch_uid="surveys-assign-arms"
         )
+        hooks.demo_seeded.connect(demo.seed_study, dispatch_uid="surveys-demo-study")
         post_migrate.connect(ensure_researcher_group, sender=self)
