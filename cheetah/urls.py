@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(auth_urlpatterns)),
     path("accounts/", include("accounts.urls")),
+    path("api/", include("competitions.api.urls")),
     path("", include("surveys.urls")),
     path("", include("competitions.urls")),
 ]

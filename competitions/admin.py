@@ -14,14 +14,18 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from competitions import services
+from competitions.leaderboards import leaderboard_validate, leaderboards_refresh_enqueue
 from competitions.metrics import metric_choices
 from competitions.models import (
     Challenge,
     DataFile,
+    Leaderboard,
+    LeaderboardColumn,
     Participant,
     Phase,
     SimilarityReport,
@@ -127,6 +131,9 @@ class PhaseAdminForm(forms.ModelForm):
             "bootstrap_resamples",
             "min_group_size",
             "intersections",
+            "private_share",
+            "split_seed",
+            "score_visibility",
         )
 
     def __init__(self, *args, **kwargs):
@@ -171,7 +178,7 @@ class PhaseAdmin(OrganiserScopedAdmin):
     readonly_fields = (
         "truth_n_cases", "truth_attributes", "truth_uploaded_at", "evaluation_data_report",
     )
-    actions = ["rescore", "recompute_similarity"]
+    actions = ["rescore", "recompute_similarity", "recompute_leaderboards", "publish_scores"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -214,6 +221,70 @@ class PhaseAdmin(OrganiserScopedAdmin):
         for phase in queryset:
             similarity_enqueue(phase)
         self.message_user(request, _("Similarity will be recomputed by a worker shortly."))
+
+
+    @admin.action(description=_("Recompute the leaderboards of the selected phases"))
+    def recompute_leaderboards(self, request, queryset):
+        for phase in queryset:
+            leaderboards_refresh_enqueue(phase)
+        self.message_user(request, _("The leaderboards will be recomputed by a worker shortly."))
+
+    @admin.action(description=_("Publish the scores of the selected phases"))
+    def publish_scores(self, request, queryset):
+        count = queryset.filter(scores_published_at__isnull=True).update(
+            scores_published_at=timezone.now()
+        )
+        self.message_user(
+            request,
+            ngettext("Scores of %(n)d phase published.", "Scores of %(n)d phases published.",
+                     count) % {"n": count},
+            messages.SUCCESS,
+        )
+
+
+class LeaderboardColumnFormSet(forms.BaseInlineFormSet):
+    """Checks the columns together with the board's rule: every problem shown at once."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form.cleaned_data for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        try:
+            leaderboard_validate(
+                self.instance,
+                [c["column_id"] for c in kept],
+                [c["column_id"] for c in kept if c.get("ranked")],
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+class LeaderboardColumnInline(admin.TabularInline):
+    model = LeaderboardColumn
+    formset = LeaderboardColumnFormSet
+    extra = 1
+    fields = ("column_id", "title", "ranked", "shown", "order")
+
+
+@admin.register(Leaderboard)
+class LeaderboardAdmin(OrganiserScopedAdmin):
+    challenge_path = "phase__challenge"
+    list_display = ("name", "phase", "ranking", "counting", "is_primary")
+    list_filter = ("phase__challenge",)
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [LeaderboardColumnInline]
+    fields = (
+        "phase", "name", "slug", "description", "ranking", "worst_group_on", "counting",
+        "is_primary", "order", "robustness_resamples", "robustness_seed",
+    )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        leaderboards_refresh_enqueue(form.instance.phase)
 
 
 @admin.register(SimilarityReport)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import scoring
+from competitions.leaderboards import leaderboards_refresh_enqueue
 from competitions.models import Phase, Submission, SubmissionEvent
 from competitions.similarity import similarity_enqueue
 from competitions.splits import split_mask
@@ -161,7 +162,8 @@ def _record_success(claim: Claim, result: dict, config: dict) -> None:
         SubmissionEvent.objects.create(
             submission=submission, kind=SubmissionEvent.Kind.FINISHED, at=now
         )
-        # The field changed: recompute how alike the counting submissions are.
+        # The field changed: re-rank it, and recompute how alike the counting submissions are.
+        leaderboards_refresh_enqueue(submission.phase)
         similarity_enqueue(submission.phase)
 
 

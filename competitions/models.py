@@ -138,6 +138,26 @@ class Phase(models.Model):
     # The scoring core's evaluation-data report (scoring.describe): group sizes, positive rates,
     # expected interval widths and warnings. Organisers only.
     truth_report = models.JSONField(null=True, blank=True, editable=False)
+    private_share = models.FloatField(
+        default=0.0,
+        help_text=_(
+            "For a ground truth without a split column: the share of cases (per label, seeded) "
+            "kept private until the end. Applied when the ground truth is uploaded."
+        ),
+    )
+    split_seed = models.PositiveIntegerField(default=0)
+    score_visibility = models.CharField(
+        max_length=16,
+        choices=[
+            ("live", _("Shown while the phase runs (public cases only)")),
+            ("after_end", _("Hidden until the phase ends")),
+            ("on_publish", _("Hidden until an organiser publishes them")),
+        ],
+        default="live",
+    )
+    scores_published_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Set by the “publish scores” admin action.")
+    )
     case_list = models.FileField(
         storage=private_storage, upload_to=_derived_path, blank=True, editable=False
     )
@@ -163,6 +183,10 @@ class Phase(models.Model):
                 condition=Q(bootstrap_resamples__lte=5000), name="bootstrap_resamples_bounded"
             ),
             models.CheckConstraint(condition=Q(min_group_size__gte=1), name="min_group_positive"),
+            models.CheckConstraint(
+                condition=Q(private_share__gte=0) & Q(private_share__lt=1),
+                name="private_share_in_unit",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +208,15 @@ class Phase(models.Model):
     @property
     def has_ended(self) -> bool:
         return timezone.now() >= self.end
+
+    @property
+    def scores_hidden(self) -> bool:
+        """Whether participants and the public see no scores of this phase yet."""
+        if self.score_visibility == "after_end":
+            return not self.has_ended
+        if self.score_visibility == "on_publish":
+            return self.scores_published_at is None
+        return False
 
 
 class DataFile(models.Model):
@@ -214,6 +247,8 @@ class Team(models.Model):
     name = models.CharField(max_length=80)
     invite_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Public leaderboards then show "Anonymous team" without members; organisers see the name.
+    anonymous = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -293,11 +328,18 @@ class Submission(models.Model):
     result = models.JSONField(null=True, blank=True)
     engine_version = models.CharField(max_length=32, blank=True)
     config = models.JSONField(default=dict, blank=True)
+    # The team's own pick of its counting submission, for leaderboards that count the chosen one.
+    selected = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["team", "phase", "status", "created_at"])]
         constraints = [
+            models.UniqueConstraint(
+                fields=["team", "phase"],
+                condition=Q(selected=True),
+                name="one_selected_submission_per_team_and_phase",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "scoring", "scored", "failed"]),
                 name="submission_status_valid",
@@ -362,3 +404,125 @@ class SimilarityReport(models.Model):
 
     def __str__(self) -> str:
         return f"Similarity of {self.phase} ({self.split}) at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class Leaderboard(models.Model):
+    """One ranking of a phase's teams: its columns, its rule and which submission of a team counts.
+
+    A phase may have several (the primary ranking, a worst-group ranking, a per-case ranking); the
+    primary one decides the counting submission used elsewhere (similarity, research exports).
+    """
+
+    class Ranking(models.TextChoices):
+        PRIMARY = "primary", _("Primary column")
+        MEAN_RANK = "mean_rank", _("Mean rank over the ranked columns")
+        MEDIAN_RANK = "median_rank", _("Median rank over the ranked columns")
+        WORST_GROUP = "worst_group", _("Worst subgroup of the primary column")
+        RANK_THEN_AGGREGATE = "rank_then_aggregate", _("Rank on every case, then average")
+        PARETO = "pareto", _("Pareto layers over the ranked columns")
+
+    class Counting(models.TextChoices):
+        BEST = "best", _("The team's best on the first ranked column")
+        LATEST = "latest", _("The team's latest scored submission")
+        CHOSEN = "chosen", _("The one the team picks (else its best)")
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="leaderboards")
+    slug = models.SlugField(max_length=80)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, help_text=_("Shown above the table. Markdown."))
+    ranking = models.CharField(max_length=24, choices=Ranking, default=Ranking.PRIMARY)
+    worst_group_on = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("For the worst-group rule: the attribute whose worst group ranks."),
+    )
+    counting = models.CharField(max_length=8, choices=Counting, default=Counting.BEST)
+    is_primary = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+    robustness_resamples = models.PositiveIntegerField(
+        default=1000, help_text=_("Bootstrap resamples for rank intervals (0 turns them off).")
+    )
+    robustness_seed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["phase", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "slug"], name="leaderboard_slug_unique"),
+            models.UniqueConstraint(
+                fields=["phase"], condition=Q(is_primary=True), name="one_primary_leaderboard"
+            ),
+            models.CheckConstraint(
+                condition=Q(robustness_resamples__lte=10000), name="robustness_resamples_bounded"
+            ),
+            models.CheckConstraint(
+                condition=~Q(ranking="worst_group") | ~Q(worst_group_on=""),
+                name="worst_group_rule_names_attribute",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phase}: {self.name}"
+
+
+class LeaderboardColumn(models.Model):
+    """A metric on a population: ``auroc``, ``sensitivity@sex=female``,
+    ``sensitivity@worst(sex)``."""
+
+    leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="columns")
+    column_id = models.CharField(
+        max_length=128,
+        help_text=_("Metric id, with @attribute=group or @worst(attribute) for a population."),
+    )
+    title = models.CharField(max_length=80, blank=True, help_text=_("Header; default: the id."))
+    ranked = models.BooleanField(default=True)
+    shown = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["leaderboard", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["leaderboard", "column_id"], name="leaderboard_column_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(shown=True) | Q(ranked=False), name="ranked_column_is_shown"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.column_id
+
+    @property
+    def header(self) -> str:
+        return self.title or self.column_id
+
+
+class LeaderboardSnapshot(models.Model):
+    """A leaderboard as the worker last computed it on one split, read by the page, API and export.
+
+    Computing it (ranks from stored results, then bootstrap robustness from the per-case arrays)
+    is too heavy for a request with a thousand entries; reading it is one row.
+    """
+
+    leaderboard = models.ForeignKey(
+        Leaderboard, on_delete=models.CASCADE, related_name="snapshots"
+    )
+    split = models.CharField(max_length=16, choices=[("public", "public"), ("private", "private")])
+    computed_at = models.DateTimeField(default=timezone.now)
+    # [{"submission": id, "team": id, "rank": int, "score": float|None,
+    #   "values": {column id: {"value", "ci", "n", "small", "group"}},
+    #   "median_rank", "rank_interval", "p_first"}] in rank order.
+    rows = models.JSONField(default=list)
+    # Kendall tau, what-if winners, column rank correlations, rank distributions for the blob plot.
+    robustness = models.JSONField(null=True, blank=True)
+    robustness_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["leaderboard", "split"], name="one_snapshot_per_leaderboard_split"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.leaderboard} ({self.split}) at {self.computed_at:%Y-%m-%d %H:%M}"

@@ -5,6 +5,9 @@ Views answer 404 (not 403) when a user may not see an object, so ids cannot be p
 
 from __future__ import annotations
 
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
 from competitions.models import Challenge, Participant, Submission
 
 
@@ -41,3 +44,28 @@ def can_see_submission(user, submission: Submission) -> bool:
     if submission.team.members.filter(user=user).exists():
         return True
     return is_organiser(user, submission.phase.challenge)
+
+
+def challenge_or_404(user, slug: str) -> Challenge:
+    challenge = get_object_or_404(Challenge, slug=slug)
+    if not challenge_visible(user, challenge):
+        raise Http404
+    return challenge
+
+
+def content_or_404(user, slug: str) -> tuple[Challenge, Participant | None]:
+    """A challenge whose content (data, leaderboards) the user may see, and their membership."""
+    challenge = challenge_or_404(user, slug)
+    participant = participant_for(user, challenge)
+    if not can_see_content(user, challenge, participant):
+        raise Http404
+    return challenge, participant
+
+
+def participant_or_404(user, slug: str) -> tuple[Challenge, Participant]:
+    """A challenge the user has joined, and their membership."""
+    challenge = challenge_or_404(user, slug)
+    participant = participant_for(user, challenge)
+    if participant is None:
+        raise Http404
+    return challenge, participant

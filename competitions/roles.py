@@ -13,6 +13,8 @@ ORGANISER_PERMISSIONS = {
     "submission": ("view", "change"),
     "submissionevent": ("view",),
     "similarityreport": ("view",),
+    "leaderboard": ("add", "change", "delete", "view"),
+    "leaderboardcolumn": ("add", "change", "delete", "view"),
 }
 
 

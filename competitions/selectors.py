@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 from django.db.models import Count, F, Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
-from competitions.metrics import metric_higher_is_better
+from competitions.columns import group_cells
+from competitions.hooks import visible_leaderboards
+from competitions.leaderboards import (
+    SPLITS,
+    ensure_default_leaderboard,
+    leaderboard_columns,
+    ranked_column_specs,
+    ranked_rows,
+)
 from competitions.models import (
     Challenge,
+    Leaderboard,
+    LeaderboardSnapshot,
     Participant,
     Phase,
     SimilarityReport,
@@ -18,9 +28,7 @@ from competitions.models import (
     Team,
 )
 from competitions.permissions import is_organiser
-
-# Columns shown beside the primary metric on the skeleton leaderboard.
-LEADERBOARD_EXTRA_METRICS = ("accuracy", "auroc", "sensitivity", "specificity")
+from scoring.ranking import RULE_EXPLANATIONS
 
 
 def challenges_visible_to(user) -> QuerySet[Challenge]:
@@ -50,89 +58,102 @@ def team_submissions(team: Team) -> QuerySet[Submission]:
 
 @dataclass(frozen=True)
 class LeaderboardRow:
-    rank: int
+    rank: int | None
     team: str
-    members: tuple[str, ...]
     submission_id: int
-    submitted_at: datetime
-    value: float | None
-    metrics: dict[str, float | None]
-    n_submissions: int
-
-
-def overall_value(overall: dict | None, metric: str) -> float | None:
-    """One metric's value from a split's ``overall`` results; ``None`` if absent or undefined."""
-    entry = (overall or {}).get(metric)
-    return None if entry is None else entry.get("value")
 
 
 def leaderboard_rows(phase: Phase, *, split: str = "public") -> list[LeaderboardRow]:
-    """One row per team: its best scored submission on the phase's primary metric.
-
-    Ties share the best rank ("1224"); a team whose primary value is undefined ranks last.
-    Three queries whatever the number of teams, and only each result's ``overall`` part of the
-    split is read: the rest (every subgroup with its intervals) is ~30 times larger.
-    """
-    if split not in ("public", "private"):
+    """The counting submission of every team on the phase's primary leaderboard, best first,
+    computed now from the stored results (the worker's view; pages read the snapshot)."""
+    if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}")
-    primary = phase.primary_metric
-    higher = metric_higher_is_better(primary, phase.challenge.task)
-    scored = Submission.objects.filter(phase=phase, status=Submission.Status.SCORED)
-    entries = scored.annotate(overall=F(f"result__{split}__overall")).values_list(
-        "id", "team_id", "created_at", "overall"
-    )
-    counts = dict(scored.values_list("team").annotate(n=Count("id")).values_list("team", "n"))
-    best: dict[int, tuple[int, datetime, float | None, dict | None]] = {}
-    for pk, team_id, created_at, overall in entries:
-        value = overall_value(overall, primary)
-        current = best.get(team_id)
-        if current is None or _better(value, current[2], higher):
-            best[team_id] = (pk, created_at, value, overall)
-    teams = Team.objects.filter(pk__in=best).prefetch_related(
-        Prefetch(
-            "members",
-            queryset=Participant.objects.select_related("user").order_by("joined_at"),
-        )
+    rows = ranked_rows(ensure_default_leaderboard(phase), split)
+    names = dict(Team.objects.filter(pk__in=[r["team"] for r in rows]).values_list("pk", "name"))
+    return [LeaderboardRow(r["rank"], names[r["team"]], r["submission"]) for r in rows]
+
+
+def phase_leaderboards_for(phase: Phase, user) -> list[Leaderboard]:
+    """The phase's leaderboards this user sees: organisers all; others as a study's design arm
+    (if any) decides."""
+    boards = list(phase.leaderboards.all())
+    if is_organiser(user, phase.challenge):
+        return boards
+    return visible_leaderboards(user, phase, boards)
+
+
+def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = "") -> dict:
+    """A leaderboard as the page, the API and the exports show it, from the worker's snapshot.
+
+    Participants and the public see no scores while the phase hides them, and no value of a
+    small group (it can reveal individual labels: they see that the group is small). A bounded
+    number of queries whatever the number of teams.
+    """
+    phase = board.phase
+    organiser = is_organiser(user, phase.challenge)
+    columns = [
+        {"id": column.column_id, "header": column.header, "ranked": column.ranked,
+         "higher_is_better": spec.higher_is_better}
+        for column, spec in leaderboard_columns(board) if column.shown
+    ]
+    table = {
+        "leaderboard": board, "split": split, "columns": columns, "rows": [],
+        "hidden": phase.scores_hidden and not organiser, "computed_at": None,
+        "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
+        "attributes": list(phase.truth_attributes or []), "robustness": None,
+    }
+    if table["hidden"]:
+        return table
+    snapshot = LeaderboardSnapshot.objects.filter(leaderboard=board, split=split).first()
+    if snapshot is None:
+        return table
+    table["computed_at"] = snapshot.computed_at
+    table["robustness"] = snapshot.robustness
+    if attribute in table["attributes"]:
+        table["attribute"] = attribute
+        table["groups"] = sorted({
+            key.split("=", 1)[1]
+            for row in snapshot.rows for key in row.get("groups", {})
+            if key.split("=", 1)[0] == attribute
+        })
+    team_ids = [row["team"] for row in snapshot.rows]
+    teams = Team.objects.filter(pk__in=team_ids).prefetch_related(
+        Prefetch("members",
+                 queryset=Participant.objects.select_related("user").order_by("joined_at"))
     ).in_bulk()
-
-    def order_key(item: tuple[int, tuple[int, datetime, float | None, dict | None]]):
-        _team_id, (_pk, created_at, value, _overall) = item
-        if value is None:
-            return (1, 0.0, created_at)
-        return (0, -value if higher else value, created_at)
-
-    rows: list[LeaderboardRow] = []
-    previous_value: object = object()
-    rank = 0
-    ordered = sorted(best.items(), key=order_key)
-    for position, (team_id, (pk, created_at, value, overall)) in enumerate(ordered, start=1):
-        if value != previous_value:
-            rank = position
-            previous_value = value
-        team = teams[team_id]
-        rows.append(
-            LeaderboardRow(
-                rank=rank,
-                team=team.name,
-                members=tuple(m.user.public_name for m in team.members.all()),
-                submission_id=pk,
-                submitted_at=created_at,
-                value=value,
-                metrics={
-                    m: overall_value(overall, m) for m in (primary, *LEADERBOARD_EXTRA_METRICS)
-                },
-                n_submissions=counts.get(team_id, 0),
-            )
-        )
-    return rows
+    counts = dict(
+        Submission.objects.filter(phase=phase, team_id__in=team_ids,
+                                  status=Submission.Status.SCORED)
+        .values_list("team").annotate(n=Count("id")).values_list("team", "n")
+    )
+    for row in snapshot.rows:
+        team = teams.get(row["team"])
+        if team is None:
+            continue
+        cells = [_visible(row["values"].get(c["id"], {}), organiser) for c in columns]
+        group_cells = [
+            _visible(row.get("groups", {}).get(f"{attribute}={g}", {}), organiser)
+            for g in table["groups"]
+        ]
+        members = list(team.members.all())
+        masked = team.anonymous and not organiser and all(m.user_id != user.pk for m in members)
+        table["rows"].append({
+            "rank": row["rank"], "score": row["score"], "team_id": team.pk,
+            "team": _("Anonymous team") if masked else team.name,
+            "members": [] if masked else [m.user.public_name for m in members],
+            "submission": row["submission"], "submitted_at": row["submitted_at"],
+            "cells": cells, "group_cells": group_cells, "n_submissions": counts.get(team.pk, 0),
+            "median_rank": row.get("median_rank"), "rank_interval": row.get("rank_interval"),
+            "p_first": row.get("p_first"),
+        })
+    return table
 
 
-def _better(value: float | None, incumbent: float | None, higher: bool) -> bool:
-    if value is None:
-        return False
-    if incumbent is None:
-        return True
-    return value > incumbent if higher else value < incumbent
+def _visible(cell: dict, organiser: bool) -> dict:
+    if cell.get("small") and not organiser:
+        return {"value": None, "ci": None, "n": None, "small": True, "group": cell.get("group"),
+                "reason": "small group"}
+    return cell
 
 
 def leaderboard_splits(phase: Phase, user) -> list[str]:
@@ -273,3 +294,85 @@ def map_points(positions: list[list[float]], teams: list[str], *, size: int = 36
         }
         for i, (team, (x, y)) in enumerate(zip(teams, scaled, strict=True))
     ]
+
+
+def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> dict | None:
+    """One counting entry of a leaderboard: its first ranked metric per subgroup with intervals,
+    the fairness gaps per attribute, and the leader's values beside it. ``None`` when the entry
+    is not on the board the user sees (hidden scores, not a counting submission)."""
+    table = leaderboard_table(board, split=split, user=user)
+    row = next((r for r in table["rows"] if r["submission"] == submission_id), None)
+    if table["hidden"] or row is None or not table["columns"]:
+        return None
+    organiser = is_organiser(user, board.phase.challenge)
+    specs = ranked_column_specs(board)
+    metric = specs[0].metric if specs else table["columns"][0]["id"].split("@")[0]
+    leader = table["rows"][0]
+    results = dict(
+        Submission.objects.filter(pk__in={submission_id, leader["submission"]})
+        .annotate(split_result=F(f"result__{split}"))
+        .values_list("pk", "split_result")
+    )
+    mine, best = results.get(submission_id) or {}, results.get(leader["submission"]) or {}
+    leader_cells = group_cells(best, metric)
+    groups = []
+    overall = (mine.get("overall") or {}).get(metric) or {}
+    groups.append({"label": "all cases", "n": mine.get("n_cases"), "small": False,
+                   "value": overall.get("value"), "ci": overall.get("ci"),
+                   "leader": ((best.get("overall") or {}).get(metric) or {}).get("value")})
+    for key, cell in group_cells(mine, metric).items():
+        shown = _visible(cell, organiser)
+        leader_value = _visible(leader_cells.get(key, {}), organiser).get("value")
+        groups.append({"label": key, "n": shown["n"], "small": cell["small"],
+                       "value": shown["value"], "ci": shown["ci"], "leader": leader_value})
+    for item in groups:
+        both = item["value"] is not None and item["leader"] is not None
+        item["gap"] = item["value"] - item["leader"] if both else None
+    return {
+        "row": row, "leader": leader, "metric": metric, "groups": groups,
+        "bars": bar_chart(groups),
+        "fairness": [
+            {"attribute": attribute, **summary}
+            for attribute, summary in ((mine.get("fairness") or {}).get(metric) or {}).items()
+        ],
+        "table": table,
+    }
+
+
+def bar_chart(groups: list[dict], *, width: int = 420, row_height: int = 24) -> dict:
+    """SVG geometry for a horizontal bar per group with its 95% interval as a whisker, and the
+    leader's value as a tick. The scale spans 0 to 1 unless a value or bound falls outside."""
+    numbers = [0.0, 1.0]
+    for g in groups:
+        numbers += [v for v in (g["value"], g["leader"]) if v is not None]
+        numbers += list(g["ci"] or ())
+    low, high = min(numbers), max(numbers)
+    span = (high - low) or 1.0
+    left = 190
+
+    def x(value: float) -> float:
+        return round(left + (value - low) / span * (width - left - 10), 1)
+
+    bars = []
+    for i, g in enumerate(groups):
+        y = i * row_height + 4
+        bar = {"label": g["label"], "y": y, "text_y": y + 14, "mid": y + 9, "value": g["value"]}
+        if g["value"] is not None:
+            bar |= {"x": x(min(0.0, g["value"])), "width": abs(x(g["value"]) - x(0.0))}
+        if g["ci"]:
+            bar |= {"ci_x1": x(g["ci"][0]), "ci_x2": x(g["ci"][1])}
+        if g["leader"] is not None:
+            bar["leader_x"] = x(g["leader"])
+        bars.append(bar)
+    return {"bars": bars, "width": width, "height": len(groups) * row_height + 8, "zero": x(0.0),
+            "label_x": left - 6}
+
+
+def user_submissions(user) -> QuerySet[Submission]:
+    """Submissions of every team the user belongs to, for the API, newest first."""
+    return (
+        Submission.objects.filter(team__members__user=user)
+        .select_related("phase__challenge", "team")
+        .prefetch_related("events")
+        .order_by("-created_at")
+    )

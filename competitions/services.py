@@ -9,10 +9,12 @@ concurrent uploads cannot slip past them.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import logging
 from datetime import UTC, datetime, time, timedelta
 
+import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
@@ -21,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competitions.hooks import participant_joined, submit_refusal
+from competitions.leaderboards import leaderboards_refresh_enqueue
 from competitions.models import (
     Challenge,
     Participant,
@@ -33,6 +36,7 @@ from competitions.models import (
 from scoring.describe import describe
 from scoring.errors import InputError
 from scoring.io import read_truth
+from scoring.splits import seeded_split
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,9 @@ def truth_upload(*, phase: Phase, upload: File) -> Phase:
         truth = read_truth(upload, task=phase.challenge.task)
     except InputError as exc:
         raise ValidationError(exc.problems) from exc
+    if truth.split is None and phase.private_share > 0:
+        upload = _with_seeded_split(upload, truth, phase)
+        truth = read_truth(upload, task=phase.challenge.task)
     report = _truth_report(phase, truth)
     upload.seek(0)
     cases = io.StringIO()
@@ -74,6 +81,18 @@ def truth_upload(*, phase: Phase, upload: File) -> Phase:
         phase.truth_report = report
         phase.save()
     return phase
+
+
+def _with_seeded_split(upload: File, truth, phase: Phase) -> ContentFile:
+    """The uploaded CSV with a ``split`` column the phase's share and seed decide, so that every
+    later reader (scoring, similarity, reports) sees the split as if the organiser had given it."""
+    upload.seek(0)
+    raw = upload.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame["split"] = seeded_split(truth.labels, phase.private_share, phase.split_seed)
+    return ContentFile(frame.to_csv(index=False).encode(), name="truth.csv")
 
 
 def phase_truth_report_refresh(*, phase: Phase) -> Phase:
@@ -298,6 +317,36 @@ def submission_create(
         )
         submission_enqueue(submission)
     return submission
+
+
+def submission_select(*, submission: Submission, user) -> Submission:
+    """Make ``submission`` its team's pick for leaderboards that count the chosen submission.
+
+    Only a member may pick, only a scored submission, and only while the phase runs: the final
+    standings must not change after the end.
+    """
+    if not submission.team.members.filter(user=user).exists():
+        raise ValidationError(_("Only a member of the team can choose its submission."))
+    if submission.status != Submission.Status.SCORED:
+        raise ValidationError(_("Only a scored submission can count on the leaderboard."))
+    if not submission.phase.is_open():
+        raise ValidationError(_("The phase has ended; the counting submissions are final."))
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=submission.team_id)
+        Submission.objects.filter(team_id=submission.team_id, phase_id=submission.phase_id,
+                                  selected=True).update(selected=False)
+        Submission.objects.filter(pk=submission.pk).update(selected=True)
+        leaderboards_refresh_enqueue(submission.phase)
+    submission.selected = True
+    return submission
+
+
+def team_set_anonymous(*, team: Team, anonymous: bool) -> Team:
+    """Show the team on public leaderboards as "Anonymous team", or by its name again."""
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(anonymous=anonymous)
+    team.anonymous = anonymous
+    return team
 
 
 def _check_quota(*, phase: Phase, team: Team, now: datetime) -> None:

@@ -71,3 +71,15 @@ def compute_phase_similarity(phase_id: int) -> int:
     if phase is None or not phase.ground_truth:
         return 0
     return len(phase_similarity_compute(phase=phase))
+
+
+@shared_task(**LONG_TASK_OPTIONS, max_retries=3)
+def refresh_phase_leaderboards(phase_id: int) -> int:
+    """Recompute every leaderboard snapshot of a phase; running it twice stores the same rows."""
+    from competitions.leaderboards import phase_leaderboards_refresh
+    from competitions.models import Phase
+
+    phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
+    if phase is None:
+        return 0
+    return len(phase_leaderboards_refresh(phase))

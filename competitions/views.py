@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from competitions import permissions, selectors, services
+from competitions import exports, permissions, selectors, services
 from competitions.forms import (
     JoinForm,
     SubmissionForm,
@@ -20,30 +20,7 @@ from competitions.forms import (
     TeamInviteForm,
     TeamJoinForm,
 )
-from competitions.models import Challenge, DataFile, Participant, Phase, Submission, Team
-
-
-def _challenge_or_404(request: HttpRequest, slug: str) -> Challenge:
-    challenge = get_object_or_404(Challenge, slug=slug)
-    if not permissions.challenge_visible(request.user, challenge):
-        raise Http404
-    return challenge
-
-
-def _content_or_404(request: HttpRequest, slug: str) -> tuple[Challenge, Participant | None]:
-    challenge = _challenge_or_404(request, slug)
-    participant = permissions.participant_for(request.user, challenge)
-    if not permissions.can_see_content(request.user, challenge, participant):
-        raise Http404
-    return challenge, participant
-
-
-def _participant_or_404(request: HttpRequest, slug: str) -> tuple[Challenge, Participant]:
-    challenge = _challenge_or_404(request, slug)
-    participant = permissions.participant_for(request.user, challenge)
-    if participant is None:
-        raise Http404
-    return challenge, participant
+from competitions.models import DataFile, Phase, Submission, Team
 
 
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
@@ -57,7 +34,7 @@ def challenge_list(request: HttpRequest) -> HttpResponse:
 
 
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = _challenge_or_404(request, slug)
+    challenge = permissions.challenge_or_404(request.user, slug)
     participant = permissions.participant_for(request.user, challenge)
     context = {
         "challenge": challenge,
@@ -74,7 +51,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def challenge_join(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = _challenge_or_404(request, slug)
+    challenge = permissions.challenge_or_404(request.user, slug)
     form = JoinForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Accept the rules to join."))
@@ -94,7 +71,7 @@ def challenge_join(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def data_file_download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    challenge, _participant = _content_or_404(request, slug)
+    challenge, _participant = permissions.content_or_404(request.user, slug)
     data_file = get_object_or_404(DataFile, pk=pk, challenge=challenge)
     if not data_file.file:
         return redirect(data_file.url)
@@ -104,7 +81,7 @@ def data_file_download(request: HttpRequest, slug: str, pk: int) -> HttpResponse
 
 def phase_download(request: HttpRequest, slug: str, phase: str, kind: str) -> HttpResponse:
     """The case list or the sample submission: derived files that hold no labels."""
-    challenge, _participant = _content_or_404(request, slug)
+    challenge, _participant = permissions.content_or_404(request.user, slug)
     phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
     field = {"cases": phase_obj.case_list, "sample": phase_obj.sample_submission}.get(kind)
     if not field:
@@ -118,7 +95,7 @@ def phase_download(request: HttpRequest, slug: str, phase: str, kind: str) -> Ht
 
 @login_required
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge, participant = _participant_or_404(request, slug)
+    challenge, participant = permissions.participant_or_404(request.user, slug)
     team = participant.team
     context = {
         "challenge": challenge,
@@ -143,7 +120,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def team_create(request: HttpRequest, slug: str) -> HttpResponse:
-    _challenge, participant = _participant_or_404(request, slug)
+    _challenge, participant = permissions.participant_or_404(request.user, slug)
     form = TeamCreateForm(request.POST)
     if form.is_valid():
         try:
@@ -158,7 +135,7 @@ def team_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
-    _challenge, participant = _participant_or_404(request, slug)
+    _challenge, participant = permissions.participant_or_404(request.user, slug)
     form = TeamInviteForm(request.POST)
     if form.is_valid():
         try:
@@ -177,7 +154,7 @@ def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def team_leave(request: HttpRequest, slug: str) -> HttpResponse:
-    _challenge, participant = _participant_or_404(request, slug)
+    _challenge, participant = permissions.participant_or_404(request.user, slug)
     try:
         services.team_leave(participant=participant)
     except ValidationError as exc:
@@ -190,7 +167,7 @@ def team_leave(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def team_join(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """Join a team from its invite link (or from an invitation on the team page)."""
-    challenge = _challenge_or_404(request, slug)
+    challenge = permissions.challenge_or_404(request.user, slug)
     team = get_object_or_404(Team, challenge=challenge, invite_token=token)
     participant = permissions.participant_for(request.user, challenge)
     form = TeamJoinForm(request.POST or None)
@@ -213,7 +190,7 @@ def team_join(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 
 @login_required
 def submission_create(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
-    challenge, participant = _participant_or_404(request, slug)
+    challenge, participant = permissions.participant_or_404(request.user, slug)
     phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
     wants_json = "application/json" in request.headers.get("Accept", "")
     form = SubmissionForm(request.POST or None, request.FILES or None)
@@ -245,7 +222,7 @@ def submission_create(request: HttpRequest, slug: str, phase: str) -> HttpRespon
 
 @login_required
 def submission_list(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge, participant = _participant_or_404(request, slug)
+    challenge, participant = permissions.participant_or_404(request.user, slug)
     context = {
         "challenge": challenge,
         "participant": participant,
@@ -258,13 +235,13 @@ def submission_list(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def submission_status(request: HttpRequest, slug: str) -> JsonResponse:
     """Status of the team's submissions, polled by the submissions page for live updates."""
-    _challenge, participant = _participant_or_404(request, slug)
+    _challenge, participant = permissions.participant_or_404(request.user, slug)
     rows = Submission.objects.filter(team=participant.team).values("id", "status", "message")
     return JsonResponse({"submissions": list(rows)})
 
 
 def _submission_or_404(request: HttpRequest, slug: str, pk: int) -> Submission:
-    challenge = _challenge_or_404(request, slug)
+    challenge = permissions.challenge_or_404(request.user, slug)
     submission = get_object_or_404(
         Submission.objects.select_related(
             "phase__challenge", "team", "created_by"
@@ -304,6 +281,34 @@ def submission_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def submission_select(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The team picks this submission for leaderboards that count the team's choice."""
+    submission = _submission_or_404(request, slug, pk)
+    try:
+        services.submission_select(submission=submission, user=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("This submission now counts for your team."))
+    return redirect("competitions:submission", slug=slug, pk=pk)
+
+
+@login_required
+@require_POST
+def team_anonymous(request: HttpRequest, slug: str) -> HttpResponse:
+    _challenge, participant = permissions.participant_or_404(request.user, slug)
+    anonymous = request.POST.get("anonymous") == "on"
+    services.team_set_anonymous(team=participant.team, anonymous=anonymous)
+    messages.success(
+        request,
+        _("Public leaderboards show your team as “Anonymous team”.") if anonymous
+        else _("Public leaderboards show your team's name."),
+    )
+    return redirect("competitions:team", slug=slug)
+
+
+@login_required
 def submission_file(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     submission = _submission_or_404(request, slug, pk)
     return FileResponse(
@@ -318,7 +323,7 @@ def _phase_split_context(request: HttpRequest, slug: str, phase: str) -> dict:
 
     After the end the private split is the default, as it decides the final standings.
     """
-    challenge, participant = _content_or_404(request, slug)
+    challenge, participant = permissions.content_or_404(request.user, slug)
     phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
     splits = selectors.leaderboard_splits(phase_obj, request.user)
     split = request.GET.get("split", splits[-1] if phase_obj.has_ended else "public")
@@ -333,18 +338,58 @@ def _phase_split_context(request: HttpRequest, slug: str, phase: str) -> dict:
     }
 
 
-def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+def _leaderboard_context(request: HttpRequest, slug: str, phase: str) -> dict:
+    """The phase's leaderboards the user sees, the one asked for (``?board=``, else the primary)
+    and its table on the split asked for; 404 for a board the user may not see."""
     context = _phase_split_context(request, slug, phase)
-    phase_obj = context["phase"]
-    split = context["split"]
-    context |= {
-        "rows": selectors.leaderboard_rows(phase_obj, split=split),
-        "columns": (
-            phase_obj.primary_metric,
-            *[m for m in selectors.LEADERBOARD_EXTRA_METRICS if m != phase_obj.primary_metric],
-        ),
-    }
+    boards = selectors.phase_leaderboards_for(context["phase"], request.user)
+    wanted = request.GET.get("board")
+    board = next((b for b in boards if b.slug == wanted), None) if wanted else None
+    if wanted and board is None:
+        raise Http404
+    board = board or next((b for b in boards if b.is_primary), boards[0] if boards else None)
+    if board is None:
+        raise Http404
+    table = selectors.leaderboard_table(
+        board, split=context["split"], user=request.user,
+        attribute=request.GET.get("attribute", ""),
+    )
+    return context | {"boards": boards, "board": board, "table": table}
+
+
+def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+    context = _leaderboard_context(request, slug, phase)
+    if request.GET.get("fragment"):
+        # Live updates: the page's script swaps in the table when the snapshot changed.
+        return render(request, "competitions/_leaderboard_table.html", context)
     return render(request, "competitions/leaderboard.html", context)
+
+
+def entry(request: HttpRequest, slug: str, phase: str, pk: int) -> HttpResponse:
+    """A leaderboard entry in detail: subgroup bars with intervals, gaps, and the leader."""
+    context = _leaderboard_context(request, slug, phase)
+    view = selectors.entry_view(
+        context["board"], split=context["split"], submission_id=pk, user=request.user
+    )
+    if view is None:
+        raise Http404
+    return render(request, "competitions/entry.html", context | view)
+
+
+def leaderboard_export(request: HttpRequest, slug: str, phase: str, fmt: str) -> HttpResponse:
+    """The leaderboard as CSV or JSON: the same selector, so the same numbers as the page."""
+    if fmt not in ("csv", "json"):
+        raise Http404
+    context = _leaderboard_context(request, slug, phase)
+    document = exports.leaderboard_document(context["table"])
+    name = f"{context['challenge'].slug}-{context['phase'].slug}-{context['board'].slug}-"
+    name += context["split"]
+    if fmt == "json":
+        response = JsonResponse(document, json_dumps_params={"indent": 1})
+    else:
+        response = HttpResponse(exports.leaderboard_csv(document), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
 
 
 def similarity(request: HttpRequest, slug: str, phase: str) -> HttpResponse:

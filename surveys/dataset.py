@@ -184,7 +184,7 @@ def _activity(study: Study, users: list[int], linking: set[int]):
     )
     bands: dict[int, int | None] = {}
     if phase is not None:
-        rows = leaderboard_rows(phase)
+        rows = [row for row in leaderboard_rows(phase) if row.rank is not None]
         team_rank = {row.team: row.rank for row in rows}
         for uid, p in participants.items():
             rank = team_rank.get(p.team.name)

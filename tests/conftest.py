@@ -9,9 +9,16 @@ import pandas as pd
 import pytest
 from django.core.files.base import ContentFile
 
-from competitions import services
+from competitions import evaluation, services
 from competitions.demo_data import DemoData, load_demo_data
+from competitions.leaderboards import phase_leaderboards_refresh
 from tests.factories import ParticipantFactory, PhaseFactory
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness is for attackers, not for the hundreds of test users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +49,14 @@ def good_predictions(demo_data: DemoData) -> bytes:
 
 def upload(content: bytes, name: str = "predictions.csv") -> ContentFile:
     return ContentFile(content, name=name)
+
+
+def score_now(submission) -> None:
+    """What the worker does for a queued submission, in this process: score it, then re-rank the
+    phase's leaderboards (the task it enqueues after commit, which a test transaction never
+    reaches). The e2e tests run the real worker."""
+    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+    phase_leaderboards_refresh(submission.phase)
 
 
 @pytest.fixture

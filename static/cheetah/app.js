@@ -96,9 +96,66 @@
     window.setTimeout(poll, 1500);
   }
 
+  // Sortable tables: click a header (or press Enter on it) to sort by its cells' data-value.
+  function sortable(root) {
+    root.querySelectorAll("table.sortable").forEach(function (table) {
+      table.querySelectorAll("th[data-sort]").forEach(function (th, index) {
+        th.tabIndex = 0;
+        function sort() {
+          var numeric = th.getAttribute("data-sort") === "number";
+          var ascending = th.getAttribute("aria-sort") !== "ascending";
+          table.querySelectorAll("th[aria-sort]").forEach(function (o) { o.removeAttribute("aria-sort"); });
+          th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+          var body = table.tBodies[0];
+          var rows = Array.prototype.slice.call(body.rows).filter(function (r) { return r.cells.length > index; });
+          rows.sort(function (a, b) {
+            var x = a.cells[index].getAttribute("data-value") || "";
+            var y = b.cells[index].getAttribute("data-value") || "";
+            if (numeric) {
+              // Undefined values sort last in either direction, as they rank last.
+              if (x === "" || y === "") return (x === "") - (y === "");
+              return ascending ? parseFloat(x) - parseFloat(y) : parseFloat(y) - parseFloat(x);
+            }
+            return ascending ? x.localeCompare(y) : y.localeCompare(x);
+          });
+          rows.forEach(function (r) { body.appendChild(r); });
+        }
+        th.addEventListener("click", sort);
+        th.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
+      });
+    });
+  }
+
+  // Leaderboards: fetch the table every 15 s and swap it in when the worker computed a newer one.
+  function liveTables() {
+    var box = document.querySelector("[data-live-table]");
+    if (!box) return;
+    var url = box.getAttribute("data-live-table");
+    function poll() {
+      fetch(url, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html) {
+            var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("table");
+            var current = box.querySelector("table");
+            if (fresh && current && fresh.getAttribute("data-computed-at") !== current.getAttribute("data-computed-at")) {
+              current.replaceWith(fresh);
+              localTimes(box);
+              sortable(box);
+            }
+          }
+          window.setTimeout(poll, 15000);
+        })
+        .catch(function () { window.setTimeout(poll, 30000); });
+    }
+    window.setTimeout(poll, 15000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     uploads();
     statusPolling();
+    sortable(document);
+    liveTables();
   });
 })();

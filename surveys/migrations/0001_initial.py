@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('competitions', '0005_alter_datafile_file_alter_phase_case_list_and_more'),
+        ('competitions', '0004_similarity_positions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

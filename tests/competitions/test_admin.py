@@ -55,7 +55,8 @@ def _phase_form(challenge, truth: bytes, name="truth.csv", intersections="") -> 
         "end_0": "2027-01-01", "end_1": "00:00:00",
         "submissions_per_day": 5, "submissions_total": 50, "threshold": 0.5,
         "primary_metric": "auroc", "bootstrap_resamples": 200, "min_group_size": 30,
-        "intersections": intersections,
+        "intersections": intersections, "score_visibility": "live",
+        "private_share": 0, "split_seed": 0,
         "ground_truth_upload": SimpleUploadedFile(name, truth, content_type="text/csv"),
     }
 

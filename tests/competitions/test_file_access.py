@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from competitions import evaluation, services
+from competitions import services
 from competitions.models import Challenge, Phase
-from tests.conftest import upload
+from tests.conftest import score_now, upload
 from tests.factories import ParticipantFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +143,7 @@ def test_after_the_end_a_phase_without_private_cases_still_shows_its_leaderboard
     submission = services.submission_create(
         phase=phase, user=participant.user, upload=upload(good_predictions)
     )
-    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+    score_now(submission)
     Phase.objects.filter(pk=phase.pk).update(
         start=timezone.now() - timedelta(days=3), end=timezone.now() - timedelta(days=1)
     )
@@ -153,3 +153,20 @@ def test_after_the_end_a_phase_without_private_cases_still_shows_its_leaderboard
     assert participant.team.name in page
     assert "private cases" not in page
     assert client.get(url + "?split=private").status_code == 404
+
+
+def test_a_truth_without_a_split_gets_the_phases_seeded_private_share(
+    client, participant, demo_data
+):
+    phase = PhaseFactory(challenge=participant.team.challenge, private_share=0.25, split_seed=3)
+    frame = demo_data.truth.drop(columns=["split"])
+    services.truth_upload(phase=phase, upload=upload(frame.to_csv(index=False).encode()))
+    phase.refresh_from_db()
+    positives = int(frame["label"].sum())
+    expected = round(0.25 * positives) + round(0.25 * (len(frame) - positives))
+    assert phase.truth_report["split"]["private"] == expected
+    assert phase.has_private_cases
+    client.force_login(participant.user)
+    url = reverse("competitions:phase-download", args=[phase.challenge.slug, phase.slug, "cases"])
+    listed = b"".join(client.get(url).streaming_content).decode()
+    assert "private" not in listed and listed.splitlines()[0] == "case_id"

@@ -9,11 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from competitions import evaluation, services
+from competitions import services
 from competitions.models import Phase, SimilarityReport
 from competitions.selectors import map_points
 from competitions.similarity import phase_similarity_compute
-from tests.conftest import predictions_csv, upload
+from tests.conftest import predictions_csv, score_now, upload
 from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def field(open_phase, demo_data):
             user=participant.user,
             upload=upload(predictions_csv(features["case_id"], values)),
         )
-        evaluation.submission_score(evaluation.submission_claim(submission.pk))
+        score_now(submission)
     return open_phase, scores
 
 

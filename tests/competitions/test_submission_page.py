@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from competitions import evaluation, services
+from competitions import services
 from competitions.roles import ORGANISERS_GROUP
-from tests.conftest import upload
+from tests.conftest import score_now, upload
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def scored(open_phase, participant, good_predictions):
     submission = services.submission_create(
         phase=open_phase, user=participant.user, upload=upload(good_predictions)
     )
-    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+    score_now(submission)
     submission.refresh_from_db()
     return submission
 

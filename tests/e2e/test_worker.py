@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from competitions import services
-from competitions.models import SimilarityReport, Submission
+from competitions.models import LeaderboardSnapshot, SimilarityReport, Submission
 from tests.conftest import upload
 from tests.e2e.conftest import wait_for
 from tests.factories import ParticipantFactory
@@ -39,6 +39,13 @@ def test_an_upload_is_scored_by_the_worker_and_shown_on_the_leaderboard(
                                                          "finished"]
     auroc = submission.result["public"]["overall"]["auroc"]["value"]
 
+    # The worker re-ranks the phase in a task of its own once the submission is scored.
+    wait_for(
+        lambda: LeaderboardSnapshot.objects.filter(
+            leaderboard__phase=open_phase, split="public", rows__0__submission=pk
+        ).first(),
+        what="the worker to re-rank the leaderboard",
+    )
     board = client.get(
         reverse("competitions:leaderboard", args=[open_phase.challenge.slug, open_phase.slug])
     ).content.decode()

@@ -17,7 +17,15 @@ from django.utils import timezone
 from accounts.models import User
 from competitions import hooks, services
 from competitions.demo_data import demo_predictions, load_demo_data
-from competitions.models import Challenge, DataFile, Participant, Phase, Submission
+from competitions.models import (
+    Challenge,
+    DataFile,
+    Leaderboard,
+    LeaderboardColumn,
+    Participant,
+    Phase,
+    Submission,
+)
 from competitions.roles import ORGANISERS_GROUP, ensure_organiser_group
 
 DEMO_PASSWORD = "cheetah-demo"
@@ -59,6 +67,17 @@ DATA_DESCRIPTION = """\
 Features: `age` (years), `sex`, `kappa` and `lambda` (free light chains, mg/L), `creatinine`
 (mg/dL; missing for some), `mgus` (1 = monoclonal gammopathy), `sample_yr`.
 """
+
+
+DEMO_LEADERBOARDS = (
+    ("multi-metric", "Many metrics, subgroup-aware", "mean_rank", "", (
+        ("auroc", True), ("sensitivity", True), ("specificity", True),
+        ("sensitivity@worst(sex)", True), ("sensitivity@worst(age_band)", False),
+    )),
+    ("worst-sex", "Worst sex group", "worst_group", "sex", (
+        ("sensitivity", True), ("sensitivity@sex=female", False), ("sensitivity@sex=male", False),
+    )),
+)
 
 
 class Command(BaseCommand):
@@ -136,7 +155,23 @@ class Command(BaseCommand):
         if not phase.ground_truth:
             truth_csv = data.truth.to_csv(index=False).encode()
             services.truth_upload(phase=phase, upload=ContentFile(truth_csv, name="truth.csv"))
+        self._leaderboards(phase)
         return challenge, phase
+
+    def _leaderboards(self, phase: Phase) -> None:
+        """Beside the default AUROC ranking: a multi-metric one and one on the worst sex."""
+        for slug, name, ranking, worst_on, columns in DEMO_LEADERBOARDS:
+            board, created = Leaderboard.objects.get_or_create(
+                phase=phase, slug=slug,
+                defaults={"name": name, "ranking": ranking, "worst_group_on": worst_on,
+                          "order": len(phase.leaderboards.all())},
+            )
+            if created:
+                LeaderboardColumn.objects.bulk_create(
+                    LeaderboardColumn(leaderboard=board, column_id=column_id, ranked=ranked,
+                                      order=order)
+                    for order, (column_id, ranked) in enumerate(columns)
+                )
 
     def _team_and_submissions(self, challenge, phase, users, data) -> None:
         for username in ("alice", "bob", "carol", "dave", "erin"):

@@ -1,0 +1,1 @@
+"""The REST API (DRF): the browser pages' selectors and services behind token authentication."""

@@ -1,0 +1,102 @@
+"""Shapes of the API's answers; the numbers come from the same selectors as the pages."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from competitions.models import Challenge, Phase, Submission, SubmissionEvent
+
+
+class PhaseSerializer(serializers.ModelSerializer):
+    is_open = serializers.SerializerMethodField()
+    leaderboards = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Phase
+        fields = ("slug", "name", "start", "end", "is_open", "primary_metric", "threshold",
+                  "submissions_per_day", "submissions_total", "score_visibility", "leaderboards")
+
+    def get_is_open(self, phase: Phase) -> bool:
+        return phase.is_open()
+
+    def get_leaderboards(self, phase: Phase) -> list[str]:
+        boards = self.context.get("boards", {}).get(phase.pk)
+        return [b.slug for b in boards] if boards is not None else []
+
+
+class ChallengeSerializer(serializers.ModelSerializer):
+    phases = PhaseSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Challenge
+        fields = ("slug", "title", "summary", "task", "access", "phases")
+
+
+class LeaderboardColumnSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    header = serializers.CharField()
+    ranked = serializers.BooleanField()
+    higher_is_better = serializers.BooleanField()
+
+
+class LeaderboardEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    score = serializers.FloatField(allow_null=True, help_text="The ranking rule's value.")
+    team = serializers.CharField()
+    members = serializers.ListField(child=serializers.CharField())
+    submission = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField()
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    intervals = serializers.DictField(
+        child=serializers.ListField(child=serializers.FloatField(), allow_null=True),
+        help_text="95% bootstrap interval per column, null where undefined.",
+    )
+    small = serializers.ListField(child=serializers.CharField(),
+                                  help_text="Columns on a small group (value withheld).")
+    median_rank = serializers.FloatField(allow_null=True)
+    rank_interval = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    p_first = serializers.FloatField(allow_null=True)
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    challenge = serializers.CharField()
+    phase = serializers.CharField()
+    leaderboard = serializers.CharField()
+    name = serializers.CharField()
+    ranking = serializers.CharField()
+    explanation = serializers.CharField()
+    split = serializers.ChoiceField(choices=["public", "private"])
+    hidden = serializers.BooleanField(help_text="Scores are hidden from you for now.")
+    computed_at = serializers.DateTimeField(allow_null=True)
+    columns = LeaderboardColumnSerializer(many=True)
+    entries = LeaderboardEntrySerializer(many=True)
+    kendall_tau = serializers.FloatField(allow_null=True)
+
+
+class SubmissionEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SubmissionEvent
+        fields = ("kind", "at", "detail")
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    challenge = serializers.CharField(source="phase.challenge.slug", read_only=True)
+    phase = serializers.CharField(source="phase.slug", read_only=True)
+    team = serializers.CharField(source="team.name", read_only=True)
+    events = SubmissionEventSerializer(many=True, read_only=True)
+    results = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = ("id", "challenge", "phase", "team", "original_name", "description", "status",
+                  "message", "created_at", "finished_at", "events", "results")
+
+    def get_results(self, submission: Submission) -> dict[str, dict]:
+        """Overall metrics per split the user may see (``{split: {metric: {value, ci}}}``)."""
+        return self.context["results"](submission)
+
+
+class SubmissionCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True,
+                                 help_text="CSV with case_id and score (optionally label).")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)

@@ -1,0 +1,145 @@
+"""API endpoints. Thin like the pages: the permission helpers, then a selector or a service.
+
+Read endpoints answer anonymous users for public challenges, as the pages do; submissions need a
+token (``Authorization: Token <key>``) or a browser session. A user who may not see an object
+gets 404, not 403.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from competitions import permissions, selectors, services
+from competitions.api.serializers import (
+    ChallengeSerializer,
+    LeaderboardSerializer,
+    SubmissionCreateSerializer,
+    SubmissionSerializer,
+)
+from competitions.exports import leaderboard_document
+from competitions.models import Phase, Submission
+
+SPLIT = OpenApiParameter("split", str, enum=["public", "private"],
+                         description="Case split; private only after the phase ends.")
+
+
+def _boards_context(phases, user) -> dict:
+    return {"boards": {p.pk: selectors.phase_leaderboards_for(p, user) for p in phases}}
+
+
+class ChallengeList(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ChallengeSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        challenges = list(
+            selectors.challenges_visible_to(request.user).prefetch_related("phases")
+        )
+        phases = [p for c in challenges for p in c.phases.all()]
+        serializer = ChallengeSerializer(challenges, many=True,
+                                         context=_boards_context(phases, request.user))
+        return Response(serializer.data)
+
+
+class ChallengeDetail(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ChallengeSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        challenge, _participant = permissions.content_or_404(request.user, slug)
+        context = _boards_context(challenge.phases.all(), request.user)
+        return Response(ChallengeSerializer(challenge, context=context).data)
+
+
+class LeaderboardDetail(APIView):
+    """A leaderboard on one split: the same document as the page's JSON download."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[SPLIT], responses=LeaderboardSerializer)
+    def get(self, request: Request, slug: str, phase: str, board: str) -> Response:
+        _challenge, _participant = permissions.content_or_404(request.user, slug)
+        phase_obj = get_object_or_404(Phase, challenge__slug=slug, slug=phase)
+        split = request.query_params.get("split", "public")
+        if split not in selectors.leaderboard_splits(phase_obj, request.user):
+            raise Http404
+        found = next(
+            (b for b in selectors.phase_leaderboards_for(phase_obj, request.user)
+             if b.slug == board),
+            None,
+        )
+        if found is None:
+            raise Http404
+        table = selectors.leaderboard_table(found, split=split, user=request.user)
+        return Response(leaderboard_document(table))
+
+
+def _results_for(user):
+    def results(submission: Submission) -> dict:
+        if not submission.result:
+            return {}
+        return {
+            split: submission.result[split]["overall"]
+            for split in selectors.leaderboard_splits(submission.phase, user)
+            if submission.result.get(split)
+        }
+    return results
+
+
+class MySubmissions(APIView):
+    """The submissions of every team the user is in, newest first."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=SubmissionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        submissions = selectors.user_submissions(request.user)
+        return Response(SubmissionSerializer(
+            submissions, many=True, context={"results": _results_for(request.user)}
+        ).data)
+
+
+class SubmissionDetail(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=SubmissionSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        submission = get_object_or_404(selectors.user_submissions(request.user), pk=pk)
+        return Response(SubmissionSerializer(
+            submission, context={"results": _results_for(request.user)}
+        ).data)
+
+
+class SubmissionCreate(APIView):
+    """Upload predictions for a phase; they are queued for scoring (poll the detail URL)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=SubmissionCreateSerializer, responses={201: SubmissionSerializer})
+    def post(self, request: Request, slug: str, phase: str) -> Response:
+        challenge, _participant = permissions.participant_or_404(request.user, slug)
+        phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
+        form = SubmissionCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            submission = services.submission_create(
+                phase=phase_obj, user=request.user, upload=form.validated_data["file"],
+                description=form.validated_data.get("description", ""),
+            )
+        except ValidationError as exc:
+            return Response({"errors": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        submission = selectors.user_submissions(request.user).get(pk=submission.pk)
+        return Response(
+            SubmissionSerializer(submission, context={"results": _results_for(request.user)}).data,
+            status=status.HTTP_201_CREATED,
+        )

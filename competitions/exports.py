@@ -1,0 +1,83 @@
+"""Leaderboards as documents: JSON for programs, CSV for spreadsheets.
+
+Both are built from ``selectors.leaderboard_table``, the page's own data, so an export holds what
+the viewer may see on the page and nothing more (no hidden scores, no small-group values for
+participants, no private split before the end).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+
+def leaderboard_document(table: dict) -> dict:
+    """A JSON-ready leaderboard: its rule, columns and one entry per team in rank order."""
+    board = table["leaderboard"]
+    columns = table["columns"]
+    entries = []
+    for row in table["rows"]:
+        entries.append({
+            "rank": row["rank"],
+            "score": row["score"],
+            "team": row["team"],
+            "members": row["members"],
+            "submission": row["submission"],
+            "submitted_at": row["submitted_at"],
+            "metrics": {c["id"]: cell.get("value") for c, cell in zip(columns, row["cells"],
+                                                                       strict=True)},
+            "intervals": {c["id"]: cell.get("ci") for c, cell in zip(columns, row["cells"],
+                                                                      strict=True)},
+            "small": [c["id"] for c, cell in zip(columns, row["cells"], strict=True)
+                      if cell.get("small")],
+            "median_rank": row["median_rank"],
+            "rank_interval": row["rank_interval"],
+            "p_first": row["p_first"],
+        })
+    robustness = table["robustness"] or {}
+    return {
+        "challenge": board.phase.challenge.slug,
+        "phase": board.phase.slug,
+        "leaderboard": board.slug,
+        "name": board.name,
+        "ranking": board.ranking,
+        "explanation": table["explanation"],
+        "split": table["split"],
+        "hidden": table["hidden"],
+        "computed_at": table["computed_at"].isoformat() if table["computed_at"] else None,
+        "columns": [
+            {"id": c["id"], "header": c["header"], "ranked": c["ranked"],
+             "higher_is_better": c["higher_is_better"]}
+            for c in columns
+        ],
+        "entries": entries,
+        "kendall_tau": robustness.get("kendall_tau"),
+    }
+
+
+def leaderboard_csv(document: dict) -> str:
+    """One row per entry: rank, team, the rule's score, each column with its 95% interval."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    ids = [c["id"] for c in document["columns"]]
+    header = ["rank", "team", "members", "score"]
+    for column_id in ids:
+        header += [column_id, f"{column_id}_ci_low", f"{column_id}_ci_high"]
+    header += ["rank_interval_low", "rank_interval_high", "p_first", "submission",
+               "submitted_at"]
+    writer.writerow(header)
+    for entry in document["entries"]:
+        line = [entry["rank"], entry["team"], "; ".join(entry["members"]), _blank(entry["score"])]
+        for column_id in ids:
+            ci = entry["intervals"][column_id] or (None, None)
+            line += [_blank(entry["metrics"][column_id]), _blank(ci[0]), _blank(ci[1])]
+        interval = entry["rank_interval"] or (None, None)
+        line += [_blank(interval[0]), _blank(interval[1]), _blank(entry["p_first"]),
+                 entry["submission"], entry["submitted_at"]]
+        writer.writerow(line)
+    return out.getvalue()
+
+
+def _blank(value) -> object:
+    """Undefined values as empty cells, which R, pandas and spreadsheets read as missing."""
+    return "" if value is None else value

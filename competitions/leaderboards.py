@@ -1,0 +1,223 @@
+"""Computing a phase's leaderboards: which submission of each team counts, its column values and
+ranks, stored as a snapshot the page, the API and the exports read.
+
+The worker computes a snapshot after every scored submission (and when a team picks its counting
+submission or an organiser changes a leaderboard); a request reads one row however many teams
+there are. Values, intervals and small-group flags come from each submission's stored result, so
+the leaderboard and the submission page never disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from competitions.columns import Column, column_value, group_cells, parse_column
+from competitions.models import (
+    Leaderboard,
+    LeaderboardColumn,
+    LeaderboardSnapshot,
+    Phase,
+    Submission,
+)
+from scoring.ranking import rank_entries
+from scoring.registry import metrics_for
+
+# Shown, not ranked, beside the primary metric on a phase's default leaderboard.
+DEFAULT_EXTRA_COLUMNS = ("accuracy", "auroc", "sensitivity", "specificity")
+SPLITS = ("public", "private")
+
+
+def ensure_default_leaderboard(phase: Phase) -> Leaderboard:
+    """The phase's primary leaderboard, created on the primary metric if the phase has none."""
+    existing = phase.leaderboards.filter(is_primary=True).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        board = Leaderboard.objects.create(
+            phase=phase, slug="main", name="Leaderboard", is_primary=True,
+            ranking=Leaderboard.Ranking.PRIMARY,
+        )
+        available = {m.id for m in metrics_for(phase.challenge.task)}
+        ids = [phase.primary_metric] + [
+            m for m in DEFAULT_EXTRA_COLUMNS if m != phase.primary_metric and m in available
+        ]
+        LeaderboardColumn.objects.bulk_create(
+            LeaderboardColumn(leaderboard=board, column_id=column_id, ranked=position == 0,
+                              order=position)
+            for position, column_id in enumerate(ids)
+        )
+    return board
+
+
+def phase_saved(sender, instance: Phase, created: bool, raw: bool = False, **kwargs) -> None:
+    """Every new phase gets its primary leaderboard, whichever way it was made (admin, seed)."""
+    if created and not raw:
+        ensure_default_leaderboard(instance)
+
+
+def leaderboard_columns(board: Leaderboard) -> list[tuple[LeaderboardColumn, Column]]:
+    """The board's columns, parsed (each was validated when the organiser saved it)."""
+    task = board.phase.challenge.task
+    return [(column, parse_column(column.column_id, task)) for column in board.columns.all()]
+
+
+def ranked_column_specs(board: Leaderboard) -> list[Column]:
+    """The columns the rule ranks on; for ``worst_group``, the first ranked metric on the worst
+    group of ``worst_group_on``."""
+    specs = [spec for column, spec in leaderboard_columns(board) if column.ranked]
+    if board.ranking == Leaderboard.Ranking.WORST_GROUP and specs:
+        first = specs[0]
+        return [parse_column(f"{first.metric}@worst({board.worst_group_on})",
+                             board.phase.challenge.task)]
+    return specs
+
+
+def leaderboard_validate(
+    board: Leaderboard, column_ids: Iterable[str], ranked: Iterable[str]
+) -> None:
+    """Refuse a configuration the ranking cannot use, with every problem at once."""
+    phase = board.phase
+    attributes = phase.truth_attributes or None
+    problems: list[str] = []
+    for column_id in column_ids:
+        try:
+            parse_column(column_id, phase.challenge.task, attributes)
+        except ValidationError as exc:
+            problems += exc.messages
+    ranked = list(ranked)
+    if not ranked:
+        problems.append("Mark at least one column as ranked.")
+    if board.ranking in ("primary", "worst_group") and len(ranked) > 1:
+        problems.append(f"The {board.ranking} rule ranks on one column; mark only one as ranked.")
+    if board.ranking == "worst_group":
+        if not board.worst_group_on:
+            problems.append("Name the attribute whose worst group ranks.")
+        elif attributes is not None and board.worst_group_on not in attributes:
+            problems.append(f"The ground truth has no attribute “{board.worst_group_on}”.")
+    if board.ranking == "rank_then_aggregate":
+        problems.append("Rank-then-aggregate needs per-case results; it is not available yet.")
+    if problems:
+        raise ValidationError(problems)
+
+
+@dataclass(frozen=True)
+class Counted:
+    submission_id: int
+    team_id: int
+    created_at: object
+    result: dict | None
+
+
+def counting_submissions(board: Leaderboard, split: str) -> list[Counted]:
+    """One submission per team with a scored one: its best on the first ranked column (earliest
+    wins a tie), its latest, or the one it picked (its best if it picked none)."""
+    scored = (
+        Submission.objects.filter(phase_id=board.phase_id, status=Submission.Status.SCORED)
+        .annotate(split_result=F(f"result__{split}"))
+        .order_by("created_at", "pk")
+        .values_list("pk", "team_id", "created_at", "selected", "split_result")
+    )
+    specs = ranked_column_specs(board)
+    first = specs[0] if specs else None
+    best: dict[int, tuple[float | None, Counted]] = {}
+    latest: dict[int, Counted] = {}
+    chosen: dict[int, Counted] = {}
+    for pk, team_id, created_at, selected, result in scored:
+        item = Counted(pk, team_id, created_at, result)
+        latest[team_id] = item
+        if selected:
+            chosen[team_id] = item
+        value = column_value(result, first)["value"] if first else None
+        incumbent = best.get(team_id)
+        if incumbent is None or _better(value, incumbent[0], first):
+            best[team_id] = (value, item)
+    if board.counting == Leaderboard.Counting.LATEST:
+        return list(latest.values())
+    picked = {team: item for team, (_value, item) in best.items()}
+    if board.counting == Leaderboard.Counting.CHOSEN:
+        picked.update(chosen)
+    return list(picked.values())
+
+
+def _better(value: float | None, incumbent: float | None, column: Column | None) -> bool:
+    if value is None or column is None:
+        return False
+    if incumbent is None:
+        return True
+    return value > incumbent if column.higher_is_better else value < incumbent
+
+
+def ranked_rows(board: Leaderboard, split: str) -> list[dict]:
+    """The board's rows on ``split``, best first: counting submission, team, rank, the rule's
+    score and every column's value with its interval (see ``LeaderboardSnapshot.rows``)."""
+    counted = counting_submissions(board, split)
+    shown = leaderboard_columns(board)
+    specs = ranked_column_specs(board)
+    rows = []
+    for item in counted:
+        values = {spec.id: column_value(item.result, spec) for _column, spec in shown}
+        for spec in specs:
+            values.setdefault(spec.id, column_value(item.result, spec))
+        rows.append({"submission": item.submission_id, "team": item.team_id,
+                     "submitted_at": item.created_at.isoformat(), "values": values,
+                     "groups": group_cells(item.result, specs[0].metric) if specs else {},
+                     "rank": None, "score": None})
+    if rows and specs:
+        matrix = np.array(
+            [[_number(row["values"][spec.id]["value"]) for spec in specs] for row in rows],
+            dtype=float,
+        )
+        ranking = rank_entries(board.ranking, matrix, [s.higher_is_better for s in specs])
+        for row, rank, score in zip(rows, ranking.rank, ranking.score, strict=True):
+            row["rank"] = int(rank)
+            row["score"] = None if math.isnan(score) else float(score)
+        rows.sort(key=lambda row: (row["rank"], row["submitted_at"]))
+    return rows
+
+
+def snapshot_compute(board: Leaderboard, split: str) -> LeaderboardSnapshot:
+    """Rank the counting submissions on ``split`` and store the snapshot (one per board and split).
+
+    Holds a lock on the board while it reads and writes, so two workers refreshing at once
+    cannot store an older field over a newer one.
+    """
+    with transaction.atomic():
+        board = Leaderboard.objects.select_for_update().select_related("phase__challenge").get(
+            pk=board.pk
+        )
+        snapshot, _created = LeaderboardSnapshot.objects.update_or_create(
+            leaderboard=board, split=split,
+            defaults={"rows": ranked_rows(board, split), "computed_at": timezone.now(),
+                      "robustness": None, "robustness_note": ""},
+        )
+    return snapshot
+
+
+def _number(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def phase_leaderboards_refresh(phase: Phase) -> list[LeaderboardSnapshot]:
+    """Recompute every leaderboard of the phase on every split that has cases."""
+    ensure_default_leaderboard(phase)
+    splits = ["public"] + (["private"] if phase.has_private_cases else [])
+    return [
+        snapshot_compute(board, split)
+        for board in phase.leaderboards.all()
+        for split in splits
+    ]
+
+
+def leaderboards_refresh_enqueue(phase: Phase) -> None:
+    from competitions.tasks import refresh_phase_leaderboards
+
+    pk = phase.pk
+    transaction.on_commit(lambda: refresh_phase_leaderboards.delay(pk))
