@@ -20,6 +20,8 @@ class SurveysConfig(AppConfig):
 
         if services.submit_gate not in hooks.submit_gates:
             hooks.submit_gates.append(services.submit_gate)
+        if services.leaderboard_filter not in hooks.leaderboard_filters:
+            hooks.leaderboard_filters.append(services.leaderboard_filter)
         hooks.participant_joined.connect(
             services.on_participant_joined, dispatch_uid="surveys-assign-arms"
         )

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from competitions.models import Leaderboard
 from surveys import services
 from surveys.models import (
     Arm,
@@ -51,6 +52,11 @@ DEMO_CONSENT = {
     "erin": dict.fromkeys(ConsentItem.values, True),
 }
 WITHDRAWN = "erin"
+# The experiment: one arm sees only the single-metric ranking, the other the subgroup-aware ones.
+DEMO_ARMS = (
+    ("single-metric", "Single-metric leaderboard", ("main",)),
+    ("subgroup-aware", "Multi-metric, subgroup-aware leaderboards", ("multi-metric", "worst-sex")),
+)
 
 
 def seed_study(sender=None, challenge=None, **kwargs) -> None:
@@ -77,11 +83,11 @@ def seed_study(sender=None, challenge=None, **kwargs) -> None:
     version, _created = ConsentVersion.objects.get_or_create(
         study=study, version=1, defaults={"text": CONSENT_TEXT}
     )
-    for slug, name in (
-        ("single-metric", "Single-metric leaderboard"),
-        ("subgroup-aware", "Multi-metric, subgroup-aware leaderboard"),
-    ):
-        Arm.objects.get_or_create(study=study, slug=slug, defaults={"name": name})
+    for slug, name, boards in DEMO_ARMS:
+        arm, _created = Arm.objects.get_or_create(study=study, slug=slug, defaults={"name": name})
+        arm.leaderboards.add(
+            *Leaderboard.objects.filter(phase__challenge=challenge, slug__in=boards)
+        )
     pre = _survey(
         study,
         "pre",

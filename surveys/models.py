@@ -141,6 +141,15 @@ class Arm(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="arms")
     slug = models.SlugField(max_length=40)
     name = models.CharField(max_length=120)
+    leaderboards = models.ManyToManyField(
+        "competitions.Leaderboard",
+        blank=True,
+        related_name="design_arms",
+        help_text=_(
+            "The leaderboards this arm's members see, per phase. A phase with none listed here "
+            "shows them all."
+        ),
+    )
 
     class Meta:
         ordering = ["study", "slug"]

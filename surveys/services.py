@@ -151,6 +151,25 @@ def arm_assign(*, study: Study, user) -> ArmAssignment | None:
         return ArmAssignment.objects.create(study=locked, user=user, arm=arm, sequence=sequence)
 
 
+def leaderboard_filter(user, phase, boards: list) -> list:
+    """Registered in ``competitions.hooks.leaderboard_filters``: a participant assigned to a
+    design arm sees only the arm's leaderboards of ``phase`` (all, if the arm lists none of
+    them). Users outside the experiment (the public, non-participants) see every board."""
+    if not user.is_authenticated:
+        return boards
+    assignments = ArmAssignment.objects.filter(
+        user=user, study__challenge_id=phase.challenge_id
+    ).values_list("arm_id", flat=True)
+    allowed = set(
+        Arm.leaderboards.through.objects.filter(
+            arm_id__in=assignments, leaderboard__phase=phase
+        ).values_list("leaderboard_id", flat=True)
+    )
+    if not allowed:
+        return boards
+    return [board for board in boards if board.pk in allowed]
+
+
 def on_participant_joined(sender, participant: Participant, **kwargs) -> None:
     """A join assigns the participant to the design arms of the challenge's studies."""
     for study in participant.challenge.studies.all():

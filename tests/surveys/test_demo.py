@@ -41,6 +41,8 @@ def test_the_demo_study_is_seeded_once_with_a_withdrawn_participant(client):
     assert first["ArmAssignment"] == 5
     wide = build(study).wide
     assert len(wide) == 4 and isinstance(wide, pd.DataFrame)
+    # The design arm is exported for those who consented to linking (alice, bob, carol).
+    assert wide["arm"].notna().sum() == 3 and set(wide["arm"].dropna()) <= {1, 2}
     assert client.login(username="researcher", password="cheetah-demo")
     assert client.get(reverse("surveys:study", args=[study.slug])).status_code == 200
     assert client.get(reverse("admin:surveys_survey_changelist")).status_code == 200
