@@ -14,7 +14,7 @@ from surveys import selectors
 
 # Pages that stay reachable while consent is pending: the consent pages themselves, the
 # privacy settings, logging out, the admin, static files and machine-read JSON.
-EXEMPT_PREFIXES = ("/studies/", "/accounts/", "/admin/", "/static/", "/media/")
+EXEMPT_PREFIXES = ("/studies/", "/accounts/", "/admin/", "/api/", "/static/", "/media/")
 
 
 class ConsentMiddleware:
