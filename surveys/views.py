@@ -52,6 +52,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "items": list(ConsentItem),
         "surveys_due": selectors.surveys_due(request.user),
+        "researched": selectors.researched_by(request.user),
     }
     return render(request, "surveys/privacy.html", context)
 
