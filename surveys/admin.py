@@ -10,12 +10,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from competitions.admin import ScopedAdmin
 from surveys import services
 from surveys.item_bank import ITEMS
 from surveys.models import (
@@ -31,31 +31,14 @@ from surveys.models import (
 )
 
 
-class ResearcherScopedAdmin(admin.ModelAdmin):
+class ResearcherScopedAdmin(ScopedAdmin):
     """Rows of the studies the user researches (all for a superuser)."""
 
     study_path = "study"
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
+    def _scope_filter(self, request: HttpRequest) -> dict:
         prefix = f"{self.study_path}__" if self.study_path else ""
-        return queryset.filter(**{f"{prefix}researchers": request.user}).distinct()
-
-    def _owns(self, request: HttpRequest, obj) -> bool:
-        if obj is None or request.user.is_superuser:
-            return True
-        return self.get_queryset(request).filter(pk=obj.pk).exists()
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self._owns(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._owns(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._owns(request, obj)
+        return {f"{prefix}researchers": request.user}
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if not request.user.is_superuser:
@@ -155,22 +138,25 @@ class SurveyAdmin(ResearcherScopedAdmin):
         return render(request, "surveys/admin_item_bank.html", context)
 
 
-class FrozenAwareInline(admin.TabularInline):
-    """Inline rows that may not change once the survey has responses."""
+class FrozenQuestionMixin:
+    """No change or deletion of a question (or its options and rows) once its survey has
+    responses: a change makes a new version (admin action on the survey)."""
 
-    extra = 0
-
-    def _frozen(self, obj) -> bool:
-        return obj is not None and obj.section.survey.is_frozen
-
-    def has_add_permission(self, request, obj=None):
-        return super().has_add_permission(request, obj) and not self._frozen(obj)
+    def _frozen(self, question) -> bool:
+        return question is not None and question.section.survey.is_frozen
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and not self._frozen(obj)
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not self._frozen(obj)
+
+
+class FrozenAwareInline(FrozenQuestionMixin, admin.TabularInline):
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not self._frozen(obj)
 
 
 class OptionInline(FrozenAwareInline):
@@ -182,20 +168,11 @@ class GridRowInline(FrozenAwareInline):
 
 
 @admin.register(Question)
-class QuestionAdmin(ResearcherScopedAdmin):
+class QuestionAdmin(FrozenQuestionMixin, ResearcherScopedAdmin):
     study_path = "section__survey__study"
     list_display = ("variable", "kind", "label", "section", "required", "special_category")
     list_filter = ("section__survey", "kind")
     inlines = [OptionInline, GridRowInline]
-
-    def _frozen(self, obj) -> bool:
-        return obj is not None and obj.section.survey.is_frozen
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and not self._frozen(obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and not self._frozen(obj)
 
 
 @admin.register(Section)

@@ -27,6 +27,7 @@ FILES = (
     "datapackage.json",
     "codebook.md",
 )
+TABLE_SCHEMA = "https://datapackage.org/profiles/2.0/tableschema.json"
 LONG_FIELDS = [
     ("pseudonym", "string", "Participant pseudonym"),
     ("survey", "string", "Survey slug"),
@@ -156,10 +157,21 @@ def _missing_values() -> list[dict]:
     ]
 
 
+def _resource(name: str, schema: dict) -> dict:
+    return {
+        "name": name,
+        "path": f"{name}.csv",
+        "type": "table",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "schema": schema,
+    }
+
+
 def datapackage(dataset: StudyDataset) -> dict:
     """A Frictionless Data Package v2 descriptor (https://datapackage.org/standard/)."""
     study = dataset.study
-    table_schema = "https://datapackage.org/profiles/2.0/tableschema.json"
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
         "name": study.slug,
@@ -167,33 +179,23 @@ def datapackage(dataset: StudyDataset) -> dict:
         "description": "Pseudonymised survey responses exported from Cheetah; see codebook.md.",
         "created": timezone.now().isoformat(timespec="seconds"),
         "resources": [
-            {
-                "name": "responses_wide",
-                "path": "responses_wide.csv",
-                "type": "table",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "schema": {
-                    "$schema": table_schema,
+            _resource(
+                "responses_wide",
+                {
+                    "$schema": TABLE_SCHEMA,
                     "fields": [_field(v) for v in dataset.variables],
                     "primaryKey": ["pseudonym"],
                     "missingValues": _missing_values(),
                 },
-            },
-            {
-                "name": "responses_long",
-                "path": "responses_long.csv",
-                "type": "table",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "schema": {
-                    "$schema": table_schema,
+            ),
+            _resource(
+                "responses_long",
+                {
+                    "$schema": TABLE_SCHEMA,
                     "fields": [{"name": n, "type": t, "description": d} for n, t, d in LONG_FIELDS],
                     "missingValues": [""],
                 },
-            },
+            ),
         ],
     }
 

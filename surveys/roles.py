@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from competitions.roles import ensure_group
+
 RESEARCHERS_GROUP = "Researchers"
 
 RESEARCHER_PERMISSIONS = {
@@ -20,14 +22,4 @@ RESEARCHER_PERMISSIONS = {
 
 def ensure_researcher_group(**_kwargs) -> None:
     """Create or update the group; connected to post_migrate so a fresh database has it."""
-    from django.contrib.auth.models import Group, Permission
-
-    group, _created = Group.objects.get_or_create(name=RESEARCHERS_GROUP)
-    codenames = [
-        f"{action}_{model}"
-        for model, actions in RESEARCHER_PERMISSIONS.items()
-        for action in actions
-    ]
-    group.permissions.set(
-        Permission.objects.filter(content_type__app_label="surveys", codename__in=codenames)
-    )
+    ensure_group(RESEARCHERS_GROUP, "surveys", RESEARCHER_PERMISSIONS)

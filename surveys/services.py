@@ -335,7 +335,7 @@ def post_survey_announce(*, survey_id: int) -> int:
     now = timezone.now()
     with transaction.atomic():
         survey = (
-            Survey.objects.select_for_update(skip_locked=True)
+            Survey.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("study", "phase")
             .filter(pk=survey_id, trigger=Survey.Trigger.PHASE_END)
             .first()

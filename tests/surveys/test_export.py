@@ -236,3 +236,11 @@ def test_aggregate_tables_suppress_cells_under_five(study, people, researcher, c
     client.force_login(researcher)
     page = client.get(reverse("surveys:study", args=[study.slug])).content.decode()
     assert "&lt; 5" in page
+
+
+def test_the_study_page_needs_a_bounded_number_of_queries(
+    study, people, researcher, client, django_assert_max_num_queries
+):
+    client.force_login(researcher)
+    with django_assert_max_num_queries(25):
+        assert client.get(reverse("surveys:study", args=[study.slug])).status_code == 200
