@@ -27,7 +27,7 @@ from competitions.models import (
     Phase,
     Submission,
 )
-from scoring.ranking import rank_entries
+from scoring.ranking import kendall_tau_b, rank_columns, rank_entries
 from scoring.registry import metrics_for
 
 # Shown, not ranked, beside the primary metric on a phase's default leaderboard.
@@ -155,9 +155,21 @@ def _better(value: float | None, incumbent: float | None, column: Column | None)
     return value > incumbent if column.higher_is_better else value < incumbent
 
 
+@dataclass(frozen=True)
+class RankedField:
+    rows: list[dict]
+    summary: dict
+    groups: dict
+
+
 def ranked_rows(board: Leaderboard, split: str) -> list[dict]:
-    """The board's rows on ``split``, best first: counting submission, team, rank, the rule's
-    score and every column's value with its interval (see ``LeaderboardSnapshot.rows``)."""
+    """The board's rows on ``split``, best first (see ``LeaderboardSnapshot.rows``)."""
+    return rank_field(board, split).rows
+
+
+def rank_field(board: Leaderboard, split: str) -> RankedField:
+    """Rank the counting submissions on ``split``: rows with every column's value and interval,
+    the what-if winners and column correlations, and every column metric's subgroup values."""
     counted = counting_submissions(board, split)
     shown = leaderboard_columns(board)
     specs = ranked_column_specs(board)
@@ -168,19 +180,43 @@ def ranked_rows(board: Leaderboard, split: str) -> list[dict]:
             values.setdefault(spec.id, column_value(item.result, spec))
         rows.append({"submission": item.submission_id, "team": item.team_id,
                      "submitted_at": item.created_at.isoformat(), "values": values,
-                     "groups": group_cells(item.result, specs[0].metric) if specs else {},
                      "rank": None, "score": None})
+    metrics = dict.fromkeys(spec.metric for spec in [*specs, *(s for _c, s in shown)])
+    groups = {
+        metric: {str(item.submission_id): group_cells(item.result, metric) for item in counted}
+        for metric in metrics
+    }
+    summary: dict = {}
     if rows and specs:
         matrix = np.array(
             [[_number(row["values"][spec.id]["value"]) for spec in specs] for row in rows],
             dtype=float,
         )
-        ranking = rank_entries(board.ranking, matrix, [s.higher_is_better for s in specs])
+        directions = [s.higher_is_better for s in specs]
+        ranking = rank_entries(board.ranking, matrix, directions)
         for row, rank, score in zip(rows, ranking.rank, ranking.score, strict=True):
             row["rank"] = int(rank)
             row["score"] = None if math.isnan(score) else float(score)
+        summary = _what_if_and_correlation(rows, specs, matrix)
         rows.sort(key=lambda row: (row["rank"], row["submitted_at"]))
-    return rows
+    return RankedField(rows=rows, summary=summary, groups=groups)
+
+
+def _what_if_and_correlation(rows: list[dict], specs: list[Column], matrix: np.ndarray) -> dict:
+    """Who wins when ranked by each ranked column alone, and Kendall's tau-b between the
+    columns' rankings (how much the choice of column matters)."""
+    ranks = rank_columns(matrix, [s.higher_is_better for s in specs])
+    what_if = [
+        {"column": spec.id,
+         "winners": [rows[i]["team"]
+                     for i in np.flatnonzero((ranks[:, j] == 1) & ~np.isnan(matrix[:, j]))]}
+        for j, spec in enumerate(specs)
+    ]
+    correlation = [
+        [kendall_tau_b(ranks[:, i], ranks[:, j]) for j in range(len(specs))]
+        for i in range(len(specs))
+    ]
+    return {"what_if": what_if, "columns": [s.id for s in specs], "correlation": correlation}
 
 
 def snapshot_compute(board: Leaderboard, split: str) -> LeaderboardSnapshot:
@@ -193,10 +229,12 @@ def snapshot_compute(board: Leaderboard, split: str) -> LeaderboardSnapshot:
         board = Leaderboard.objects.select_for_update().select_related("phase__challenge").get(
             pk=board.pk
         )
+        field = rank_field(board, split)
         snapshot, _created = LeaderboardSnapshot.objects.update_or_create(
             leaderboard=board, split=split,
-            defaults={"rows": ranked_rows(board, split), "computed_at": timezone.now(),
-                      "robustness": None, "robustness_note": ""},
+            defaults={"rows": field.rows, "summary": field.summary, "groups": field.groups,
+                      "computed_at": timezone.now(), "robustness": None,
+                      "robustness_note": ""},
         )
     return snapshot
 

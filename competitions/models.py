@@ -513,7 +513,13 @@ class LeaderboardSnapshot(models.Model):
     #   "values": {column id: {"value", "ci", "n", "small", "group"}},
     #   "median_rank", "rank_interval", "p_first"}] in rank order.
     rows = models.JSONField(default=list)
-    # Kendall tau, what-if winners, column rank correlations, rank distributions for the blob plot.
+    # {"what_if": [{"column", "winners": [team ids]}], "columns": [ids], "correlation": [[tau]]}:
+    # who would win on each ranked column alone, and how alike the columns' rankings are.
+    summary = models.JSONField(default=dict, blank=True)
+    # {metric: {submission id: {"attribute=group": cell}}} for every metric of the board's
+    # columns: the results page's entries x subgroups heatmap and the per-group columns.
+    groups = models.JSONField(default=dict, blank=True)
+    # Bootstrap rank robustness: Kendall tau, rank distributions for the blob plot.
     robustness = models.JSONField(null=True, blank=True)
     robustness_note = models.CharField(max_length=300, blank=True)
 

@@ -100,20 +100,26 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         "leaderboard": board, "split": split, "columns": columns, "rows": [],
         "hidden": phase.scores_hidden and not organiser, "computed_at": None,
         "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
-        "attributes": list(phase.truth_attributes or []), "robustness": None,
+        "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
     }
     if table["hidden"]:
         return table
-    snapshot = LeaderboardSnapshot.objects.filter(leaderboard=board, split=split).first()
+    snapshots = LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+    with_groups = attribute in table["attributes"] and bool(columns)
+    snapshot = (snapshots if with_groups else snapshots.defer("groups")).first()
     if snapshot is None:
         return table
     table["computed_at"] = snapshot.computed_at
     table["robustness"] = snapshot.robustness
-    if attribute in table["attributes"]:
+    table["robustness_note"] = snapshot.robustness_note
+    table["summary"] = snapshot.summary
+    by_entry: dict = {}
+    if with_groups:
         table["attribute"] = attribute
+        by_entry = snapshot.groups.get(columns[0]["id"].split("@")[0], {})
         table["groups"] = sorted({
             key.split("=", 1)[1]
-            for row in snapshot.rows for key in row.get("groups", {})
+            for cells in by_entry.values() for key in cells
             if key.split("=", 1)[0] == attribute
         })
     team_ids = [row["team"] for row in snapshot.rows]
@@ -131,9 +137,9 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         if team is None:
             continue
         cells = [_visible(row["values"].get(c["id"], {}), organiser) for c in columns]
+        entry_groups = by_entry.get(str(row["submission"]), {})
         group_cells = [
-            _visible(row.get("groups", {}).get(f"{attribute}={g}", {}), organiser)
-            for g in table["groups"]
+            _visible(entry_groups.get(f"{attribute}={g}", {}), organiser) for g in table["groups"]
         ]
         members = list(team.members.all())
         masked = team.anonymous and not organiser and all(m.user_id != user.pk for m in members)
@@ -376,3 +382,93 @@ def user_submissions(user) -> QuerySet[Submission]:
         .prefetch_related("events")
         .order_by("-created_at")
     )
+
+
+def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> dict:
+    """The phase's results page for one board: what-if winners, how alike the columns rank, an
+    entries x subgroups heatmap for one metric and (once computed) the bootstrap blob plot."""
+    table = leaderboard_table(board, split=split, user=user)
+    view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
+                  "metrics": [], "metric": "", "blobs": None}
+    if table["hidden"] or not table["rows"]:
+        return view
+    names = {row["team_id"]: row["team"] for row in table["rows"]}
+    view["blobs"] = blob_plot(table)
+    summary = table["summary"]
+    view["what_if"] = [
+        {"column": item["column"], "winners": [names.get(t, "?") for t in item["winners"]]}
+        for item in summary.get("what_if", [])
+    ]
+    if len(summary.get("columns", [])) > 1:
+        view["correlation"] = {
+            "columns": summary["columns"],
+            "rows": [
+                {"column": column,
+                 "cells": [{"value": tau, "css": heat_class(None if tau is None else (tau + 1) / 2)}
+                           for tau in line]}
+                for column, line in zip(summary["columns"], summary["correlation"], strict=True)
+            ],
+        }
+    groups = (
+        LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+        .values_list("groups", flat=True).first()
+    ) or {}
+    view["metrics"] = sorted(groups)
+    view["metric"] = metric if metric in groups else (view["metrics"] or [""])[0]
+    by_entry = groups.get(view["metric"], {})
+    keys = sorted({key for cells in by_entry.values() for key in cells})
+    if keys:
+        organiser = is_organiser(user, board.phase.challenge)
+        view["heatmap"] = {
+            "groups": keys,
+            "rows": [
+                {"team": row["team"], "rank": row["rank"],
+                 "cells": [_heat_cell(_visible(by_entry.get(str(row["submission"]), {})
+                                                .get(key, {}), organiser))
+                           for key in keys]}
+                for row in table["rows"]
+            ],
+        }
+    return view
+
+
+def _heat_cell(cell: dict) -> dict:
+    value = cell.get("value")
+    inside = value is not None and 0.0 <= value <= 1.0
+    return {**cell, "css": heat_class(value if inside else None)}
+
+
+def blob_plot(table: dict, *, width: int = 640, row_height: int = 26) -> dict | None:
+    """SVG geometry of the bootstrap rank distributions (challengeR's blob plot): one row per
+    entry in rank order, a circle per rank it took with area proportional to how often, the
+    95% rank interval as a line and the median rank as a tick."""
+    robustness = table.get("robustness") or {}
+    entries = robustness.get("entries") or {}
+    rows = [row for row in table["rows"] if str(row["submission"]) in entries]
+    if not rows:
+        return None
+    n_ranks = max(len(table["rows"]), 2)
+    left, right = 170, 20
+
+    def x(rank: float) -> float:
+        return round(left + (rank - 1) / (n_ranks - 1) * (width - left - right), 1)
+
+    items = []
+    for i, row in enumerate(rows):
+        entry = entries[str(row["submission"])]
+        mid = i * row_height + row_height / 2 + 14
+        total = sum(entry["distribution"].values()) or 1
+        blobs = [
+            {"cx": x(int(rank)), "r": round(2 + 9 * (count / total) ** 0.5, 1),
+             "share": count / total, "rank": int(rank)}
+            for rank, count in sorted(entry["distribution"].items(), key=lambda kv: int(kv[0]))
+        ]
+        low, high = entry["rank_interval"]
+        items.append({"team": row["team"], "y": mid, "text_y": mid + 4, "blobs": blobs,
+                      "x1": x(low), "x2": x(high), "median_x": x(entry["median_rank"]),
+                      "median": entry["median_rank"], "interval": (low, high),
+                      "p_first": entry["p_first"], "rank": row["rank"]})
+    ticks = [{"x": x(r), "label": r} for r in range(1, n_ranks + 1)
+             if n_ranks <= 20 or r in (1, n_ranks) or r % 10 == 0]
+    return {"items": items, "ticks": ticks, "width": width, "label_x": left - 8,
+            "height": len(rows) * row_height + 34, "axis_y": len(rows) * row_height + 18}

@@ -30,6 +30,11 @@ urlpatterns = [
         name="leaderboard",
     ),
     path(
+        "c/<slug:slug>/phases/<slug:phase>/results/",
+        views.results,
+        name="results",
+    ),
+    path(
         "c/<slug:slug>/phases/<slug:phase>/entries/<int:pk>/",
         views.entry,
         name="entry",

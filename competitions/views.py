@@ -376,6 +376,16 @@ def entry(request: HttpRequest, slug: str, phase: str, pk: int) -> HttpResponse:
     return render(request, "competitions/entry.html", context | view)
 
 
+def results(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+    """How far the ranking can be trusted: what-if winners, column agreement, subgroups."""
+    context = _leaderboard_context(request, slug, phase)
+    view = selectors.results_view(
+        context["board"], split=context["split"], user=request.user,
+        metric=request.GET.get("metric", ""),
+    )
+    return render(request, "competitions/results.html", context | view)
+
+
 def leaderboard_export(request: HttpRequest, slug: str, phase: str, fmt: str) -> HttpResponse:
     """The leaderboard as CSV or JSON: the same selector, so the same numbers as the page."""
     if fmt not in ("csv", "json"):

@@ -23,60 +23,16 @@ from competitions.leaderboards import (
 )
 from competitions.models import (
     Leaderboard,
-    LeaderboardColumn,
     Participant,
     Phase,
     Submission,
     Team,
 )
 from competitions.selectors import leaderboard_table
+from tests.competitions.builders import make_board, make_scored, make_teams, stored_result
 from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _result(auroc, sensitivity=None, groups=None, small=()):
-    """A stored result with the shape scoring.evaluate gives: overall, groups, fairness."""
-    metrics = {"auroc": auroc, "sensitivity": sensitivity}
-    group_rows = []
-    for name, values in (groups or {}).items():
-        group_rows.append({
-            "attribute": "sex", "group": name, "n": 5 if name in small else 50,
-            "small": name in small,
-            "metrics": {m: {"value": v, "ci": None} for m, v in values.items()},
-        })
-    kept = {g["group"]: g["metrics"]["sensitivity"]["value"] for g in group_rows
-            if not g["small"] and g["metrics"].get("sensitivity", {}).get("value") is not None}
-    worst = min(kept, key=kept.get) if len(kept) >= 2 else None
-    return {
-        "n_cases": 100,
-        "overall": {m: {"value": v, "ci": None if v is None else [v - 0.05, v + 0.05]}
-                    for m, v in metrics.items()},
-        "groups": group_rows,
-        "fairness": {"sensitivity": {"sex": {"worst_group": worst}}},
-    }
-
-
-def _scored(phase, participant, created_offset=0, **values) -> Submission:
-    return Submission.objects.create(
-        phase=phase, team=participant.team, created_by=participant.user,
-        file="submissions/x.upload", original_name="x.csv", status=Submission.Status.SCORED,
-        created_at=timezone.now() - timedelta(minutes=100 - created_offset),
-        result={"public": _result(**values), "private": None},
-    )
-
-
-def _teams(phase, n):
-    return [ParticipantFactory(team__challenge=phase.challenge) for _ in range(n)]
-
-
-def _board(phase, ranking, columns, **fields) -> Leaderboard:
-    board = Leaderboard.objects.create(phase=phase, slug=ranking, name=ranking,
-                                       ranking=ranking, **fields)
-    for order, (column_id, ranked) in enumerate(columns):
-        LeaderboardColumn.objects.create(leaderboard=board, column_id=column_id, ranked=ranked,
-                                         order=order)
-    return board
 
 
 def _ranks(board, user=None):
@@ -88,12 +44,12 @@ def _ranks(board, user=None):
 def test_each_team_counts_with_its_best_submission_ties_share_a_rank_and_null_is_last(
     open_phase,
 ):
-    teams = _teams(open_phase, 4)
+    teams = make_teams(open_phase, 4)
     for participant, values in zip(
         teams, ([0.7, 0.9], [0.9], [None], [0.8, 0.6]), strict=True
     ):
         for value in values:
-            _scored(open_phase, participant, auroc=value)
+            make_scored(open_phase, participant, auroc=value)
     ranks, table = _ranks(ensure_default_leaderboard(open_phase))
     names = [p.team.name for p in teams]
     assert ranks == [(names[0], 1), (names[1], 1), (names[3], 3), (names[2], 4)]
@@ -102,13 +58,13 @@ def test_each_team_counts_with_its_best_submission_ties_share_a_rank_and_null_is
 
 
 def test_the_latest_or_the_chosen_submission_counts_when_the_board_says_so(open_phase):
-    (team,) = _teams(open_phase, 1)
-    best = _scored(open_phase, team, created_offset=1, auroc=0.9)
-    _scored(open_phase, team, created_offset=2, auroc=0.6)
-    board = _board(open_phase, "primary", [("auroc", True)], counting="latest")
+    (team,) = make_teams(open_phase, 1)
+    best = make_scored(open_phase, team, created_offset=1, auroc=0.9)
+    make_scored(open_phase, team, created_offset=2, auroc=0.6)
+    board = make_board(open_phase, "primary", [("auroc", True)], counting="latest")
     _ranks_, table = _ranks(board)
     assert table["rows"][0]["cells"][0]["value"] == 0.6
-    chosen = _board(open_phase, "mean_rank", [("auroc", True)], counting="chosen")
+    chosen = make_board(open_phase, "mean_rank", [("auroc", True)], counting="chosen")
     _ranks_, table = _ranks(chosen)
     assert table["rows"][0]["submission"] == best.pk  # no pick yet: the best counts
     picked = Submission.objects.filter(team=team.team).exclude(pk=best.pk).get()
@@ -118,48 +74,48 @@ def test_the_latest_or_the_chosen_submission_counts_when_the_board_says_so(open_
 
 
 def test_mean_rank_averages_the_column_ranks_with_shared_ranks(open_phase):
-    a, b, c = _teams(open_phase, 3)
-    _scored(open_phase, a, auroc=0.9, sensitivity=0.5)  # ranks 1, 3 -> mean 2
-    _scored(open_phase, b, auroc=0.8, sensitivity=0.7)  # ranks 2, 1 -> mean 1.5
-    _scored(open_phase, c, auroc=0.8, sensitivity=0.7)  # ranks 2, 1 -> mean 1.5
-    board = _board(open_phase, "mean_rank", [("auroc", True), ("sensitivity", True)])
+    a, b, c = make_teams(open_phase, 3)
+    make_scored(open_phase, a, auroc=0.9, sensitivity=0.5)  # ranks 1, 3 -> mean 2
+    make_scored(open_phase, b, auroc=0.8, sensitivity=0.7)  # ranks 2, 1 -> mean 1.5
+    make_scored(open_phase, c, auroc=0.8, sensitivity=0.7)  # ranks 2, 1 -> mean 1.5
+    board = make_board(open_phase, "mean_rank", [("auroc", True), ("sensitivity", True)])
     ranks, table = _ranks(board)
     assert ranks == [(b.team.name, 1), (c.team.name, 1), (a.team.name, 3)]
     assert [row["score"] for row in table["rows"]] == [1.5, 1.5, 2.0]
 
 
 def test_worst_group_ranks_on_the_worst_group_that_is_not_small(open_phase):
-    a, b, c = _teams(open_phase, 3)
-    _scored(open_phase, a, auroc=0.9, sensitivity=0.8,
+    a, b, c = make_teams(open_phase, 3)
+    make_scored(open_phase, a, auroc=0.9, sensitivity=0.8,
             groups={"female": {"sensitivity": 0.4}, "male": {"sensitivity": 0.9}})
     # b's tiny group is worse but small: its worst group that counts is male at 0.6.
-    _scored(open_phase, b, auroc=0.8, sensitivity=0.7,
+    make_scored(open_phase, b, auroc=0.8, sensitivity=0.7,
             groups={"female": {"sensitivity": 0.7}, "male": {"sensitivity": 0.6},
                     "other": {"sensitivity": 0.0}}, small=("other",))
-    _scored(open_phase, c, auroc=0.7, sensitivity=0.7, groups={"female": {"sensitivity": 0.7}})
-    board = _board(open_phase, "worst_group", [("sensitivity", True)], worst_group_on="sex")
+    make_scored(open_phase, c, auroc=0.7, sensitivity=0.7, groups={"female": {"sensitivity": 0.7}})
+    board = make_board(open_phase, "worst_group", [("sensitivity", True)], worst_group_on="sex")
     ranks, table = _ranks(board)
     assert ranks == [(b.team.name, 1), (a.team.name, 2), (c.team.name, 3)]
     assert [row["score"] for row in table["rows"]] == [0.6, 0.4, None]
 
 
 def test_pareto_puts_non_dominated_entries_first_and_undefined_last(open_phase):
-    a, b, c, d = _teams(open_phase, 4)
-    _scored(open_phase, a, auroc=0.9, sensitivity=0.5)
-    _scored(open_phase, b, auroc=0.7, sensitivity=0.8)
-    _scored(open_phase, c, auroc=0.6, sensitivity=0.4)  # dominated by both
-    _scored(open_phase, d, auroc=0.95, sensitivity=None)
-    board = _board(open_phase, "pareto", [("auroc", True), ("sensitivity", True)])
+    a, b, c, d = make_teams(open_phase, 4)
+    make_scored(open_phase, a, auroc=0.9, sensitivity=0.5)
+    make_scored(open_phase, b, auroc=0.7, sensitivity=0.8)
+    make_scored(open_phase, c, auroc=0.6, sensitivity=0.4)  # dominated by both
+    make_scored(open_phase, d, auroc=0.95, sensitivity=None)
+    board = make_board(open_phase, "pareto", [("auroc", True), ("sensitivity", True)])
     ranks, _table = _ranks(board)
     assert ranks == [(a.team.name, 1), (b.team.name, 1), (c.team.name, 3), (d.team.name, 4)]
 
 
 def test_a_participant_sees_no_small_group_value_and_an_organiser_does(open_phase):
-    (a,) = _teams(open_phase, 1)
-    _scored(open_phase, a, auroc=0.9, sensitivity=0.8,
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.9, sensitivity=0.8,
             groups={"female": {"sensitivity": 0.5}, "other": {"sensitivity": 1.0}},
             small=("other",))
-    board = _board(open_phase, "primary",
+    board = make_board(open_phase, "primary",
                    [("sensitivity", True), ("sensitivity@sex=other", False)])
     _ranks_, table = _ranks(board, user=a.user)
     assert table["rows"][0]["cells"][1] == {
@@ -173,8 +129,8 @@ def test_a_participant_sees_no_small_group_value_and_an_organiser_does(open_phas
 
 
 def test_hidden_scores_reach_no_participant_in_the_page_or_the_exports(client, open_phase):
-    (a,) = _teams(open_phase, 1)
-    _scored(open_phase, a, auroc=0.8125)
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.8125)
     Phase.objects.filter(pk=open_phase.pk).update(score_visibility="on_publish")
     phase_leaderboards_refresh(open_phase)
     client.force_login(a.user)
@@ -190,10 +146,10 @@ def test_hidden_scores_reach_no_participant_in_the_page_or_the_exports(client, o
 
 
 def test_the_exports_hold_the_numbers_of_the_page(client, open_phase):
-    a, b = _teams(open_phase, 2)
-    _scored(open_phase, a, auroc=0.81, sensitivity=0.5)
-    _scored(open_phase, b, auroc=0.79, sensitivity=None)
-    board = _board(open_phase, "mean_rank", [("auroc", True), ("sensitivity", True)])
+    a, b = make_teams(open_phase, 2)
+    make_scored(open_phase, a, auroc=0.81, sensitivity=0.5)
+    make_scored(open_phase, b, auroc=0.79, sensitivity=None)
+    board = make_board(open_phase, "mean_rank", [("auroc", True), ("sensitivity", True)])
     phase_leaderboards_refresh(open_phase)
     args = [open_phase.challenge.slug, open_phase.slug]
     document = json.loads(
@@ -235,8 +191,8 @@ def _queries_for_page(client, phase) -> int:
 
 
 def test_the_leaderboard_page_query_count_does_not_grow_with_entries(client, open_phase):
-    for n in range(3):
-        _scored(open_phase, ParticipantFactory(team__challenge=open_phase.challenge), auroc=n / 10)
+    for n, participant in enumerate(make_teams(open_phase, 3)):
+        make_scored(open_phase, participant, auroc=n / 10)
     phase_leaderboards_refresh(open_phase)
     few = _queries_for_page(client, open_phase)
     users = User.objects.bulk_create(User(username=f"bulk{n}") for n in range(997))
@@ -251,7 +207,7 @@ def test_the_leaderboard_page_query_count_does_not_grow_with_entries(client, ope
     Submission.objects.bulk_create(
         Submission(phase=open_phase, team=t, created_by=u, file="submissions/x.upload",
                    original_name="x.csv", status=Submission.Status.SCORED,
-                   result={"public": _result(auroc=n / 1000), "private": None})
+                   result={"public": stored_result(auroc=n / 1000), "private": None})
         for n, (u, t) in enumerate(zip(users, teams, strict=True))
     )
     phase_leaderboards_refresh(open_phase)
@@ -264,9 +220,9 @@ def test_the_leaderboard_page_query_count_does_not_grow_with_entries(client, ope
 
 
 def test_a_team_picks_its_counting_submission_while_the_phase_runs(client, open_phase):
-    (team,) = _teams(open_phase, 1)
-    first = _scored(open_phase, team, created_offset=1, auroc=0.9)
-    second = _scored(open_phase, team, created_offset=2, auroc=0.6)
+    (team,) = make_teams(open_phase, 1)
+    first = make_scored(open_phase, team, created_offset=1, auroc=0.9)
+    second = make_scored(open_phase, team, created_offset=2, auroc=0.6)
     client.force_login(team.user)
     for pick in (first, second):
         url = reverse("competitions:submission-select", args=[open_phase.challenge.slug, pick.pk])
@@ -288,8 +244,8 @@ def test_a_team_picks_its_counting_submission_while_the_phase_runs(client, open_
 def test_an_anonymous_team_shows_no_name_to_others_but_to_itself_and_organisers(
     client, open_phase
 ):
-    team, other = _teams(open_phase, 2)
-    _scored(open_phase, team, auroc=0.9)
+    team, other = make_teams(open_phase, 2)
+    make_scored(open_phase, team, auroc=0.9)
     client.force_login(team.user)
     url = reverse("competitions:team-anonymous", args=[open_phase.challenge.slug])
     client.post(url, {"anonymous": "on"})
@@ -307,3 +263,16 @@ def test_an_anonymous_team_shows_no_name_to_others_but_to_itself_and_organisers(
     assert shown(organiser)[0] == team.team.name
     client.post(url, {})
     assert shown(other.user)[0] == team.team.name
+
+
+def test_the_private_leaderboard_and_its_downloads_wait_for_the_end(client, open_phase):
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.9)
+    client.force_login(a.user)
+    args = [open_phase.challenge.slug, open_phase.slug]
+    for url in (reverse("competitions:leaderboard", args=args),
+                reverse("competitions:leaderboard-export", args=[*args, "csv"]),
+                reverse("competitions:leaderboard-export", args=[*args, "json"]),
+                reverse("competitions:results", args=args)):
+        assert client.get(url, {"split": "private"}).status_code == 404
+        assert client.get(url, {"split": "public"}).status_code == 200
