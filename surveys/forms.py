@@ -49,6 +49,8 @@ class ConsentForm(forms.Form):
                 required=False,
                 help_text=CONSENT_HELP[item],
                 initial=initial_choices.get(item.value, False),
+                # form_fields.html prints the help text with this id.
+                widget=forms.CheckboxInput(attrs={"aria-describedby": f"id_{item.value}_help"}),
             )
 
     def choices(self) -> dict[str, bool]:
