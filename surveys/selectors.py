@@ -47,6 +47,16 @@ def has_agreed(user, study: Study, item: str, *, current_only: bool = False) -> 
     return True
 
 
+def may_take_part(user, study: Study) -> bool:
+    """A challenge's study is for that challenge's participants; a site-wide one for everyone
+    signed in."""
+    if not user.is_authenticated:
+        return False
+    if study.challenge_id is None:
+        return True
+    return study.challenge.participants.filter(user=user).exists()
+
+
 def studies_of(user) -> QuerySet[Study]:
     """Studies that concern the user: of challenges they joined, site-wide ones, and any they
     ever decided on."""

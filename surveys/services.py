@@ -181,6 +181,8 @@ def on_participant_joined(sender, participant: Participant, **kwargs) -> None:
 
 def response_for(*, survey: Survey, user) -> Response:
     """The user's response to ``survey``, started now if there is none (one per survey)."""
+    if not selectors.may_take_part(user, survey.study):
+        raise ValidationError(_("This survey is for the participants of its challenge."))
     if not selectors.has_agreed(user, survey.study, ConsentItem.PARTICIPATE):
         raise ValidationError(_("Agree to take part in the study before answering its surveys."))
     if not survey.is_open():

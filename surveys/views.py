@@ -61,7 +61,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
 def consent(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     version = selectors.current_version(study)
-    if version is None:
+    if version is None or not selectors.may_take_part(request.user, study):
         raise Http404
     latest = selectors.latest_decisions(request.user, study)
     form = ConsentForm(
@@ -142,6 +142,8 @@ def account_delete(request: HttpRequest) -> HttpResponse:
 def answer(request: HttpRequest, pk: int) -> HttpResponse:
     """One page of a survey; answers are saved page by page and may be changed until it closes."""
     survey = get_object_or_404(Survey.objects.select_related("study"), pk=pk)
+    if not selectors.may_take_part(request.user, survey.study):
+        raise Http404
     if not selectors.has_agreed(request.user, survey.study, ConsentItem.PARTICIPATE):
         messages.info(request, _("Please read the study's consent form first."))
         return redirect(f"{_consent_url(survey.study)}?next={request.path}")

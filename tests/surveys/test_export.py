@@ -244,3 +244,12 @@ def test_the_study_page_needs_a_bounded_number_of_queries(
     client.force_login(researcher)
     with django_assert_max_num_queries(25):
         assert client.get(reverse("surveys:study", args=[study.slug])).status_code == 200
+
+
+def test_a_study_nobody_answered_exports_empty_but_valid_files(study, survey, tmp_path):
+    out = io.StringIO()
+    call_command("export_study", study.slug, "--out", str(tmp_path), stdout=out)
+    assert "0 participants exported" in out.getvalue()
+    frame, meta = pyreadstat.read_sav(str(tmp_path / "responses.sav"))
+    assert len(frame) == 0 and "pseudonym" in meta.column_names
+    assert pd.read_csv(tmp_path / "responses_wide.csv").empty

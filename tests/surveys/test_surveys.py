@@ -15,7 +15,7 @@ from django.utils import timezone
 from competitions import services as competition_services
 from surveys import selectors, services, tasks
 from surveys.models import Answer, Question, Response, Survey, SurveyNotice
-from tests.factories import PhaseFactory
+from tests.factories import PhaseFactory, UserFactory
 from tests.surveys.conftest import ALL_YES, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -191,8 +191,6 @@ def test_answers_past_the_retention_date_are_deleted_by_the_scheduled_task(study
 def test_joining_a_challenge_with_a_study_makes_its_pre_survey_due(
     study, survey, django_capture_on_commit_callbacks
 ):
-    from tests.factories import UserFactory
-
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         competition_services.participant_join(
@@ -202,3 +200,9 @@ def test_joining_a_challenge_with_a_study_makes_its_pre_survey_due(
         user=user, study=study, version=study.consent_versions.get(), choices=ALL_YES
     )
     assert selectors.surveys_due(user) == [survey]
+
+
+def test_a_challenge_study_is_closed_to_people_outside_the_challenge(study, survey, client):
+    client.force_login(UserFactory())
+    assert client.get(reverse("surveys:consent", args=[study.slug])).status_code == 404
+    assert client.get(_url(survey)).status_code == 404
