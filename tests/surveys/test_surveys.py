@@ -3,6 +3,7 @@ frozen questions and new versions, the item bank, and the post-survey announceme
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from django.utils import timezone
 from competitions import services as competition_services
 from surveys import selectors, services, tasks
 from surveys.models import Answer, Question, Response, Survey, SurveyNotice
-from tests.factories import PhaseFactory, UserFactory
+from tests.factories import ParticipantFactory, PhaseFactory, UserFactory
 from tests.surveys.conftest import ALL_YES, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +207,42 @@ def test_a_challenge_study_is_closed_to_people_outside_the_challenge(study, surv
     client.force_login(UserFactory())
     assert client.get(reverse("surveys:consent", args=[study.slug])).status_code == 404
     assert client.get(_url(survey)).status_code == 404
+
+
+def test_a_likert_grid_is_answered_row_by_row(study, consenting, client):
+    grid_survey = SurveyFactory(study=study, slug="grid")
+    services.survey_add_bank_items(survey=grid_survey, keys=["belonging"])
+    client.force_login(consenting)
+    page = client.get(_url(grid_survey)).content.decode()
+    assert page.count('<fieldset class="grid-row">') == 5
+    answers = {f"belong{i}": str(i) for i in range(1, 5)} | {"belong5": "-99"}
+    client.post(_url(grid_survey), answers)
+    saved = {
+        a.row.variable: (a.codes, a.declined)
+        for a in Answer.objects.filter(response__survey=grid_survey).select_related("row")
+    }
+    assert saved == {f"belong{i}": ([i], False) for i in range(1, 5)} | {"belong5": ([], True)}
+
+
+def test_randomised_options_are_shuffled_per_response_stably_with_self_describe_last(
+    study, survey, client
+):
+    gender = Question.objects.get(section__survey=survey, variable="gender")
+    Question.objects.filter(pk=gender.pk).update(randomise_options=True)
+    orders = set()
+    for _ in range(6):
+        user = ParticipantFactory(team__challenge=study.challenge).user
+        services.consent_record(
+            user=user, study=study, version=study.consent_versions.get(), choices=ALL_YES
+        )
+        client.force_login(user)
+        first = _option_order(client.get(_url(survey)).content.decode())
+        assert first == _option_order(client.get(_url(survey)).content.decode())  # stable
+        assert first[-2:] == ["4", "-99"]  # self-describe, then prefer not to say
+        assert sorted(first[:3]) == ["1", "2", "3"]
+        orders.add(tuple(first))
+    assert len(orders) > 1  # six responses (fixed ids) do not all share one order
+
+
+def _option_order(html: str) -> list[str]:
+    return re.findall(r'name="gender" value="(-?\d+)"', html)
