@@ -12,7 +12,6 @@ from surveys.models import (
     Response,
     Study,
     Survey,
-    SurveyNotice,
 )
 
 
@@ -114,15 +113,6 @@ def surveys_due(user) -> list[Survey]:
         .distinct()
     )
     return [s for s in surveys if has_agreed(user, s.study, ConsentItem.PARTICIPATE)]
-
-
-def notices_for(user) -> QuerySet[SurveyNotice]:
-    now = timezone.now()
-    return (
-        SurveyNotice.objects.filter(user=user, survey__closes_at__gt=now)
-        .exclude(survey__responses__user=user, survey__responses__completed_at__isnull=False)
-        .select_related("survey")
-    )
 
 
 def latest_survey_versions(study: Study) -> list[Survey]:

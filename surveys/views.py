@@ -157,8 +157,12 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     page = _page_number(request, len(sections))
     section = sections[page - 1]
     answers = answers_by_key(list(response.answers.all()))
+    # Special-category questions are asked only of those who gave explicit consent for them.
+    special = selectors.has_agreed(request.user, survey.study, ConsentItem.SPECIAL)
     questions = [
-        q for q in section.questions.prefetch_related("options", "rows") if is_shown(q, answers)
+        q
+        for q in section.questions.prefetch_related("options", "rows")
+        if is_shown(q, answers) and (special or not q.special_category)
     ]
     action = request.POST.get("action", "next")
     form = SurveyPageForm(

@@ -1,4 +1,4 @@
-"""Template helpers: a dictionary lookup and the survey notices."""
+"""Template helpers: a dictionary lookup and the notice of surveys waiting for the user."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ def get_item(mapping: dict, key: str):
 
 @register.inclusion_tag("surveys/notices.html", takes_context=True)
 def survey_notices(context) -> dict:
-    """Post-survey notices for the signed-in user, shown at the top of every page."""
-    from surveys.selectors import notices_for
+    """Open surveys waiting for the signed-in user (a pre-survey after joining, a post-survey
+    after its announcement), shown at the top of every page until answered."""
+    from surveys.selectors import surveys_due
 
     user = context["request"].user if "request" in context else None
     if user is None or not user.is_authenticated:
-        return {"notices": []}
-    return {"notices": list(notices_for(user))}
+        return {"surveys": []}
+    return {"surveys": surveys_due(user)}

@@ -246,3 +246,26 @@ def test_randomised_options_are_shuffled_per_response_stably_with_self_describe_
 
 def _option_order(html: str) -> list[str]:
     return re.findall(r'name="gender" value="(-?\d+)"', html)
+
+
+def test_special_category_questions_are_asked_only_with_explicit_consent(study, client):
+    survey = SurveyFactory(study=study, slug="demo")
+    services.survey_add_bank_items(survey=survey, keys=["gender", "ethnicity"])
+    version = study.consent_versions.get()
+    for special in (False, True):
+        user = ParticipantFactory(team__challenge=study.challenge).user
+        choices = {**ALL_YES, "special": special}
+        services.consent_record(user=user, study=study, version=version, choices=choices)
+        client.force_login(user)
+        page = client.get(_url(survey)).content.decode()
+        assert "What is your gender?" in page
+        assert ("Which ethnic group" in page) is special
+
+
+def test_a_waiting_survey_is_announced_on_every_page_until_answered(survey, consenting, client):
+    client.force_login(consenting)
+    home = client.get(reverse("competitions:challenge-list")).content.decode()
+    assert f"A short survey is waiting for you: {survey.title}" in home
+    Response.objects.create(survey=survey, user=consenting, completed_at=timezone.now())
+    home = client.get(reverse("competitions:challenge-list")).content.decode()
+    assert "A short survey is waiting for you" not in home
