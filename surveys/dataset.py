@@ -28,6 +28,7 @@ from surveys.models import (
     ArmAssignment,
     ConsentDecision,
     ConsentItem,
+    GridRow,
     Question,
     Response,
     Study,
@@ -168,7 +169,9 @@ def _activity(study: Study, users: list[int], linking: set[int]):
     )
     participants = {
         p.user_id: p
-        for p in Participant.objects.filter(challenge=study.challenge, user_id__in=users)
+        for p in Participant.objects.filter(
+            challenge=study.challenge, user_id__in=users
+        ).select_related("team")
     }
     team_sizes = dict(
         Participant.objects.filter(challenge=study.challenge)
@@ -242,7 +245,6 @@ def _survey_columns(survey, prefix, users, by_user, special, long_rows, study):
     variables: list[Variable] = []
     columns: dict[str, list] = {}
     questions = [q for s in survey.sections.all() for q in s.questions.all()]
-    sections = {s.pk: s.position for s in survey.sections.all()}
     for question in questions:
         specs = _question_variables(question, prefix, source)
         variables += [spec for spec, _ in specs]
@@ -253,22 +255,13 @@ def _survey_columns(survey, prefix, users, by_user, special, long_rows, study):
             released = response is not None and (not question.special_category or uid in special)
             answers = answers_by_key(list(response.answers.all())) if response else {}
             for spec, getter in specs:
-                columns[spec.name].append(
-                    getter(response, answers, sections[question.section_id]) if released else None
-                )
+                columns[spec.name].append(getter(answers) if released else None)
             if released:
-                long_rows += _long_rows(
-                    pseudonym(study, uid),
-                    survey,
-                    question,
-                    response,
-                    answers,
-                    sections[question.section_id],
-                )
+                long_rows += _long_rows(pseudonym(study, uid), survey, question, answers)
     return variables, columns
 
 
-def _missing(question: Question, response, answers, page: int, row=None) -> int | None:
+def _missing(question: Question, answers: dict, row: GridRow | None = None) -> int | None:
     """The missing code for a slot, or ``None`` if it holds an answer."""
     if not is_shown(question, answers):
         return NOT_SHOWN
@@ -281,7 +274,7 @@ def _missing(question: Question, response, answers, page: int, row=None) -> int 
 
 
 def _question_variables(question: Question, prefix: str, source: str):
-    """[(Variable, getter(response, answers, page) -> cell)] for one question."""
+    """[(Variable, getter(answers) -> cell)] for one question."""
     flags = {"special_category": question.special_category, "source": source}
     categories = {o.code: o.label for o in question.options.all()}
     ordered = question.kind in (Question.Kind.LIKERT, Question.Kind.GRID)
@@ -289,8 +282,8 @@ def _question_variables(question: Question, prefix: str, source: str):
     if question.kind == Question.Kind.GRID:
         for row in question.rows.all():
 
-            def grid_cell(response, answers, page, row=row):
-                code = _missing(question, response, answers, page, row)
+            def grid_cell(answers, row=row):
+                code = _missing(question, answers, row)
                 if code is not None:
                     return code
                 return answers[(question.pk, row.pk)].codes[0]
@@ -316,8 +309,8 @@ def _question_variables(question: Question, prefix: str, source: str):
     if question.kind == Question.Kind.MULTIPLE:
         for option in question.options.all():
 
-            def chosen(response, answers, page, code=option.code):
-                missing = _missing(question, response, answers, page)
+            def chosen(answers, code=option.code):
+                missing = _missing(question, answers)
                 if missing is not None:
                     return missing
                 return int(code in answers[(question.pk, None)].codes)
@@ -338,8 +331,8 @@ def _question_variables(question: Question, prefix: str, source: str):
             )
     elif question.kind in (Question.Kind.SINGLE, Question.Kind.LIKERT):
 
-        def single(response, answers, page):
-            missing = _missing(question, response, answers, page)
+        def single(answers):
+            missing = _missing(question, answers)
             return missing if missing is not None else answers[(question.pk, None)].codes[0]
 
         specs.append(
@@ -360,8 +353,8 @@ def _question_variables(question: Question, prefix: str, source: str):
         )
     elif question.kind == Question.Kind.NUMBER:
 
-        def number(response, answers, page):
-            missing = _missing(question, response, answers, page)
+        def number(answers):
+            missing = _missing(question, answers)
             return missing if missing is not None else answers[(question.pk, None)].number
 
         specs.append(
@@ -379,7 +372,7 @@ def _question_variables(question: Question, prefix: str, source: str):
         )
     else:
 
-        def text(response, answers, page):
+        def text(answers):
             answer = answers.get((question.pk, None))
             return answer.text if answer and not answer.declined else ""
 
@@ -398,7 +391,7 @@ def _question_variables(question: Question, prefix: str, source: str):
         )
     if any(o.self_describe for o in question.options.all()):
 
-        def described(response, answers, page):
+        def described(answers):
             answer = answers.get((question.pk, None))
             return answer.text if answer else ""
 
@@ -418,13 +411,13 @@ def _question_variables(question: Question, prefix: str, source: str):
     return specs
 
 
-def _long_rows(pseudo, survey, question, response, answers, page) -> list[dict]:
+def _long_rows(pseudo: str, survey: Survey, question: Question, answers: dict) -> list[dict]:
     base = {"pseudonym": pseudo, "survey": survey.slug, "survey_version": survey.version}
     rows = []
     targets = list(question.rows.all()) if question.kind == Question.Kind.GRID else [None]
     for row in targets:
         variable = row.variable if row else question.variable
-        missing = _missing(question, response, answers, page, row)
+        missing = _missing(question, answers, row)
         if missing is not None:
             rows.append({**base, "variable": variable, "missing": missing})
             continue
