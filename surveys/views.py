@@ -92,6 +92,8 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
+    if not selectors.may_take_part(request.user, study):
+        raise Http404
     try:
         services.consent_withdraw(user=request.user, study=study)
     except ValidationError as exc:

@@ -207,6 +207,7 @@ def test_a_challenge_study_is_closed_to_people_outside_the_challenge(study, surv
     client.force_login(UserFactory())
     assert client.get(reverse("surveys:consent", args=[study.slug])).status_code == 404
     assert client.get(_url(survey)).status_code == 404
+    assert client.post(reverse("surveys:withdraw", args=[study.slug])).status_code == 404
 
 
 def test_a_likert_grid_is_answered_row_by_row(study, consenting, client):
