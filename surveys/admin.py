@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from competitions.admin import ScopedAdmin
+from competitions.models import Leaderboard, Phase
 from surveys import services
 from surveys.item_bank import ITEMS
 from surveys.models import (
@@ -52,7 +53,14 @@ class ResearcherScopedAdmin(ScopedAdmin):
                 kwargs["queryset"] = Question.objects.filter(
                     section__survey__study__researchers=request.user
                 )
+            elif db_field.related_model is Phase:
+                kwargs["queryset"] = _researched_phases(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _researched_phases(request: HttpRequest):
+    """Phases of the challenges whose studies the user researches (others stay unlisted)."""
+    return Phase.objects.filter(challenge__studies__researchers=request.user).distinct()
 
 
 class ConsentVersionInline(admin.StackedInline):
@@ -67,6 +75,11 @@ class ConsentVersionInline(admin.StackedInline):
 class ArmInline(admin.TabularInline):
     model = Arm
     extra = 0
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.related_model is Leaderboard and not request.user.is_superuser:
+            kwargs["queryset"] = Leaderboard.objects.filter(phase__in=_researched_phases(request))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Study)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from competitions.roles import ORGANISERS_GROUP, ensure_organiser_group
 from surveys.models import Question, Response
 from surveys.roles import RESEARCHERS_GROUP, ensure_researcher_group
-from tests.factories import UserFactory
+from tests.factories import PhaseFactory, UserFactory
 from tests.surveys.conftest import StudyFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +73,13 @@ def test_the_item_bank_action_copies_the_chosen_items(study, staff_researcher, c
         Question.objects.filter(section__survey=survey).values_list("variable", flat=True)
     )
     assert variables == ["gender", "selfeff"]
+
+
+def test_a_researcher_chooses_only_among_the_phases_and_boards_of_their_studies(
+    study, staff_researcher, client
+):
+    own = PhaseFactory(challenge=study.challenge, name="Own phase")
+    PhaseFactory(name="Foreign phase")
+    client.force_login(staff_researcher)
+    page = client.get(reverse("admin:surveys_study_change", args=[study.pk])).content.decode()
+    assert own.name in page and "Foreign phase" not in page
