@@ -9,59 +9,26 @@ shows exactly the numbers, intervals and small-group flags of the submission pag
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from scoring import registry
-
-_COLUMN = re.compile(
-    r"^(?P<metric>[^@\s]+)"
-    r"(?:@(?:worst\((?P<worst>[^()=@\s]+)\)|(?P<attribute>[^()=@\s]+)=(?P<group>[^@]+)))?$"
-)
-
-
-@dataclass(frozen=True)
-class Column:
-    id: str
-    metric: str
-    higher_is_better: bool
-    attribute: str | None = None
-    group: str | None = None
-    worst: bool = False
+from scoring import columns, registry
+from scoring.columns import Column
+from scoring.errors import InputError
 
 
 def parse_column(column_id: str, task: str, attributes: Sequence[str] | None = None) -> Column:
-    """The column ``column_id`` means, checked against the metric registry and, when given, the
-    ground truth's attributes; a ``ValidationError`` an organiser understands otherwise."""
-    match = _COLUMN.match(column_id.strip())
-    if match is None:
-        raise ValidationError(
-            _("“%(id)s” is not a column id: write a metric id, optionally followed by "
-              "@attribute=group or @worst(attribute), e.g. sensitivity@worst(sex).")
-            % {"id": column_id}
-        )
+    """The column ``column_id`` means, for any metric of the challenge's task, checked against
+    the ground truth's attributes when given; a ``ValidationError`` an organiser understands
+    otherwise."""
     try:
-        metric = registry.get_metric(match["metric"], task)
-    except KeyError as exc:
-        raise ValidationError(str(exc.args[0])) from exc
-    attribute = match["worst"] or match["attribute"]
-    if attribute and attributes is not None and attribute not in attributes:
-        raise ValidationError(
-            _("The ground truth has no attribute “%(attribute)s”; it has: %(known)s.")
-            % {"attribute": attribute, "known": ", ".join(attributes) or _("none")}
+        return columns.parse_column(
+            column_id, attributes, {m.id: m for m in registry.metrics_for(task)}
         )
-    return Column(
-        id=column_id.strip(),
-        metric=metric.id,
-        higher_is_better=metric.higher_is_better,
-        attribute=attribute,
-        group=match["group"],
-        worst=bool(match["worst"]),
-    )
+    except InputError as exc:
+        raise ValidationError(exc.problems) from exc
 
 
 def column_value(result: dict | None, column: Column) -> dict:

@@ -42,3 +42,18 @@ class SubmissionForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class LabelBiasForm(forms.Form):
+    """The organiser's label-bias scenario: which group's positives to hide, and how many."""
+
+    population = forms.ChoiceField(label=_("Group whose positives are under-recorded"))
+    share = forms.FloatField(
+        label=_("Share of its positives recorded as negative"), min_value=0.01, max_value=1.0,
+        initial=0.2, help_text=_("0.2 hides one positive in five, chosen at random."),
+    )
+    seed = forms.IntegerField(label=_("Random seed"), min_value=0, initial=0)
+
+    def __init__(self, *args, populations: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["population"].choices = [(p, p.replace("=", " = ")) for p in populations]

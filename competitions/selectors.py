@@ -472,3 +472,39 @@ def blob_plot(table: dict, *, width: int = 640, row_height: int = 26) -> dict | 
              if n_ranks <= 20 or r in (1, n_ranks) or r % 10 == 0]
     return {"items": items, "ticks": ticks, "width": width, "label_x": left - 8,
             "height": len(rows) * row_height + 34, "axis_y": len(rows) * row_height + 18}
+
+
+def truth_populations(phase: Phase) -> list[str]:
+    """``attribute=group`` for every group of the ground truth's own attributes."""
+    report = phase.truth_report or {}
+    own = set(phase.truth_attributes or [])
+    return [
+        f"{item['attribute']}={group['group']}"
+        for item in report.get("attributes", []) if item["attribute"] in own
+        for group in item["groups"]
+    ]
+
+
+def label_bias_rows(board: Leaderboard, split: str, *, attribute: str, group: str, share: float,
+                    seed: int, names: dict[int, str]) -> dict:
+    """The label-bias stress test with team names, entries in their rank under biased labels."""
+    from competitions.robustness import label_bias_view
+
+    result = label_bias_view(board, split, attribute=attribute, group=group, share=share,
+                             seed=seed)
+    columns = list(result.entries[0].metrics_before) if result.entries else []
+    return {
+        "result": result,
+        "columns": columns,
+        "winners_before": [names.get(int(n), n) for n in result.winners_before],
+        "winners_after": [names.get(int(n), n) for n in result.winners_after],
+        "rows": [
+            {"team": names.get(int(e.name), e.name), "rank_before": e.rank_before,
+             "rank_after": e.rank_after, "moved": e.rank_before - e.rank_after,
+             "cells": [{"before": e.metrics_before[c], "after": e.metrics_after[c],
+                        "change": None if e.metrics_before[c] is None
+                        or e.metrics_after[c] is None
+                        else e.metrics_after[c] - e.metrics_before[c]} for c in columns]}
+            for e in sorted(result.entries, key=lambda e: (e.rank_after, e.rank_before))
+        ],
+    }

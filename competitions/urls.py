@@ -35,6 +35,11 @@ urlpatterns = [
         name="results",
     ),
     path(
+        "c/<slug:slug>/phases/<slug:phase>/label-bias/",
+        views.label_bias,
+        name="label-bias",
+    ),
+    path(
         "c/<slug:slug>/phases/<slug:phase>/entries/<int:pk>/",
         views.entry,
         name="entry",

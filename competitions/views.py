@@ -15,12 +15,14 @@ from django.views.decorators.http import require_POST
 from competitions import exports, permissions, selectors, services
 from competitions.forms import (
     JoinForm,
+    LabelBiasForm,
     SubmissionForm,
     TeamCreateForm,
     TeamInviteForm,
     TeamJoinForm,
 )
 from competitions.models import DataFile, Phase, Submission, Team
+from scoring.errors import InputError
 
 
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
@@ -354,7 +356,8 @@ def _leaderboard_context(request: HttpRequest, slug: str, phase: str) -> dict:
         board, split=context["split"], user=request.user,
         attribute=request.GET.get("attribute", ""),
     )
-    return context | {"boards": boards, "board": board, "table": table}
+    organiser = permissions.is_organiser(request.user, context["phase"].challenge)
+    return context | {"boards": boards, "board": board, "table": table, "is_organiser": organiser}
 
 
 def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
@@ -384,6 +387,31 @@ def results(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
         metric=request.GET.get("metric", ""),
     )
     return render(request, "competitions/results.html", context | view)
+
+
+def label_bias(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+    """Organisers: how each entry's metrics and the ranking move if a group's labels are biased
+    (a share of its positives recorded as negative)."""
+    context = _leaderboard_context(request, slug, phase)
+    phase_obj = context["phase"]
+    if not permissions.is_organiser(request.user, phase_obj.challenge):
+        raise Http404
+    populations = selectors.truth_populations(phase_obj)
+    form = LabelBiasForm(request.GET if "population" in request.GET else None,
+                         populations=populations)
+    stress = None
+    if form.is_valid():
+        attribute, group = form.cleaned_data["population"].split("=", 1)
+        try:
+            stress = selectors.label_bias_rows(
+                context["board"], context["split"], attribute=attribute, group=group,
+                share=form.cleaned_data["share"], seed=form.cleaned_data["seed"],
+                names={row["submission"]: row["team"] for row in context["table"]["rows"]},
+            )
+        except InputError as exc:
+            form.add_error(None, exc.problems)
+    return render(request, "competitions/label_bias.html", context | {"form": form,
+                                                                       "stress": stress})
 
 
 def leaderboard_export(request: HttpRequest, slug: str, phase: str, fmt: str) -> HttpResponse:

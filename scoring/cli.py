@@ -1,4 +1,5 @@
-"""``python -m scoring evaluate|describe|metrics``: thin command-line callers of the library.
+"""``python -m scoring evaluate|describe|metrics|similarity|ensemble|leaderboard|label-bias``:
+thin command-line callers of the library.
 
 Exit status 0 on success, 2 on invalid input (one line per problem on stderr).
 """
@@ -15,6 +16,7 @@ from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.groups import parse_pairs
 from scoring.io import TASKS, read_predictions, read_truth
+from scoring.leaderboard_cli import add_subcommands as add_leaderboard_subcommands
 from scoring.registry import metrics_for
 from scoring.similarity_cli import add_subcommands
 
@@ -58,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("metrics", help="list the metrics of a task")
     listing.add_argument("--task", choices=TASKS, default="binary")
     add_subcommands(commands)
+    add_leaderboard_subcommands(commands)
     return parser
 
 

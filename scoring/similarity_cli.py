@@ -16,40 +16,45 @@ from scoring.io import read_predictions, read_truth
 from scoring.similarity import MEASURES
 
 
-def _list(text: str) -> list[str]:
+def comma_list(text: str) -> list[str]:
+    """``a, b,c`` as ``["a", "b", "c"]``: the CLI's lists of metrics and attributes."""
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def add_field_arguments(sub: argparse.ArgumentParser) -> None:
+    """The arguments of every command over a field of entries: truth, predictions files,
+    threshold and output format."""
+    sub.add_argument("--truth", required=True, help="ground-truth CSV (binary task)")
+    sub.add_argument("predictions", nargs="+", help="predictions CSVs, one per entry")
+    sub.add_argument("--threshold", type=float, default=0.5)
+    sub.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
     """Add ``similarity`` and ``ensemble`` to the subcommands of ``python -m scoring``."""
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--truth", required=True, help="ground-truth CSV (binary task)")
-        sub.add_argument("predictions", nargs="+", help="predictions CSVs, one per entry")
-        sub.add_argument("--threshold", type=float, default=0.5)
-        sub.add_argument("--format", choices=("table", "json"), default="table")
-
     similarity = commands.add_parser(
         "similarity", help="pairwise similarity of entries, overall and per subgroup"
     )
-    common(similarity)
+    add_field_arguments(similarity)
     similarity.add_argument(
-        "--attributes", type=_list, default=[], help="attributes to split by (default none)"
+        "--attributes", type=comma_list, default=[], help="attributes to split by (default none)"
     )
     similarity.set_defaults(run=run_similarity)
 
     ensemble = commands.add_parser("ensemble", help="mean, vote and diverse ensembles of the top k")
-    common(ensemble)
+    add_field_arguments(ensemble)
     ensemble.add_argument("--top-k", type=int, default=3)
     ensemble.add_argument("--metric", default="auroc", help="primary metric (default auroc)")
     ensemble.add_argument(
-        "--attributes", type=_list, help="attributes for the worst group (default all)"
+        "--attributes", type=comma_list, help="attributes for the worst group (default all)"
     )
     ensemble.add_argument("--min-group", type=int, default=30)
     ensemble.set_defaults(run=run_ensemble)
 
 
-def _read(args: argparse.Namespace):
+def read_entries(args: argparse.Namespace):
+    """(names by file stem, truth, predictions) of ``--truth`` and the predictions files."""
     truth = read_truth(args.truth)
     predictions = [read_predictions(path, truth) for path in args.predictions]
     names = [Path(path.removesuffix(".gz")).stem for path in args.predictions]
@@ -57,7 +62,7 @@ def _read(args: argparse.Namespace):
 
 
 def run_similarity(args: argparse.Namespace) -> int:
-    names, truth, predictions = _read(args)
+    names, truth, predictions = read_entries(args)
     report = field_similarity(
         names, truth, predictions, threshold=args.threshold, attributes=args.attributes
     )
@@ -68,7 +73,7 @@ def run_similarity(args: argparse.Namespace) -> int:
 
 
 def run_ensemble(args: argparse.Namespace) -> int:
-    names, truth, predictions = _read(args)
+    names, truth, predictions = read_entries(args)
     report = field_ensembles_report(
         names,
         truth,

@@ -177,7 +177,7 @@ def test_an_organiser_cannot_save_a_board_the_rule_cannot_use(open_phase):
     with pytest.raises(ValidationError) as caught:
         leaderboard_validate(board, ["sensitivity@worst(colour)", "nonsense"], [])
     messages = " ".join(caught.value.messages)
-    assert "no attribute “colour”" in messages
+    assert "unknown attribute 'colour'" in messages
     assert "unknown metric 'nonsense'" in messages
     assert "Mark at least one column as ranked" in messages
     assert "Name the attribute whose worst group ranks" in messages

@@ -1,0 +1,122 @@
+"""Benchmark of leaderboard ranking robustness (issue 5).
+
+1. ``compute_leaderboard`` with bootstrap robustness at S entries x N cases x B resamples
+   (default 200 x 10,000 x 1,000), ranked by ``mean_rank`` on a threshold metric
+   (sensitivity) and AUROC, from arrays already in memory: wall time and the process's peak
+   resident memory (inputs included). The numba kernel is compiled (or loaded from its cache)
+   by a small warm-up call first.
+2. A straightforward peer on the first ``--peer-resamples`` resamples (default 10): for every
+   resample, index the cases, score each entry with scikit-learn (``recall_score``,
+   ``roc_auc_score``) and rank with ``scipy.stats.rankdata(method="min")``. Its time is
+   extrapolated to B resamples, and its ranks are checked against the fast path's.
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/leaderboard.py
+
+The data are synthetic: labels with a prevalence of 30 %, each entry's score a noisy copy of a
+shared signal rounded to 3 decimals (so that scores tie, as real ones do).
+
+``main`` runs every part; the web app's page-latency benchmark can be added as another part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
+
+from scoring.leaderboard import compute_leaderboard  # noqa: E402
+from scoring.weighted_stats import resample_weights  # noqa: E402
+
+COLUMNS = ["sensitivity", "auroc"]
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def synthetic_field(entries: int, cases: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (N,) and scores (S x N) of a correlated field."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(cases) < 0.3).astype(np.int64)
+    signal = labels + rng.normal(0.0, 0.6, cases)
+    scores = np.empty((entries, cases))
+    for i in range(entries):
+        noisy = signal + rng.normal(0.0, rng.uniform(0.2, 1.0), cases)
+        scores[i] = np.round(1.0 / (1.0 + np.exp(-(noisy - 0.5) * 4)), 3)
+    return labels, scores
+
+
+def peer_ranks(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """mean_rank on sensitivity and AUROC, one resample at a time, with scikit-learn and scipy."""
+    from scipy.stats import rankdata
+    from sklearn.metrics import recall_score, roc_auc_score
+
+    ranks = []
+    for w in weights:
+        indices = np.repeat(np.arange(labels.size), w.astype(np.int64))
+        y = labels[indices]
+        values = np.array([
+            [recall_score(y, score[indices] >= 0.5), roc_auc_score(y, score[indices])]
+            for score in scores
+        ])
+        column_ranks = rankdata(-values, axis=0, method="min")
+        ranks.append(rankdata(column_ranks.mean(axis=1), method="min"))
+    return np.array(ranks)
+
+
+def robustness(args: argparse.Namespace) -> None:
+    """Part 1 and 2: the fast path at full size, then the peer on a few resamples."""
+    labels, scores = synthetic_field(args.entries, args.cases, args.seed)
+    names = [f"entry{i}" for i in range(args.entries)]
+    compute_leaderboard(names[:2], labels[:100], scores[:2, :100], {}, columns=COLUMNS,
+                        ranking="mean_rank", bootstrap=2)
+    before = peak_rss_mib()
+    start = time.perf_counter()
+    result = compute_leaderboard(names, labels, scores, {}, columns=COLUMNS, ranking="mean_rank",
+                                 bootstrap=args.resamples, seed=args.seed)
+    elapsed = time.perf_counter() - start
+    print(f"robustness, {args.entries} entries x {args.cases:,} cases x {args.resamples:,} "
+          f"resamples, columns {', '.join(COLUMNS)}, mean_rank: {elapsed:.2f} s; peak RSS "
+          f"{peak_rss_mib():,.0f} MiB (before the call {before:,.0f} MiB); mean Kendall tau "
+          f"{result.kendall_tau:.3f}")
+    if args.peer_resamples:
+        weights = resample_weights(args.cases, range(args.peer_resamples), args.seed)
+        start = time.perf_counter()
+        peer = peer_ranks(labels, scores, weights)
+        peer_time = time.perf_counter() - start
+        extrapolated = peer_time / args.peer_resamples * args.resamples
+        same = np.array_equal(peer, result.rank_samples[: args.peer_resamples])
+        print(f"peer (scikit-learn + scipy per resample), {args.peer_resamples} resamples: "
+              f"{peer_time:.1f} s, extrapolated to {args.resamples:,}: {extrapolated:,.0f} s; "
+              f"ratio peer / fast {extrapolated / elapsed:,.0f}x; same ranks: {same}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=200)
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--resamples", type=int, default=1_000)
+    parser.add_argument("--peer-resamples", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    import numba
+    import sklearn
+
+    print(f"{platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
+          f"scikit-learn {sklearn.__version__}, {os.cpu_count()} CPUs, numba threads "
+          f"{numba.get_num_threads()}")
+    robustness(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""``python -m scoring leaderboard|label-bias``: thin command-line callers of
+:func:`scoring.leaderboard.compute_leaderboard` and :func:`scoring.label_bias.label_bias_stress`.
+
+Registered on the main parser by ``scoring.cli``; entries are named by their file's stem.
+Invalid input raises ``InputError``, which the main CLI prints (exit status 2, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from scoring.errors import InputError
+from scoring.field_report import stack_field
+from scoring.label_bias import LabelBiasResult, label_bias_stress
+from scoring.leaderboard import LeaderboardResult, compute_leaderboard
+from scoring.ranking import RULES
+from scoring.similarity_cli import add_field_arguments, comma_list, read_entries
+
+
+def add_subcommands(commands: argparse._SubParsersAction) -> None:
+    """Add ``leaderboard`` and ``label-bias`` to the subcommands of ``python -m scoring``."""
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        add_field_arguments(sub)
+        sub.add_argument("--ranking", choices=RULES, default="mean_rank")
+        sub.add_argument("--metrics", type=comma_list, default=["auroc"],
+                         help="column ids: auroc, sensitivity@sex=female, auroc@worst(sex), ...")
+        sub.add_argument("--primary", help="column of primary/worst_group/rank_then_aggregate "
+                         "(default: the first)")
+        sub.add_argument("--worst-group-on", help="attribute of the worst_group rule")
+        sub.add_argument("--split", choices=("public", "private"),
+                         help="rank on one split of the ground truth (default: all cases)")
+        sub.add_argument("--min-group", type=int, default=1,
+                         help="groups with fewer cases have no value (default 1)")
+
+    board = commands.add_parser("leaderboard", help="rank entries and bootstrap the ranking")
+    common(board)
+    board.add_argument("--attributes", type=comma_list, default=[],
+                       help="show every metric on each group of these attributes (not ranked)")
+    board.add_argument("--bootstrap", type=int, default=1000, help="resamples (0: none)")
+    board.add_argument("--seed", type=int, default=0)
+    board.set_defaults(run=run_leaderboard)
+
+    bias = commands.add_parser(
+        "label-bias", help="hide a share of one group's positives and rank again"
+    )
+    common(bias)
+    bias.add_argument("--attribute", required=True)
+    bias.add_argument("--group", required=True)
+    bias.add_argument("--share", type=float, required=True, help="share of positives hidden")
+    bias.add_argument("--seed", type=int, default=0)
+    bias.set_defaults(run=run_label_bias)
+
+
+def _inputs(args: argparse.Namespace) -> tuple[list[str], dict]:
+    names, truth, predictions = read_entries(args)
+    labels, scores, decisions = stack_field(truth, predictions, threshold=args.threshold)
+    cases = None
+    if args.split is not None:
+        if truth.split is None:
+            raise InputError("--split needs a 'split' column in the ground truth")
+        cases = np.asarray(truth.split) == args.split
+    options = {
+        "columns": args.metrics, "ranking": args.ranking, "primary": args.primary,
+        "worst_group_on": args.worst_group_on, "threshold": args.threshold, "cases": cases,
+        "min_group_size": args.min_group, "decisions": decisions,
+    }
+    return names, {"labels": labels, "scores": scores, "attributes": truth.attributes, **options}
+
+
+def run_leaderboard(args: argparse.Namespace) -> int:
+    names, inputs = _inputs(args)
+    unknown = [name for name in args.attributes if name not in inputs["attributes"]]
+    if unknown:
+        raise InputError(f"unknown attribute {', '.join(unknown)}; the ground truth has "
+                         + (", ".join(inputs["attributes"]) or "no attribute columns"))
+    metrics = list(dict.fromkeys(column.partition("@")[0] for column in args.metrics))
+    shown = [
+        f"{metric}@{attribute}={group}"
+        for attribute in args.attributes
+        for group in sorted(set(inputs["attributes"][attribute][_selected(inputs)]))
+        for metric in metrics
+    ]
+    result = compute_leaderboard(names, **inputs, bootstrap=args.bootstrap, seed=args.seed,
+                                 shown=shown)
+    print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
+          else leaderboard_table(result))
+    return 0
+
+
+def _selected(inputs: dict) -> np.ndarray:
+    n = len(inputs["labels"])
+    return np.ones(n, bool) if inputs["cases"] is None else inputs["cases"]
+
+
+def run_label_bias(args: argparse.Namespace) -> int:
+    names, inputs = _inputs(args)
+    result = label_bias_stress(names, **inputs, attribute=args.attribute, group=args.group,
+                               share=args.share, seed=args.seed)
+    print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
+          else label_bias_table(result))
+    return 0
+
+
+def leaderboard_table(result: LeaderboardResult) -> str:
+    """Rank, entry, the rule's score, rank interval, P(first) and every column; then the what-if
+    table."""
+    from scoring.cli import _number, _table
+
+    columns = list(result.entries[0].metrics)
+    rows = [
+        [str(entry.rank), entry.name, _number(entry.score),
+         "—" if entry.rank_interval is None else "–".join(map(str, entry.rank_interval)),
+         _number(entry.p_first), *(_number(entry.metrics[c]) for c in columns)]
+        for entry in result.entries
+    ]
+    tau = "—" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
+    parts = [
+        f"{result.ranking} ranking on {', '.join(result.ranked)}; {result.n_cases} cases, "
+        f"{result.bootstrap} bootstrap resamples (seed {result.seed}); mean Kendall tau {tau}",
+        _table(["rank", "entry", "score", "95% rank interval", "P(first)", *columns], rows),
+        _table(["if ranked by", "winner"],
+               [[c, ", ".join(w) or "—"] for c, w in result.what_if.items()]),
+    ]
+    return "\n\n".join(parts)
+
+
+def label_bias_table(result: LabelBiasResult) -> str:
+    """Per entry: rank and score before and after hiding the positives."""
+    from scoring.cli import _number, _table
+
+    rows = [
+        [e.name, str(e.rank_before), str(e.rank_after), _number(e.score_before),
+         _number(e.score_after)]
+        for e in result.entries
+    ]
+    tau = "—" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
+    return (
+        f"{result.hidden} of {result.positives} positives with {result.attribute} = "
+        f"{result.group} hidden as negatives (share {result.share}, seed {result.seed}); "
+        f"Kendall tau before/after {tau}\n\n"
+        + _table(["entry", "rank before", "rank after", "score before", "score after"], rows)
+    )
