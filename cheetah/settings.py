@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "surveys.middleware.ConsentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -234,6 +235,14 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-submissions": {
         "task": "competitions.tasks.sweep_stuck_submissions",
         "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
+    "announce-post-surveys": {
+        "task": "surveys.tasks.announce_post_surveys",
+        "schedule": env.float("SURVEY_ANNOUNCE_INTERVAL_SECONDS", default=300.0),
+    },
+    "purge-answers-past-retention": {
+        "task": "surveys.tasks.purge_answers_past_retention",
+        "schedule": 3600.0,
     },
 }
 

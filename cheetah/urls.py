@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/", include(auth_urlpatterns)),
     path("accounts/", include("accounts.urls")),
     path("api/", include("competitions.api.urls")),
+    path("", include("surveys.urls")),
     path("", include("competitions.urls")),
 ]

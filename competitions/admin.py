@@ -40,20 +40,18 @@ from scoring.groups import check_selection, parse_pairs
 from scoring.io import read_truth
 
 
-class OrganiserScopedAdmin(admin.ModelAdmin):
-    """Limits rows, object permissions and challenge choices to the user's own challenges."""
+class ScopedAdmin(admin.ModelAdmin):
+    """Limits rows and object permissions to what ``_scope_filter`` lets the user own (all of
+    them for a superuser). Organisers' challenges here; researchers' studies in surveys."""
 
-    challenge_path = "challenge"  # lookup from the model to its Challenge
-
-    def _organiser_filter(self, request: HttpRequest) -> dict:
-        prefix = f"{self.challenge_path}__" if self.challenge_path else ""
-        return {f"{prefix}organisers": request.user}
+    def _scope_filter(self, request: HttpRequest) -> dict:
+        raise NotImplementedError
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**self._organiser_filter(request)).distinct()
+        return queryset.filter(**self._scope_filter(request)).distinct()
 
     def _owns(self, request: HttpRequest, obj) -> bool:
         if obj is None or request.user.is_superuser:
@@ -68,6 +66,16 @@ class OrganiserScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self._owns(request, obj)
+
+
+class OrganiserScopedAdmin(ScopedAdmin):
+    """Limits rows, object permissions and challenge choices to the user's own challenges."""
+
+    challenge_path = "challenge"  # lookup from the model to its Challenge
+
+    def _scope_filter(self, request: HttpRequest) -> dict:
+        prefix = f"{self.challenge_path}__" if self.challenge_path else ""
+        return {f"{prefix}organisers": request.user}
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Challenge and not request.user.is_superuser:

@@ -8,6 +8,7 @@ places where a study may take part in a participant's path:
 - ``leaderboard_filters``: which of a phase's leaderboards a user sees (a design arm of a study
   may show one arm the single-metric leaderboard and the other the subgroup-aware one).
 - ``participant_joined``: sent after a user joins a challenge (a pre-survey may become due).
+- ``demo_seeded``: sent at the end of ``seed_demo`` (a study may add its demo data).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ leaderboard_filters: list[LeaderboardFilter] = []
 
 #: Sent with ``participant`` (a ``competitions.Participant``) once the join has committed.
 participant_joined = Signal()
+
+#: Sent with ``challenge`` (the demo ``competitions.Challenge``) at the end of ``seed_demo``;
+#: receivers must be idempotent, as the seed is.
+demo_seeded = Signal()
 
 
 def submit_refusal(user, challenge) -> str | None:

@@ -18,17 +18,19 @@ ORGANISER_PERMISSIONS = {
 }
 
 
-def ensure_organiser_group(**_kwargs) -> None:
-    """Create or update the group; connected to post_migrate so a fresh database has it."""
+def ensure_group(name: str, app_label: str, permissions: dict[str, tuple[str, ...]]) -> None:
+    """Create or update a role group with exactly these model permissions of one app."""
     from django.contrib.auth.models import Group, Permission
 
-    group, _created = Group.objects.get_or_create(name=ORGANISERS_GROUP)
+    group, _created = Group.objects.get_or_create(name=name)
     codenames = [
-        f"{action}_{model}"
-        for model, actions in ORGANISER_PERMISSIONS.items()
-        for action in actions
+        f"{action}_{model}" for model, actions in permissions.items() for action in actions
     ]
-    permissions = Permission.objects.filter(
-        content_type__app_label="competitions", codename__in=codenames
+    group.permissions.set(
+        Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
     )
-    group.permissions.set(permissions)
+
+
+def ensure_organiser_group(**_kwargs) -> None:
+    """Create or update the group; connected to post_migrate so a fresh database has it."""
+    ensure_group(ORGANISERS_GROUP, "competitions", ORGANISER_PERMISSIONS)

@@ -1,4 +1,5 @@
-"""A real Celery worker process on the configured broker and the test database.
+"""A real Celery worker process on the configured broker and the test database, and a headless
+Chromium page (Debian's, through Playwright) for the browser tests.
 
 The worker is started once per session, after pytest-django has created the test database, with
 DATABASE_URL pointing at that database, and stopped before it is dropped. Tests that use it need
@@ -8,6 +9,7 @@ DATABASE_URL pointing at that database, and stopped before it is dropped. Tests 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
+from playwright.sync_api import sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; the Django calls the tests make
 # between browser steps are plain synchronous ones.
@@ -78,3 +81,30 @@ def wait_for(predicate, *, timeout: float = 60, interval: float = 0.25, what: st
             return value
         time.sleep(interval)
     raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page():
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not shutil.which(path):
+        pytest.fail(f"Chromium not found at {path}: apt-get install chromium, or set CHROMIUM_PATH")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+        # Queries the test made while Playwright's event loop ran live in that loop's context,
+        # which pytest-django's teardown does not see: close them here.
+        connections.close_all()

@@ -6,45 +6,15 @@ network access beyond this machine; a missing browser fails the test with a clea
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from competitions.models import Submission
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser_page():
-    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    if not shutil.which(path):
-        pytest.fail(f"Chromium not found at {path}: apt-get install chromium, or set CHROMIUM_PATH")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
-        # Queries the test made while Playwright's event loop ran live in that loop's context,
-        # which pytest-django's teardown does not see: close them here.
-        connections.close_all()
-
 
 def test_a_participant_joins_uploads_and_sees_their_score(
     celery_worker_process, live_server, browser_page, open_phase, good_predictions

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from competitions import services
+from competitions import hooks, services
 from competitions.demo_data import demo_predictions, load_demo_data
 from competitions.models import (
     Challenge,
@@ -90,6 +90,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             challenge, phase = self._challenge(users["organiser"], data)
         self._team_and_submissions(challenge, phase, users, data)
+        hooks.demo_seeded.send(sender=self.__class__, challenge=challenge)
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(demo_logins_text())
 

@@ -1,0 +1,468 @@
+"""A study's research data set: who may appear, under which pseudonym, with which columns.
+
+Reads the database and returns plain tables (pandas) and variable metadata; ``surveys.export``
+writes them to files. The rules (docs/studies.md):
+
+- a participant appears only while their latest research decision is "yes";
+- linked competition activity only with the linking consent, special-category questions only
+  with the explicit special-category consent (otherwise those cells are empty);
+- pseudonyms are keyed hashes (``services.pseudonym``), never user ids, names or e-mails;
+- numeric answers missing for a known reason carry -97 (not shown), -98 (not answered) or -99
+  (prefer not to say); an empty cell means "not asked / not released".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+from django.db.models import Count
+
+from competitions.models import Participant, Phase, Submission
+from competitions.selectors import leaderboard_rows
+from surveys.conditions import answers_by_key, is_shown
+from surveys.models import (
+    ArmAssignment,
+    ConsentDecision,
+    ConsentItem,
+    GridRow,
+    Question,
+    Response,
+    Study,
+    Survey,
+)
+from surveys.naming import NOT_ANSWERED, NOT_SHOWN, PREFER_NOT, prefixed
+
+#: Rank bands of the best rank on the primary leaderboard: an exact rank would re-identify a
+#: participant through the public leaderboard. Left empty when fewer than this many teams rank.
+MIN_TEAMS_FOR_BAND = 10
+RANK_BANDS = {1: "top 10%", 2: "10-25%", 3: "25-50%", 4: "bottom 50%"}
+
+
+@dataclass
+class Variable:
+    """One column of the wide file, with what SPSS, Stata, Frictionless and the codebook need."""
+
+    name: str
+    label: str
+    type: str  # "integer", "number" or "string"
+    source: str  # e.g. "survey pre v1", "consent", "competition activity"
+    question: str = ""
+    categories: dict[int, str] = field(default_factory=dict)
+    coded_missing: bool = False  # numeric with -97/-98/-99
+    identifying: bool = False  # free text: may identify a person
+    special_category: bool = False
+    reverse_coded: bool = False
+    ordered: bool = False
+
+
+@dataclass
+class StudyDataset:
+    study: Study
+    variables: list[Variable]
+    wide: pd.DataFrame
+    long: pd.DataFrame
+
+
+def pseudonym(study: Study, user_id: int) -> str:
+    """A keyed hash (HMAC-SHA256) of the user id under the study's secret: stable across
+    exports of one study, unlinkable across studies, and not reversible without the secret."""
+    digest = hmac.new(
+        study.pseudonym_secret.encode(), str(user_id).encode(), hashlib.sha256
+    ).hexdigest()
+    return f"P{digest[:12]}"
+
+
+def rank_band(rank: int, n_teams: int) -> int | None:
+    """1-4 for top 10%, 10-25%, 25-50%, bottom 50% of ``n_teams``; ``None`` under 10 teams."""
+    if n_teams < MIN_TEAMS_FOR_BAND:
+        return None
+    share = rank / n_teams
+    if share <= 0.10:
+        return 1
+    if share <= 0.25:
+        return 2
+    if share <= 0.50:
+        return 3
+    return 4
+
+
+def consenting_users(study: Study, item: str = ConsentItem.RESEARCH) -> dict[int, int]:
+    """User id -> consent version number, for users whose latest decision on ``item`` is yes."""
+    latest: dict[int, ConsentDecision] = {}
+    for decision in ConsentDecision.objects.filter(study=study, item=item).select_related(
+        "version"
+    ):
+        latest[decision.user_id] = decision
+    return {uid: d.version.version for uid, d in latest.items() if d.agreed}
+
+
+def build(study: Study) -> StudyDataset:
+    research = consenting_users(study)
+    linking = set(consenting_users(study, ConsentItem.LINKING)) & set(research)
+    special = set(consenting_users(study, ConsentItem.SPECIAL)) & set(research)
+    responses = (
+        Response.objects.filter(survey__study=study, user_id__in=research)
+        .select_related("survey")
+        .prefetch_related("answers")
+    )
+    by_user: dict[int, dict[int, Response]] = defaultdict(dict)
+    for response in responses:
+        by_user[response.user_id][response.survey_id] = response
+    users = sorted(by_user, key=lambda uid: pseudonym(study, uid))
+
+    variables = [
+        Variable(
+            "pseudonym", "Participant pseudonym (stable within this study)", "string", "study"
+        ),
+        Variable(
+            "consent_version", "Consent version agreed to for research use", "integer", "consent"
+        ),
+    ]
+    columns: dict[str, list] = {
+        "pseudonym": [pseudonym(study, uid) for uid in users],
+        "consent_version": [research[uid] for uid in users],
+    }
+    if study.challenge_id:
+        activity_vars, activity = _activity(study, users, linking)
+        variables += activity_vars
+        columns.update(activity)
+    surveys = list(
+        Survey.objects.filter(study=study, responses__isnull=False)
+        .distinct()
+        .prefetch_related("sections__questions__options", "sections__questions__rows")
+        .order_by("slug", "version")
+    )
+    versions = Counter(survey.slug for survey in surveys)
+    long_rows: list[dict] = []
+    for survey in surveys:
+        prefix = survey.slug if versions[survey.slug] == 1 else f"{survey.slug}_v{survey.version}"
+        survey_vars, survey_cols = _survey_columns(
+            survey, prefix, users, by_user, special, long_rows, study
+        )
+        variables += survey_vars
+        columns.update(survey_cols)
+    wide = pd.DataFrame(columns, columns=[v.name for v in variables])
+    long = pd.DataFrame(
+        long_rows,
+        columns=[
+            "pseudonym",
+            "survey",
+            "survey_version",
+            "variable",
+            "code",
+            "number",
+            "text",
+            "missing",
+        ],
+    )
+    return StudyDataset(study=study, variables=variables, wide=wide, long=long)
+
+
+def _activity(study: Study, users: list[int], linking: set[int]):
+    phase = (
+        study.linked_phase
+        or Phase.objects.filter(challenge=study.challenge).order_by("-end").first()
+    )
+    participants = {
+        p.user_id: p
+        for p in Participant.objects.filter(
+            challenge=study.challenge, user_id__in=users
+        ).select_related("team")
+    }
+    team_sizes = dict(
+        Participant.objects.filter(challenge=study.challenge)
+        .values_list("team")
+        .annotate(n=Count("id"))
+        .values_list("team", "n")
+    )
+    submissions = dict(
+        Submission.objects.filter(phase__challenge=study.challenge, created_by_id__in=users)
+        .values_list("created_by")
+        .annotate(n=Count("id"))
+        .values_list("created_by", "n")
+    )
+    bands: dict[int, int | None] = {}
+    if phase is not None:
+        rows = [row for row in leaderboard_rows(phase) if row.rank is not None]
+        team_rank = {row.team: row.rank for row in rows}
+        for uid, p in participants.items():
+            rank = team_rank.get(p.team.name)
+            bands[uid] = rank_band(rank, len(rows)) if rank else None
+    arms = {
+        a.user_id: a.arm for a in ArmAssignment.objects.filter(study=study).select_related("arm")
+    }
+    ordered_arms = list(study.arms.order_by("slug"))
+    arm_codes = {arm.pk: i for i, arm in enumerate(ordered_arms, start=1)}
+    variables = [
+        Variable(
+            "joined_at",
+            "When the participant joined the challenge (UTC, ISO 8601)",
+            "string",
+            "competition activity",
+        ),
+        Variable(
+            "team_size", "Members of the participant's team", "integer", "competition activity"
+        ),
+        Variable(
+            "n_submissions", "Submissions the participant made", "integer", "competition activity"
+        ),
+        Variable(
+            "rank_band",
+            "Best rank of the team on the primary leaderboard (band)",
+            "integer",
+            "competition activity",
+            categories=RANK_BANDS,
+            ordered=True,
+        ),
+        Variable(
+            "arm",
+            "Design arm",
+            "integer",
+            "design experiment",
+            categories={arm_codes[arm.pk]: arm.name[:80] for arm in ordered_arms},
+        ),
+    ]
+    columns: dict[str, list] = {v.name: [] for v in variables}
+    for uid in users:
+        p = participants.get(uid)
+        linked = uid in linking and p is not None
+        columns["joined_at"].append(p.joined_at.isoformat(timespec="seconds") if linked else None)
+        columns["team_size"].append(team_sizes.get(p.team_id) if linked else None)
+        columns["n_submissions"].append(submissions.get(uid, 0) if linked else None)
+        columns["rank_band"].append(bands.get(uid) if linked else None)
+        arm = arms.get(uid)
+        columns["arm"].append(arm_codes[arm.pk] if linked and arm else None)
+    return variables, columns
+
+
+def _survey_columns(survey, prefix, users, by_user, special, long_rows, study):
+    """The wide columns of one survey version; appends its long rows."""
+    source = f"survey {survey.slug} v{survey.version}"
+    variables: list[Variable] = []
+    columns: dict[str, list] = {}
+    questions = [q for s in survey.sections.all() for q in s.questions.all()]
+    for question in questions:
+        specs = _question_variables(question, prefix, source)
+        variables += [spec for spec, _ in specs]
+        for spec, _ in specs:
+            columns[spec.name] = []
+        for uid in users:
+            response = by_user[uid].get(survey.pk)
+            released = response is not None and (not question.special_category or uid in special)
+            answers = answers_by_key(list(response.answers.all())) if response else {}
+            for spec, getter in specs:
+                columns[spec.name].append(getter(answers) if released else None)
+            if released:
+                long_rows += _long_rows(pseudonym(study, uid), survey, question, answers)
+    return variables, columns
+
+
+def _missing(question: Question, answers: dict, row: GridRow | None = None) -> int | None:
+    """The missing code for a slot, or ``None`` if it holds an answer."""
+    if not is_shown(question, answers):
+        return NOT_SHOWN
+    answer = answers.get((question.pk, row.pk if row else None))
+    if answer is None:
+        return NOT_ANSWERED
+    if answer.declined:
+        return PREFER_NOT
+    return None
+
+
+def _question_variables(question: Question, prefix: str, source: str):
+    """[(Variable, getter(answers) -> cell)] for one question."""
+    flags = {"special_category": question.special_category, "source": source}
+    categories = {o.code: o.label for o in question.options.all()}
+    ordered = question.kind in (Question.Kind.LIKERT, Question.Kind.GRID)
+    specs = []
+    if question.kind == Question.Kind.GRID:
+        for row in question.rows.all():
+
+            def grid_cell(answers, row=row):
+                code = _missing(question, answers, row)
+                if code is not None:
+                    return code
+                return answers[(question.pk, row.pk)].codes[0]
+
+            specs.append(
+                (
+                    Variable(
+                        prefixed(prefix, row.variable),
+                        row.label,
+                        "integer",
+                        question=f"{question.text} — {row.text}",
+                        categories=categories,
+                        coded_missing=True,
+                        reverse_coded=row.reverse_coded,
+                        ordered=True,
+                        **flags,
+                    ),
+                    grid_cell,
+                )
+            )
+        return specs
+    name = prefixed(prefix, question.variable)
+    if question.kind == Question.Kind.MULTIPLE:
+        for option in question.options.all():
+
+            def chosen(answers, code=option.code):
+                missing = _missing(question, answers)
+                if missing is not None:
+                    return missing
+                return int(code in answers[(question.pk, None)].codes)
+
+            specs.append(
+                (
+                    Variable(
+                        prefixed(prefix, question.variable, option.code),
+                        f"{question.label[:60]}: {option.label}"[:80],
+                        "integer",
+                        question=question.text,
+                        categories={0: "not chosen", 1: "chosen"},
+                        coded_missing=True,
+                        **flags,
+                    ),
+                    chosen,
+                )
+            )
+    elif question.kind in (Question.Kind.SINGLE, Question.Kind.LIKERT):
+
+        def single(answers):
+            missing = _missing(question, answers)
+            return missing if missing is not None else answers[(question.pk, None)].codes[0]
+
+        specs.append(
+            (
+                Variable(
+                    name,
+                    question.label,
+                    "integer",
+                    question=question.text,
+                    categories=categories,
+                    coded_missing=True,
+                    ordered=ordered,
+                    reverse_coded=question.reverse_coded,
+                    **flags,
+                ),
+                single,
+            )
+        )
+    elif question.kind == Question.Kind.NUMBER:
+
+        def number(answers):
+            missing = _missing(question, answers)
+            return missing if missing is not None else answers[(question.pk, None)].number
+
+        specs.append(
+            (
+                Variable(
+                    name,
+                    question.label,
+                    "number",
+                    question=question.text,
+                    coded_missing=True,
+                    **flags,
+                ),
+                number,
+            )
+        )
+    else:
+
+        def text(answers):
+            answer = answers.get((question.pk, None))
+            return answer.text if answer and not answer.declined else ""
+
+        specs.append(
+            (
+                Variable(
+                    name,
+                    question.label,
+                    "string",
+                    question=question.text,
+                    identifying=True,
+                    **flags,
+                ),
+                text,
+            )
+        )
+    if any(o.self_describe for o in question.options.all()):
+
+        def described(answers):
+            answer = answers.get((question.pk, None))
+            return answer.text if answer else ""
+
+        specs.append(
+            (
+                Variable(
+                    prefixed(prefix, question.variable, "txt"),
+                    f"{question.label[:60]}: self-description",
+                    "string",
+                    question=question.text,
+                    identifying=True,
+                    **flags,
+                ),
+                described,
+            )
+        )
+    return specs
+
+
+def _long_rows(pseudo: str, survey: Survey, question: Question, answers: dict) -> list[dict]:
+    base = {"pseudonym": pseudo, "survey": survey.slug, "survey_version": survey.version}
+    rows = []
+    targets = list(question.rows.all()) if question.kind == Question.Kind.GRID else [None]
+    for row in targets:
+        variable = row.variable if row else question.variable
+        missing = _missing(question, answers, row)
+        if missing is not None:
+            rows.append({**base, "variable": variable, "missing": missing})
+            continue
+        answer = answers[(question.pk, row.pk if row else None)]
+        if answer.codes:
+            rows += [
+                {**base, "variable": variable, "code": code, "text": answer.text}
+                for code in answer.codes
+            ]
+        else:
+            rows.append(
+                {**base, "variable": variable, "number": answer.number, "text": answer.text}
+            )
+    return rows
+
+
+def study_counts(study: Study, survey: Survey, *, minimum: int = 5) -> list[dict]:
+    """Per single-choice or Likert question of ``survey``: how many consenting participants
+    chose each option, with counts under ``minimum`` shown as "< 5" (cell suppression)."""
+    research = consenting_users(study)
+    tables = []
+    answers = Response.objects.filter(survey=survey, user_id__in=research).values_list(
+        "answers__question_id", "answers__codes", "answers__declined"
+    )
+    counts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for question_id, codes, declined in answers:
+        if question_id is None:
+            continue
+        if declined:
+            counts[question_id][PREFER_NOT] += 1
+        for code in codes or []:
+            counts[question_id][code] += 1
+    for section in survey.sections.all():
+        for question in section.questions.filter(
+            kind__in=[Question.Kind.SINGLE, Question.Kind.LIKERT], special_category=False
+        ).prefetch_related("options"):
+            cells = [(o.label, counts[question.pk].get(o.code, 0)) for o in question.options.all()]
+            cells.append(("Prefer not to say", counts[question.pk].get(PREFER_NOT, 0)))
+            tables.append(
+                {
+                    "question": question,
+                    "cells": [
+                        (label, str(n) if n == 0 or n >= minimum else f"< {minimum}")
+                        for label, n in cells
+                    ],
+                }
+            )
+    return tables

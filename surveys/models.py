@@ -1,0 +1,516 @@
+"""Studies, versioned consent, surveys, answers, design arms and the export log.
+
+The data model is described in docs/studies.md. Invariants are constraints in the database: one
+decision row per (user, study, version, item) change is never overwritten (decisions are an
+append-only history), one response per participant and survey, one answer per question (and grid
+row) in a response, one arm per participant and study.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from surveys.naming import (
+    MAX_LABEL,
+    export_name_problem,
+    validate_code,
+    validate_label,
+    validate_name,
+)
+
+
+def _new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class Study(models.Model):
+    """A research study attached to one challenge, or site-wide when ``challenge`` is empty."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text=_("Markdown, shown to participants."))
+    challenge = models.ForeignKey(
+        "competitions.Challenge",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="studies",
+        help_text=_("Empty for a site-wide study."),
+    )
+    linked_phase = models.ForeignKey(
+        "competitions.Phase",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Whose leaderboard the exported rank band refers to (default: the last)."),
+    )
+    researchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="researched_studies", blank=True
+    )
+    keep_answers_after_withdrawal = models.BooleanField(
+        default=False,
+        help_text=_(
+            "If set, answers given before a participant withdraws research consent are kept "
+            "(the consent page says so); otherwise they are deleted at withdrawal."
+        ),
+    )
+    retention_until = models.DateField(
+        help_text=_("After this day a scheduled task deletes the study's research answers.")
+    )
+    answers_deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Keys the pseudonyms (HMAC): never shown, never exported.
+    pseudonym_secret = models.CharField(max_length=64, default=_new_secret, editable=False)
+    assignment_seed = models.PositiveIntegerField(
+        default=0, help_text=_("Seeds the random, balanced assignment to design arms.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ConsentItem(models.TextChoices):
+    """The separate decisions a consent document asks for."""
+
+    PARTICIPATE = "participate", _("Taking part (needed to submit)")
+    RESEARCH = "research", _("Research use of my survey answers")
+    LINKING = "linking", _("Linking my survey answers to my competition activity")
+    SPECIAL = "special", _("Special-category data (e.g. ethnicity, disability)")
+    CONTACT = "contact", _("Being contacted for an interview")
+
+
+class ConsentVersion(models.Model):
+    """One version of a study's consent document. The highest published version is current."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="consent_versions")
+    version = models.PositiveIntegerField()
+    text = models.TextField(help_text=_("Markdown, in plain language."))
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["study", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "version"], name="consent_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="consent_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} consent v{self.version}"
+
+
+class ConsentDecision(models.Model):
+    """A decision on one item under one version, at one time. Never updated: a change is a row."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_decisions"
+    )
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="decisions")
+    version = models.ForeignKey(ConsentVersion, on_delete=models.PROTECT, related_name="+")
+    item = models.CharField(max_length=16, choices=ConsentItem)
+    agreed = models.BooleanField()
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+        indexes = [models.Index(fields=["study", "user", "item", "decided_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(item__in=ConsentItem.values), name="consent_item_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.item}={self.agreed} (v{self.version.version})"
+
+
+class Arm(models.Model):
+    """A design arm of a study's experiment: which of a phase's leaderboards its members see."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="arms")
+    slug = models.SlugField(max_length=40)
+    name = models.CharField(max_length=120)
+    leaderboards = models.ManyToManyField(
+        "competitions.Leaderboard",
+        blank=True,
+        related_name="design_arms",
+        help_text=_(
+            "The leaderboards this arm's members see, per phase. A phase with none listed here "
+            "shows them all."
+        ),
+    )
+
+    class Meta:
+        ordering = ["study", "slug"]
+        constraints = [models.UniqueConstraint(fields=["study", "slug"], name="arm_slug_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.name}"
+
+
+class ArmAssignment(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="arm_assignments"
+    )
+    arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="assignments")
+    # Position in the study's assignment sequence: with the seed, it determines the arm.
+    sequence = models.PositiveIntegerField()
+    assigned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="one_arm_per_study"),
+            models.UniqueConstraint(
+                fields=["study", "sequence"], name="assignment_sequence_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.arm}"
+
+
+class Survey(models.Model):
+    """One version of a questionnaire. Once it has responses its questions are frozen: a change
+    makes a new version (same slug, version + 1)."""
+
+    class Trigger(models.TextChoices):
+        JOIN = "join", _("When a participant joins the challenge (pre-survey)")
+        PHASE_END = "phase_end", _("After a phase ends (post-survey, with an e-mail and notice)")
+        LINK = "link", _("By link only")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="surveys")
+    slug = models.CharField(
+        max_length=10,
+        validators=[validate_name],
+        help_text=_(
+            "Prefix of the survey's columns in exports: a letter, then letters, digits, _."
+        ),
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    title = models.CharField(max_length=200)
+    intro = models.TextField(blank=True, help_text=_("Markdown, shown above the first page."))
+    trigger = models.CharField(max_length=16, choices=Trigger, default=Trigger.LINK)
+    phase = models.ForeignKey(
+        "competitions.Phase",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("For a post-survey: the phase whose end triggers it."),
+    )
+    opens_at = models.DateTimeField(default=timezone.now)
+    closes_at = models.DateTimeField()
+    announced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["study", "slug", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "slug", "version"], name="survey_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")), name="survey_closes_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger="phase_end") | Q(phase__isnull=False),
+                name="post_survey_has_phase",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (v{self.version})"
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.opens_at <= at < self.closes_at
+
+    @property
+    def is_frozen(self) -> bool:
+        """Whether the questions may no longer change in place (someone has answered)."""
+        return self.pk is not None and self.responses.exists()
+
+
+def _refuse_if_frozen(survey: Survey) -> None:
+    """Questions of a survey with responses may not change in place (codes would mean two
+    things in one export); a change makes a new version."""
+    if survey.is_frozen:
+        raise ValidationError(
+            _("“%(survey)s” has responses: make a new version to change its questions.")
+            % {"survey": survey}
+        )
+
+
+class Section(models.Model):
+    """A page of a survey; answers are saved page by page."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="sections")
+    position = models.PositiveIntegerField(default=1)
+    title = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["survey", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        LIKERT = "likert", _("Likert item")
+        GRID = "grid", _("Likert grid")
+        NUMBER = "number", _("Number")
+        SHORT_TEXT = "short_text", _("Short text")
+        LONG_TEXT = "long_text", _("Long text")
+
+    CHOICE_KINDS = (Kind.SINGLE, Kind.MULTIPLE, Kind.LIKERT, Kind.GRID)
+    TEXT_KINDS = (Kind.SHORT_TEXT, Kind.LONG_TEXT)
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(default=1)
+    kind = models.CharField(max_length=16, choices=Kind)
+    variable = models.CharField(max_length=32, validators=[validate_name])
+    label = models.CharField(
+        max_length=MAX_LABEL, validators=[validate_label], help_text=_("Variable label.")
+    )
+    text = models.TextField(help_text=_("The question as participants read it."))
+    help_text = models.CharField(max_length=300, blank=True)
+    required = models.BooleanField(default=False)
+    prefer_not_to_say = models.BooleanField(default=True)
+    randomise_options = models.BooleanField(default=False)
+    reverse_coded = models.BooleanField(default=False)
+    special_category = models.BooleanField(
+        default=False, help_text=_("Exported only for participants who gave explicit consent.")
+    )
+    minimum = models.FloatField(null=True, blank=True)
+    maximum = models.FloatField(null=True, blank=True)
+    show_if_question = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependants"
+    )
+    show_if_codes = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("Show only if the earlier question's answer is one of these codes, e.g. 1,2."),
+    )
+
+    class Meta:
+        ordering = ["section__position", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.variable
+
+    def save(self, *args, **kwargs) -> None:
+        _refuse_if_frozen(self.section.survey)
+        super().save(*args, **kwargs)
+
+    @property
+    def survey(self) -> Survey:
+        return self.section.survey
+
+    @property
+    def is_text(self) -> bool:
+        return self.kind in self.TEXT_KINDS
+
+    @property
+    def condition_codes(self) -> set[int]:
+        return {int(c) for c in self.show_if_codes.replace(" ", "").split(",") if c}
+
+    def clean(self) -> None:
+        problems = {}
+        if self.show_if_question_id and not self.show_if_codes.strip():
+            problems["show_if_codes"] = _("List the codes that make this question show.")
+        try:
+            self.condition_codes  # noqa: B018 (parsing is the check)
+        except ValueError:
+            problems["show_if_codes"] = _("Codes are whole numbers separated by commas.")
+        if self.show_if_question_id and self.section_id:
+            earlier = self.show_if_question.section
+            if earlier.survey_id != self.section.survey_id or earlier.position >= (
+                self.section.position
+            ):
+                problems["show_if_question"] = _(
+                    "A condition may only refer to a question on an earlier page of this survey."
+                )
+        if self.minimum is not None and self.maximum is not None and self.minimum >= self.maximum:
+            problems["maximum"] = _("The maximum must be above the minimum.")
+        if self.section_id and self.variable:
+            problem = _variable_problem(self.section.survey, self.variable, self)
+            if problem:
+                problems["variable"] = problem
+        if problems:
+            raise ValidationError(problems)
+
+
+def _variable_problem(survey: Survey, variable: str, owner: models.Model) -> str | None:
+    """A variable must be unique in its survey (over questions and grid rows) and short enough
+    for the prefixed export names."""
+    questions = Question.objects.filter(section__survey=survey, variable__iexact=variable)
+    rows = GridRow.objects.filter(question__section__survey=survey, variable__iexact=variable)
+    if isinstance(owner, Question):
+        questions = questions.exclude(pk=owner.pk)
+    else:
+        rows = rows.exclude(pk=owner.pk)
+    if questions.exists() or rows.exists():
+        return _("This survey already has a variable “%(v)s”.") % {"v": variable}
+    return export_name_problem(survey.slug, survey.version, variable)
+
+
+class Option(models.Model):
+    """A choice (or a Likert grid's scale point) with its integer code."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    position = models.PositiveIntegerField(default=1)
+    code = models.IntegerField(validators=[validate_code])
+    label = models.CharField(max_length=MAX_LABEL, validators=[validate_label])
+    self_describe = models.BooleanField(
+        default=False, help_text=_("Chosen with a free-text description (e.g. gender).")
+    )
+
+    class Meta:
+        ordering = ["question", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "code"], name="option_code_unique"),
+            models.CheckConstraint(
+                condition=~Q(code__in=[-97, -98, -99]), name="option_code_not_missing_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} = {self.label}"
+
+    def save(self, *args, **kwargs) -> None:
+        _refuse_if_frozen(self.question.section.survey)
+        super().save(*args, **kwargs)
+
+
+class GridRow(models.Model):
+    """One item of a Likert grid, with a variable of its own."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="rows")
+    position = models.PositiveIntegerField(default=1)
+    variable = models.CharField(max_length=32, validators=[validate_name])
+    label = models.CharField(max_length=MAX_LABEL, validators=[validate_label])
+    text = models.CharField(max_length=300)
+    reverse_coded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["question", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.variable
+
+    def save(self, *args, **kwargs) -> None:
+        _refuse_if_frozen(self.question.section.survey)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.question_id and self.variable:
+            problem = _variable_problem(self.question.section.survey, self.variable, self)
+            if problem:
+                raise ValidationError({"variable": problem})
+
+
+class Response(models.Model):
+    """One participant's answers to one survey version; editable until the survey closes."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="survey_responses"
+    )
+    consent_version = models.ForeignKey(
+        ConsentVersion, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # The furthest page the participant has seen (1-based); later pages count as not shown.
+    pages_seen = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "user"], name="one_response_per_survey")
+        ]
+
+    def __str__(self) -> str:
+        return f"Response {self.pk} to {self.survey}"
+
+
+class Answer(models.Model):
+    """An answer to one question (or one row of a grid). ``declined`` is "prefer not to say"."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    row = models.ForeignKey(
+        GridRow, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
+    )
+    codes = models.JSONField(default=list, blank=True)
+    number = models.FloatField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    declined = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "question"],
+                condition=Q(row__isnull=True),
+                name="one_answer_per_question",
+            ),
+            models.UniqueConstraint(
+                fields=["response", "question", "row"],
+                condition=Q(row__isnull=False),
+                name="one_answer_per_grid_row",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Answer to {self.row or self.question} in response {self.response_id}"
+
+
+class SurveyNotice(models.Model):
+    """A site notice (and an e-mail) that a post-survey is waiting for a participant."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="notices")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="survey_notices"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "user"], name="one_notice_per_survey")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} for {self.user}"
+
+
+class ExportLog(models.Model):
+    """Who exported which study when, and how many rows: every export writes one."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="exports")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    via = models.CharField(max_length=16)  # "web", "command", "contacts"
+    at = models.DateTimeField(default=timezone.now)
+    rows = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} exported by {self.user} ({self.via}, {self.rows} rows)"

@@ -1,0 +1,76 @@
+"""Everything Cheetah holds about one user, for their own download (GDPR Art. 15 and 20)."""
+
+from __future__ import annotations
+
+from competitions.models import Participant, Submission
+from surveys.models import ArmAssignment, ConsentDecision, Response
+
+
+def collect(user) -> dict:
+    """The user's account, participations, submissions (metadata), consent history, survey
+    answers and design arms. Nothing about other people: team mates appear by team name only."""
+    return {
+        "account": {
+            "username": user.username,
+            "email": user.email,
+            "display_name": user.display_name,
+            "date_joined": user.date_joined,
+            "last_login": user.last_login,
+        },
+        "participations": [
+            {"challenge": p.challenge.slug, "team": p.team.name, "joined_at": p.joined_at}
+            for p in Participant.objects.filter(user=user).select_related("challenge", "team")
+        ],
+        "submissions": [
+            {
+                "challenge": s.phase.challenge.slug,
+                "phase": s.phase.slug,
+                "file_name": s.original_name,
+                "description": s.description,
+                "status": s.status,
+                "created_at": s.created_at,
+            }
+            for s in Submission.objects.filter(created_by=user).select_related("phase__challenge")
+        ],
+        "consent_decisions": [
+            {
+                "study": d.study.slug,
+                "version": d.version.version,
+                "item": d.item,
+                "agreed": d.agreed,
+                "decided_at": d.decided_at,
+            }
+            for d in ConsentDecision.objects.filter(user=user).select_related("study", "version")
+        ],
+        "survey_responses": [
+            _response(r)
+            for r in Response.objects.filter(user=user)
+            .select_related("survey__study")
+            .prefetch_related("answers__question", "answers__row")
+        ],
+        "design_arms": [
+            {"study": a.study.slug, "arm": a.arm.slug, "assigned_at": a.assigned_at}
+            for a in ArmAssignment.objects.filter(user=user).select_related("study", "arm")
+        ],
+    }
+
+
+def _response(response: Response) -> dict:
+    return {
+        "study": response.survey.study.slug,
+        "survey": response.survey.slug,
+        "survey_version": response.survey.version,
+        "started_at": response.started_at,
+        "completed_at": response.completed_at,
+        "answers": [
+            {
+                "variable": a.row.variable if a.row else a.question.variable,
+                "question": a.row.text if a.row else a.question.text,
+                "codes": a.codes,
+                "number": a.number,
+                "text": a.text,
+                "prefer_not_to_say": a.declined,
+            }
+            for a in response.answers.all()
+        ],
+    }

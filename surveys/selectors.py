@@ -1,0 +1,123 @@
+"""Reads: consent state, due surveys, what a researcher may see."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from surveys.models import (
+    ConsentDecision,
+    ConsentItem,
+    ConsentVersion,
+    Response,
+    Study,
+    Survey,
+)
+
+
+def current_version(study: Study) -> ConsentVersion | None:
+    """The highest published consent version (``None``: the study asks for nothing yet)."""
+    return (
+        study.consent_versions.filter(published_at__lte=timezone.now()).order_by("-version").first()
+    )
+
+
+def latest_decisions(user, study: Study) -> dict[str, ConsentDecision]:
+    """Each item's most recent decision by ``user`` (items never decided are absent)."""
+    if not user.is_authenticated:
+        return {}
+    latest: dict[str, ConsentDecision] = {}
+    for decision in ConsentDecision.objects.filter(user=user, study=study).select_related(
+        "version"
+    ):
+        latest[decision.item] = decision  # ordered by time: the last one wins
+    return latest
+
+
+def has_agreed(user, study: Study, item: str, *, current_only: bool = False) -> bool:
+    """Whether the user's latest decision on ``item`` is yes (under the current version when
+    ``current_only``: what taking part in a challenge requires after a new version)."""
+    decision = latest_decisions(user, study).get(item)
+    if decision is None or not decision.agreed:
+        return False
+    if current_only:
+        version = current_version(study)
+        return version is not None and decision.version_id == version.pk
+    return True
+
+
+def may_take_part(user, study: Study) -> bool:
+    """A challenge's study is for that challenge's participants; a site-wide one for everyone
+    signed in."""
+    if not user.is_authenticated:
+        return False
+    if study.challenge_id is None:
+        return True
+    return study.challenge.participants.filter(user=user).exists()
+
+
+def studies_of(user) -> QuerySet[Study]:
+    """Studies that concern the user: of challenges they joined, site-wide ones, and any they
+    ever decided on."""
+    return Study.objects.filter(
+        Q(challenge__isnull=True) | Q(challenge__participants__user=user) | Q(decisions__user=user)
+    ).distinct()
+
+
+def studies_needing_consent(user) -> list[tuple[Study, ConsentVersion]]:
+    """Studies whose current version the user has not answered yet and must be asked about now:
+    every study of a challenge they joined, and site-wide studies they answered an earlier
+    version of (a site-wide study is offered on the privacy page, never forced)."""
+    due = []
+    candidates = Study.objects.filter(
+        Q(challenge__participants__user=user) | Q(decisions__user=user)
+    ).distinct()
+    for study in candidates:
+        version = current_version(study)
+        if version is None:
+            continue
+        decided = ConsentDecision.objects.filter(user=user, study=study, version=version)
+        if not decided.exists():
+            due.append((study, version))
+    return due
+
+
+def researched_by(user) -> QuerySet[Study]:
+    """Studies whose individual answers ``user`` may see: theirs as a researcher (all for a
+    superuser). Organisers of the challenge are not researchers by that alone."""
+    if not user.is_authenticated:
+        return Study.objects.none()
+    if user.is_superuser:
+        return Study.objects.all()
+    return Study.objects.filter(researchers=user)
+
+
+def is_researcher(user, study: Study) -> bool:
+    return researched_by(user).filter(pk=study.pk).exists()
+
+
+def surveys_due(user) -> list[Survey]:
+    """Open surveys the user is invited to and has not completed: pre-surveys of joined
+    challenges, and post-surveys they were notified of."""
+    now = timezone.now()
+    joined = Survey.objects.filter(
+        trigger=Survey.Trigger.JOIN, study__challenge__participants__user=user
+    )
+    notified = Survey.objects.filter(notices__user=user)
+    done = Response.objects.filter(user=user, completed_at__isnull=False).values("survey")
+    surveys = (
+        (joined | notified)
+        .filter(opens_at__lte=now, closes_at__gt=now)
+        .exclude(pk__in=done)
+        .select_related("study")
+        .distinct()
+    )
+    return [s for s in surveys if has_agreed(user, s.study, ConsentItem.PARTICIPATE)]
+
+
+def latest_survey_versions(study: Study) -> list[Survey]:
+    """The newest version of each of the study's surveys."""
+    seen: dict[str, Survey] = {}
+    for survey in study.surveys.order_by("slug", "-version"):
+        seen.setdefault(survey.slug, survey)
+    return list(seen.values())

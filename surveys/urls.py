@@ -1,0 +1,17 @@
+from django.urls import path
+
+from surveys import views
+
+app_name = "surveys"
+
+urlpatterns = [
+    path("studies/", views.privacy, name="privacy"),
+    path("studies/me/data.json", views.my_data, name="my-data"),
+    path("studies/me/delete/", views.account_delete, name="account-delete"),
+    path("studies/surveys/<int:pk>/", views.answer, name="answer"),
+    path("studies/<slug:slug>/consent/", views.consent, name="consent"),
+    path("studies/<slug:slug>/withdraw/", views.withdraw, name="withdraw"),
+    path("studies/<slug:slug>/research/", views.study_detail, name="study"),
+    path("studies/<slug:slug>/research/export.zip", views.study_export, name="export"),
+    path("studies/<slug:slug>/research/contacts/", views.study_contacts, name="contacts"),
+]

@@ -1,0 +1,277 @@
+"""Participant pages (consent, privacy settings, answering) and the researcher's study pages.
+
+Thin: a permission check, then a selector or a service, then a template. A user who may not see a
+study's research pages gets 404, like everywhere else in Cheetah.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from surveys import dataset, personal_data, selectors, services
+from surveys.conditions import answers_by_key, is_shown
+from surveys.forms import ConsentForm, SurveyPageForm
+from surveys.models import ConsentItem, Study, Survey
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+@login_required
+def privacy(request: HttpRequest) -> HttpResponse:
+    """The participant's settings: every study's decisions, due surveys, their data."""
+    rows = []
+    for study in selectors.studies_of(request.user).select_related("challenge"):
+        version = selectors.current_version(study)
+        if version is None:
+            continue
+        rows.append(
+            {
+                "study": study,
+                "version": version,
+                "decisions": selectors.latest_decisions(request.user, study),
+            }
+        )
+    context = {
+        "rows": rows,
+        "items": list(ConsentItem),
+        "surveys_due": selectors.surveys_due(request.user),
+        "researched": selectors.researched_by(request.user),
+    }
+    return render(request, "surveys/privacy.html", context)
+
+
+@login_required
+def consent(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study, slug=slug)
+    version = selectors.current_version(study)
+    if version is None or not selectors.may_take_part(request.user, study):
+        raise Http404
+    latest = selectors.latest_decisions(request.user, study)
+    form = ConsentForm(
+        request.POST or None, initial_choices={k: d.agreed for k, d in latest.items()}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consent_record(
+                user=request.user, study=study, version=version, choices=form.choices()
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("surveys:consent", slug=slug)
+        messages.success(request, _("Your decisions are saved."))
+        return redirect(_safe_next(request, "surveys:privacy"))
+    context = {
+        "study": study,
+        "version": version,
+        "form": form,
+        "previous_version": next(iter(latest.values())).version if latest else None,
+        "next": _safe_next(request, ""),
+    }
+    return render(request, "surveys/consent.html", context)
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study, slug=slug)
+    if not selectors.may_take_part(request.user, study):
+        raise Http404
+    try:
+        services.consent_withdraw(user=request.user, study=study)
+    except ValidationError as exc:
+        raise Http404 from exc
+    if study.keep_answers_after_withdrawal:
+        messages.success(
+            request,
+            _(
+                "Research consent withdrawn: you will not appear in later exports. As the consent "
+                "said, answers given before today are kept."
+            ),
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "Research consent withdrawn: your answers to this study are deleted. "
+                "You still take part in the challenge."
+            ),
+        )
+    return redirect("surveys:privacy")
+
+
+@login_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    """Everything Cheetah holds about the user, as JSON (GDPR Art. 15 and 20)."""
+    body = json.dumps(personal_data.collect(request.user), indent=2, default=str)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="my-cheetah-data.json"'
+    return response
+
+
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if request.POST.get("confirm") != request.user.username:
+            messages.error(request, _("Type your username to confirm."))
+            return redirect("surveys:account-delete")
+        user = request.user
+        logout(request)
+        services.account_delete(user=user)
+        messages.success(request, _("Your account is deleted."))
+        return redirect("competitions:challenge-list")
+    return render(request, "surveys/account_delete.html")
+
+
+@login_required
+def answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """One page of a survey; answers are saved page by page and may be changed until it closes."""
+    survey = get_object_or_404(Survey.objects.select_related("study"), pk=pk)
+    if not selectors.may_take_part(request.user, survey.study):
+        raise Http404
+    if not selectors.has_agreed(request.user, survey.study, ConsentItem.PARTICIPATE):
+        messages.info(request, _("Please read the study's consent form first."))
+        return redirect(f"{_consent_url(survey.study)}?next={request.path}")
+    try:
+        response = services.response_for(survey=survey, user=request.user)
+    except ValidationError as exc:
+        return render(request, "surveys/closed.html", {"survey": survey, "errors": exc.messages})
+    sections = list(survey.sections.all())
+    if not sections:
+        raise Http404
+    page = _page_number(request, len(sections))
+    section = sections[page - 1]
+    answers = answers_by_key(list(response.answers.all()))
+    # Special-category questions are asked only of those who gave explicit consent for them.
+    special = selectors.has_agreed(request.user, survey.study, ConsentItem.SPECIAL)
+    questions = [
+        q
+        for q in section.questions.prefetch_related("options", "rows")
+        if is_shown(q, answers) and (special or not q.special_category)
+    ]
+    action = request.POST.get("action", "next")
+    form = SurveyPageForm(
+        request.POST or None,
+        response=response,
+        section=section,
+        questions=questions,
+        answers=answers,
+        check_required=action != "save",
+    )
+    if request.method == "POST" and form.is_valid():
+        last = page == len(sections)
+        try:
+            services.response_save_page(
+                response=response,
+                section=section,
+                values=form.values(),
+                finish=last and action == "next",
+            )
+        except ValidationError as exc:
+            return render(
+                request, "surveys/closed.html", {"survey": survey, "errors": exc.messages}
+            )
+        if action == "save":
+            messages.success(request, _("Saved. You can come back until the survey closes."))
+            return redirect(f"{request.path}?page={page}")
+        if action == "back" and page > 1:
+            return redirect(f"{request.path}?page={page - 1}")
+        if last:
+            messages.success(request, _("Thank you: your answers are saved."))
+            return redirect("surveys:privacy")
+        return redirect(f"{request.path}?page={page + 1}")
+    context = {
+        "survey": survey,
+        "section": section,
+        "page": page,
+        "pages": len(sections),
+        "form": form,
+        "items": form.items(),
+    }
+    return render(request, "surveys/answer.html", context)
+
+
+def _consent_url(study: Study) -> str:
+    return reverse("surveys:consent", args=[study.slug])
+
+
+def _page_number(request: HttpRequest, pages: int) -> int:
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    return min(max(page, 1), pages)
+
+
+# --- Researchers ---------------------------------------------------------------------------
+
+
+def _researched_or_404(request: HttpRequest, slug: str) -> Study:
+    """The study, if the user is one of its researchers; 404 for everyone else (organisers of
+    its challenge included), so study slugs cannot be probed."""
+    if not request.user.is_authenticated:
+        raise Http404
+    return get_object_or_404(selectors.researched_by(request.user), slug=slug)
+
+
+@login_required
+def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _researched_or_404(request, slug)
+    surveys = selectors.latest_survey_versions(study)
+    context = {
+        "study": study,
+        "version": selectors.current_version(study),
+        "surveys": [
+            {
+                "survey": s,
+                "responses": s.responses.count(),
+                "tables": dataset.study_counts(study, s),
+            }
+            for s in surveys
+        ],
+        "n_research": len(dataset.consenting_users(study)),
+        "exports": study.exports.select_related("user")[:20],
+        "arms": study.arms.all(),
+    }
+    return render(request, "surveys/study_detail.html", context)
+
+
+@login_required
+def study_export(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _researched_or_404(request, slug)
+    body = services.study_export_zip(study=study, user=request.user)
+    response = HttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-export.zip"'
+    return response
+
+
+@login_required
+def study_contacts(request: HttpRequest, slug: str) -> HttpResponse:
+    """The interview contact list, apart from the pseudonymised data (its own page and log)."""
+    study = _researched_or_404(request, slug)
+    rows = services.contact_list(study=study, user=request.user)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{study.slug}-contacts.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["name", "email"])
+        writer.writerows([row["name"], row["email"]] for row in rows)
+        return response
+    return render(request, "surveys/study_contacts.html", {"study": study, "rows": rows})

@@ -1,0 +1,51 @@
+"""The demo seed adds a study with consent, a pre- and a post-survey, answers, a withdrawal and
+the demo researcher; seeding twice creates nothing new."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from surveys.dataset import build
+from surveys.models import (
+    ArmAssignment,
+    ConsentDecision,
+    ConsentVersion,
+    Question,
+    Response,
+    Study,
+    Survey,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODELS = (Study, ConsentVersion, ConsentDecision, Survey, Question, Response, ArmAssignment)
+
+
+def _counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+def test_the_demo_study_is_seeded_once_with_a_withdrawn_participant(client):
+    call_command("seed_demo", stdout=io.StringIO())
+    first = _counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert _counts() == first
+    study = Study.objects.get(slug="who-takes-part")
+    assert set(study.surveys.values_list("slug", flat=True)) == {"pre", "post"}
+    assert first["Response"] == 4  # erin withdrew: her answers are gone
+    assert first["ArmAssignment"] == 5
+    wide = build(study).wide
+    assert len(wide) == 4 and isinstance(wide, pd.DataFrame)
+    # The design arm is exported for those who consented to linking (alice, bob, carol).
+    assert wide["arm"].notna().sum() == 3 and set(wide["arm"].dropna()) <= {1, 2}
+    assert client.login(username="researcher", password="cheetah-demo")
+    assert client.get(reverse("surveys:study", args=[study.slug])).status_code == 200
+    assert client.get(reverse("admin:surveys_survey_changelist")).status_code == 200
+    client.logout()
+    assert client.login(username="organiser", password="cheetah-demo")
+    assert client.get(reverse("surveys:study", args=[study.slug])).status_code == 404

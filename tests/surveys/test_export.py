@@ -1,0 +1,255 @@
+"""Research exports: who appears, what the files hold, and that SPSS, Stata and Frictionless
+read them back with their labels."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pandas as pd
+import pyreadstat
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from surveys import services
+from surveys.dataset import pseudonym, rank_band
+from surveys.export import FILES
+from surveys.models import Answer, ExportLog, Question, Response
+from tests.factories import ParticipantFactory, UserFactory
+from tests.surveys.conftest import ALL_YES, StudyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _respond(survey, user, **answers):
+    """Store answers directly: {variable: codes list | number | text | "decline"}."""
+    response = Response.objects.create(survey=survey, user=user, pages_seen=2)
+    for variable, value in answers.items():
+        question = Question.objects.get(section__survey=survey, variable=variable)
+        answer = Answer(response=response, question=question)
+        if value == "decline":
+            answer.declined = True
+        elif isinstance(value, list):
+            answer.codes = value
+        elif isinstance(value, float):
+            answer.number = value
+        else:
+            answer.text = value
+        answer.save()
+    return response
+
+
+@pytest.fixture
+def people(study, survey):
+    """ann: everything; ben: research only; cat: no research consent; all answered."""
+    version = study.consent_versions.get()
+    made = {}
+    for name, choices in (
+        ("ann", ALL_YES),
+        ("ben", {"participate": True, "research": True}),
+        ("cat", {"participate": True, "research": False}),
+    ):
+        user = ParticipantFactory(
+            team__challenge=study.challenge,
+            user__username=f"{name}_zq",
+            user__email=f"{name}.zq@uni.example",
+        ).user
+        services.consent_record(user=user, study=study, version=version, choices=choices)
+        made[name] = user
+    _respond(
+        survey, made["ann"], gender=[4], langs=[1, 3], before=[1], ncomp=3.0, why="I know Dr Smith"
+    )
+    made["ann"].survey_responses.get().answers.filter(question__variable="gender").update(
+        text="agender"
+    )
+    _respond(survey, made["ben"], gender="decline", before=[0], why="")
+    _respond(survey, made["cat"], gender=[1], before=[1])
+    return made
+
+
+@pytest.fixture
+def exported(study, people, tmp_path):
+    call_command("export_study", study.slug, "--out", str(tmp_path), stdout=io.StringIO())
+    return tmp_path
+
+
+def test_only_participants_with_research_consent_appear_under_stable_pseudonyms(
+    study, people, exported
+):
+    wide = pd.read_csv(exported / "responses_wide.csv")
+    expected = sorted(pseudonym(study, people[n].pk) for n in ("ann", "ben"))
+    assert sorted(wide["pseudonym"]) == expected
+    other_study = StudyFactory(challenge=study.challenge)
+    assert pseudonym(other_study, people["ann"].pk) != pseudonym(study, people["ann"].pk)
+
+
+def test_no_identifying_field_appears_in_any_export_file(people, exported):
+    for name in FILES:
+        content = (exported / name).read_bytes()
+        for user in people.values():
+            for secret in (user.username, user.email, user.display_name):
+                assert secret.encode() not in content, (name, secret)
+
+
+def test_missing_answers_are_coded_and_multiple_choice_is_one_column_per_option(
+    study, people, exported
+):
+    wide = pd.read_csv(exported / "responses_wide.csv").set_index("pseudonym")
+    ann, ben = (wide.loc[pseudonym(study, people[n].pk)] for n in ("ann", "ben"))
+    assert ann["pre_gender"] == 4 and ann["pre_gender_txt"] == "agender"
+    assert (ann["pre_langs_1"], ann["pre_langs_2"], ann["pre_langs_3"]) == (1, 0, 1)
+    assert ann["pre_ncomp"] == 3.0
+    assert ben["pre_gender"] == -99  # prefer not to say
+    assert ben["pre_langs_1"] == -98  # shown, not answered
+    assert ben["pre_ncomp"] == -97  # hidden: the condition was "before = 1"
+    assert pd.isna(ben["joined_at"]) and not pd.isna(ann["joined_at"])  # linking consent only
+
+
+def test_the_sav_reads_back_with_variable_labels_value_labels_and_missing_codes(
+    study, people, exported
+):
+    frame, meta = pyreadstat.read_sav(str(exported / "responses.sav"), user_missing=True)
+    labels = meta.column_names_to_labels
+    assert labels["pre_gender"] == "Gender" and labels["pseudonym"].startswith("Participant")
+    values = meta.variable_value_labels["pre_gender"]
+    assert values[1.0] == "Woman" and values[-99.0] == "prefer not to say"
+    assert {r["lo"] for r in meta.missing_ranges["pre_gender"]} == {-97.0, -98.0, -99.0}
+    plain, _ = pyreadstat.read_sav(str(exported / "responses.sav"))
+    ben = plain[plain["pseudonym"] == pseudonym(study, people["ben"].pk)].iloc[0]
+    assert pd.isna(ben["pre_gender"])  # declared missing: SPSS does not count it as a value
+
+
+def test_the_dta_reads_back_labelled_with_extended_missing_values(study, people, exported):
+    frame, meta = pyreadstat.read_dta(str(exported / "responses.dta"), user_missing=True)
+    assert meta.column_names_to_labels["pre_before"] == "Before"
+    assert meta.variable_value_labels["pre_before"] == {1: "Yes", 0: "No"}
+    ben = frame[frame["pseudonym"] == pseudonym(study, people["ben"].pk)].iloc[0]
+    assert (ben["pre_gender"], ben["pre_langs_1"], ben["pre_ncomp"]) == ("c", "b", "a")
+
+
+def test_the_data_package_is_valid_v2_with_categories(exported):
+    from frictionless import Package
+
+    descriptor = json.loads((exported / "datapackage.json").read_text())
+    assert descriptor["$schema"].endswith("/2.0/datapackage.json")
+    fields = {f["name"]: f for f in descriptor["resources"][0]["schema"]["fields"]}
+    assert {"value": 2, "label": "Man"} in fields["pre_gender"]["categories"]
+    assert "possibly identifying" in fields["pre_why"]["description"]
+    report = Package(str(exported / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+
+
+def test_the_codebook_documents_every_variable_and_the_missing_codes(exported):
+    wide = pd.read_csv(exported / "responses_wide.csv")
+    codebook = (exported / "codebook.md").read_text()
+    for column in wide.columns:
+        assert f"### `{column}`" in codebook
+    assert "| -97 | .a |" in codebook and "possibly identifying" in codebook
+
+
+def test_withdrawn_participant_is_absent_from_next_export(study, people, tmp_path):
+    services.consent_withdraw(user=people["ann"], study=study)
+    call_command("export_study", study.slug, "--out", str(tmp_path), stdout=io.StringIO())
+    wide = pd.read_csv(tmp_path / "responses_wide.csv")
+    assert pseudonym(study, people["ann"].pk) not in set(wide["pseudonym"])
+    long = pd.read_csv(tmp_path / "responses_long.csv")
+    assert pseudonym(study, people["ann"].pk) not in set(long["pseudonym"])
+
+
+def test_special_category_answers_need_explicit_consent(study, survey, people, tmp_path):
+    Question.objects.filter(variable="gender").update(special_category=True)
+    call_command("export_study", study.slug, "--out", str(tmp_path), stdout=io.StringIO())
+    wide = pd.read_csv(tmp_path / "responses_wide.csv").set_index("pseudonym")
+    assert wide.loc[pseudonym(study, people["ann"].pk), "pre_gender"] == 4
+    assert pd.isna(wide.loc[pseudonym(study, people["ben"].pk), "pre_gender"])
+
+
+def test_every_export_is_logged_and_list_prints_the_slugs(study, people, tmp_path):
+    out = io.StringIO()
+    call_command("export_study", "--list", stdout=out)
+    assert study.slug in out.getvalue()
+    call_command("export_study", study.slug, "--out", str(tmp_path), stdout=io.StringIO())
+    log = ExportLog.objects.get()
+    assert (log.study, log.via, log.rows) == (study, "command", 2)
+    with pytest.raises(CommandError, match="No study is called"):
+        call_command("export_study", "nope", "--out", str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("rank", "teams", "band"),
+    [
+        (1, 10, 1),
+        (2, 10, 2),
+        (3, 20, 2),
+        (5, 20, 2),
+        (6, 20, 3),
+        (10, 20, 3),
+        (11, 20, 4),
+        (1, 9, None),
+    ],
+)
+def test_rank_bands_follow_the_issue_and_stay_blank_under_ten_teams(rank, teams, band):
+    assert rank_band(rank, teams) == band
+
+
+# --- Permissions ---------------------------------------------------------------------------
+
+PAGES = ("surveys:study", "surveys:export", "surveys:contacts")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_study_pages_are_for_the_study_researchers_only(study, people, researcher, client, page):
+    url = reverse(page, args=[study.slug])
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    organiser = UserFactory(username="olga", is_staff=True)
+    study.challenge.organisers.add(organiser)
+    other = UserFactory(username="otto", is_staff=True)
+    StudyFactory(challenge=study.challenge).researchers.add(other)
+    for user in (people["ann"], organiser, other):
+        client.force_login(user)
+        assert client.get(url).status_code == 404, user
+    client.force_login(researcher)
+    assert client.get(url).status_code == 200
+
+
+def test_the_web_export_is_a_zip_of_the_six_files_and_is_logged(study, people, researcher, client):
+    client.force_login(researcher)
+    body = client.get(reverse("surveys:export", args=[study.slug])).content
+    names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert sorted(names) == sorted(f"{study.slug}/{n}" for n in FILES)
+    assert ExportLog.objects.get().user == researcher
+
+
+def test_the_contact_list_is_apart_and_holds_only_those_who_agreed(
+    study, people, researcher, client
+):
+    client.force_login(researcher)
+    page = client.get(reverse("surveys:contacts", args=[study.slug]) + "?format=csv")
+    lines = page.content.decode().strip().splitlines()
+    assert lines == ["name,email", "Ann_Zq,ann.zq@uni.example"]
+    assert pseudonym(study, people["ann"].pk).encode() not in page.content
+
+
+def test_aggregate_tables_suppress_cells_under_five(study, people, researcher, client):
+    client.force_login(researcher)
+    page = client.get(reverse("surveys:study", args=[study.slug])).content.decode()
+    assert "&lt; 5" in page
+
+
+def test_the_study_page_needs_a_bounded_number_of_queries(
+    study, people, researcher, client, django_assert_max_num_queries
+):
+    client.force_login(researcher)
+    with django_assert_max_num_queries(25):
+        assert client.get(reverse("surveys:study", args=[study.slug])).status_code == 200
+
+
+def test_a_study_nobody_answered_exports_empty_but_valid_files(study, survey, tmp_path):
+    out = io.StringIO()
+    call_command("export_study", study.slug, "--out", str(tmp_path), stdout=out)
+    assert "0 participants exported" in out.getvalue()
+    frame, meta = pyreadstat.read_sav(str(tmp_path / "responses.sav"))
+    assert len(frame) == 0 and "pseudonym" in meta.column_names
+    assert pd.read_csv(tmp_path / "responses_wide.csv").empty
