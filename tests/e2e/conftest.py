@@ -37,7 +37,7 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+def celery_worker_session(django_db_setup, django_db_blocker, tmp_path_factory):
     """Start ``celery -A cheetah worker`` on a queue of its own; yield its log path."""
     from cheetah.celery import app
 
@@ -71,6 +71,36 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     except subprocess.TimeoutExpired:
         process.kill()
     connection.close()
+
+
+_STARTED = ("] received",)
+_ENDED = ("] succeeded in", "] raised unexpected", "] retry:", "] Task handler raised error")
+
+
+def _worker_idle(log_path: Path) -> bool:
+    text = log_path.read_text(errors="replace")
+    started = sum(text.count(mark) for mark in _STARTED)
+    ended = sum(text.count(mark) for mark in _ENDED)
+    return started == ended
+
+
+@pytest.fixture
+def celery_worker_process(celery_worker_session, transactional_db):
+    """The session's worker, for one test; afterwards, wait until it has finished every task the
+    test set off (a scored submission enqueues re-ranking and similarity), so that the test
+    database is not flushed under a task still writing to it."""
+    yield celery_worker_session
+    quiet_since = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if _worker_idle(celery_worker_session):
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 2.5:  # nothing new arrived from the broker
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.25)
+    pytest.fail("The worker was still busy 120 s after the test ended")
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
