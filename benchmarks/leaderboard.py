@@ -17,7 +17,14 @@ Run from the repository root:
 The data are synthetic: labels with a prevalence of 30 %, each entry's score a noisy copy of a
 shared signal rounded to 3 decimals (so that scores tie, as real ones do).
 
-``main`` runs every part; the web app's page-latency benchmark can be added as another part.
+3. The web leaderboard page with ``--page-entries`` (default 1,000) scored teams, from a fresh
+   database (SQLite under a temporary folder, or ``DATABASE_URL``): the worker's snapshot
+   computation (ranking every team's stored result), then ``--page-requests`` GETs of the page
+   with Django's test client (median and 95th percentile latency, SQL queries per request). The
+   peer is what the page would do without a snapshot: rank the stored results in the request
+   (``competitions.leaderboards.ranked_rows``), timed the same way.
+
+``--part robustness`` or ``--part page`` runs one part.
 """
 
 from __future__ import annotations
@@ -101,6 +108,87 @@ def robustness(args: argparse.Namespace) -> None:
               f"ratio peer / fast {extrapolated / elapsed:,.0f}x; same ranks: {same}")
 
 
+def page_latency(args: argparse.Namespace) -> None:
+    """Part 3: the leaderboard page with many teams, from the snapshot vs ranked per request."""
+    import statistics
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="cheetah-bench-")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["CHEETAH_VAR_DIR"] = folder
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{folder}/bench.sqlite3")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cheetah.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from accounts.models import User
+    from competitions.leaderboards import ensure_default_leaderboard, ranked_rows, snapshot_compute
+    from competitions.models import Challenge, Participant, Phase, Submission, Team
+
+    call_command("migrate", verbosity=0)
+    rng = np.random.default_rng(args.seed)
+    now = timezone.now()
+    challenge = Challenge.objects.create(title="Bench", slug="bench", status="published")
+    phase = Phase.objects.create(challenge=challenge, name="Bench", slug="bench",
+                                 start=now - timezone.timedelta(days=1),
+                                 end=now + timezone.timedelta(days=1))
+    board = ensure_default_leaderboard(phase)
+    n = args.page_entries
+    users = User.objects.bulk_create(User(username=f"u{i}") for i in range(n))
+    teams = Team.objects.bulk_create(Team(challenge=challenge, name=f"Team {i}") for i in range(n))
+    Participant.objects.bulk_create(
+        Participant(challenge=challenge, user=u, team=t, accepted_rules_at=now)
+        for u, t in zip(users, teams, strict=True)
+    )
+
+    metrics = ("auroc", "accuracy", "sensitivity", "specificity")
+
+    def result(value: float) -> dict:
+        entry = {"value": value, "ci": [value - 0.02, value + 0.02]}
+        groups = [{"attribute": "sex", "group": g, "n": 500, "small": False,
+                   "metrics": dict.fromkeys(metrics, entry)} for g in ("female", "male")]
+        return {"n_cases": 1000, "overall": dict.fromkeys(metrics, entry), "groups": groups,
+                "fairness": {}}
+
+    Submission.objects.bulk_create(
+        Submission(phase=phase, team=t, created_by=u, file="x", original_name="x.csv",
+                   status="scored", result={"public": result(float(v)), "private": None})
+        for u, t, v in zip(users, teams, rng.uniform(0.5, 0.9, n), strict=True)
+    )
+    start = time.perf_counter()
+    snapshot_compute(board, "public")
+    print(f"page, {n:,} teams: the worker's snapshot (rank every stored result): "
+          f"{time.perf_counter() - start:.2f} s")
+    client = Client(HTTP_HOST="localhost")
+    url = reverse("competitions:leaderboard", args=["bench", "bench"])
+    client.get(url)
+    times = []
+    for _ in range(args.page_requests):
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            response = client.get(url)
+            times.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.status_code
+    peer = []
+    for _ in range(max(3, args.page_requests // 5)):
+        start = time.perf_counter()
+        ranked_rows(board, "public")
+        peer.append(time.perf_counter() - start)
+    p95 = statistics.quantiles(times, n=20)[-1] if len(times) >= 2 else times[0]
+    print(f"page, {n:,} teams, {args.page_requests} requests: median "
+          f"{statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+          f"{len(queries)} SQL queries per request ({connection.vendor}); peer (rank the "
+          f"stored results in the request, before rendering): median "
+          f"{statistics.median(peer) * 1000:.0f} ms")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=200)
@@ -108,6 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resamples", type=int, default=1_000)
     parser.add_argument("--peer-resamples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--page-entries", type=int, default=1_000)
+    parser.add_argument("--page-requests", type=int, default=30)
+    parser.add_argument("--part", choices=["all", "robustness", "page"], default="all")
     args = parser.parse_args(argv)
     import numba
     import sklearn
@@ -115,7 +206,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
           f"scikit-learn {sklearn.__version__}, {os.cpu_count()} CPUs, numba threads "
           f"{numba.get_num_threads()}")
-    robustness(args)
+    if args.part in ("all", "robustness"):
+        robustness(args)
+    if args.part in ("all", "page"):
+        page_latency(args)
 
 
 if __name__ == "__main__":

@@ -265,6 +265,9 @@ REST_FRAMEWORK = {
     },
 }
 
+# How often an open leaderboard page asks whether the worker has ranked a newer field.
+LEADERBOARD_POLL_SECONDS = env.int("LEADERBOARD_POLL_SECONDS", default=15)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cheetah API",
     "DESCRIPTION": "Challenges, leaderboards and your submissions. Authenticate with "

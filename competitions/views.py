@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -361,7 +362,13 @@ def _leaderboard_context(request: HttpRequest, slug: str, phase: str) -> dict:
         attribute=request.GET.get("attribute", ""),
     )
     organiser = permissions.is_organiser(request.user, context["phase"].challenge)
-    return context | {"boards": boards, "board": board, "table": table, "is_organiser": organiser}
+    # Built once, not per row: a leaderboard may list a thousand teams.
+    entry_base = reverse("competitions:entry", args=[slug, phase, 0]).removesuffix("0/")
+    return context | {
+        "boards": boards, "board": board, "table": table, "is_organiser": organiser,
+        "entry_base": entry_base, "entry_query": f"?board={board.slug}&split={context['split']}",
+        "show_score": board.ranking not in ("primary", "worst_group"),
+    }
 
 
 def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
@@ -369,6 +376,7 @@ def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
     if request.GET.get("fragment"):
         # Live updates: the page's script swaps in the table when the snapshot changed.
         return render(request, "competitions/_leaderboard_table.html", context)
+    context["poll_seconds"] = settings.LEADERBOARD_POLL_SECONDS
     return render(request, "competitions/leaderboard.html", context)
 
 

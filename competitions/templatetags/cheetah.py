@@ -7,6 +7,7 @@ import nh3
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -44,3 +45,26 @@ def localtime_tag(value):
         value.isoformat(),
         value.strftime("%Y-%m-%d %H:%M"),
     )
+
+
+@register.simple_tag
+def metric_cell(cell: dict) -> str:
+    """A leaderboard cell: the value with its 95% interval, a small group marked (its value is
+    withheld from participants), the group a worst-group column found. A tag rather than an
+    included template: a 1,000-team leaderboard has thousands of cells."""
+    value = cell.get("value")
+    sort_key = "" if value is None else value
+    if cell.get("small") and value is None:
+        return format_html(
+            '<td data-value=""><span class="small-group" title="{}">{}</span></td>',
+            _("A small group: its value can reveal individual labels"), _("small"),
+        )
+    parts = [format_html("{}", metric(value))]
+    if cell.get("ci"):
+        low, high = cell["ci"]
+        parts.append(format_html("<br><small>{}–{}</small>", metric(low), metric(high)))
+    if cell.get("small"):
+        parts.append(format_html(' <span class="small-group">{}</span>', _("small")))
+    if cell.get("group"):
+        parts.append(format_html("<br><small>{}</small>", cell["group"]))
+    return format_html('<td data-value="{}">{}</td>', sort_key, mark_safe("".join(parts)))  # noqa: S308

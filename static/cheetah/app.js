@@ -126,11 +126,13 @@
     });
   }
 
-  // Leaderboards: fetch the table every 15 s and swap it in when the worker computed a newer one.
+  // Leaderboards: fetch the table every few seconds (data-live-interval) and swap it in when the
+  // worker has ranked a newer field.
   function liveTables() {
     var box = document.querySelector("[data-live-table]");
     if (!box) return;
     var url = box.getAttribute("data-live-table");
+    var every = 1000 * (parseFloat(box.getAttribute("data-live-interval")) || 15);
     function poll() {
       fetch(url, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : null; })
@@ -144,11 +146,11 @@
               sortable(box);
             }
           }
-          window.setTimeout(poll, 15000);
+          window.setTimeout(poll, every);
         })
-        .catch(function () { window.setTimeout(poll, 30000); });
+        .catch(function () { window.setTimeout(poll, 2 * every); });
     }
-    window.setTimeout(poll, 15000);
+    window.setTimeout(poll, every);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -11,14 +11,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from competitions import services
 from competitions.models import Submission
-from tests.factories import UserFactory
+from tests.conftest import upload
+from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_participant_joins_uploads_and_sees_their_score(
-    celery_worker_process, live_server, browser_page, open_phase, good_predictions
+    celery_worker_process, live_server, browser_page, open_phase, good_predictions, settings
 ):
+    settings.LEADERBOARD_POLL_SECONDS = 1
     page = browser_page
     challenge = open_phase.challenge
     UserFactory(username="maria", display_name="Maria", password="a-long-secret-42")
@@ -53,3 +56,12 @@ def test_a_participant_joins_uploads_and_sees_their_score(
     row = page.locator("table.leaderboard tbody tr").filter(has_text="Maria")
     expect(row).to_contain_text(f"{auroc:.3f}")
     expect(row.locator("td").first).to_have_text("1")
+
+    # A rival's submission is scored by the worker: the open page shows it without a reload.
+    rival = ParticipantFactory(team__challenge=challenge, team__name="Rivals")
+    services.submission_create(phase=open_phase, user=rival.user, upload=upload(good_predictions))
+    page.evaluate("window.__notReloaded = true")
+    expect(page.locator("table.leaderboard tbody tr").filter(has_text="Rivals")).to_be_visible(
+        timeout=60_000
+    )
+    assert page.evaluate("window.__notReloaded") is True
