@@ -246,11 +246,16 @@ def snapshot_compute(board: Leaderboard, split: str) -> LeaderboardSnapshot:
         board = Leaderboard.objects.select_for_update().select_related("phase__challenge").get(
             pk=board.pk
         )
+        # Read before the field: every request counted here committed with its data, so the
+        # ranking below includes it (see phase_leaderboards_refresh).
+        version = Phase.objects.values_list("leaderboard_version", flat=True).get(
+            pk=board.phase_id
+        )
         field = rank_field(board, split)
         snapshot, _created = LeaderboardSnapshot.objects.update_or_create(
             leaderboard=board, split=split,
             defaults={"rows": field.rows, "summary": field.summary, "groups": field.groups,
-                      "computed_at": timezone.now(), "robustness": None,
+                      "computed_at": timezone.now(), "version": version, "robustness": None,
                       "robustness_note": ""},
         )
     return snapshot
@@ -260,11 +265,26 @@ def _number(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def phase_leaderboards_refresh(phase: Phase) -> list[LeaderboardSnapshot]:
-    """Recompute every leaderboard of the phase on every split that has cases."""
+def phase_leaderboards_refresh(
+    phase: Phase, *, version: int | None = None
+) -> list[LeaderboardSnapshot]:
+    """Recompute every leaderboard of the phase on every split that has cases.
+
+    ``version`` is the phase's ``leaderboard_version`` the request was made at: when every
+    snapshot was already computed at that version or later, a refresh that ran meanwhile saw
+    the request's data, and this one does nothing. Under a burst of submissions a busy worker
+    thus ranks (and bootstraps) once for many of them, not once each.
+    """
     ensure_default_leaderboard(phase)
     splits = ["public"] + (["private"] if phase.has_private_cases else [])
     pairs = [(board, split) for board in phase.leaderboards.all() for split in splits]
+    if version is not None:
+        versions = list(
+            LeaderboardSnapshot.objects.filter(leaderboard__phase=phase, split__in=splits)
+            .values_list("version", flat=True)
+        )
+        if len(versions) == len(pairs) and min(versions) >= version:
+            return []
     # Every ranking first, so pages show the new field at once; the intervals follow.
     snapshots = [snapshot_compute(board, split) for board, split in pairs]
     for board, split in pairs:
@@ -273,7 +293,15 @@ def phase_leaderboards_refresh(phase: Phase) -> list[LeaderboardSnapshot]:
 
 
 def leaderboards_refresh_enqueue(phase: Phase) -> None:
+    """Ask the worker to re-rank the phase once the current transaction commits.
+
+    The request is counted on the phase row in the caller's transaction, so it commits together
+    with the change that prompted it (a scored submission, a team's pick, a new board).
+    """
     from competitions.tasks import refresh_phase_leaderboards
 
     pk = phase.pk
-    transaction.on_commit(lambda: refresh_phase_leaderboards.delay(pk))
+    with transaction.atomic():
+        Phase.objects.filter(pk=pk).update(leaderboard_version=F("leaderboard_version") + 1)
+        version = Phase.objects.values_list("leaderboard_version", flat=True).get(pk=pk)
+    transaction.on_commit(lambda: refresh_phase_leaderboards.delay(pk, version))

@@ -176,6 +176,9 @@ class Phase(models.Model):
         ),
     )
     split_seed = models.PositiveIntegerField(default=0)
+    # Counts requests to re-rank the phase; a snapshot records the count it was computed at, so
+    # a worker with a backlog ranks once for all requests made before it read the field.
+    leaderboard_version = models.PositiveIntegerField(default=0, editable=False)
     score_visibility = models.CharField(
         max_length=16,
         choices=[
@@ -249,6 +252,16 @@ class Phase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.challenge.title}: {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        # The re-rank counter changes only by F() updates; a save of an instance loaded earlier
+        # (the admin, a service) must not write back an older count.
+        if not self._state.adding and "update_fields" not in kwargs:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "leaderboard_version"
+            ]
+        super().save(*args, **kwargs)
 
     def is_open(self, at=None) -> bool:
         at = at or timezone.now()
@@ -659,6 +672,8 @@ class LeaderboardSnapshot(models.Model):
     )
     split = models.CharField(max_length=16, choices=[("public", "public"), ("private", "private")])
     computed_at = models.DateTimeField(default=timezone.now)
+    # The phase's leaderboard_version when the field was read for this snapshot.
+    version = models.PositiveIntegerField(default=0)
     # [{"submission": id, "team": id, "rank": int, "score": float|None,
     #   "values": {column id: {"value", "ci", "n", "small", "group"}},
     #   "median_rank", "rank_interval", "p_first"}] in rank order.

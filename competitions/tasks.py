@@ -74,12 +74,13 @@ def compute_phase_similarity(phase_id: int, full: bool = False) -> int:
 
 
 @shared_task(**LONG_TASK_OPTIONS, max_retries=3)
-def refresh_phase_leaderboards(phase_id: int) -> int:
-    """Recompute every leaderboard snapshot of a phase; running it twice stores the same rows."""
+def refresh_phase_leaderboards(phase_id: int, version: int | None = None) -> int:
+    """Recompute every leaderboard snapshot of a phase, unless a refresh since ``version`` did;
+    running it twice stores the same rows."""
     from competitions.leaderboards import phase_leaderboards_refresh
     from competitions.models import Phase
 
     phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
     if phase is None:
         return 0
-    return len(phase_leaderboards_refresh(phase))
+    return len(phase_leaderboards_refresh(phase, version=version))

@@ -19,6 +19,7 @@ from accounts.models import User
 from competitions.leaderboards import (
     ensure_default_leaderboard,
     leaderboard_validate,
+    leaderboards_refresh_enqueue,
     phase_leaderboards_refresh,
 )
 from competitions.models import (
@@ -276,3 +277,23 @@ def test_the_private_leaderboard_and_its_downloads_wait_for_the_end(client, open
                 reverse("competitions:results", args=args)):
         assert client.get(url, {"split": "private"}).status_code == 404
         assert client.get(url, {"split": "public"}).status_code == 200
+
+
+def test_a_refresh_asked_before_the_last_ranking_does_nothing_and_a_later_one_ranks(open_phase):
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.7)
+    ensure_default_leaderboard(open_phase)
+    leaderboards_refresh_enqueue(open_phase)  # a request, counted on the phase (version 1)
+    assert len(phase_leaderboards_refresh(open_phase, version=1)) == 2  # public, private
+    # A queued duplicate of the same request finds the work done.
+    assert phase_leaderboards_refresh(open_phase, version=1) == []
+    Phase.objects.get(pk=open_phase.pk).save()  # a stale save must not lower the count
+    (b,) = make_teams(open_phase, 1)
+    make_scored(open_phase, b, auroc=0.9)
+    leaderboards_refresh_enqueue(open_phase)
+    open_phase.refresh_from_db()
+    assert open_phase.leaderboard_version == 2
+    assert len(phase_leaderboards_refresh(open_phase, version=2)) == 2
+    table = leaderboard_table(ensure_default_leaderboard(open_phase), split="public",
+                              user=a.user)
+    assert [row["team"] for row in table["rows"]] == [b.team.name, a.team.name]
