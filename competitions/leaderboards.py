@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -240,17 +241,19 @@ def snapshot_compute(board: Leaderboard, split: str) -> LeaderboardSnapshot:
     """Rank the counting submissions on ``split`` and store the snapshot (one per board and split).
 
     Holds a lock on the board while it reads and writes, so two workers refreshing at once
-    cannot store an older field over a newer one.
+    cannot store an older field over a newer one. ``computed_at`` is taken before the field is
+    read: every change committed before it is in the snapshot (``leaderboards_fresh_since``).
     """
     with transaction.atomic():
         board = Leaderboard.objects.select_for_update().select_related("phase__challenge").get(
             pk=board.pk
         )
+        computed_at = timezone.now()
         field = rank_field(board, split)
         snapshot, _created = LeaderboardSnapshot.objects.update_or_create(
             leaderboard=board, split=split,
             defaults={"rows": field.rows, "summary": field.summary, "groups": field.groups,
-                      "computed_at": timezone.now(), "robustness": None,
+                      "computed_at": computed_at, "robustness": None,
                       "robustness_note": ""},
         )
     return snapshot
@@ -272,8 +275,28 @@ def phase_leaderboards_refresh(phase: Phase) -> list[LeaderboardSnapshot]:
     return snapshots
 
 
+def leaderboards_fresh_since(phase: Phase, requested_at: datetime) -> bool:
+    """Whether every board of the phase has, on every split, a snapshot that began reading the
+    field at or after ``requested_at``, so a refresh asked for then has nothing left to do.
+
+    A burst of scored submissions queues one refresh each; the first to run ranks them all and
+    the rest return at once (issue 8's load test: three quarters of the workers' time went to
+    refreshes that ranked the same field again). Assumes the web and worker clocks agree, as
+    Celery does.
+    """
+    splits = ["public"] + (["private"] if phase.has_private_cases else [])
+    boards = list(phase.leaderboards.values_list("pk", flat=True))
+    fresh = LeaderboardSnapshot.objects.filter(
+        leaderboard_id__in=boards, split__in=splits, computed_at__gte=requested_at
+    ).count()
+    return bool(boards) and fresh == len(boards) * len(splits)
+
+
 def leaderboards_refresh_enqueue(phase: Phase) -> None:
+    """Re-rank the phase's boards in a worker once the current transaction commits."""
     from competitions.tasks import refresh_phase_leaderboards
 
     pk = phase.pk
-    transaction.on_commit(lambda: refresh_phase_leaderboards.delay(pk))
+    transaction.on_commit(
+        lambda: refresh_phase_leaderboards.delay(pk, requested_at=timezone.now().isoformat())
+    )
