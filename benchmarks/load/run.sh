@@ -9,7 +9,7 @@
 #
 # The database $LOAD_DB is DROPPED and created again, and Redis dbs $BROKER_DB and $CACHE_DB are
 # flushed: point them at nothing you keep. Knobs (environment): DURATION (5m), READERS (200),
-# UPLOADERS (5), UPLOADS_PER_MINUTE (30), SPAWN_RATE (5 users/s), WEB_WORKERS (5: gunicorn's
+# UPLOADERS (10), UPLOADS_PER_MINUTE (30), SPAWN_RATE (5 users/s), WEB_WORKERS (5: gunicorn's
 # 2 x cores + 1), CELERY_WORKERS (2, one process each), PG_URL, REDIS_HOST_URL, PORT (8765).
 set -euo pipefail
 
@@ -18,7 +18,7 @@ ROOT=$PWD
 BIN=$ROOT/.venv/bin
 DURATION=${DURATION:-5m}
 READERS=${READERS:-200}
-UPLOADERS=${UPLOADERS:-5}
+UPLOADERS=${UPLOADERS:-10}
 UPLOADS_PER_MINUTE=${UPLOADS_PER_MINUTE:-30}
 SPAWN_RATE=${SPAWN_RATE:-5}
 WEB_WORKERS=${WEB_WORKERS:-5}
@@ -44,12 +44,15 @@ export LOAD_MANIFEST=$VAR/manifest.json UPLOADERS UPLOADS_PER_MINUTE
 
 PIDS=()
 stop_all() {
-    # Only what this script started, newest first, each by its own process group.
+    # Only what this script started, newest first. SIGTERM to the main process alone: gunicorn's
+    # master and Celery's main process stop their children themselves, and a worker finishes
+    # its current task (a signal to the whole group would kill the task mid-way). Whatever is
+    # left of a process group after 30 s is killed.
     for (( i=${#PIDS[@]}-1; i>=0; i-- )); do
-        kill -TERM -- "-${PIDS[i]}" 2>/dev/null || true
+        kill -TERM "${PIDS[i]}" 2>/dev/null || true
     done
     for pid in "${PIDS[@]}"; do
-        for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         kill -KILL -- "-$pid" 2>/dev/null || true
     done
     PIDS=()
@@ -108,7 +111,7 @@ wait $LOCUST
 LOCUST_RC=$?
 set -e
 ENDED=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
-kill -TERM -- "-$PID_sampler"
+kill -TERM "$PID_sampler"
 echo "locust exit code $LOCUST_RC (1 means some requests failed)"
 
 echo "== drain the queue and measure (uploads since $START)"
