@@ -240,7 +240,8 @@ def snapshot_compute(board: Leaderboard, split: str) -> LeaderboardSnapshot:
     """Rank the counting submissions on ``split`` and store the snapshot (one per board and split).
 
     Holds a lock on the board while it reads and writes, so two workers refreshing at once
-    cannot store an older field over a newer one.
+    cannot store an older field over a newer one. ``computed_at`` is taken before the field is
+    read: every change committed before it is in the snapshot (``leaderboards_fresh_since``).
     """
     with transaction.atomic():
         board = Leaderboard.objects.select_for_update().select_related("phase__challenge").get(

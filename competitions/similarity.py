@@ -13,6 +13,7 @@ same stored arrays, same ground truth). Organisers can ask for a full recompute 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import numpy as np
 from django.db import transaction
@@ -45,6 +46,8 @@ def phase_similarity_compute(*, phase: Phase, full: bool = False) -> list[Simila
     """
     if phase.challenge.task != "binary" or not phase.ground_truth:
         return []
+    # Before anything is read: a report holds every change committed before its computed_at.
+    started = timezone.now()
     truth = phase_truth(phase)
     reports = []
     for split in ("public", "private"):
@@ -59,7 +62,7 @@ def phase_similarity_compute(*, phase: Phase, full: bool = False) -> list[Simila
             {"submission": row.submission_id, "team": row.team, "version": version}
             for row, version in zip(rows, matrix.versions, strict=True)
         ]
-        fields = _fields(phase, split, matrix, mask, entries, full=full)
+        fields = _fields(phase, split, matrix, mask, entries, full=full) | {"computed_at": started}
         report = _store(phase, split, entries, fields)
         if report is None:
             continue
@@ -204,9 +207,24 @@ def _current_entries(phase: Phase, split: str) -> list[tuple[int, str]]:
     return [(pk, versions.get(pk, "")) for pk in ids]
 
 
+def similarity_fresh_since(phase: Phase, requested_at: datetime) -> bool:
+    """Whether the phase's latest report on each split it has began reading at or after
+    ``requested_at``, so an update asked for then has nothing left to do: a burst of scored
+    submissions queues one task each, and the first covers them all. Assumes the web and worker
+    clocks agree, as Celery does (the leaderboard refresh uses a counter instead)."""
+    latest = {}
+    for report in SimilarityReport.objects.filter(phase=phase).only("split", "computed_at"):
+        latest.setdefault(report.split, report.computed_at)  # newest first (Meta.ordering)
+    return bool(latest) and all(at >= requested_at for at in latest.values())
+
+
 def similarity_enqueue(phase: Phase, *, full: bool = False) -> None:
     """Recompute the field's similarity in a worker once the current transaction commits."""
     from competitions.tasks import compute_phase_similarity
 
     pk = phase.pk
-    transaction.on_commit(lambda: compute_phase_similarity.delay(pk, full=full))
+    transaction.on_commit(
+        lambda: compute_phase_similarity.delay(
+            pk, full=full, requested_at=timezone.now().isoformat()
+        )
+    )

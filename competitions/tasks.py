@@ -7,6 +7,7 @@ nothing. Only transient infrastructure errors are retried; a bad file is a final
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -62,13 +63,21 @@ def sweep_stuck_submissions() -> dict[str, int]:
 
 
 @shared_task(**LONG_TASK_OPTIONS, max_retries=3)
-def compute_phase_similarity(phase_id: int, full: bool = False) -> int:
-    """Update a phase's similarity report and ensembles (``full``: every row); idempotent."""
+def compute_phase_similarity(
+    phase_id: int, full: bool = False, requested_at: str | None = None
+) -> int:
+    """Update a phase's similarity report and ensembles (``full``: every row); idempotent.
+
+    ``requested_at`` (ISO time the update was asked for): nothing is done when a report that
+    began after it is already stored, as happens to all but the first of a burst of updates.
+    """
     from competitions.models import Phase
-    from competitions.similarity import phase_similarity_compute
+    from competitions.similarity import phase_similarity_compute, similarity_fresh_since
 
     phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
     if phase is None or not phase.ground_truth:
+        return 0
+    if not full and requested_at and similarity_fresh_since(phase, _time(requested_at)):
         return 0
     return len(phase_similarity_compute(phase=phase, full=full))
 
@@ -84,3 +93,7 @@ def refresh_phase_leaderboards(phase_id: int, version: int | None = None) -> int
     if phase is None:
         return 0
     return len(phase_leaderboards_refresh(phase, version=version))
+
+
+def _time(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
