@@ -259,6 +259,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- REST framework -------------------------------------------------------------------------
+# Reverse proxies in front of gunicorn that each append to X-Forwarded-For. The API's throttles
+# and the login lockout (accounts.backends.client_address) count the address that many hops from
+# the right; 0 means REMOTE_ADDR, and with a proxy but 0, everyone shares the proxy's address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -275,6 +279,8 @@ REST_FRAMEWORK = {
         "anon": env.str("API_RATE_ANON", default="600/hour"),
         "user": env.str("API_RATE_USER", default="3000/hour"),
     },
+    # 0, not DRF's default None, which would count a client by whatever X-Forwarded-For it sends.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 # How often an open leaderboard page asks whether the worker has ranked a newer field.
@@ -340,6 +346,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # failures are what we count; successful logins need no log
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_address"
 
 LOGGING = {
     "version": 1,

@@ -94,3 +94,26 @@ def test_anonymous_readers_are_limited_per_address(client, small_rates):
     codes = [client.get(url, REMOTE_ADDR="10.0.0.9").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert client.get(url, REMOTE_ADDR="10.0.0.10").status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_limit(client, small_rates):
+    url = reverse("api:challenges")
+    codes = [client.get(url, REMOTE_ADDR="10.0.0.11", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+             .status_code for n in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_behind_a_trusted_proxy_logins_count_the_forwarded_client(client, settings):
+    """With one proxy, the right-most X-Forwarded-For entry is the client; what the client
+    itself put further left is ignored."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    user = UserFactory()
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": user.username, "password": "nope"},
+                    REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=f"1.2.3.{n}, 198.51.100.7")
+    locked = client.post(reverse("login"), {"username": user.username, "password": PASSWORD},
+                         REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert locked.status_code == 429
+    other = client.post(reverse("login"), {"username": user.username, "password": PASSWORD},
+                        REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert other.status_code == 302
