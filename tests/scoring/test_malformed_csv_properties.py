@@ -118,7 +118,6 @@ SETTINGS = settings(max_examples=150, deadline=None,
 
 
 def _assert_clear(error: InputError) -> None:
-    event(f"refused: {error.problems[0][:30]}")  # --hypothesis-show-statistics lists these
     assert error.problems, "an InputError without a message"
     assert all(isinstance(p, str) and p.strip() for p in error.problems)
     assert "Traceback" not in str(error)
@@ -134,6 +133,7 @@ def test_broken_predictions_give_predictions_or_a_clear_input_error(task_and_dat
         predictions = read_predictions(io.BytesIO(data), truth, task=task, max_bytes=100_000)
     except InputError as error:
         _assert_clear(error)
+        event(f"refused: {error.problems[0][:30]}")  # --hypothesis-show-statistics lists these
     else:
         event(f"accepted {task}")
         if task == "multiclass":
@@ -161,6 +161,7 @@ def test_broken_truths_give_a_truth_or_a_clear_input_error(task_and_data):
         truth = read_truth(io.BytesIO(data), task=task, max_bytes=100_000)
     except InputError as error:
         _assert_clear(error)
+        event(f"refused: {error.problems[0][:30]}")  # --hypothesis-show-statistics lists these
     else:
         event(f"accepted {task}")
         assert truth.n == len(set(truth.case_ids)) > 0

@@ -17,10 +17,12 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """The environment README's "Production" section asks for, behind HTTPS."""
+    """The environment README's "Production" section asks for, behind HTTPS (without what the
+    test run itself sets, such as the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE)."""
     env = {
         key: value for key, value in os.environ.items()
-        if key not in ("DEBUG", "SECURE_COOKIES", "DJANGO_SETTINGS_MODULE")
+        if key not in ("DEBUG", "SECURE_COOKIES", "DJANGO_SETTINGS_MODULE",
+                       "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     env.update(
         DEBUG="0",
