@@ -79,7 +79,7 @@ def data_file_download(request: HttpRequest, slug: str, pk: int) -> HttpResponse
     if not data_file.file:
         return redirect(data_file.url)
     name = data_file.filename or f"{challenge.slug}-data-{data_file.pk}"
-    return FileResponse(data_file.file.open("rb"), as_attachment=True, filename=name)
+    return _uploaded_file_response(data_file.file, name)
 
 
 def phase_download(request: HttpRequest, slug: str, phase: str, kind: str) -> HttpResponse:
@@ -318,11 +318,17 @@ def team_anonymous(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def submission_file(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     submission = _submission_or_404(request, slug, pk)
-    return FileResponse(
-        submission.file.open("rb"),
-        as_attachment=True,
-        filename=submission.original_name or f"submission-{submission.pk}.csv",
+    return _uploaded_file_response(
+        submission.file, submission.original_name or f"submission-{submission.pk}.csv"
     )
+
+
+def _uploaded_file_response(field, filename: str) -> FileResponse:
+    """A file someone uploaded, as a download of opaque bytes: whatever its name says (``.html``,
+    ``.svg``), the browser saves it and never renders or runs it on our origin (with
+    ``X-Content-Type-Options: nosniff`` from the security middleware)."""
+    return FileResponse(field.open("rb"), as_attachment=True, filename=filename,
+                        content_type="application/octet-stream")
 
 
 def _phase_split_context(request: HttpRequest, slug: str, phase: str) -> dict:

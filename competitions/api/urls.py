@@ -1,6 +1,5 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from competitions.api import views
 
@@ -9,7 +8,7 @@ app_name = "api"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("token/", obtain_auth_token, name="token"),
+    path("token/", views.TokenObtain.as_view(), name="token"),
     path("v1/challenges/", views.ChallengeList.as_view(), name="challenges"),
     path("v1/challenges/<slug:slug>/", views.ChallengeDetail.as_view(), name="challenge"),
     path(

@@ -10,15 +10,19 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from competitions import permissions, selectors, services
+from competitions.api.errors import NEEDS_TOKEN, NOT_FOUND, REFUSED, THROTTLED
 from competitions.api.serializers import (
     ChallengeSerializer,
     LeaderboardSerializer,
@@ -32,6 +36,26 @@ SPLIT = OpenApiParameter("split", str, enum=["public", "private"],
                          description="Case split; private only after the phase ends.")
 
 
+class TokenObtain(ObtainAuthToken):
+    """A user name and password for the user's API token (the same token on every call).
+
+    Throttled per address like every anonymous read; django-axes counts failed passwords here
+    as on the login page, so a locked-out user name gets no token either.
+    """
+
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("TokenAnswer", fields={"token": serializers.CharField()}),
+            **REFUSED, **THROTTLED,
+        },
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
 def _boards_context(phases, user) -> dict:
     return {"boards": {p.pk: selectors.phase_leaderboards_for(p, user) for p in phases}}
 
@@ -39,7 +63,7 @@ def _boards_context(phases, user) -> dict:
 class ChallengeList(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=ChallengeSerializer(many=True))
+    @extend_schema(responses={200: ChallengeSerializer(many=True), **THROTTLED})
     def get(self, request: Request) -> Response:
         challenges = list(
             selectors.challenges_visible_to(request.user).prefetch_related("phases")
@@ -53,7 +77,7 @@ class ChallengeList(APIView):
 class ChallengeDetail(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=ChallengeSerializer)
+    @extend_schema(responses={200: ChallengeSerializer, **NOT_FOUND, **THROTTLED})
     def get(self, request: Request, slug: str) -> Response:
         challenge, _participant = permissions.content_or_404(request.user, slug)
         context = _boards_context(challenge.phases.all(), request.user)
@@ -65,7 +89,8 @@ class LeaderboardDetail(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[SPLIT], responses=LeaderboardSerializer)
+    @extend_schema(parameters=[SPLIT],
+                   responses={200: LeaderboardSerializer, **NOT_FOUND, **THROTTLED})
     def get(self, request: Request, slug: str, phase: str, board: str) -> Response:
         _challenge, _participant = permissions.content_or_404(request.user, slug)
         phase_obj = get_object_or_404(Phase, challenge__slug=slug, slug=phase)
@@ -100,7 +125,7 @@ class MySubmissions(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=SubmissionSerializer(many=True))
+    @extend_schema(responses={200: SubmissionSerializer(many=True), **NEEDS_TOKEN, **THROTTLED})
     def get(self, request: Request) -> Response:
         submissions = selectors.user_submissions(request.user)
         return Response(SubmissionSerializer(
@@ -111,7 +136,8 @@ class MySubmissions(APIView):
 class SubmissionDetail(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=SubmissionSerializer)
+    @extend_schema(responses={200: SubmissionSerializer, **NEEDS_TOKEN, **NOT_FOUND,
+                              **THROTTLED})
     def get(self, request: Request, pk: int) -> Response:
         submission = get_object_or_404(selectors.user_submissions(request.user), pk=pk)
         return Response(SubmissionSerializer(
@@ -125,7 +151,9 @@ class SubmissionCreate(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=SubmissionCreateSerializer, responses={201: SubmissionSerializer})
+    @extend_schema(request=SubmissionCreateSerializer,
+                   responses={201: SubmissionSerializer, **REFUSED, **NEEDS_TOKEN, **NOT_FOUND,
+                              **THROTTLED})
     def post(self, request: Request, slug: str, phase: str) -> Response:
         challenge, _participant = permissions.participant_or_404(request.user, slug)
         phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
