@@ -281,6 +281,19 @@ def broker(url: str) -> Iterator[None]:
         reset(previous)
 
 
+def finished(pk: int):
+    """The submission once the worker is done with it (scored or failed), else None."""
+    from competitions.models import Submission
+
+    submission = Submission.objects.get(pk=pk)
+    return submission if submission.status in ("scored", "failed") else None
+
+
+def event_kinds(submission) -> list[str]:
+    """The submission's log, oldest first: received, queued, started, …"""
+    return list(submission.events.order_by("at", "pk").values_list("kind", flat=True))
+
+
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
@@ -22,22 +23,20 @@ from django.utils import timezone
 from competitions import evaluation, services
 from competitions.models import Submission
 from tests.conftest import upload
-from tests.e2e.conftest import broker, wait_for, worker_database_url, worker_stop
+from tests.e2e.conftest import (
+    broker,
+    event_kinds,
+    finished,
+    wait_for,
+    worker_database_url,
+    worker_stop,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SETTINGS_FILE = Path(__file__).resolve().parents[2] / "cheetah" / "settings.py"
 # The sweeper of the test's workers: a row untouched this long is sent again, every second.
 FAST_SWEEP = {"STUCK_AFTER_SECONDS": "4", "SWEEP_INTERVAL_SECONDS": "1"}
-
-
-def _finished(pk: int) -> Submission | None:
-    submission = Submission.objects.get(pk=pk)
-    return submission if submission.status in ("scored", "failed") else None
-
-
-def _kinds(submission: Submission) -> list[str]:
-    return list(submission.events.order_by("at", "pk").values_list("kind", flat=True))
 
 
 def _configured_caches(monkeypatch, redis_url: str) -> dict:
@@ -88,16 +87,10 @@ def test_pages_serve_and_uploads_answer_clearly_while_redis_is_down(
     with broker(private_redis.url):
         from cheetah.celery import app
 
-        counts = evaluation.submissions_sweep(now=timezone.now() + 2 * _stuck_after())
+        counts = evaluation.submissions_sweep(now=timezone.now() + 2 * settings.STUCK_AFTER)
         assert counts == {"requeued": 2, "failed": 0}
         assert private_redis.queued(app.conf.task_default_queue) == 2
     assert not Submission.objects.filter(team=participant.team).exclude(message="").exists()
-
-
-def _stuck_after():
-    from django.conf import settings
-
-    return settings.STUCK_AFTER
 
 
 def test_queued_submissions_survive_a_redis_restart_and_an_outage_under_a_running_worker(
@@ -121,17 +114,17 @@ def test_queued_submissions_survive_a_redis_restart_and_an_outage_under_a_runnin
         # A worker with beat's sweeper; then Redis goes away under it and comes back.
         worker = private_workers.start(CELERY_BROKER_URL=private_redis.url, **FAST_SWEEP)
         beat = private_workers.beat(CELERY_BROKER_URL=private_redis.url, **FAST_SWEEP)
-        wait_for(lambda: _finished(lost_in_restart), timeout=90, what="the sweeper to resend")
+        wait_for(lambda: finished(lost_in_restart), timeout=90, what="the sweeper to resend")
         private_redis.stop()
         sent_while_down = submit()
         assert Submission.objects.get(pk=sent_while_down).message
         private_redis.start()
-        wait_for(lambda: _finished(sent_while_down), timeout=90, what="the worker to reconnect")
+        wait_for(lambda: finished(sent_while_down), timeout=90, what="the worker to reconnect")
 
     for pk in (lost_in_restart, sent_while_down):
         submission = Submission.objects.get(pk=pk)
         assert submission.status == "scored", submission.message
-        assert _kinds(submission).count("finished") == 1
+        assert event_kinds(submission).count("finished") == 1
         assert submission.message == ""
     worker_stop(beat)
     assert worker.process.poll() is None
@@ -173,7 +166,7 @@ def test_dropped_postgresql_connections_are_retried_and_no_submission_is_lost(
         ).pk
 
     first = submit()
-    wait_for(lambda: _finished(first), timeout=90, what="the first submission")
+    wait_for(lambda: finished(first), timeout=90, what="the first submission")
     idle = _worker_backends(name)
     assert idle, "the worker keeps its connection between tasks"
     _terminate(idle)  # between tasks: the health check reconnects
@@ -185,12 +178,12 @@ def test_dropped_postgresql_connections_are_retried_and_no_submission_is_lost(
         what="the worker to start scoring",
     )
     _terminate(_worker_backends(name))  # during scoring: recording fails, the task retries
-    wait_for(lambda: _finished(second), timeout=120, what="the retried submission")
+    wait_for(lambda: finished(second), timeout=120, what="the retried submission")
 
     for pk, starts in ((first, 1), (second, 2)):
         submission = Submission.objects.get(pk=pk)
         assert submission.status == "scored", submission.message
-        kinds = _kinds(submission)
+        kinds = event_kinds(submission)
         assert kinds.count("started") == starts
         assert kinds.count("finished") == 1
     log = private_workers.started[0].log_path.read_text()

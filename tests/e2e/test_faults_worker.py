@@ -18,21 +18,12 @@ from competitions.evaluation import INTERNAL_ERROR_MESSAGE
 from competitions.models import Submission
 from competitions.tasks import sweep_stuck_submissions
 from tests.conftest import upload
-from tests.e2e.conftest import broker, wait_for
+from tests.e2e.conftest import broker, event_kinds, finished, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # The replacement worker's sweeper: a row untouched for 3 s is sent again, checked every second.
 FAST_SWEEP = {"STUCK_AFTER_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "1"}
-
-
-def _finished(pk: int) -> Submission | None:
-    submission = Submission.objects.get(pk=pk)
-    return submission if submission.status in ("scored", "failed") else None
-
-
-def _kinds(submission: Submission) -> list[str]:
-    return list(submission.events.order_by("at", "pk").values_list("kind", flat=True))
 
 
 def test_a_worker_killed_while_scoring_is_replaced_and_the_submission_is_scored_once(
@@ -56,11 +47,11 @@ def test_a_worker_killed_while_scoring_is_replaced_and_the_submission_is_scored_
 
     private_workers.start(**FAST_SWEEP)
     private_workers.beat(**FAST_SWEEP)
-    scored = wait_for(lambda: _finished(submission.pk), timeout=120, what="the replacement")
+    scored = wait_for(lambda: finished(submission.pk), timeout=120, what="the replacement")
     recovery = time.monotonic() - killed_at
     assert scored.status == "scored", scored.message
     assert scored.deliveries == 2
-    assert _kinds(scored) == [
+    assert event_kinds(scored) == [
         "received", "queued", "started", "requeued", "started", "finished",
     ]
     print(f"recovered {recovery:.1f} s after the kill")  # docs/benchmarks.md
@@ -102,15 +93,15 @@ def test_the_sweeper_resends_stuck_submissions_and_fails_one_that_keeps_dying(
     sweep_stuck_submissions.delay()  # what beat sends every SWEEP_INTERVAL_SECONDS
 
     for pk in (never_sent, died_once, keeps_dying):
-        wait_for(lambda pk=pk: _finished(pk), timeout=120, what=f"submission {pk}")
+        wait_for(lambda pk=pk: finished(pk), timeout=120, what=f"submission {pk}")
     for pk in (never_sent, died_once):
         submission = Submission.objects.get(pk=pk)
         assert submission.status == "scored", submission.message
-        assert _kinds(submission)[-3:] == ["requeued", "started", "finished"]
+        assert event_kinds(submission)[-3:] == ["requeued", "started", "finished"]
     given_up = Submission.objects.get(pk=keeps_dying)
     assert given_up.status == "failed"
     assert "did not finish after 3 attempts" in given_up.message
-    assert _kinds(given_up)[-1] == "failed"
+    assert event_kinds(given_up)[-1] == "failed"
     still = Submission.objects.get(pk=recent)
     assert still.status == "queued"  # not stuck yet: left alone
     assert "queue is unreachable" in still.message
@@ -154,9 +145,9 @@ def test_corrupt_and_enormous_files_fail_with_a_message_and_the_worker_goes_on(
         phase=open_phase, user=participant.user, upload=upload(good_predictions)
     ).pk
     for name, pk in sent.items():
-        failed = wait_for(lambda pk=pk: _finished(pk), timeout=120, what=name)
+        failed = wait_for(lambda pk=pk: finished(pk), timeout=120, what=name)
         assert failed.status == "failed", name
         assert failed.message and failed.message != str(INTERNAL_ERROR_MESSAGE), name
         assert files[name][1] in failed.message, (name, failed.message)
-    scored = wait_for(lambda: _finished(good), timeout=120, what="the good file after them")
+    scored = wait_for(lambda: finished(good), timeout=120, what="the good file after them")
     assert scored.status == "scored", scored.message
