@@ -103,7 +103,7 @@ def celery_worker_session(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 _STARTED = ("] received",)
-_ENDED = ("] succeeded in", "] raised unexpected", "] retry:", "] Task handler raised error")
+_ENDED = ("] succeeded in", "] raised unexpected", "] retry:", "Task handler raised error:")
 
 
 def _worker_idle(log_path: Path) -> bool:
@@ -159,10 +159,11 @@ class PrivateWorkers:
     started: list[Worker] = field(default_factory=list)
     beats: list[subprocess.Popen] = field(default_factory=list)
 
-    def start(self, **env: str) -> Worker:
+    def start(self, pool: str = "solo", **env: str) -> Worker:
         log_path = self.folder / f"worker-{len(self.started)}.log"
         log_path.touch()
-        worker = Worker(worker_start(queue=self.queue, log_path=log_path, env=env), log_path)
+        process = worker_start(queue=self.queue, log_path=log_path, env=env, pool=pool)
+        worker = Worker(process, log_path)
         self.started.append(worker)
         return worker
 

@@ -5,7 +5,10 @@ and files built to hurt it. Nothing is lost, nothing is counted twice, and a bad
 from __future__ import annotations
 
 import gzip
+import os
+import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,6 +69,34 @@ def test_a_worker_killed_while_scoring_is_replaced_and_the_submission_is_scored_
         services.submission_create(
             phase=open_phase, user=participant.user, upload=upload(good_predictions)
         )
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_pool_process_killed_while_scoring_is_redelivered_without_the_sweeper(
+    open_phase, participant, good_predictions, private_workers
+):
+    """A prefork worker whose child dies: the task is rejected back to the queue
+    (``reject_on_worker_lost``) and a new child scores it at once."""
+    open_phase.bootstrap_resamples = 5000
+    open_phase.save()
+    worker = private_workers.start(pool="prefork")
+    submission = services.submission_create(
+        phase=open_phase, user=participant.user, upload=upload(good_predictions)
+    )
+    wait_for(
+        lambda: Submission.objects.get(pk=submission.pk).status == "scoring",
+        interval=0.05,
+        what="the worker to start scoring",
+    )
+    (child,) = _children(worker.process.pid)
+    os.kill(child, signal.SIGKILL)
+    scored = wait_for(lambda: finished(submission.pk), timeout=120, what="the redelivery")
+    assert scored.status == "scored", scored.message
+    assert event_kinds(scored) == ["received", "queued", "started", "started", "finished"]
+    assert "WorkerLostError" in worker.log_path.read_text()
 
 
 def test_the_sweeper_resends_stuck_submissions_and_fails_one_that_keeps_dying(
