@@ -290,6 +290,17 @@ def finished(pk: int):
     return submission if submission.status in ("scored", "failed") else None
 
 
+def wait_until_scoring(pk: int) -> None:
+    """Wait, polling often, until a worker has claimed the submission (to hit it mid-scoring)."""
+    from competitions.models import Submission
+
+    wait_for(
+        lambda: Submission.objects.get(pk=pk).status == "scoring",
+        interval=0.05,
+        what="the worker to start scoring",
+    )
+
+
 def event_kinds(submission) -> list[str]:
     """The submission's log, oldest first: received, queued, started, …"""
     return list(submission.events.order_by("at", "pk").values_list("kind", flat=True))

@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     event_kinds,
     finished,
     wait_for,
+    wait_until_scoring,
     worker_database_url,
     worker_stop,
 )
@@ -172,11 +173,7 @@ def test_dropped_postgresql_connections_are_retried_and_no_submission_is_lost(
     _terminate(idle)  # between tasks: the health check reconnects
 
     second = submit()
-    wait_for(
-        lambda: Submission.objects.get(pk=second).status == "scoring",
-        interval=0.05,
-        what="the worker to start scoring",
-    )
+    wait_until_scoring(second)
     _terminate(_worker_backends(name))  # during scoring: recording fails, the task retries
     wait_for(lambda: finished(second), timeout=120, what="the retried submission")
 

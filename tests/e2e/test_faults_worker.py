@@ -21,7 +21,7 @@ from competitions.evaluation import INTERNAL_ERROR_MESSAGE
 from competitions.models import Submission
 from competitions.tasks import sweep_stuck_submissions
 from tests.conftest import upload
-from tests.e2e.conftest import broker, event_kinds, finished, wait_for
+from tests.e2e.conftest import broker, event_kinds, finished, wait_for, wait_until_scoring
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -39,11 +39,7 @@ def test_a_worker_killed_while_scoring_is_replaced_and_the_submission_is_scored_
     submission = services.submission_create(
         phase=open_phase, user=participant.user, upload=upload(good_predictions)
     )
-    wait_for(
-        lambda: Submission.objects.get(pk=submission.pk).status == "scoring",
-        interval=0.05,
-        what="the worker to start scoring",
-    )
+    wait_until_scoring(submission.pk)
     doomed.kill()
     killed_at = time.monotonic()
     assert Submission.objects.get(pk=submission.pk).status == "scoring"
@@ -86,11 +82,7 @@ def test_a_pool_process_killed_while_scoring_is_redelivered_without_the_sweeper(
     submission = services.submission_create(
         phase=open_phase, user=participant.user, upload=upload(good_predictions)
     )
-    wait_for(
-        lambda: Submission.objects.get(pk=submission.pk).status == "scoring",
-        interval=0.05,
-        what="the worker to start scoring",
-    )
+    wait_until_scoring(submission.pk)
     (child,) = _children(worker.process.pid)
     os.kill(child, signal.SIGKILL)
     scored = wait_for(lambda: finished(submission.pk), timeout=120, what="the redelivery")
