@@ -76,7 +76,8 @@ def submission_claim(submission_id: int) -> Claim | None:
         submission.status = Submission.Status.SCORING
         submission.deliveries += 1
         submission.started_at = now
-        submission.save(update_fields=["status", "deliveries", "started_at"])
+        submission.message = ""  # e.g. "the queue is unreachable", true no more
+        submission.save(update_fields=["status", "deliveries", "started_at", "message"])
         SubmissionEvent.objects.create(
             submission=submission,
             kind=SubmissionEvent.Kind.STARTED,
@@ -270,7 +271,8 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
             # A fresh start time, so the next sweep waits a full STUCK_AFTER again.
             submission.status = Submission.Status.QUEUED
             submission.started_at = now
-            submission.save(update_fields=["status", "started_at"])
+            submission.message = ""  # set again if the broker is still unreachable
+            submission.save(update_fields=["status", "started_at", "message"])
             SubmissionEvent.objects.create(
                 submission=submission,
                 kind=SubmissionEvent.Kind.REQUEUED,

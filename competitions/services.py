@@ -22,6 +22,8 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from competitions.hooks import participant_joined, submit_refusal
 from competitions.leaderboards import leaderboards_refresh_enqueue
@@ -396,12 +398,37 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size / 1000:.1f} kB"
 
 
+QUEUE_UNREACHABLE_MESSAGE = gettext_lazy(
+    "Received and saved. The scoring queue is unreachable at the moment; scoring will start "
+    "automatically when it is back."
+)
+
+
 def submission_enqueue(submission: Submission) -> None:
-    """Send the submission to a worker once the surrounding transaction commits."""
+    """Send the submission to a worker once the surrounding transaction commits.
+
+    The row, not the broker, is the truth: when the broker cannot be reached the row stays
+    queued (with a message the team sees; ``submission.message`` tells the caller) and the
+    sweeper sends it again later, so an outage never turns an upload into an error page.
+    """
+    transaction.on_commit(lambda: _send_for_scoring(submission))
+
+
+def _send_for_scoring(submission: Submission) -> None:
     from competitions.tasks import score_submission
 
-    pk = submission.pk
-    transaction.on_commit(lambda: score_submission.delay(pk))
+    try:
+        score_submission.delay(submission.pk)
+    except (KombuOperationalError, OSError):
+        logger.warning(
+            "Submission %s: the broker is unreachable; it stays queued for the sweeper",
+            submission.pk,
+            exc_info=True,
+        )
+        submission.message = str(QUEUE_UNREACHABLE_MESSAGE)
+        Submission.objects.filter(pk=submission.pk, status=Submission.Status.QUEUED).update(
+            message=submission.message
+        )
 
 
 def phase_rescore(*, phase: Phase) -> int:

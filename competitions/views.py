@@ -214,8 +214,14 @@ def submission_create(request: HttpRequest, slug: str, phase: str) -> HttpRespon
             else:
                 url = reverse("competitions:submissions", kwargs={"slug": slug})
                 if wants_json:
-                    return JsonResponse({"id": submission.pk, "redirect": url}, status=201)
-                messages.success(request, _("Received; it is queued for scoring."))
+                    return JsonResponse(
+                        {"id": submission.pk, "redirect": url, "message": submission.message},
+                        status=201,
+                    )
+                if submission.message:  # received, but the scoring queue is unreachable
+                    messages.warning(request, submission.message)
+                else:
+                    messages.success(request, _("Received; it is queued for scoring."))
                 return redirect(url)
         elif wants_json:
             errors = [str(e) for errs in form.errors.values() for e in errs]

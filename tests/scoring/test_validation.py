@@ -94,6 +94,15 @@ def test_unreadable_files_give_one_clear_line(data, message):
     assert message in found[0]
 
 
+def test_a_gzip_bomb_is_refused_once_it_expands_past_the_size_limit():
+    """The limit holds for the decompressed CSV, so a bomb never takes more memory than a
+    plain file may: here 1 kB of gzip expanding to 10 MB, with a 100 kB limit."""
+    bomb = gzip.compress(b"case_id,score\n" + b"0" * 10_000_000)
+    assert len(bomb) < 100_000
+    found = problems(read_predictions, io.BytesIO(bomb), truth(), max_bytes=100_000)
+    assert found == ["the file expands to more than 100 kB when decompressed"]
+
+
 def test_files_over_the_size_limit_are_refused_before_parsing():
     found = problems(read_predictions, io.BytesIO(b"case_id,score\n" + b"p1,0.5\n" * 1000),
                      truth(), max_bytes=1000)
