@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from competitions.broker import send_quietly
 from competitions.columns import Column, column_value, group_cells, parse_column
 from competitions.models import (
     Leaderboard,
@@ -305,4 +306,22 @@ def leaderboards_refresh_enqueue(phase: Phase) -> None:
     with transaction.atomic():
         Phase.objects.filter(pk=pk).update(leaderboard_version=F("leaderboard_version") + 1)
         version = Phase.objects.values_list("leaderboard_version", flat=True).get(pk=pk)
-    transaction.on_commit(lambda: refresh_phase_leaderboards.delay(pk, version))
+    transaction.on_commit(lambda: send_quietly(refresh_phase_leaderboards, pk, version))
+
+
+def stale_leaderboard_phases():
+    """Phases asked to be re-ranked whose snapshots never caught up: the request was lost (the
+    broker was down) or its task died. The sweeper asks again for these."""
+    return Phase.objects.filter(
+        Q(leaderboards__snapshots__version__lt=F("leaderboard_version"))
+        | Q(leaderboard_version__gt=0, leaderboards__snapshots__isnull=True)
+    ).distinct()
+
+
+def stale_phases_refresh() -> int:
+    """Send a refresh for every stale phase (see ``stale_leaderboard_phases``); a duplicate of
+    a refresh already queued costs one query, as the first to run covers the other."""
+    from competitions.tasks import refresh_phase_leaderboards
+
+    stale = list(stale_leaderboard_phases().values_list("pk", "leaderboard_version"))
+    return sum(send_quietly(refresh_phase_leaderboards, pk, version) for pk, version in stale)

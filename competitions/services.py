@@ -23,8 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from kombu.exceptions import OperationalError as KombuOperationalError
 
+from competitions.broker import BROKER_ERRORS
 from competitions.hooks import participant_joined, submit_refusal
 from competitions.leaderboards import leaderboards_refresh_enqueue
 from competitions.models import (
@@ -419,7 +419,7 @@ def _send_for_scoring(submission: Submission) -> None:
 
     try:
         score_submission.delay(submission.pk)
-    except (KombuOperationalError, OSError):
+    except BROKER_ERRORS:
         logger.warning(
             "Submission %s: the broker is unreachable; it stays queued for the sweeper",
             submission.pk,

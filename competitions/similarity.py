@@ -19,6 +19,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from competitions.broker import send_quietly
 from competitions.case_results import CaseMatrix, phase_case_matrix, phase_truth
 from competitions.models import Phase, SimilarityReport, Submission
 from competitions.selectors import leaderboard_rows, stored_overall_values
@@ -224,7 +225,7 @@ def similarity_enqueue(phase: Phase, *, full: bool = False) -> None:
 
     pk = phase.pk
     transaction.on_commit(
-        lambda: compute_phase_similarity.delay(
-            pk, full=full, requested_at=timezone.now().isoformat()
+        lambda: send_quietly(
+            compute_phase_similarity, pk, full=full, requested_at=timezone.now().isoformat()
         )
     )

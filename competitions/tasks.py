@@ -56,7 +56,10 @@ def score_submission(submission_id: int) -> None:
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
 def sweep_stuck_submissions() -> dict[str, int]:
+    from competitions.leaderboards import stale_phases_refresh
+
     counts = evaluation.submissions_sweep()
+    counts["leaderboards"] = stale_phases_refresh()
     if any(counts.values()):
         logger.warning("Sweeper: %s", counts)
     return counts

@@ -21,7 +21,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from competitions import evaluation, services
+from competitions.leaderboards import (
+    phase_leaderboards_refresh,
+    stale_leaderboard_phases,
+    stale_phases_refresh,
+)
 from competitions.models import Submission
+from tests.competitions.builders import make_scored
 from tests.conftest import upload
 from tests.e2e.conftest import (
     broker,
@@ -168,9 +174,9 @@ def test_dropped_postgresql_connections_are_retried_and_no_submission_is_lost(
 
     first = submit()
     wait_for(lambda: finished(first), timeout=90, what="the first submission")
-    idle = _worker_backends(name)
-    assert idle, "the worker keeps its connection between tasks"
-    _terminate(idle)  # between tasks: the health check reconnects
+    # Between tasks: whatever connection the worker keeps is dropped; the health check (or a
+    # new connection) serves the next task.
+    _terminate(_worker_backends(name))
 
     second = submit()
     wait_until_scoring(second)
@@ -185,3 +191,26 @@ def test_dropped_postgresql_connections_are_retried_and_no_submission_is_lost(
         assert kinds.count("finished") == 1
     log = private_workers.started[0].log_path.read_text()
     assert "Retry in" in log
+
+
+def test_a_teams_pick_succeeds_while_redis_is_down_and_the_sweeper_asks_again_for_the_ranking(
+    client, open_phase, participant, private_redis
+):
+    pick = make_scored(open_phase, participant, auroc=0.8)
+    phase_leaderboards_refresh(open_phase)
+    assert not stale_leaderboard_phases().exists()
+    private_redis.stop()
+    client.force_login(participant.user)
+    url = reverse("competitions:submission-select", args=[open_phase.challenge.slug, pick.pk])
+    with broker(private_redis.url):
+        page = client.post(url, follow=True)
+    assert page.status_code == 200
+    assert "This submission now counts for your team" in page.content.decode()
+    assert list(stale_leaderboard_phases()) == [open_phase]  # the refresh request was lost
+
+    private_redis.start()
+    with broker(private_redis.url):
+        from cheetah.celery import app
+
+        assert stale_phases_refresh() == 1
+        assert private_redis.queued(app.conf.task_default_queue) == 1
