@@ -367,7 +367,8 @@ def _gunzip(data: bytes, limit: int | None) -> bytes:
             chunks.append(chunk)
             if limit is not None and size > limit:
                 raise InputError(
-                    f"the file expands to more than {_size(limit)} when decompressed"
+                    f"the file expands to more than {_size(limit)} when decompressed, "
+                    "over the size limit"
                 )
             if not inflater.eof:
                 raise InputError("the gzip file is truncated")

@@ -100,7 +100,7 @@ def test_a_gzip_bomb_is_refused_once_it_expands_past_the_size_limit():
     bomb = gzip.compress(b"case_id,score\n" + b"0" * 10_000_000)
     assert len(bomb) < 100_000
     found = problems(read_predictions, io.BytesIO(bomb), truth(), max_bytes=100_000)
-    assert found == ["the file expands to more than 100 kB when decompressed"]
+    assert found == ["the file expands to more than 100 kB when decompressed, over the size limit"]
 
 
 def test_files_over_the_size_limit_are_refused_before_parsing():
