@@ -153,11 +153,11 @@ def _terminate(pids: list[int]) -> None:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
+@pytest.mark.postgresql
 def test_dropped_postgresql_connections_are_retried_and_no_submission_is_lost(
     open_phase, participant, good_predictions, private_workers
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("drops PostgreSQL connections: runs with DATABASE_URL=postgres://… (CI)")
+    assert connection.vendor == "postgresql", "drops PostgreSQL server connections"
     open_phase.submissions_per_day = 10
     open_phase.bootstrap_resamples = 5000  # seconds of scoring, to drop connections during it
     open_phase.save()
