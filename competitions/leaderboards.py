@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from competitions.broker import send_quietly
+from competitions.case_results import phase_truth
 from competitions.columns import Column, column_value, group_cells, parse_column
 from competitions.models import (
     Leaderboard,
@@ -289,8 +290,10 @@ def phase_leaderboards_refresh(
             return []
     # Every ranking first, so pages show the new field at once; the intervals follow.
     snapshots = [snapshot_compute(board, split) for board, split in pairs]
+    # One parse of the ground truth for every board and split, not one each.
+    truth = phase_truth(phase) if phase.ground_truth and len(pairs) > 0 else None
     for board, split in pairs:
-        snapshot_robustness(board, split)
+        snapshot_robustness(board, split, truth)
     return snapshots
 
 

@@ -17,16 +17,20 @@ from competitions.case_results import phase_case_matrix
 from competitions.models import Leaderboard, LeaderboardSnapshot
 from competitions.splits import split_mask
 from scoring.errors import InputError
+from scoring.io import Truth
 from scoring.label_bias import label_bias_stress
 from scoring.leaderboard import LeaderboardResult, compute_leaderboard
 
 logger = logging.getLogger(__name__)
 
 
-def _field_inputs(board: Leaderboard, split: str, submission_ids: list[int]) -> dict:
-    """The arguments ``compute_leaderboard`` and ``label_bias_stress`` share for this board."""
+def _field_inputs(
+    board: Leaderboard, split: str, submission_ids: list[int], truth: Truth | None = None
+) -> dict:
+    """The arguments ``compute_leaderboard`` and ``label_bias_stress`` share for this board.
+    ``truth``: the phase's parsed ground truth, when the caller has it (read once per refresh)."""
     phase = board.phase
-    matrix = phase_case_matrix(phase, submission_ids)
+    matrix = phase_case_matrix(phase, submission_ids, truth=truth)
     truth = matrix.truth
     return {
         "names": [str(pk) for pk in submission_ids],
@@ -49,7 +53,9 @@ def case_ranking(board: Leaderboard, split: str, submission_ids: list[int]) -> L
     return compute_leaderboard(**_field_inputs(board, split, submission_ids), bootstrap=0)
 
 
-def snapshot_robustness(board: Leaderboard, split: str) -> LeaderboardSnapshot | None:
+def snapshot_robustness(
+    board: Leaderboard, split: str, truth: Truth | None = None
+) -> LeaderboardSnapshot | None:
     """Bootstrap the snapshot's ranking and store, per entry, the median rank, the 95% rank
     interval, the probability of first place and the rank distribution (for the blob plot).
 
@@ -73,7 +79,7 @@ def snapshot_robustness(board: Leaderboard, split: str) -> LeaderboardSnapshot |
     else:
         try:
             result = compute_leaderboard(
-                **_field_inputs(board, split, ids),
+                **_field_inputs(board, split, ids, truth),
                 bootstrap=board.robustness_resamples, seed=board.robustness_seed,
             )
         except InputError as exc:
