@@ -22,7 +22,7 @@ shared signal rounded to 3 decimals (so that scores tie, as real ones do).
    computation (ranking every team's stored result), then ``--page-requests`` GETs of the page
    with Django's test client (median and 95th percentile latency, SQL queries per request). The
    peer is what the page would do without a snapshot: rank the stored results in the request
-   (``competitions.leaderboards.ranked_rows``), timed the same way.
+   (``competitions.worker.snapshots.rank_field``), timed the same way.
 
 ``--part robustness`` or ``--part page`` runs one part.
 """
@@ -129,17 +129,18 @@ def page_latency(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from accounts.models import User
-    from competitions.leaderboards import ensure_default_leaderboard, ranked_rows, snapshot_compute
-    from competitions.models import Challenge, Participant, Phase, Submission, Team
+    from competitions.models import Challenge, Participant, Submission, Team
+    from competitions.services import phase_create, phase_default_leaderboard
+    from competitions.worker.snapshots import rank_field, snapshot_compute
 
     call_command("migrate", verbosity=0)
     rng = np.random.default_rng(args.seed)
     now = timezone.now()
     challenge = Challenge.objects.create(title="Bench", slug="bench", status="published")
-    phase = Phase.objects.create(challenge=challenge, name="Bench", slug="bench",
-                                 start=now - timezone.timedelta(days=1),
-                                 end=now + timezone.timedelta(days=1))
-    board = ensure_default_leaderboard(phase)
+    phase = phase_create(challenge=challenge, name="Bench", slug="bench",
+                         start=now - timezone.timedelta(days=1),
+                         end=now + timezone.timedelta(days=1))
+    board = phase_default_leaderboard(phase)
     n = args.page_entries
     users = User.objects.bulk_create(User(username=f"u{i}") for i in range(n))
     teams = Team.objects.bulk_create(Team(challenge=challenge, name=f"Team {i}") for i in range(n))
@@ -179,7 +180,7 @@ def page_latency(args: argparse.Namespace) -> None:
     peer = []
     for _ in range(max(3, args.page_requests // 5)):
         start = time.perf_counter()
-        ranked_rows(board, "public")
+        rank_field(board, "public")
         peer.append(time.perf_counter() - start)
     p95 = statistics.quantiles(times, n=20)[-1] if len(times) >= 2 else times[0]
     print(f"page, {n:,} teams, {args.page_requests} requests: median "

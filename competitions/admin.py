@@ -14,12 +14,11 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from competitions import services
-from competitions.leaderboards import leaderboard_validate, leaderboards_refresh_enqueue
+from competitions.boards import leaderboard_validate
 from competitions.metrics import metric_choices
 from competitions.models import (
     Challenge,
@@ -34,7 +33,6 @@ from competitions.models import (
     SubmissionEvent,
     Team,
 )
-from competitions.similarity import similarity_enqueue
 from scoring.errors import InputError
 from scoring.groups import check_selection, parse_pairs
 from scoring.io import read_truth
@@ -193,10 +191,10 @@ class PhaseAdmin(OrganiserScopedAdmin):
     actions = ["rescore", "recompute_similarity", "recompute_leaderboards", "publish_scores"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
         upload = form.cleaned_data.get("ground_truth_upload")
+        services.phase_save(phase=obj, created=not change, upload=upload,
+                            changed=form.changed_data)
         if upload:
-            services.truth_upload(phase=obj, upload=upload)
             self.message_user(
                 request,
                 _(
@@ -205,11 +203,6 @@ class PhaseAdmin(OrganiserScopedAdmin):
                 )
                 % {"n": obj.truth_n_cases, "a": ", ".join(obj.truth_attributes) or "none"},
             )
-        elif obj.ground_truth and {"intersections", "min_group_size"} & set(form.changed_data):
-            services.phase_truth_report_refresh(phase=obj)
-        if change and {"similarity_flag_threshold", "ensemble_size"} & set(form.changed_data):
-            # Flags and ensembles follow the new settings; the matrices are reused as they are.
-            similarity_enqueue(obj)
 
     @admin.display(description=_("Evaluation-data report"))
     def evaluation_data_report(self, obj: Phase) -> str:
@@ -236,21 +229,19 @@ class PhaseAdmin(OrganiserScopedAdmin):
     )
     def recompute_similarity(self, request, queryset):
         for phase in queryset:
-            similarity_enqueue(phase, full=True)
+            services.phase_similarity_recompute(phase=phase)
         self.message_user(request, _("Similarity will be recomputed by a worker shortly."))
 
 
     @admin.action(description=_("Recompute the leaderboards of the selected phases"))
     def recompute_leaderboards(self, request, queryset):
         for phase in queryset:
-            leaderboards_refresh_enqueue(phase)
+            services.phase_leaderboards_recompute(phase=phase)
         self.message_user(request, _("The leaderboards will be recomputed by a worker shortly."))
 
     @admin.action(description=_("Publish the scores of the selected phases"))
     def publish_scores(self, request, queryset):
-        count = queryset.filter(scores_published_at__isnull=True).update(
-            scores_published_at=timezone.now()
-        )
+        count = services.phase_scores_publish(phases=queryset)
         self.message_user(
             request,
             ngettext("Scores of %(n)d phase published.", "Scores of %(n)d phases published.",
@@ -301,7 +292,7 @@ class LeaderboardAdmin(OrganiserScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        leaderboards_refresh_enqueue(form.instance.phase)
+        services.phase_leaderboards_recompute(phase=form.instance.phase)
 
 
 @admin.register(SimilarityReport)

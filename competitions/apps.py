@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate, post_save
+from django.db.models.signals import post_migrate
 
 
 class CompetitionsConfig(AppConfig):
@@ -7,8 +7,6 @@ class CompetitionsConfig(AppConfig):
     verbose_name = "Challenges"
 
     def ready(self) -> None:
-        from competitions.leaderboards import phase_saved
         from competitions.roles import ensure_organiser_group
 
         post_migrate.connect(ensure_organiser_group, sender=self)
-        post_save.connect(phase_saved, sender=self.get_model("Phase"))

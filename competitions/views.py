@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from competitions import compute_chart, costs, exports, permissions, selectors, services
+from competitions import costs, permissions, selectors, services
 from competitions.forms import (
     JoinForm,
     LabelBiasForm,
@@ -23,6 +23,7 @@ from competitions.forms import (
     TeamJoinForm,
 )
 from competitions.models import DataFile, Phase, Submission, Team
+from competitions.presentation import exports
 from scoring.errors import InputError
 
 
@@ -269,18 +270,7 @@ def submission_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     submission = _submission_or_404(request, slug, pk)
     challenge = submission.phase.challenge
     organiser = permissions.is_organiser(request.user, challenge)
-    splits = []
-    if submission.result:
-        for split in selectors.leaderboard_splits(submission.phase, request.user):
-            result = submission.result.get(split)
-            if result:
-                splits.append(
-                    {
-                        "name": split,
-                        "result": result,
-                        "subgroups": selectors.subgroup_rows(result, show_small=organiser),
-                    }
-                )
+    splits = selectors.submission_results(submission, request.user)
     context = {
         "challenge": challenge,
         "submission": submission,
@@ -485,7 +475,7 @@ def compute(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
     context = _phase_split_context(request, slug, phase)
     phase_obj = context["phase"]
     context |= {
-        **compute_chart.compute_view(phase_obj, split=context["split"], user=request.user),
+        **selectors.compute_view(phase_obj, split=context["split"], user=request.user),
         "grid_intensity": phase_obj.effective_grid_intensity,
     }
     return render(request, "competitions/compute.html", context)

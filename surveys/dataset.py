@@ -19,10 +19,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pandas as pd
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count
 
 from competitions.models import Participant, Phase, Submission
-from competitions.selectors import leaderboard_rows
+from competitions.release import release_value, viewer_for
+from competitions.standings import phase_standings
 from surveys.conditions import answers_by_key, is_shown
 from surveys.models import (
     ArmAssignment,
@@ -187,10 +189,13 @@ def _activity(study: Study, users: list[int], linking: set[int]):
     )
     bands: dict[int, int | None] = {}
     if phase is not None:
-        rows = [row for row in leaderboard_rows(phase) if row.rank is not None]
-        team_rank = {row.team: row.rank for row in rows}
+        # The public's view of the primary leaderboard: the export is released like a page.
+        public = viewer_for(AnonymousUser(), phase)
+        rows = [row for row in phase_standings(phase)
+                if release_value(row.rank, viewer=public) is not None]
+        team_rank = {row.team_id: row.rank for row in rows}
         for uid, p in participants.items():
-            rank = team_rank.get(p.team.name)
+            rank = team_rank.get(p.team_id)
             bands[uid] = rank_band(rank, len(rows)) if rank else None
     arms = {
         a.user_id: a.arm for a in ArmAssignment.objects.filter(study=study).select_related("arm")

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from django.core.files.base import ContentFile
 
-from competitions import evaluation, services
+from competitions import services
 from competitions.demo_data import DemoData, load_demo_data
-from competitions.leaderboards import phase_leaderboards_refresh
+from competitions.worker import evaluation
+from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.factories import ParticipantFactory, PhaseFactory
 
 

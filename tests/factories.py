@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from competitions.models import Challenge, Participant, Phase, Team
+from competitions.services import phase_create
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -44,6 +45,11 @@ class PhaseFactory(factory.django.DjangoModelFactory):
     end = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
     submissions_per_day = 3
     submissions_total = 10
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Through the service, as the admin and the seed do: the phase gets its leaderboard."""
+        return phase_create(**kwargs)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -29,8 +29,8 @@ from competitions.api.serializers import (
     SubmissionCreateSerializer,
     SubmissionSerializer,
 )
-from competitions.exports import leaderboard_document
 from competitions.models import Phase, Submission
+from competitions.presentation.exports import leaderboard_document
 
 SPLIT = OpenApiParameter("split", str, enum=["public", "private"],
                          description="Case split; private only after the phase ends.")
@@ -110,13 +110,7 @@ class LeaderboardDetail(APIView):
 
 def _results_for(user):
     def results(submission: Submission) -> dict:
-        if not submission.result:
-            return {}
-        return {
-            split: submission.result[split]["overall"]
-            for split in selectors.leaderboard_splits(submission.phase, user)
-            if submission.result.get(split)
-        }
+        return selectors.api_results(submission, user)
     return results
 
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from competitions.leaderboards import phase_leaderboards_refresh
 from competitions.models import Phase, Submission
+from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.conftest import score_now, upload
 from tests.factories import ParticipantFactory, UserFactory
 

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from competitions import evaluation, services
+from competitions import services
 from competitions.case_results import phase_case_matrix
 from competitions.models import Submission, private_storage
+from competitions.worker import evaluation
 from tests.conftest import predictions_csv, upload
 from tests.factories import ChallengeFactory, ParticipantFactory, PhaseFactory
 

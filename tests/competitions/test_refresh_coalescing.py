@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from competitions.models import SimilarityReport
-from competitions.tasks import compute_phase_similarity
+from competitions.worker.tasks import compute_phase_similarity
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from scipy.stats import kendalltau, rankdata
 
-from competitions.leaderboards import phase_leaderboards_refresh
 from competitions.selectors import results_view
+from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.competitions.builders import make_board, make_scored, make_teams
 
 pytestmark = pytest.mark.django_db

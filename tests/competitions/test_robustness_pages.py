@@ -9,13 +9,11 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from scipy.stats import rankdata
 
-from competitions.leaderboards import (
-    ensure_default_leaderboard,
-    leaderboard_validate,
-    phase_leaderboards_refresh,
-)
+from competitions.boards import leaderboard_validate
 from competitions.models import Leaderboard, LeaderboardColumn, LeaderboardSnapshot
 from competitions.selectors import leaderboard_table
+from competitions.services import phase_default_leaderboard
+from competitions.worker.snapshots import phase_leaderboards_refresh
 from scoring.io import read_truth
 from tests.factories import UserFactory
 
@@ -24,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_worker_adds_rank_intervals_that_agree_with_the_ranking(field):
     phase, _scores = field
-    board = ensure_default_leaderboard(phase)
+    board = phase_default_leaderboard(phase)
     snapshot = LeaderboardSnapshot.objects.get(leaderboard=board, split="public")
     robustness = snapshot.robustness
     assert robustness["resamples"] == 1000 and robustness["seed"] == 0

@@ -12,8 +12,9 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from competitions import evaluation, services
+from competitions import services
 from competitions.models import Submission
+from competitions.worker import evaluation
 from tests.conftest import predictions_csv, upload
 
 pytestmark = pytest.mark.django_db

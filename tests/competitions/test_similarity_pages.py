@@ -12,8 +12,8 @@ from django.utils import timezone
 import scoring.similarity as scoring_similarity
 from competitions import services
 from competitions.models import Phase, SimilarityReport, Team
-from competitions.selectors import map_points
-from competitions.similarity import phase_similarity_compute
+from competitions.presentation.charts import map_points
+from competitions.worker.similarity import phase_similarity_compute
 from tests.conftest import predictions_csv, score_now, upload
 from tests.factories import ParticipantFactory, UserFactory
 

@@ -20,13 +20,14 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from competitions import evaluation, services
-from competitions.leaderboards import (
+from competitions import services
+from competitions.models import Submission
+from competitions.worker import evaluation
+from competitions.worker.snapshots import (
     phase_leaderboards_refresh,
     stale_leaderboard_phases,
     stale_phases_refresh,
 )
-from competitions.models import Submission
 from tests.competitions.builders import make_scored
 from tests.conftest import upload
 from tests.e2e.conftest import (

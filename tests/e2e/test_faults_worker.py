@@ -17,9 +17,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from competitions import services
-from competitions.evaluation import INTERNAL_ERROR_MESSAGE
 from competitions.models import Submission
-from competitions.tasks import sweep_stuck_submissions
+from competitions.worker.evaluation import INTERNAL_ERROR_MESSAGE
+from competitions.worker.tasks import sweep_stuck_submissions
 from tests.conftest import upload
 from tests.e2e.conftest import broker, event_kinds, finished, wait_for, wait_until_scoring
 

@@ -141,18 +141,18 @@ class Command(BaseCommand):
                 )
                 data_file.save()
         now = timezone.now()
-        phase, created = Phase.objects.get_or_create(
-            challenge=challenge,
-            slug="test",
-            defaults={
-                "name": "Test phase",
-                "start": now - timedelta(days=7),
-                "end": now + timedelta(days=60),
-                "submissions_per_day": 10,
-                "submissions_total": 100,
-                "threshold": 0.5,
-                "primary_metric": "auroc",
-            },
+        phase = Phase.objects.filter(challenge=challenge, slug="test").first() or (
+            services.phase_create(
+                challenge=challenge,
+                slug="test",
+                name="Test phase",
+                start=now - timedelta(days=7),
+                end=now + timedelta(days=60),
+                submissions_per_day=10,
+                submissions_total=100,
+                threshold=0.5,
+                primary_metric="auroc",
+            )
         )
         if not phase.ground_truth:
             truth_csv = data.truth.to_csv(index=False).encode()

@@ -13,44 +13,19 @@ import logging
 import numpy as np
 from django.db import transaction
 
-from competitions.case_results import phase_case_matrix
+from competitions.board_field import board_field
 from competitions.models import Leaderboard, LeaderboardSnapshot
-from competitions.splits import split_mask
 from scoring.errors import InputError
 from scoring.io import Truth
-from scoring.label_bias import label_bias_stress
 from scoring.leaderboard import LeaderboardResult, compute_leaderboard
 
 logger = logging.getLogger(__name__)
 
 
-def _field_inputs(
-    board: Leaderboard, split: str, submission_ids: list[int], truth: Truth | None = None
-) -> dict:
-    """The arguments ``compute_leaderboard`` and ``label_bias_stress`` share for this board.
-    ``truth``: the phase's parsed ground truth, when the caller has it (read once per refresh)."""
-    phase = board.phase
-    matrix = phase_case_matrix(phase, submission_ids, truth=truth)
-    truth = matrix.truth
-    return {
-        "names": [str(pk) for pk in submission_ids],
-        "labels": truth.labels,
-        "scores": matrix.scores,
-        "attributes": truth.attributes,
-        "columns": [c.column_id for c in board.columns.all() if c.ranked],
-        "ranking": board.ranking,
-        "worst_group_on": board.worst_group_on or None,
-        "threshold": phase.threshold,
-        "cases": split_mask(truth, split),
-        "min_group_size": phase.min_group_size,
-        "decisions": matrix.decisions,
-    }
-
-
 def case_ranking(board: Leaderboard, split: str, submission_ids: list[int]) -> LeaderboardResult:
     """The board's ranking computed from the per-case results, without resampling: the only way
     to rank under ``rank_then_aggregate``, whose per-case ranks no stored summary holds."""
-    return compute_leaderboard(**_field_inputs(board, split, submission_ids), bootstrap=0)
+    return compute_leaderboard(**board_field(board, split, submission_ids), bootstrap=0)
 
 
 def snapshot_robustness(
@@ -79,7 +54,7 @@ def snapshot_robustness(
     else:
         try:
             result = compute_leaderboard(
-                **_field_inputs(board, split, ids, truth),
+                **board_field(board, split, ids, truth),
                 bootstrap=board.robustness_resamples, seed=board.robustness_seed,
             )
         except InputError as exc:
@@ -89,13 +64,9 @@ def snapshot_robustness(
             logger.warning("Leaderboard %s (%s): no robustness: %s", board.pk, split, exc)
             note = "Rank intervals could not be computed for this field."
         else:
+            # The point ranking is the snapshot's own (the rows above); the resamples only
+            # say how far it moves, so the intervals are around the ranking the page shows.
             robustness = _summarise(result)
-            full = {e.name: e.rank for e in result.entries}
-            if any(full[str(row["submission"])] != row["rank"] for row in snapshot.rows):
-                # The stored results and the per-case arrays should rank identically; say so in
-                # the log rather than show intervals around a different ranking.
-                logger.warning("Leaderboard %s (%s): per-case ranks differ from the snapshot's",
-                               board.pk, split)
     with transaction.atomic():
         current = LeaderboardSnapshot.objects.select_for_update().get(pk=snapshot.pk)
         if sorted(row["submission"] for row in current.rows) != sorted(ids):
@@ -125,21 +96,3 @@ def _summarise(result: LeaderboardResult) -> dict:
         }
     return {"resamples": result.bootstrap, "seed": result.seed,
             "kendall_tau": result.kendall_tau, "entries": entries}
-
-
-def label_bias_view(
-    board: Leaderboard, split: str, *, attribute: str, group: str, share: float, seed: int
-) -> dict:
-    """The label-bias stress test on the board's counting submissions, for organisers: each
-    entry's ranked columns and rank with the ground truth as it is and with ``share`` of the
-    group's positives recorded as negatives."""
-    snapshot = (
-        LeaderboardSnapshot.objects.filter(leaderboard=board, split=split).defer("groups").first()
-    )
-    ids = [row["submission"] for row in snapshot.rows] if snapshot else []
-    if len(ids) < 1:
-        raise InputError("The leaderboard has no entries yet.")
-    return label_bias_stress(
-        **_field_inputs(board, split, ids), attribute=attribute, group=group, share=share,
-        seed=seed,
-    )

@@ -1,7 +1,8 @@
-"""Celery tasks: thin wrappers that receive ids and call competitions.evaluation.
+"""Celery tasks: thin wrappers that receive ids and call the worker's modules.
 
-Scoring is idempotent (see evaluation.py), so a redelivered or duplicated message changes
+Scoring is idempotent (see ``worker.evaluation``), so a redelivered or duplicated message changes
 nothing. Only transient infrastructure errors are retried; a bad file is a final ``failed``.
+Tasks keep the names they had before they moved here (``worker.dispatch`` sends by name).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
-from competitions import evaluation
+from competitions.models import Phase
+from competitions.worker import dispatch, evaluation
+from competitions.worker.similarity import phase_similarity_compute, similarity_fresh_since
+from competitions.worker.snapshots import phase_leaderboards_refresh, stale_phases_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ LONG_TASK_OPTIONS = {
 }
 
 
-@shared_task(**LONG_TASK_OPTIONS, max_retries=5)
+@shared_task(name=dispatch.SCORE_SUBMISSION, **LONG_TASK_OPTIONS, max_retries=5)
 def score_submission(submission_id: int) -> None:
     claim = evaluation.submission_claim(submission_id)
     if claim is None:
@@ -54,10 +58,9 @@ def score_submission(submission_id: int) -> None:
         evaluation.submission_fail_internal(claim)
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
+@shared_task(name=dispatch.SWEEP, acks_late=True, autoretry_for=TRANSIENT_ERRORS,
+             retry_backoff=True, max_retries=3)
 def sweep_stuck_submissions() -> dict[str, int]:
-    from competitions.leaderboards import stale_phases_refresh
-
     counts = evaluation.submissions_sweep()
     counts["leaderboards"] = stale_phases_refresh()
     if any(counts.values()):
@@ -65,7 +68,7 @@ def sweep_stuck_submissions() -> dict[str, int]:
     return counts
 
 
-@shared_task(**LONG_TASK_OPTIONS, max_retries=3)
+@shared_task(name=dispatch.COMPUTE_SIMILARITY, **LONG_TASK_OPTIONS, max_retries=3)
 def compute_phase_similarity(
     phase_id: int, full: bool = False, requested_at: str | None = None
 ) -> int:
@@ -74,9 +77,6 @@ def compute_phase_similarity(
     ``requested_at`` (ISO time the update was asked for): nothing is done when a report that
     began after it is already stored, as happens to all but the first of a burst of updates.
     """
-    from competitions.models import Phase
-    from competitions.similarity import phase_similarity_compute, similarity_fresh_since
-
     phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
     if phase is None or not phase.ground_truth:
         return 0
@@ -85,13 +85,10 @@ def compute_phase_similarity(
     return len(phase_similarity_compute(phase=phase, full=full))
 
 
-@shared_task(**LONG_TASK_OPTIONS, max_retries=3)
+@shared_task(name=dispatch.REFRESH_LEADERBOARDS, **LONG_TASK_OPTIONS, max_retries=3)
 def refresh_phase_leaderboards(phase_id: int, version: int | None = None) -> int:
     """Recompute every leaderboard snapshot of a phase, unless a refresh since ``version`` did;
     running it twice stores the same rows."""
-    from competitions.leaderboards import phase_leaderboards_refresh
-    from competitions.models import Phase
-
     phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
     if phase is None:
         return 0

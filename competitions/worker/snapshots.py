@@ -10,161 +10,21 @@ the leaderboard and the submission page never disagree.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from competitions.broker import send_quietly
+from competitions.boards import leaderboard_columns, ranked_column_specs
 from competitions.case_results import phase_truth
-from competitions.columns import Column, column_value, group_cells, parse_column
-from competitions.models import (
-    Leaderboard,
-    LeaderboardColumn,
-    LeaderboardSnapshot,
-    Phase,
-    Submission,
-)
-from competitions.robustness import case_ranking, snapshot_robustness
+from competitions.columns import Column, column_value, group_cells
+from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
+from competitions.worker.counting import counting_submissions
+from competitions.worker.dispatch import leaderboards_refresh_send, similarity_enqueue
+from competitions.worker.robustness import case_ranking, snapshot_robustness
 from scoring.ranking import kendall_tau_b, rank_columns, rank_entries
-from scoring.registry import metrics_for
-from scoring.weighted_stats import PER_CASE_METRICS
-
-# Shown, not ranked, beside the primary metric on a phase's default leaderboard.
-DEFAULT_EXTRA_COLUMNS = ("accuracy", "auroc", "sensitivity", "specificity")
-SPLITS = ("public", "private")
-
-
-def ensure_default_leaderboard(phase: Phase) -> Leaderboard:
-    """The phase's primary leaderboard, created on the primary metric if the phase has none."""
-    existing = phase.leaderboards.filter(is_primary=True).first()
-    if existing is not None:
-        return existing
-    with transaction.atomic():
-        board = Leaderboard.objects.create(
-            phase=phase, slug="main", name="Leaderboard", is_primary=True,
-            ranking=Leaderboard.Ranking.PRIMARY,
-        )
-        available = {m.id for m in metrics_for(phase.challenge.task)}
-        ids = [phase.primary_metric] + [
-            m for m in DEFAULT_EXTRA_COLUMNS if m != phase.primary_metric and m in available
-        ]
-        LeaderboardColumn.objects.bulk_create(
-            LeaderboardColumn(leaderboard=board, column_id=column_id, ranked=position == 0,
-                              order=position)
-            for position, column_id in enumerate(ids)
-        )
-    return board
-
-
-def phase_saved(sender, instance: Phase, created: bool, raw: bool = False, **kwargs) -> None:
-    """Every new phase gets its primary leaderboard, whichever way it was made (admin, seed)."""
-    if created and not raw:
-        ensure_default_leaderboard(instance)
-
-
-def leaderboard_columns(board: Leaderboard) -> list[tuple[LeaderboardColumn, Column]]:
-    """The board's columns, parsed (each was validated when the organiser saved it)."""
-    task = board.phase.challenge.task
-    return [(column, parse_column(column.column_id, task)) for column in board.columns.all()]
-
-
-def ranked_column_specs(board: Leaderboard) -> list[Column]:
-    """The columns the rule ranks on; for ``worst_group``, the first ranked metric on the worst
-    group of ``worst_group_on``."""
-    specs = [spec for column, spec in leaderboard_columns(board) if column.ranked]
-    if board.ranking == Leaderboard.Ranking.WORST_GROUP and specs:
-        first = specs[0]
-        return [parse_column(f"{first.metric}@worst({board.worst_group_on})",
-                             board.phase.challenge.task)]
-    return specs
-
-
-def leaderboard_validate(
-    board: Leaderboard, column_ids: Iterable[str], ranked: Iterable[str]
-) -> None:
-    """Refuse a configuration the ranking cannot use, with every problem at once."""
-    phase = board.phase
-    attributes = phase.truth_attributes or None
-    problems: list[str] = []
-    for column_id in column_ids:
-        try:
-            parse_column(column_id, phase.challenge.task, attributes)
-        except ValidationError as exc:
-            problems += exc.messages
-    ranked = list(ranked)
-    if not ranked:
-        problems.append("Mark at least one column as ranked.")
-    if board.ranking in ("primary", "worst_group") and len(ranked) > 1:
-        problems.append(f"The {board.ranking} rule ranks on one column; mark only one as ranked.")
-    if board.ranking == "worst_group":
-        if not board.worst_group_on:
-            problems.append("Name the attribute whose worst group ranks.")
-        elif attributes is not None and board.worst_group_on not in attributes:
-            problems.append(f"The ground truth has no attribute “{board.worst_group_on}”.")
-    if board.ranking == "rank_then_aggregate":
-        specs = [parse_column(c, phase.challenge.task) for c in ranked] if not problems else []
-        if phase.challenge.task != "binary":
-            problems.append("Rank-then-aggregate is available for binary tasks only, so far.")
-        elif len(specs) != 1 or specs[0].metric not in PER_CASE_METRICS or specs[0].worst:
-            problems.append(
-                "Rank-then-aggregate ranks one per-case metric ("
-                + ", ".join(PER_CASE_METRICS)
-                + ") on all cases or one group; mark exactly one such column as ranked."
-            )
-    if problems:
-        raise ValidationError(problems)
-
-
-@dataclass(frozen=True)
-class Counted:
-    submission_id: int
-    team_id: int
-    created_at: object
-    result: dict | None
-
-
-def counting_submissions(board: Leaderboard, split: str) -> list[Counted]:
-    """One submission per team with a scored one: its best on the first ranked column (earliest
-    wins a tie), its latest, or the one it picked (its best if it picked none)."""
-    scored = (
-        Submission.objects.filter(phase_id=board.phase_id, status=Submission.Status.SCORED)
-        .annotate(split_result=F(f"result__{split}"))
-        .order_by("created_at", "pk")
-        .values_list("pk", "team_id", "created_at", "selected", "split_result")
-    )
-    specs = ranked_column_specs(board)
-    first = specs[0] if specs else None
-    best: dict[int, tuple[float | None, Counted]] = {}
-    latest: dict[int, Counted] = {}
-    chosen: dict[int, Counted] = {}
-    for pk, team_id, created_at, selected, result in scored:
-        item = Counted(pk, team_id, created_at, result)
-        latest[team_id] = item
-        if selected:
-            chosen[team_id] = item
-        value = column_value(result, first)["value"] if first else None
-        incumbent = best.get(team_id)
-        if incumbent is None or _better(value, incumbent[0], first):
-            best[team_id] = (value, item)
-    if board.counting == Leaderboard.Counting.LATEST:
-        return list(latest.values())
-    picked = {team: item for team, (_value, item) in best.items()}
-    if board.counting == Leaderboard.Counting.CHOSEN:
-        picked.update(chosen)
-    return list(picked.values())
-
-
-def _better(value: float | None, incumbent: float | None, column: Column | None) -> bool:
-    if value is None or column is None:
-        return False
-    if incumbent is None:
-        return True
-    return value > incumbent if column.higher_is_better else value < incumbent
 
 
 @dataclass(frozen=True)
@@ -172,11 +32,6 @@ class RankedField:
     rows: list[dict]
     summary: dict
     groups: dict
-
-
-def ranked_rows(board: Leaderboard, split: str) -> list[dict]:
-    """The board's rows on ``split``, best first (see ``LeaderboardSnapshot.rows``)."""
-    return rank_field(board, split).rows
 
 
 def rank_field(board: Leaderboard, split: str) -> RankedField:
@@ -278,7 +133,6 @@ def phase_leaderboards_refresh(
     the request's data, and this one does nothing. Under a burst of submissions a busy worker
     thus ranks (and bootstraps) once for many of them, not once each.
     """
-    ensure_default_leaderboard(phase)
     splits = ["public"] + (["private"] if phase.has_private_cases else [])
     pairs = [(board, split) for board in phase.leaderboards.all() for split in splits]
     if version is not None:
@@ -290,26 +144,15 @@ def phase_leaderboards_refresh(
             return []
     # Every ranking first, so pages show the new field at once; the intervals follow.
     snapshots = [snapshot_compute(board, split) for board, split in pairs]
+    # The similarity of the field reads the primary board's snapshot: ask for it once that is
+    # stored, so it never compares an older field.
+    if snapshots:
+        similarity_enqueue(phase)
     # One parse of the ground truth for every board and split, not one each.
     truth = phase_truth(phase) if phase.ground_truth and len(pairs) > 0 else None
     for board, split in pairs:
         snapshot_robustness(board, split, truth)
     return snapshots
-
-
-def leaderboards_refresh_enqueue(phase: Phase) -> None:
-    """Ask the worker to re-rank the phase once the current transaction commits.
-
-    The request is counted on the phase row in the caller's transaction, so it commits together
-    with the change that prompted it (a scored submission, a team's pick, a new board).
-    """
-    from competitions.tasks import refresh_phase_leaderboards
-
-    pk = phase.pk
-    with transaction.atomic():
-        Phase.objects.filter(pk=pk).update(leaderboard_version=F("leaderboard_version") + 1)
-        version = Phase.objects.values_list("leaderboard_version", flat=True).get(pk=pk)
-    transaction.on_commit(lambda: send_quietly(refresh_phase_leaderboards, pk, version))
 
 
 def stale_leaderboard_phases():
@@ -324,7 +167,5 @@ def stale_leaderboard_phases():
 def stale_phases_refresh() -> int:
     """Send a refresh for every stale phase (see ``stale_leaderboard_phases``); a duplicate of
     a refresh already queued costs one query, as the first to run covers the other."""
-    from competitions.tasks import refresh_phase_leaderboards
-
     stale = list(stale_leaderboard_phases().values_list("pk", "leaderboard_version"))
-    return sum(send_quietly(refresh_phase_leaderboards, pk, version) for pk, version in stale)
+    return sum(leaderboards_refresh_send(pk, version) for pk, version in stale)

@@ -11,6 +11,9 @@ long computation holds no lock (SQLite would otherwise block every upload while 
    arrays (``competitions.case_results``) are written to storage before and attached in the same
    transaction; a stale claim deletes its files instead.
 
+Every status change goes through ``competitions.transitions`` (status and its logged event
+together); follow-up work (re-rank, similarity, a requeue) is sent through ``worker.dispatch``.
+
 A submission whose scoring started ``SCORING_MAX_DELIVERIES`` times without finishing (its file
 keeps killing the worker) is failed with a message instead of being tried forever.
 """
@@ -34,10 +37,10 @@ from competitions.case_results import (
     case_results_replace_after_commit,
     case_results_write,
 )
-from competitions.leaderboards import leaderboards_refresh_enqueue
 from competitions.models import Phase, Submission, SubmissionEvent
-from competitions.similarity import similarity_enqueue
 from competitions.splits import split_mask
+from competitions.transitions import submission_transition
+from competitions.worker.dispatch import leaderboards_refresh_enqueue, submission_enqueue
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import read_predictions, read_truth
@@ -73,16 +76,11 @@ def submission_claim(submission_id: int) -> Claim | None:
         if submission.deliveries >= settings.SCORING_MAX_DELIVERIES:
             _fail_given_up(submission, now)
             return None
-        submission.status = Submission.Status.SCORING
-        submission.deliveries += 1
-        submission.started_at = now
-        submission.message = ""  # e.g. "the queue is unreachable", true no more
-        submission.save(update_fields=["status", "deliveries", "started_at", "message"])
-        SubmissionEvent.objects.create(
-            submission=submission,
-            kind=SubmissionEvent.Kind.STARTED,
-            at=now,
-            detail=_("attempt %(n)d") % {"n": submission.deliveries},
+        submission_transition(
+            submission, SubmissionEvent.Kind.STARTED, at=now,
+            detail=_("attempt %(n)d") % {"n": submission.deliveries + 1},
+            deliveries=submission.deliveries + 1, started_at=now,
+            message="",  # e.g. "the queue is unreachable", true no more
         )
         return Claim(submission_id=submission.pk, token=submission.deliveries)
 
@@ -174,24 +172,13 @@ def _record_if_current(claim: Claim, result: dict, config: dict, names: dict[str
         if submission is None:
             return False
         case_results_replace_after_commit(submission, names)
-        submission.status = Submission.Status.SCORED
-        submission.result = result
-        submission.config = config
-        submission.engine_version = scoring.__version__
-        submission.message = ""
-        submission.finished_at = now
-        submission.save(
-            update_fields=[
-                "status", "result", "config", "engine_version", "message", "finished_at",
-                *names,
-            ]
+        submission_transition(
+            submission, SubmissionEvent.Kind.FINISHED, at=now, result=result, config=config,
+            engine_version=scoring.__version__, message="", finished_at=now,
+            **names,
         )
-        SubmissionEvent.objects.create(
-            submission=submission, kind=SubmissionEvent.Kind.FINISHED, at=now
-        )
-        # The field changed: re-rank it, and recompute how alike the counting submissions are.
+        # The field changed: re-rank it (the refresh then updates how alike the entries are).
         leaderboards_refresh_enqueue(submission.phase)
-        similarity_enqueue(submission.phase)
     return True
 
 
@@ -218,15 +205,9 @@ def _locked_if_current(claim: Claim) -> Submission | None:
 
 
 def _fail(submission: Submission, message: str, now) -> None:
-    submission.status = Submission.Status.FAILED
-    submission.message = message
-    submission.finished_at = now
-    submission.save(update_fields=["status", "message", "finished_at"])
-    SubmissionEvent.objects.create(
-        submission=submission,
-        kind=SubmissionEvent.Kind.FAILED,
-        at=now,
-        detail=message.splitlines()[0][:500] if message else "",
+    submission_transition(
+        submission, SubmissionEvent.Kind.FAILED, at=now,
+        detail=message.splitlines()[0] if message else "", message=message, finished_at=now,
     )
 
 
@@ -249,8 +230,6 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
     Stuck means: still queued, or still scoring, ``STUCK_AFTER`` after the last time anything
     happened to it. Runs from Celery beat; returns counts for the log.
     """
-    from competitions.services import submission_enqueue
-
     now = now or timezone.now()
     cutoff = now - settings.STUCK_AFTER
     counts = {"requeued": 0, "failed": 0}
@@ -269,15 +248,10 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
                 counts["failed"] += 1
                 continue
             # A fresh start time, so the next sweep waits a full STUCK_AFTER again.
-            submission.status = Submission.Status.QUEUED
-            submission.started_at = now
-            submission.message = ""  # set again if the broker is still unreachable
-            submission.save(update_fields=["status", "started_at", "message"])
-            SubmissionEvent.objects.create(
-                submission=submission,
-                kind=SubmissionEvent.Kind.REQUEUED,
-                at=now,
-                detail=_("Not finished in time; queued again."),
+            submission_transition(
+                submission, SubmissionEvent.Kind.REQUEUED, at=now,
+                detail=_("Not finished in time; queued again."), started_at=now,
+                message="",  # set again if the broker is still unreachable
             )
             submission_enqueue(submission)
             counts["requeued"] += 1

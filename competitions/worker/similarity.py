@@ -1,9 +1,10 @@
 """Similarity and ensembles of a phase's field: which submissions count, and storing the report.
 
 The numbers come from ``scoring.similarity``, ``scoring.field_report`` and ``scoring.ensemble``
-over the stored per-case arrays (``competitions.case_results``), never the CSVs. This module
-picks the counting submission of every team (its best on the phase's primary metric, as the
-leaderboard shows it) and records the result for the pages.
+over the stored per-case arrays (``competitions.case_results``), never the CSVs. The entries are
+the primary leaderboard's counting submissions as its snapshot ranks them
+(``competitions.standings``), so the similarity page and the leaderboard show the same field;
+the leaderboard refresh asks for this update once it has stored the new snapshot.
 
 After a new submission is scored only the rows of the entries that changed are computed: the
 previous report's matrices are reused for every pair of unchanged entries (same submission,
@@ -17,13 +18,13 @@ from datetime import datetime
 
 import numpy as np
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from competitions.broker import send_quietly
 from competitions.case_results import CaseMatrix, phase_case_matrix, phase_truth
 from competitions.models import Phase, SimilarityReport, Submission
-from competitions.selectors import leaderboard_rows, stored_overall_values
 from competitions.splits import split_mask
+from competitions.standings import phase_standings, primary_column
 from scoring.errors import InputError
 from scoring.field_report import field_ensembles_report
 from scoring.io import Predictions
@@ -55,7 +56,7 @@ def phase_similarity_compute(*, phase: Phase, full: bool = False) -> list[Simila
         mask = split_mask(truth, split)
         if mask is None or not mask.any():
             continue
-        rows = leaderboard_rows(phase, split=split)
+        rows = phase_standings(phase, split=split)
         if len(rows) < 2:
             continue
         matrix = phase_case_matrix(phase, [row.submission_id for row in rows], truth=truth)
@@ -152,13 +153,16 @@ def _ensembles(
     ids = [entry["submission"] for entry in entries]
     stored = stored_overall_values(ids, split)
     singles = [stored.get(pk, {}) for pk in ids]
+    column = primary_column(phase)
+    if column is None:
+        return {}
     try:
         return field_ensembles_report(
             [entry["team"] for entry in entries],
             matrix.truth,
             predictions,
             k=phase.ensemble_size,
-            metric=phase.primary_metric,
+            metric=column.metric,
             threshold=phase.threshold,
             min_group=phase.min_group_size,
             cases=mask,
@@ -203,7 +207,7 @@ def _store(phase: Phase, split: str, entries: list[dict], fields: dict) -> Simil
 
 
 def _current_entries(phase: Phase, split: str) -> list[tuple[int, str]]:
-    ids = [row.submission_id for row in leaderboard_rows(phase, split=split)]
+    ids = [row.submission_id for row in phase_standings(phase, split=split)]
     versions = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "case_scores"))
     return [(pk, versions.get(pk, "")) for pk in ids]
 
@@ -219,13 +223,16 @@ def similarity_fresh_since(phase: Phase, requested_at: datetime) -> bool:
     return bool(latest) and all(at >= requested_at for at in latest.values())
 
 
-def similarity_enqueue(phase: Phase, *, full: bool = False) -> None:
-    """Recompute the field's similarity in a worker once the current transaction commits."""
-    from competitions.tasks import compute_phase_similarity
-
-    pk = phase.pk
-    transaction.on_commit(
-        lambda: send_quietly(
-            compute_phase_similarity, pk, full=full, requested_at=timezone.now().isoformat()
-        )
+def stored_overall_values(submission_ids: list[int], split: str) -> dict[int, dict]:
+    """``{id: {metric: value}}`` from each submission's stored result on ``split``, overall: the
+    single entries an ensemble's gain is measured against. One query that reads only that part
+    of each result; an absent split gives ``{}``."""
+    stored = (
+        Submission.objects.filter(pk__in=submission_ids)
+        .annotate(overall=F(f"result__{split}__overall"))
+        .values_list("pk", "overall")
     )
+    return {
+        pk: {name: entry.get("value") for name, entry in (overall or {}).items()}
+        for pk, overall in stored
+    }

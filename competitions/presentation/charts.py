@@ -1,0 +1,168 @@
+"""Geometry for the server-rendered SVG charts: numbers in, coordinates out.
+
+No data is read here and no visibility rule applied: the selectors pass values already
+released for the viewer (``competitions.release``), and templates draw what comes back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+CHART_SIZE = (520, 320)  # width, height of the scatter chart's view box
+_MARGIN = {"left": 64, "right": 16, "top": 16, "bottom": 44}
+
+
+def heat_class(value: float | None) -> str:
+    """A CSS class from ``heat-0`` (0 or below) to ``heat-10`` (1); ``heat-none`` if undefined."""
+    if value is None:
+        return "heat-none"
+    return f"heat-{int(round(min(max(value, 0.0), 1.0) * 10))}"
+
+
+def map_points(positions: list[list[float]], teams: list[str], *, size: int = 360) -> list[dict]:
+    """Entry positions scaled into a ``size`` × ``size`` SVG box with a margin, for the map."""
+    if not positions:
+        return []
+    xy = np.asarray(positions, dtype=float)
+    # One scale for both axes, so distances on the map keep their proportions; centred.
+    span = float(np.ptp(xy, axis=0).max()) or 1.0
+    margin = 60
+    centre = (xy.min(axis=0) + xy.max(axis=0)) / 2
+    scaled = size / 2 + (xy - centre) / span * (size - 2 * margin)
+    return [
+        {
+            "team": team,
+            "x": round(float(x), 1),
+            "y": round(float(y), 1),
+            "label_x": round(float(x) + 9, 1),
+            "hue": (37 * i) % 360,
+        }
+        for i, (team, (x, y)) in enumerate(zip(teams, scaled, strict=True))
+    ]
+
+
+def bar_chart(groups: list[dict], *, width: int = 420, row_height: int = 24) -> dict:
+    """SVG geometry for a horizontal bar per group with its 95% interval as a whisker, and the
+    leader's value as a tick. The scale spans 0 to 1 unless a value or bound falls outside."""
+    numbers = [0.0, 1.0]
+    for g in groups:
+        numbers += [v for v in (g["value"], g["leader"]) if v is not None]
+        numbers += list(g["ci"] or ())
+    low, high = min(numbers), max(numbers)
+    span = (high - low) or 1.0
+    left = 190
+
+    def x(value: float) -> float:
+        return round(left + (value - low) / span * (width - left - 10), 1)
+
+    bars = []
+    for i, g in enumerate(groups):
+        y = i * row_height + 4
+        bar = {"label": g["label"], "y": y, "text_y": y + 14, "mid": y + 9, "value": g["value"]}
+        if g["value"] is not None:
+            bar |= {"x": x(min(0.0, g["value"])), "width": abs(x(g["value"]) - x(0.0))}
+        if g["ci"]:
+            bar |= {"ci_x1": x(g["ci"][0]), "ci_x2": x(g["ci"][1])}
+        if g["leader"] is not None:
+            bar["leader_x"] = x(g["leader"])
+        bars.append(bar)
+    return {"bars": bars, "width": width, "height": len(groups) * row_height + 8, "zero": x(0.0),
+            "label_x": left - 6}
+
+
+def blob_plot(table: dict, *, width: int = 640, row_height: int = 26) -> dict | None:
+    """SVG geometry of the bootstrap rank distributions (challengeR's blob plot): one row per
+    entry in rank order, a circle per rank it took with area proportional to how often, the
+    95% rank interval as a line and the median rank as a tick."""
+    robustness = table.get("robustness") or {}
+    entries = robustness.get("entries") or {}
+    rows = [row for row in table["rows"]
+            if (entries.get(str(row["submission"])) or {}).get("distribution")]
+    if not rows:
+        return None
+    n_ranks = max(len(table["rows"]), 2)
+    left, right = 170, 20
+
+    def x(rank: float) -> float:
+        return round(left + (rank - 1) / (n_ranks - 1) * (width - left - right), 1)
+
+    items = []
+    for i, row in enumerate(rows):
+        entry = entries[str(row["submission"])]
+        mid = i * row_height + row_height / 2 + 14
+        total = sum(entry["distribution"].values()) or 1
+        blobs = [
+            {"cx": x(int(rank)), "r": round(2 + 9 * (count / total) ** 0.5, 1),
+             "share": count / total, "rank": int(rank)}
+            for rank, count in sorted(entry["distribution"].items(), key=lambda kv: int(kv[0]))
+        ]
+        low, high = entry["rank_interval"]
+        items.append({"team": row["team"], "y": mid, "text_y": mid + 4, "blobs": blobs,
+                      "x1": x(low), "x2": x(high), "median_x": x(entry["median_rank"]),
+                      "median": entry["median_rank"], "interval": (low, high),
+                      "p_first": entry["p_first"], "rank": row["rank"]})
+    ticks = [{"x": x(r), "label": r} for r in range(1, n_ranks + 1)
+             if n_ranks <= 20 or r in (1, n_ranks) or r % 10 == 0]
+    return {"items": items, "ticks": ticks, "width": width, "label_x": left - 8,
+            "height": len(rows) * row_height + 34, "axis_y": len(rows) * row_height + 18}
+
+
+def scatter_chart(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    *,
+    labels: Sequence[str],
+    highlighted: Sequence[bool],
+) -> dict | None:
+    """Geometry of a server-rendered SVG scatter plot: points, axis ticks, the front's line.
+
+    The x axis is logarithmic when every x is positive and they span more than a factor of 10
+    (energy use ranges over orders of magnitude), else linear from 0. None without points.
+    """
+    if not xs:
+        return None
+    width, height = CHART_SIZE
+    left, right = _MARGIN["left"], width - _MARGIN["right"]
+    top, bottom = _MARGIN["top"], height - _MARGIN["bottom"]
+    log_x = min(xs) > 0 and max(xs) / min(xs) > 10
+    if log_x:
+        low, high = math.floor(math.log10(min(xs))), math.ceil(math.log10(max(xs)))
+        x_ticks = [10.0**e for e in range(low, high + 1)]
+    else:
+        low, high = 0.0, max(xs) or 1.0
+        x_ticks = [0.0, high / 2, high]
+
+    def position(x: float) -> float:
+        """Share of the x axis, 0 at the left end."""
+        return (math.log10(x) - low) / (high - low) if log_x else x / high
+    y_low, y_high = min(ys), max(ys)
+    pad = (y_high - y_low) * 0.1 or 0.05
+    y_low, y_high = y_low - pad, y_high + pad
+
+    def px(x: float) -> float:
+        return round(left + position(x) * (right - left), 1)
+
+    def py(y: float) -> float:
+        return round(bottom - (y - y_low) / (y_high - y_low) * (bottom - top), 1)
+
+    points = [
+        {"x": px(x), "y": py(y), "label": label, "front": front, "label_x": px(x) + 8}
+        for x, y, label, front in zip(xs, ys, labels, highlighted, strict=True)
+    ]
+    front_line = sorted((p["x"], p["y"]) for p in points if p["front"])
+    return {
+        "width": width,
+        "height": height,
+        "plot": {"left": left, "right": right, "top": top, "bottom": bottom},
+        "log_x": log_x,
+        "points": points,
+        "front_path": " ".join(f"{x},{y}" for x, y in front_line),
+        "x_ticks": [{"x": px(t), "label": f"{t:g}"} for t in x_ticks],
+        "y_ticks": [
+            {"y": py(t), "label": f"{t:.3f}"}
+            for t in (y_low + pad, (y_low + y_high) / 2, y_high - pad)
+        ],
+    }

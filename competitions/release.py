@@ -1,0 +1,121 @@
+"""The one release path: what a participant or the public may see of a phase's numbers.
+
+Every number shown outside the organisers' workplace — pages, the in-place refresh fragments,
+the API, CSV/JSON downloads, the results, entry, similarity and compute pages, the study
+export — passes through ``release_cell`` on its way out. Pages, the API and the exports never
+apply a visibility rule themselves; a new rule (rounding, a ladder, secondary suppression) is
+added here, once, and holds everywhere.
+
+The rules today:
+
+- organisers of the challenge see everything, exactly;
+- while a phase hides its scores (``Phase.scores_hidden``), no one else sees any of its numbers;
+- a small group's values, its size and its counts are withheld (they can reveal individual
+  labels): the viewer learns that the group is small;
+- the private split is shown only after the phase ends (``released_splits``);
+- a study's design arm decides which leaderboards a person sees (``released_boards``);
+- a team that chose to be anonymous is "Anonymous team (n)" to everyone but its members
+  (``released_names``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from competitions.hooks import visible_leaderboards
+from competitions.models import Leaderboard, Participant, Phase
+from competitions.permissions import is_organiser
+
+# Keys of a cell that are not numbers about the data: kept when the numbers are withheld.
+_LABEL_KEYS = frozenset({"group", "attribute", "label", "small", "reason", "column", "team",
+                         "team_id", "submission", "submitted_at", "css", "measure", "id"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at a phase: the user, whether they organise it, their teams."""
+
+    user: Any
+    phase: Phase
+    organiser: bool
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def scores_visible(self) -> bool:
+        return self.organiser or not self.phase.scores_hidden
+
+
+def viewer_for(user, phase: Phase) -> Viewer:
+    """The viewer ``user`` is on ``phase`` (anonymous users included)."""
+    teams: frozenset[int] = frozenset()
+    if getattr(user, "is_authenticated", False):
+        teams = frozenset(
+            Participant.objects.filter(challenge_id=phase.challenge_id, user=user)
+            .values_list("team_id", flat=True)
+        )
+    return Viewer(user=user, phase=phase, organiser=is_organiser(user, phase.challenge),
+                  team_ids=teams)
+
+
+def release_cell(cell: Mapping[str, Any], *, viewer: Viewer) -> dict[str, Any]:
+    """``cell`` as ``viewer`` may see it: a copy, with every number withheld (``None``) where a
+    rule hides it and ``reason`` saying why. A cell is any mapping of numbers with optional
+    labels; ``small`` marks a small group's cell."""
+    if viewer.organiser:
+        return dict(cell)
+    if not viewer.scores_visible:
+        return _withheld(cell, _("scores hidden"))
+    if cell.get("small"):
+        return _withheld(cell, _("small group"))
+    return dict(cell)
+
+
+def release_value(value: Any, *, viewer: Viewer, small: bool = False) -> Any:
+    """One number through ``release_cell``: the value, or ``None`` where it is withheld."""
+    return release_cell({"value": value, "small": small}, viewer=viewer)["value"]
+
+
+def _withheld(cell: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    hidden = {key: (value if key in _LABEL_KEYS else None) for key, value in cell.items()}
+    hidden["reason"] = reason
+    return hidden
+
+
+def released_splits(viewer: Viewer) -> list[str]:
+    """Which splits the viewer may see: public always; private, where the ground truth has one,
+    after the end or to organisers."""
+    phase = viewer.phase
+    splits = ["public"]
+    if phase.has_private_cases and (phase.has_ended or viewer.organiser):
+        splits.append("private")
+    return splits
+
+
+def released_boards(viewer: Viewer, boards: Sequence[Leaderboard]) -> list[Leaderboard]:
+    """The phase's leaderboards the viewer sees: organisers all; others as a study's design arm
+    (if any) decides."""
+    boards = list(boards)
+    if viewer.organiser:
+        return boards
+    return visible_leaderboards(viewer.user, viewer.phase, boards)
+
+
+def released_names(
+    viewer: Viewer, names: Sequence[str], team_ids: Sequence[int], anonymous: Sequence[bool]
+) -> list[str]:
+    """Team names as the viewer may see them: a team that chose to be anonymous is "Anonymous
+    team (n)" to everyone but its members and the organisers (n numbers them in this list)."""
+    if viewer.organiser:
+        return list(names)
+    labels, masked = [], 0
+    for name, team_id, hidden in zip(names, team_ids, anonymous, strict=True):
+        if hidden and team_id not in viewer.team_ids:
+            masked += 1
+            labels.append(_("Anonymous team (%(n)d)") % {"n": masked})
+        else:
+            labels.append(name)
+    return labels

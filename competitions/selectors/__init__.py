@@ -1,0 +1,42 @@
+"""Reads for the pages, the API and the exports: one module per page family, re-exported here.
+
+Selectors never write and never import the worker; every number they hand out has passed the
+release step (``competitions.release``).
+"""
+
+from competitions.selectors.challenges import (
+    challenges_visible_to,
+    leaderboard_splits,
+    phase_leaderboards_for,
+)
+from competitions.selectors.compute import compute_view
+from competitions.selectors.leaderboards import entry_view, leaderboard_table
+from competitions.selectors.results import label_bias_rows, results_view, truth_populations
+from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
+from competitions.selectors.submissions import (
+    api_results,
+    subgroup_rows,
+    submission_results,
+    team_submissions,
+    user_submissions,
+)
+
+__all__ = [
+    "api_results",
+    "challenges_visible_to",
+    "compute_view",
+    "ensemble_rows",
+    "entry_labels",
+    "entry_view",
+    "label_bias_rows",
+    "leaderboard_splits",
+    "leaderboard_table",
+    "phase_leaderboards_for",
+    "results_view",
+    "similarity_view",
+    "subgroup_rows",
+    "submission_results",
+    "team_submissions",
+    "truth_populations",
+    "user_submissions",
+]

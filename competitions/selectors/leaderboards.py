@@ -1,0 +1,165 @@
+"""Reads for the leaderboard and entry pages, the API and the exports: the worker's snapshot of a
+board, released (``competitions.release``) for the viewer. A bounded number of queries whatever
+the number of teams."""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Prefetch
+
+from competitions.boards import leaderboard_columns, ranked_column_specs
+from competitions.columns import group_cells
+from competitions.costs import submission_costs
+from competitions.models import Leaderboard, LeaderboardSnapshot, Participant, Submission, Team
+from competitions.presentation.charts import bar_chart
+from competitions.release import release_cell, released_names, viewer_for
+from scoring.ranking import RULE_EXPLANATIONS
+
+# The numbers of a row that come from the ranking; released like every cell.
+_ROW_NUMBERS = ("rank", "score", "median_rank", "rank_interval", "p_first")
+
+
+def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = "") -> dict:
+    """A leaderboard as the page, the API and the exports show it, from the worker's snapshot.
+
+    Every number passes ``release_cell``: participants and the public see no scores while the
+    phase hides them, and no value of a small group (they see that the group is small).
+    """
+    phase = board.phase
+    viewer = viewer_for(user, phase)
+    columns = [
+        {"id": column.column_id, "header": column.header, "ranked": column.ranked,
+         "higher_is_better": spec.higher_is_better}
+        for column, spec in leaderboard_columns(board) if column.shown
+    ]
+    table = {
+        "leaderboard": board, "split": split, "columns": columns, "rows": [],
+        "hidden": not viewer.scores_visible, "computed_at": None,
+        "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
+        "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
+        "has_costs": False,
+    }
+    if table["hidden"]:
+        return table
+    snapshots = LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+    with_groups = attribute in table["attributes"] and bool(columns)
+    snapshot = (snapshots if with_groups else snapshots.defer("groups")).first()
+    if snapshot is None:
+        return table
+    table["computed_at"] = snapshot.computed_at
+    table["robustness"] = _released_robustness(snapshot.robustness, viewer)
+    table["robustness_note"] = snapshot.robustness_note
+    table["summary"] = _released_summary(snapshot.summary, viewer)
+    by_entry: dict = {}
+    if with_groups:
+        table["attribute"] = attribute
+        by_entry = snapshot.groups.get(columns[0]["id"].split("@")[0], {})
+        table["groups"] = sorted({
+            key.split("=", 1)[1]
+            for cells in by_entry.values() for key in cells
+            if key.split("=", 1)[0] == attribute
+        })
+    team_ids = [row["team"] for row in snapshot.rows]
+    teams = Team.objects.filter(pk__in=team_ids).prefetch_related(
+        Prefetch("members",
+                 queryset=Participant.objects.select_related("user").order_by("joined_at"))
+    ).in_bulk()
+    costs = submission_costs(row["submission"] for row in snapshot.rows)
+    table["has_costs"] = bool(costs)
+    counts = dict(
+        Submission.objects.filter(phase=phase, team_id__in=team_ids,
+                                  status=Submission.Status.SCORED)
+        .values_list("team").annotate(n=Count("id")).values_list("team", "n")
+    )
+    rows = [row for row in snapshot.rows if row["team"] in teams]
+    names = released_names(
+        viewer, [teams[row["team"]].name for row in rows], [row["team"] for row in rows],
+        [teams[row["team"]].anonymous for row in rows],
+    )
+    for row, name in zip(rows, names, strict=True):
+        team = teams[row["team"]]
+        cells = [release_cell(row["values"].get(c["id"], {}), viewer=viewer) for c in columns]
+        entry_groups = by_entry.get(str(row["submission"]), {})
+        cells_by_group = [
+            release_cell(entry_groups.get(f"{attribute}={g}", {}), viewer=viewer)
+            for g in table["groups"]
+        ]
+        masked = name != team.name
+        numbers = release_cell({key: row.get(key) for key in _ROW_NUMBERS}, viewer=viewer)
+        cost = costs.get(row["submission"])
+        table["rows"].append({
+            **numbers, "team_id": team.pk, "team": name,
+            "members": [] if masked else [m.user.public_name for m in team.members.all()],
+            "submission": row["submission"], "submitted_at": row["submitted_at"],
+            "cells": cells, "group_cells": cells_by_group,
+            "n_submissions": counts.get(team.pk, 0),
+            "cost": None if cost is None else release_cell(cost, viewer=viewer),
+        })
+    return table
+
+
+def _released_robustness(robustness: dict | None, viewer) -> dict | None:
+    """The bootstrap summary (rank distributions, Kendall's tau) through the release step."""
+    if not robustness:
+        return robustness
+    entries = {
+        name: release_cell(entry, viewer=viewer)
+        for name, entry in (robustness.get("entries") or {}).items()
+    }
+    return {**robustness, "entries": entries,
+            "kendall_tau": release_cell({"value": robustness.get("kendall_tau")},
+                                        viewer=viewer)["value"]}
+
+
+def _released_summary(summary: dict | None, viewer) -> dict:
+    """What-if winners and the columns' rank correlations through the release step."""
+    summary = dict(summary or {})
+    if "correlation" in summary:
+        summary["correlation"] = [
+            [release_cell({"value": tau}, viewer=viewer)["value"] for tau in line]
+            for line in summary["correlation"]
+        ]
+    return summary
+
+
+def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> dict | None:
+    """One counting entry of a leaderboard: its first ranked metric per subgroup with intervals,
+    the fairness gaps per attribute, and the leader's values beside it. ``None`` when the entry
+    is not on the board the user sees (hidden scores, not a counting submission)."""
+    table = leaderboard_table(board, split=split, user=user)
+    row = next((r for r in table["rows"] if r["submission"] == submission_id), None)
+    if table["hidden"] or row is None or not table["columns"]:
+        return None
+    viewer = viewer_for(user, board.phase)
+    specs = ranked_column_specs(board)
+    metric = specs[0].metric if specs else table["columns"][0]["id"].split("@")[0]
+    leader = table["rows"][0]
+    results = dict(
+        Submission.objects.filter(pk__in={submission_id, leader["submission"]})
+        .annotate(split_result=F(f"result__{split}"))
+        .values_list("pk", "split_result")
+    )
+    mine, best = results.get(submission_id) or {}, results.get(leader["submission"]) or {}
+    leader_cells = group_cells(best, metric)
+    overall = release_cell({**((mine.get("overall") or {}).get(metric) or {}),
+                            "n": mine.get("n_cases")}, viewer=viewer)
+    leader_overall = release_cell((best.get("overall") or {}).get(metric) or {}, viewer=viewer)
+    groups = [{"label": "all cases", "n": overall.get("n"), "small": False,
+               "value": overall.get("value"), "ci": overall.get("ci"),
+               "leader": leader_overall.get("value")}]
+    for key, cell in group_cells(mine, metric).items():
+        shown = release_cell(cell, viewer=viewer)
+        leader_value = release_cell(leader_cells.get(key, {}), viewer=viewer).get("value")
+        groups.append({"label": key, "n": shown["n"], "small": cell["small"],
+                       "value": shown["value"], "ci": shown["ci"], "leader": leader_value})
+    for item in groups:
+        both = item["value"] is not None and item["leader"] is not None
+        item["gap"] = item["value"] - item["leader"] if both else None
+    return {
+        "row": row, "leader": leader, "metric": metric, "groups": groups,
+        "bars": bar_chart(groups),
+        "fairness": [
+            {"attribute": attribute, **release_cell(summary, viewer=viewer)}
+            for attribute, summary in ((mine.get("fairness") or {}).get(metric) or {}).items()
+        ],
+        "table": table,
+    }

@@ -1,0 +1,118 @@
+"""The results page (what-if winners, column agreement, the entries × subgroups heatmap, the
+bootstrap blob plot) and the organisers' label-bias stress test."""
+
+from __future__ import annotations
+
+from competitions.board_field import board_field
+from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
+from competitions.presentation.charts import blob_plot, heat_class
+from competitions.release import release_cell, viewer_for
+from competitions.selectors.leaderboards import leaderboard_table
+from scoring.errors import InputError
+from scoring.label_bias import label_bias_stress
+
+
+def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> dict:
+    """The phase's results page for one board: what-if winners, how alike the columns rank, an
+    entries x subgroups heatmap for one metric and (once computed) the bootstrap blob plot."""
+    table = leaderboard_table(board, split=split, user=user)
+    view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
+                  "metrics": [], "metric": "", "blobs": None}
+    if table["hidden"] or not table["rows"]:
+        return view
+    names = {row["team_id"]: row["team"] for row in table["rows"]}
+    view["blobs"] = blob_plot(table)
+    summary = table["summary"]
+    view["what_if"] = [
+        {"column": item["column"], "winners": [names.get(t, "?") for t in item["winners"]]}
+        for item in summary.get("what_if", [])
+    ]
+    if len(summary.get("columns", [])) > 1:
+        view["correlation"] = {
+            "columns": summary["columns"],
+            "rows": [
+                {"column": column,
+                 "cells": [{"value": tau, "css": heat_class(None if tau is None else (tau + 1) / 2)}
+                           for tau in line]}
+                for column, line in zip(summary["columns"], summary["correlation"], strict=True)
+            ],
+        }
+    groups = (
+        LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+        .values_list("groups", flat=True).first()
+    ) or {}
+    view["metrics"] = sorted(groups)
+    view["metric"] = metric if metric in groups else (view["metrics"] or [""])[0]
+    by_entry = groups.get(view["metric"], {})
+    keys = sorted({key for cells in by_entry.values() for key in cells})
+    if keys:
+        viewer = viewer_for(user, board.phase)
+        view["heatmap"] = {
+            "groups": keys,
+            "rows": [
+                {"team": row["team"], "rank": row["rank"],
+                 "cells": [_heat_cell(release_cell(by_entry.get(str(row["submission"]), {})
+                                                    .get(key, {}), viewer=viewer))
+                           for key in keys]}
+                for row in table["rows"]
+            ],
+        }
+    return view
+
+
+def _heat_cell(cell: dict) -> dict:
+    value = cell.get("value")
+    inside = value is not None and 0.0 <= value <= 1.0
+    return {**cell, "css": heat_class(value if inside else None)}
+
+
+def truth_populations(phase: Phase) -> list[str]:
+    """``attribute=group`` for every group of the ground truth's own attributes."""
+    report = phase.truth_report or {}
+    own = set(phase.truth_attributes or [])
+    return [
+        f"{item['attribute']}={group['group']}"
+        for item in report.get("attributes", []) if item["attribute"] in own
+        for group in item["groups"]
+    ]
+
+
+def label_bias_view(
+    board: Leaderboard, split: str, *, attribute: str, group: str, share: float, seed: int
+) -> dict:
+    """The label-bias stress test on the board's counting submissions, for organisers: each
+    entry's ranked columns and rank with the ground truth as it is and with ``share`` of the
+    group's positives recorded as negatives."""
+    snapshot = (
+        LeaderboardSnapshot.objects.filter(leaderboard=board, split=split).defer("groups").first()
+    )
+    ids = [row["submission"] for row in snapshot.rows] if snapshot else []
+    if len(ids) < 1:
+        raise InputError("The leaderboard has no entries yet.")
+    return label_bias_stress(
+        **board_field(board, split, ids), attribute=attribute, group=group, share=share,
+        seed=seed,
+    )
+
+
+def label_bias_rows(board: Leaderboard, split: str, *, attribute: str, group: str, share: float,
+                    seed: int, names: dict[int, str]) -> dict:
+    """The label-bias stress test with team names, entries in their rank under biased labels."""
+    result = label_bias_view(board, split, attribute=attribute, group=group, share=share,
+                             seed=seed)
+    columns = list(result.entries[0].metrics_before) if result.entries else []
+    return {
+        "result": result,
+        "columns": columns,
+        "winners_before": [names.get(int(n), n) for n in result.winners_before],
+        "winners_after": [names.get(int(n), n) for n in result.winners_after],
+        "rows": [
+            {"team": names.get(int(e.name), e.name), "rank_before": e.rank_before,
+             "rank_after": e.rank_after, "moved": e.rank_before - e.rank_after,
+             "cells": [{"before": e.metrics_before[c], "after": e.metrics_after[c],
+                        "change": None if e.metrics_before[c] is None
+                        or e.metrics_after[c] is None
+                        else e.metrics_after[c] - e.metrics_before[c]} for c in columns]}
+            for e in sorted(result.entries, key=lambda e: (e.rank_after, e.rank_before))
+        ],
+    }

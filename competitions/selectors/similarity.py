@@ -1,0 +1,163 @@
+"""The similarity page: how alike the counting submissions are, the field's ensembles, and the
+diversity trend, from the worker's latest report, released for the viewer."""
+
+from __future__ import annotations
+
+from competitions.models import Phase, SimilarityReport, Team
+from competitions.presentation.charts import heat_class, map_points
+from competitions.release import Viewer, release_cell, release_value, released_names, viewer_for
+from competitions.standings import primary_column
+from scoring.similarity import FLAG_THRESHOLD
+from scoring.vocabulary import LABEL_SIMILARITY_MEASURES, SIMILARITY_MEASURES
+
+
+def similarity_view(
+    phase: Phase, *, split: str, show_label_measures: bool, user, group: str = ""
+) -> dict:
+    """The latest similarity report of a split as heatmap rows, plus the diversity trend.
+
+    ``group`` ("attribute=value") shows the similarity within one subgroup ("these two fail the
+    same female patients"); like label-based measures and the ensembles of the field, only
+    where ``show_label_measures`` (organisers, or everyone after the phase ends).
+    """
+    reports = SimilarityReport.objects.filter(phase=phase, split=split)
+    latest = reports.first()
+    if latest is None:
+        return {"report": None}
+    measures = [
+        m for m in SIMILARITY_MEASURES
+        if show_label_measures or m not in LABEL_SIMILARITY_MEASURES
+    ]
+    viewer = viewer_for(user, phase)
+    order = latest.order or list(range(len(latest.entries)))
+    labels = entry_labels(viewer, latest.entries)
+    teams = [labels[i] for i in order]
+    group_choices = [
+        f"{g['attribute']}={g['group']}" for g in latest.report.get("groups", [])
+    ] if show_label_measures else []
+    source = latest.report["measures"]
+    if group in group_choices:
+        source = latest.report["groups"][group_choices.index(group)]["measures"]
+    else:
+        group = ""
+    heatmaps = []
+    for measure in measures:
+        matrix = source[measure]
+        heatmaps.append(
+            {
+                "measure": measure,
+                "rows": [
+                    {
+                        "team": labels[i],
+                        "cells": [
+                            _heat(release_cell({"value": matrix[i][j]}, viewer=viewer))
+                            for j in order
+                        ],
+                    }
+                    for i in order
+                ],
+            }
+        )
+    flagged = [
+        {
+            "first": labels[p["first"]],
+            "second": labels[p["second"]],
+            "value": release_cell({"value": p["value"]}, viewer=viewer)["value"],
+        }
+        for p in latest.flagged
+    ]
+    trend = [
+        (at, release_cell({"value": value}, viewer=viewer)["value"])
+        for at, value in reports.order_by("computed_at")
+        .values_list("computed_at", "mean_error_consistency")
+    ]
+    positions = [
+        [release_cell({"value": x}, viewer=viewer)["value"] for x in point]
+        for point in latest.positions
+    ]
+    column = primary_column(phase)
+    return {
+        "report": latest,
+        "teams": teams,
+        "heatmaps": heatmaps,
+        "hidden_measures": not show_label_measures,
+        "flagged": flagged,
+        "trend": trend,
+        "mean_error_consistency": release_cell(
+            {"value": latest.mean_error_consistency}, viewer=viewer
+        )["value"],
+        "show_mean_ec": show_label_measures,
+        "group": group,
+        "group_choices": group_choices,
+        "map": map_points(positions, labels)
+        if show_label_measures and all(None not in point for point in positions)
+        else [],
+        # Reports from before the threshold was configurable used the default.
+        "flag_threshold": FLAG_THRESHOLD
+        if latest.flag_threshold is None
+        else latest.flag_threshold,
+        # Ensembles show scores: also hidden while the phase hides scores from this user.
+        "ensembles": ensemble_rows(
+            latest.ensembles,
+            column.metric if column else "",
+            dict(zip((e["team"] for e in latest.entries), labels, strict=True)),
+            viewer,
+        )
+        if show_label_measures and viewer.scores_visible and column is not None
+        else [],
+        "primary_metric": column.metric if column else "",
+    }
+
+
+# Shown beside the primary metric for each ensemble of the field.
+ENSEMBLE_EXTRA_METRICS = ("accuracy", "auroc", "sensitivity", "specificity")
+
+
+def ensemble_rows(
+    ensembles: dict, primary: str, labels: dict[str, str], viewer: Viewer
+) -> list[dict]:
+    """The stored ensembles of the field, each with its primary value, gain and worst group.
+
+    ``metrics`` keeps the primary metric first, then ``ENSEMBLE_EXTRA_METRICS``; members are
+    shown by ``labels`` (team name -> what the viewer may see, see ``entry_labels``).
+    """
+    names = (primary, *[m for m in ENSEMBLE_EXTRA_METRICS if m != primary])
+    rows = []
+    for ensemble in ensembles.get("ensembles", []):
+        worst = ensemble.get("worst_group")
+        rows.append(
+            {
+                "name": ensemble["name"],
+                "members": [labels.get(name, name) for name in ensemble["members"]],
+                "metrics": [(m, release_value(ensemble["metrics"].get(m), viewer=viewer))
+                            for m in names],
+                "gain": release_value(ensemble["gain_over_best"].get(primary), viewer=viewer),
+                "worst_group": None
+                if worst is None
+                else {
+                    "label": f"{worst['attribute']}={worst['group']}",
+                    "n": release_value(worst["n"], viewer=viewer),
+                    "value": release_value(worst["metrics"].get(primary), viewer=viewer),
+                },
+            }
+        )
+    return rows
+
+
+def entry_labels(viewer: Viewer, entries: list[dict]) -> list[str]:
+    """The report's entries (``{"submission", "team"}``, team by name) as the viewer may see
+    them: anonymous teams masked by the release step."""
+    submissions = [entry["submission"] for entry in entries]
+    from_submission = dict(
+        Team.objects.filter(submissions__pk__in=submissions)
+        .values_list("submissions__pk", "pk")
+    )
+    anonymous = dict(Team.objects.filter(pk__in=from_submission.values())
+                     .values_list("pk", "anonymous"))
+    team_ids = [from_submission.get(pk, 0) for pk in submissions]
+    return released_names(viewer, [entry["team"] for entry in entries], team_ids,
+                          [anonymous.get(team_id, False) for team_id in team_ids])
+
+
+def _heat(cell: dict) -> dict:
+    return {**cell, "css": heat_class(cell.get("value"))}

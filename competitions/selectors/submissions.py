@@ -1,0 +1,82 @@
+"""Reads about submissions: a team's, a user's, and one submission's results as its viewer may
+see them."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from competitions.models import Submission, Team
+from competitions.release import Viewer, release_cell, released_splits, viewer_for
+
+
+def team_submissions(team: Team) -> QuerySet[Submission]:
+    return (
+        Submission.objects.filter(team=team)
+        .select_related("phase", "created_by")
+        .prefetch_related("events")
+        .order_by("-created_at")
+    )
+
+
+def user_submissions(user) -> QuerySet[Submission]:
+    """Submissions of every team the user belongs to, for the API, newest first."""
+    return (
+        Submission.objects.filter(team__members__user=user)
+        .select_related("phase__challenge", "team")
+        .prefetch_related("events")
+        .order_by("-created_at")
+    )
+
+
+def submission_results(submission: Submission, user) -> list[dict]:
+    """Per split the user may see: the overall metrics and the per-subgroup rows, released."""
+    if not submission.result:
+        return []
+    viewer = viewer_for(user, submission.phase)
+    splits = []
+    for split in released_splits(viewer):
+        result = submission.result.get(split)
+        if result:
+            splits.append({
+                "name": split,
+                "n_cases": result.get("n_cases"),
+                "overall": overall_released(result, viewer),
+                "subgroups": subgroup_rows(result, viewer=viewer),
+            })
+    return splits
+
+
+def overall_released(result: dict, viewer: Viewer) -> dict[str, dict]:
+    """``{metric: {"value", "ci", ...}}`` of one split's result, released."""
+    return {
+        metric: release_cell(entry, viewer=viewer)
+        for metric, entry in (result.get("overall") or {}).items()
+    }
+
+
+def subgroup_rows(result: dict, *, viewer: Viewer) -> list[dict]:
+    """Per-subgroup metrics of one split's result as the viewer may see them: a small group's
+    values (and its size) are withheld from everyone but the organisers."""
+    rows = []
+    for group in result.get("groups", []):
+        small = bool(group.get("small"))
+        shown = release_cell({"n": group["n"], "small": small}, viewer=viewer)
+        metrics = {
+            metric: release_cell({**entry, "small": small}, viewer=viewer)
+            for metric, entry in (group.get("metrics") or {}).items()
+        }
+        hidden = shown["n"] is None and group["n"] is not None
+        rows.append({
+            "attribute": group["attribute"],
+            "group": group["group"],
+            "n": shown["n"],
+            "small": small,
+            "hidden": hidden,
+            "metrics": {} if hidden else metrics,
+        })
+    return rows
+
+
+def api_results(submission: Submission, user) -> dict:
+    """``{split: {metric: {"value", "ci", ...}}}`` for the API, released."""
+    return {item["name"]: item["overall"] for item in submission_results(submission, user)}

@@ -1,0 +1,49 @@
+"""Actions on challenges, teams, phases and submissions: every write of the web side.
+
+Each service validates, writes inside one transaction and returns the object. Errors a user can
+cause are ``django.core.exceptions.ValidationError`` with a message the user understands; the
+views, the API and the admin show it. Work for the worker is sent only through
+``competitions.worker.dispatch``. One module per family; the names are re-exported here so the
+edge writes ``services.submission_create(...)``.
+"""
+
+from competitions.services.phases import (
+    phase_create,
+    phase_default_leaderboard,
+    phase_leaderboards_recompute,
+    phase_rescore,
+    phase_save,
+    phase_scores_publish,
+    phase_similarity_recompute,
+    phase_truth_report_refresh,
+    truth_upload,
+)
+from competitions.services.submissions import submission_create, submission_select
+from competitions.services.teams import (
+    participant_join,
+    team_create,
+    team_invite,
+    team_join,
+    team_leave,
+    team_set_anonymous,
+)
+
+__all__ = [
+    "participant_join",
+    "phase_create",
+    "phase_default_leaderboard",
+    "phase_leaderboards_recompute",
+    "phase_rescore",
+    "phase_save",
+    "phase_scores_publish",
+    "phase_similarity_recompute",
+    "phase_truth_report_refresh",
+    "submission_create",
+    "submission_select",
+    "team_create",
+    "team_invite",
+    "team_join",
+    "team_leave",
+    "team_set_anonymous",
+    "truth_upload",
+]

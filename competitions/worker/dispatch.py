@@ -1,0 +1,100 @@
+"""The one place that sends work to the queue: by task name, after commit, quietly.
+
+Services, the admin and the worker itself ask for work here and never import the tasks, so no
+module that writes needs the module that runs (the old import circle services ↔ tasks ↔
+evaluation ↔ leaderboards went through such imports). Tasks are sent by name; the names are the
+ones the tasks had before they moved into ``competitions.worker``, so messages queued by an
+older release are still understood.
+
+The database row, not the broker, is the truth. When the broker cannot be reached:
+
+- a submission stays queued with a message its team sees, and the sweeper sends it again;
+- the follow-ups — re-ranking a phase, updating its similarity — are derived data: the request
+  that asked for them still succeeds, the failure is logged, and the sweeper asks again for
+  phases whose leaderboards lag behind (``worker.sweeper``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from competitions.models import Phase, Submission
+
+logger = logging.getLogger(__name__)
+
+BROKER_ERRORS = (KombuOperationalError, OSError)
+
+SCORE_SUBMISSION = "competitions.tasks.score_submission"
+REFRESH_LEADERBOARDS = "competitions.tasks.refresh_phase_leaderboards"
+COMPUTE_SIMILARITY = "competitions.tasks.compute_phase_similarity"
+SWEEP = "competitions.tasks.sweep_stuck_submissions"
+
+QUEUE_UNREACHABLE_MESSAGE = gettext_lazy(
+    "Received and saved. The scoring queue is unreachable at the moment; scoring will start "
+    "automatically when it is back."
+)
+
+
+def send_quietly(name: str, *args, **kwargs) -> bool:
+    """Send task ``name`` now; False (and a warning in the log) if the broker is down."""
+    try:
+        current_app.send_task(name, args=args, kwargs=kwargs)
+    except BROKER_ERRORS:
+        logger.warning("Could not send %s%r: the broker is unreachable", name, args,
+                       exc_info=True)
+        return False
+    return True
+
+
+def submission_enqueue(submission: Submission) -> None:
+    """Send the submission to a worker once the surrounding transaction commits.
+
+    When the broker cannot be reached the row stays queued with a message the team sees
+    (``submission.message`` tells the caller), so an outage never turns an upload into an error.
+    """
+    transaction.on_commit(lambda: _send_for_scoring(submission))
+
+
+def _send_for_scoring(submission: Submission) -> None:
+    if send_quietly(SCORE_SUBMISSION, submission.pk):
+        return
+    submission.message = str(QUEUE_UNREACHABLE_MESSAGE)
+    Submission.objects.filter(pk=submission.pk, status=Submission.Status.QUEUED).update(
+        message=submission.message
+    )
+
+
+def leaderboards_refresh_enqueue(phase: Phase) -> None:
+    """Ask the worker to re-rank the phase once the current transaction commits.
+
+    The request is counted on the phase row in the caller's transaction, so it commits together
+    with the change that prompted it (a scored submission, a team's pick, a new board); the
+    worker skips a request that a refresh since has covered (``worker.snapshots``).
+    """
+    pk = phase.pk
+    with transaction.atomic():
+        Phase.objects.filter(pk=pk).update(leaderboard_version=F("leaderboard_version") + 1)
+        version = Phase.objects.values_list("leaderboard_version", flat=True).get(pk=pk)
+    transaction.on_commit(lambda: send_quietly(REFRESH_LEADERBOARDS, pk, version))
+
+
+def leaderboards_refresh_send(phase_id: int, version: int) -> bool:
+    """Send a refresh already counted on the phase (the sweeper's second ask)."""
+    return send_quietly(REFRESH_LEADERBOARDS, phase_id, version)
+
+
+def similarity_enqueue(phase: Phase, *, full: bool = False) -> None:
+    """Recompute the field's similarity in a worker once the current transaction commits."""
+    pk = phase.pk
+    transaction.on_commit(
+        lambda: send_quietly(
+            COMPUTE_SIMILARITY, pk, full=full, requested_at=timezone.now().isoformat()
+        )
+    )
