@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from competitions import costs, permissions, selectors, services
+from competitions import permissions, selectors, services, uploads
 from competitions.forms import (
     JoinForm,
     LabelBiasForm,
@@ -197,36 +197,28 @@ def submission_create(request: HttpRequest, slug: str, phase: str) -> HttpRespon
     challenge, participant = permissions.participant_or_404(request.user, slug)
     phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
     wants_json = "application/json" in request.headers.get("Accept", "")
-    form = SubmissionForm(request.POST or None, request.FILES or None)
+    form = SubmissionForm()
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                submission = services.submission_create(
-                    phase=phase_obj,
-                    user=request.user,
-                    upload=form.cleaned_data["file"],
-                    description=form.cleaned_data["description"],
-                    fact_sheet=form.fact_sheet(),
+        try:
+            submission = uploads.submission_upload(
+                phase=phase_obj, user=request.user, data=request.POST, files=request.FILES
+            )
+        except uploads.UploadRefused as refused:
+            if wants_json:
+                return JsonResponse(refused.as_document(), status=400)
+            form = refused.form
+        else:
+            url = reverse("competitions:submissions", kwargs={"slug": slug})
+            if wants_json:
+                return JsonResponse(
+                    {"id": submission.pk, "redirect": url, "message": submission.message},
+                    status=201,
                 )
-            except ValidationError as exc:
-                if wants_json:
-                    return JsonResponse({"errors": exc.messages}, status=400)
-                form.add_error(None, exc)
+            if submission.message:  # received, but the scoring queue is unreachable
+                messages.warning(request, submission.message)
             else:
-                url = reverse("competitions:submissions", kwargs={"slug": slug})
-                if wants_json:
-                    return JsonResponse(
-                        {"id": submission.pk, "redirect": url, "message": submission.message},
-                        status=201,
-                    )
-                if submission.message:  # received, but the scoring queue is unreachable
-                    messages.warning(request, submission.message)
-                else:
-                    messages.success(request, _("Received; it is queued for scoring."))
-                return redirect(url)
-        elif wants_json:
-            errors = [str(e) for errs in form.errors.values() for e in errs]
-            return JsonResponse({"errors": errors}, status=400)
+                messages.success(request, _("Received; it is queued for scoring."))
+            return redirect(url)
     context = {"challenge": challenge, "phase": phase_obj, "form": form, "participant": participant}
     return render(request, "competitions/submission_form.html", context)
 
@@ -277,7 +269,7 @@ def submission_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "splits": splits,
         "is_organiser": organiser,
         "fact_sheet": getattr(submission, "fact_sheet", None),
-        "cost": costs.submission_costs([submission.pk]).get(submission.pk),
+        "cost": selectors.submission_cost(submission, request.user),
         "grid_intensity": submission.phase.effective_grid_intensity,
     }
     return render(request, "competitions/submission_detail.html", context)

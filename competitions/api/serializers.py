@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from competitions.models import Challenge, Phase, Submission, SubmissionEvent
+from competitions.forms import MAX_DEVICES, MAX_HOURS
+from competitions.models import Challenge, Phase, Submission, SubmissionEvent, hardware_choices
 
 
 class PhaseSerializer(serializers.ModelSerializer):
@@ -99,6 +100,25 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
 
 class SubmissionCreateSerializer(serializers.Serializer):
+    """The upload's fields, for the schema: the request is checked by the upload page's own form
+    (``competitions.uploads``), so page and API accept exactly the same."""
+
     file = serializers.FileField(allow_empty_file=True,
                                  help_text="CSV with case_id and score (optionally label).")
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    external_data = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000,
+        help_text="Data beyond the challenge's, with its source. Empty: none.")
+    training_hours = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_HOURS,
+        help_text="Training compute, wall-clock hours (with inference_hours and hardware).")
+    inference_hours = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_HOURS,
+        help_text="Inference compute for these predictions, wall-clock hours.")
+    hardware = serializers.ChoiceField(choices=[], required=False, allow_blank=True,
+                                       help_text="Hardware type (its rated power per device).")
+    devices = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DEVICES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hardware"].choices = [name for name, _label in hardware_choices()]

@@ -7,7 +7,6 @@ gets 404, not 403.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -21,8 +20,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from competitions import permissions, selectors, services
-from competitions.api.errors import NEEDS_TOKEN, NOT_FOUND, REFUSED, THROTTLED
+from competitions import permissions, selectors, uploads
+from competitions.api.errors import NEEDS_TOKEN, NOT_FOUND, REFUSED, THROTTLED, UPLOAD_REFUSED
 from competitions.api.serializers import (
     ChallengeSerializer,
     LeaderboardSerializer,
@@ -140,26 +139,28 @@ class SubmissionDetail(APIView):
 
 
 class SubmissionCreate(APIView):
-    """Upload predictions for a phase; they are queued for scoring (poll the detail URL)."""
+    """Upload predictions for a phase; they are queued for scoring (poll the detail URL).
+
+    The same fields as the upload page (the fact sheet included), checked by the same form and
+    service (``competitions.uploads``); a refusal has the page's shape.
+    """
 
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request=SubmissionCreateSerializer,
-                   responses={201: SubmissionSerializer, **REFUSED, **NEEDS_TOKEN, **NOT_FOUND,
+                   responses={201: SubmissionSerializer, **UPLOAD_REFUSED, **NEEDS_TOKEN,
+                              **NOT_FOUND,
                               **THROTTLED})
     def post(self, request: Request, slug: str, phase: str) -> Response:
         challenge, _participant = permissions.participant_or_404(request.user, slug)
         phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
-        form = SubmissionCreateSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
         try:
-            submission = services.submission_create(
-                phase=phase_obj, user=request.user, upload=form.validated_data["file"],
-                description=form.validated_data.get("description", ""),
+            submission = uploads.submission_upload(
+                phase=phase_obj, user=request.user, data=request.data, files=request.FILES
             )
-        except ValidationError as exc:
-            return Response({"errors": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        except uploads.UploadRefused as refused:
+            return Response(refused.as_document(), status=status.HTTP_400_BAD_REQUEST)
         submission = selectors.user_submissions(request.user).get(pk=submission.pk)
         return Response(
             SubmissionSerializer(submission, context={"results": _results_for(request.user)}).data,

@@ -16,6 +16,7 @@ from competitions.selectors.similarity import ensemble_rows, entry_labels, simil
 from competitions.selectors.submissions import (
     api_results,
     subgroup_rows,
+    submission_cost,
     submission_results,
     team_submissions,
     user_submissions,
@@ -35,6 +36,7 @@ __all__ = [
     "results_view",
     "similarity_view",
     "subgroup_rows",
+    "submission_cost",
     "submission_results",
     "team_submissions",
     "truth_populations",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from competitions.costs import submission_costs
 from competitions.models import Submission, Team
 from competitions.release import Viewer, release_cell, released_splits, viewer_for
 
@@ -75,6 +76,14 @@ def subgroup_rows(result: dict, *, viewer: Viewer) -> list[dict]:
             "metrics": {} if hidden else metrics,
         })
     return rows
+
+
+def submission_cost(submission: Submission, user) -> dict | None:
+    """The energy and CO2e the submission's fact sheet declares, released; None without one."""
+    cost = submission_costs([submission.pk]).get(submission.pk)
+    if cost is None:
+        return None
+    return release_cell(cost, viewer=viewer_for(user, submission.phase))
 
 
 def api_results(submission: Submission, user) -> dict:
