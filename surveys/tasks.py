@@ -9,15 +9,14 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from cheetah.transient import TRANSIENT_ERRORS
 from surveys import services
 from surveys.models import Survey
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 BEAT_TASK_OPTIONS = {
     "acks_late": True,
     "reject_on_worker_lost": True,

@@ -6,11 +6,16 @@ from rest_framework import serializers
 
 from competitions.forms import MAX_DEVICES, MAX_HOURS
 from competitions.models import Challenge, Phase, Submission, SubmissionEvent, hardware_choices
+from scoring.vocabulary import SPLITS
 
 
 class PhaseSerializer(serializers.ModelSerializer):
     is_open = serializers.SerializerMethodField()
     leaderboards = serializers.SerializerMethodField()
+    primary_metric = serializers.SerializerMethodField(
+        help_text="The primary leaderboard's first ranked column: the phase's primary value "
+                  "(a metric id, optionally with its population, e.g. auroc@sex=female)."
+    )
 
     class Meta:
         model = Phase
@@ -19,6 +24,9 @@ class PhaseSerializer(serializers.ModelSerializer):
 
     def get_is_open(self, phase: Phase) -> bool:
         return phase.is_open()
+
+    def get_primary_metric(self, phase: Phase) -> str:
+        return self.context.get("primary", {}).get(phase.pk, "")
 
     def get_leaderboards(self, phase: Phase) -> list[str]:
         boards = self.context.get("boards", {}).get(phase.pk)
@@ -68,7 +76,7 @@ class LeaderboardSerializer(serializers.Serializer):
     name = serializers.CharField()
     ranking = serializers.CharField()
     explanation = serializers.CharField()
-    split = serializers.ChoiceField(choices=["public", "private"])
+    split = serializers.ChoiceField(choices=list(SPLITS))
     hidden = serializers.BooleanField(help_text="Scores are hidden from you for now.")
     computed_at = serializers.DateTimeField(allow_null=True)
     columns = LeaderboardColumnSerializer(many=True)

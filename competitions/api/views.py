@@ -30,8 +30,9 @@ from competitions.api.serializers import (
 )
 from competitions.models import Phase, Submission
 from competitions.presentation.exports import leaderboard_document
+from scoring.vocabulary import SPLITS
 
-SPLIT = OpenApiParameter("split", str, enum=["public", "private"],
+SPLIT = OpenApiParameter("split", str, enum=list(SPLITS),
                          description="Case split; private only after the phase ends.")
 
 
@@ -56,7 +57,9 @@ class TokenObtain(ObtainAuthToken):
 
 
 def _boards_context(phases, user) -> dict:
-    return {"boards": {p.pk: selectors.phase_leaderboards_for(p, user) for p in phases}}
+    phases = list(phases)
+    return {"boards": {p.pk: selectors.phase_leaderboards_for(p, user) for p in phases},
+            "primary": {p.pk: selectors.phase_primary_column(p) for p in phases}}
 
 
 class ChallengeList(APIView):

@@ -8,6 +8,7 @@ from competitions.selectors.challenges import (
     challenges_visible_to,
     leaderboard_splits,
     phase_leaderboards_for,
+    phase_primary_column,
 )
 from competitions.selectors.compute import compute_view
 from competitions.selectors.leaderboards import entry_view, leaderboard_table
@@ -33,6 +34,7 @@ __all__ = [
     "leaderboard_splits",
     "leaderboard_table",
     "phase_leaderboards_for",
+    "phase_primary_column",
     "results_view",
     "similarity_view",
     "subgroup_rows",

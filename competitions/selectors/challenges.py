@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from competitions.models import Challenge, Leaderboard, Phase
 from competitions.release import released_boards, released_splits, viewer_for
+from competitions.standings import primary_column
 
 
 def challenges_visible_to(user) -> QuerySet[Challenge]:
@@ -28,6 +29,12 @@ def challenges_visible_to(user) -> QuerySet[Challenge]:
 def phase_leaderboards_for(phase: Phase, user) -> list[Leaderboard]:
     """The phase's leaderboards this user sees (organisers all; a design arm may choose)."""
     return released_boards(viewer_for(user, phase), phase.leaderboards.all())
+
+
+def phase_primary_column(phase: Phase) -> str:
+    """The id of the column that gives the phase's primary value (``competitions.standings``)."""
+    column = primary_column(phase)
+    return column.id if column else ""
 
 
 def leaderboard_splits(phase: Phase, user) -> list[str]:

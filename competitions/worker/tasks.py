@@ -13,9 +13,9 @@ from datetime import datetime
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
+from cheetah.transient import TRANSIENT_ERRORS
 from competitions.models import Phase
 from competitions.worker import dispatch, evaluation
 from competitions.worker.similarity import phase_similarity_compute, similarity_fresh_since
@@ -23,7 +23,6 @@ from competitions.worker.snapshots import phase_leaderboards_refresh, stale_phas
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 
 # Tasks that read a whole field's files: acknowledged only when done (a lost worker means a
 # redelivery on Redis), bounded in time, retried with backoff on transient errors only.
