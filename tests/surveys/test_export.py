@@ -253,3 +253,34 @@ def test_a_study_nobody_answered_exports_empty_but_valid_files(study, survey, tm
     frame, meta = pyreadstat.read_sav(str(tmp_path / "responses.sav"))
     assert len(frame) == 0 and "pseudonym" in meta.column_names
     assert pd.read_csv(tmp_path / "responses_wide.csv").empty
+
+
+def _ranked_field(study, people) -> None:
+    """A phase of the study's challenge with twelve ranked teams, ann's and ben's among them."""
+    from competitions.worker.snapshots import phase_leaderboards_refresh
+    from tests.competitions.builders import make_scored
+    from tests.factories import PhaseFactory
+
+    phase = PhaseFactory(challenge=study.challenge)
+    members = [p for p in study.challenge.participants.all() if p.user_id in
+               (people["ann"].pk, people["ben"].pk)]
+    others = [ParticipantFactory(team__challenge=study.challenge) for _ in range(10)]
+    for i, member in enumerate([*members, *others]):
+        make_scored(phase, member, auroc=0.95 - i * 0.01)
+    phase_leaderboards_refresh(phase)
+
+
+def test_the_rank_band_of_the_export_is_released_like_the_public_leaderboard(
+    study, people, monkeypatch
+):
+    from competitions import release
+    from surveys import dataset
+
+    _ranked_field(study, people)
+    bands = dataset.build(study).wide["rank_band"]
+    # ann ranks first of 12 and agreed to linking her activity; ben did not, so he has none.
+    assert bands.dropna().astype(int).tolist() == [1]
+    # The export takes its ranks through the release step: what it withholds, the export lacks.
+    monkeypatch.setattr(release, "release_cell",
+                        lambda cell, *, viewer: release._withheld(cell, "withheld"))
+    assert dataset.build(study).wide["rank_band"].isna().all()
