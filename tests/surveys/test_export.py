@@ -13,11 +13,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from surveys import services
+from competitions import release
+from competitions.worker.snapshots import phase_leaderboards_refresh
+from surveys import dataset, services
 from surveys.dataset import pseudonym, rank_band
 from surveys.export import FILES
 from surveys.models import Answer, ExportLog, Question, Response
-from tests.factories import ParticipantFactory, UserFactory
+from tests.competitions.builders import make_scored
+from tests.factories import ParticipantFactory, PhaseFactory, UserFactory
 from tests.surveys.conftest import ALL_YES, StudyFactory
 
 pytestmark = pytest.mark.django_db
@@ -257,10 +260,6 @@ def test_a_study_nobody_answered_exports_empty_but_valid_files(study, survey, tm
 
 def _ranked_field(study, people) -> None:
     """A phase of the study's challenge with twelve ranked teams, ann's and ben's among them."""
-    from competitions.worker.snapshots import phase_leaderboards_refresh
-    from tests.competitions.builders import make_scored
-    from tests.factories import PhaseFactory
-
     phase = PhaseFactory(challenge=study.challenge)
     members = [p for p in study.challenge.participants.all() if p.user_id in
                (people["ann"].pk, people["ben"].pk)]
@@ -273,9 +272,6 @@ def _ranked_field(study, people) -> None:
 def test_the_rank_band_of_the_export_is_released_like_the_public_leaderboard(
     study, people, monkeypatch
 ):
-    from competitions import release
-    from surveys import dataset
-
     _ranked_field(study, people)
     bands = dataset.build(study).wide["rank_band"]
     # ann ranks first of 12 and agreed to linking her activity; ben did not, so he has none.
