@@ -16,6 +16,7 @@ import pandas as pd
 import pyreadstat
 from django.utils import timezone
 
+from cheetah.safe_csv import frame_to_csv
 from surveys.dataset import StudyDataset, Variable
 from surveys.naming import MISSING_CODES, STATA_MISSING
 
@@ -43,9 +44,9 @@ LONG_FIELDS = [
 def write(dataset: StudyDataset, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     wide = _typed(dataset.wide, dataset.variables)
-    wide.to_csv(folder / "responses_wide.csv", index=False)
+    frame_to_csv(wide, folder / "responses_wide.csv")
     long = dataset.long.astype({"code": "Int64", "missing": "Int64", "survey_version": "Int64"})
-    long.to_csv(folder / "responses_long.csv", index=False)
+    frame_to_csv(long, folder / "responses_long.csv")
     _write_sav(wide, dataset.variables, folder / "responses.sav")
     _write_dta(wide, dataset.variables, folder / "responses.dta")
     (folder / "datapackage.json").write_text(
@@ -225,6 +226,14 @@ def codebook(dataset: StudyDataset) -> str:
         "",
         "The codes are declared as missing values in the `.sav` and as extended missing values "
         "in the `.dta`. Text variables use an empty cell for every kind of missing answer.",
+        "",
+        "## Text that looks like a formula",
+        "",
+        "In the two CSV files, a text cell that begins with `=`, `+`, `-`, `@`, a tab, a "
+        "carriage return or NUL is written with a leading `'`, so that a spreadsheet shows it "
+        "as text instead of running it (CSV injection, OWASP). Remove that first `'` to get "
+        "the answer as given. Numbers are never prefixed; the `.sav` and `.dta` files hold "
+        "every text as given.",
         "",
         "## Variables",
         "",

@@ -6,7 +6,6 @@ study's research pages gets 404, like everywhere else in Cheetah.
 
 from __future__ import annotations
 
-import csv
 import json
 
 from django.contrib import messages
@@ -20,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cheetah.safe_csv import SafeWriter
 from surveys import dataset, personal_data, selectors, services
 from surveys.conditions import answers_by_key, is_shown
 from surveys.forms import ConsentForm, SurveyPageForm
@@ -270,7 +270,7 @@ def study_contacts(request: HttpRequest, slug: str) -> HttpResponse:
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="{study.slug}-contacts.csv"'
-        writer = csv.writer(response)
+        writer = SafeWriter(response)
         writer.writerow(["name", "email"])
         writer.writerows([row["name"], row["email"]] for row in rows)
         return response

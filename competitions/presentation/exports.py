@@ -7,8 +7,9 @@ participants, no private split before the end).
 
 from __future__ import annotations
 
-import csv
 import io
+
+from cheetah.safe_csv import SafeWriter
 
 
 def leaderboard_document(table: dict) -> dict:
@@ -60,7 +61,7 @@ def leaderboard_document(table: dict) -> dict:
 def leaderboard_csv(document: dict) -> str:
     """One row per entry: rank, team, the rule's score, each column with its 95% interval."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     ids = [c["id"] for c in document["columns"]]
     header = ["rank", "team", "members", "score"]
     for column_id in ids:

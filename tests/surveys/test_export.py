@@ -3,6 +3,7 @@ read them back with their labels."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -280,3 +281,27 @@ def test_the_rank_band_of_the_export_is_released_like_the_public_leaderboard(
     monkeypatch.setattr(release, "release_cell",
                         lambda cell, *, viewer: release._withheld(cell, "withheld"))
     assert dataset.build(study).wide["rank_band"].isna().all()
+
+
+def test_formula_like_answers_and_names_are_text_in_the_csv_exports(
+    study, survey, people, researcher, client, tmp_path
+):
+    attack = "=cmd|' /C calc'!A0"
+    people["ann"].survey_responses.get().answers.filter(question__variable="why").update(
+        text=attack
+    )
+    people["ann"].display_name = "=HYPERLINK(\"http://evil.example\",\"x\")"
+    people["ann"].first_name, people["ann"].last_name = "", ""
+    people["ann"].save()
+    call_command("export_study", study.slug, "--out", str(tmp_path), stdout=io.StringIO())
+    wide = pd.read_csv(tmp_path / "responses_wide.csv")
+    long = pd.read_csv(tmp_path / "responses_long.csv")
+    assert "'" + attack in wide.astype(str).to_numpy()
+    assert "'" + attack in long["text"].tolist()
+    assert sorted(wide["pre_ncomp"].tolist()) == [-97, 3.0]  # numbers stay numbers, negatives too
+    assert (long["missing"].dropna() < 0).any()  # negative missing codes are not prefixed
+    assert pd.read_spss(tmp_path / "responses.sav").astype(str).isin([attack]).any().any()
+    client.force_login(researcher)
+    page = client.get(reverse("surveys:contacts", args=[study.slug]) + "?format=csv")
+    contact = next(csv.DictReader(io.StringIO(page.content.decode())))
+    assert contact["name"] == "'" + people["ann"].display_name
