@@ -197,6 +197,9 @@ STORAGES = {
 
 # Uploads: a predictions file may be large; Django spools big uploads to disk, never to memory.
 SUBMISSION_MAX_BYTES = env.int("SUBMISSION_MAX_BYTES", default=200 * 1024 * 1024)
+# Failed uploads a person may make per phase and UTC day, as a multiple of the phase's daily
+# quota: a failed file frees its slot, so without a cap the worker and disk could be tied up.
+FAILED_UPLOADS_PER_DAY_FACTOR = env.int("FAILED_UPLOADS_PER_DAY_FACTOR", default=3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

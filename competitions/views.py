@@ -306,6 +306,8 @@ def team_anonymous(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def submission_file(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     submission = _submission_or_404(request, slug, pk)
+    if not submission.file:  # a failed upload's file is deleted once its message is recorded
+        raise Http404
     return _uploaded_file_response(
         submission.file, submission.original_name or f"submission-{submission.pk}.csv"
     )

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -30,6 +31,9 @@ SPLITS = ("public", "private")
 BINARY_LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1}
 SHOWN = 5  # offending ids or rows named per problem
 INTERSECTION = "×"
+# Bounds of the header check (``check_header``): a predictions file has a handful of columns.
+MAX_HEADER_BYTES = 64_000
+HEADER_MARGIN = 5  # columns beyond what the task uses, so a stray extra column gets its message
 
 
 @dataclass(frozen=True)
@@ -196,8 +200,6 @@ def read_predictions(
     _check_task(task)
     if task != truth.task:
         raise ValueError(f"predictions read for {task!r} but the ground truth is {truth.task!r}")
-    table = _read_table(source, max_bytes)
-    header = list(table.columns)
     if task == "binary":
         required, optional, expected = ("case_id", "score"), ("label",), "case_id, score"
         expected += " and optionally label"
@@ -208,6 +210,11 @@ def read_predictions(
         expected = "case_id, label and optionally " + ", ".join(probability_columns)
     else:
         required, optional, expected = ("case_id", "value"), (), "case_id, value"
+    # A hostile header (thousands of columns) is refused before any CSV reader parses it.
+    table = _read_table(
+        source, max_bytes, max_columns=len(required) + len(optional) + HEADER_MARGIN
+    )
+    header = list(table.columns)
     problems = _check_columns(header, required=required, optional=optional, expected=expected)
     if task == "multiclass":
         given = [c for c in probability_columns if c in header]
@@ -290,7 +297,48 @@ def _check_task(task: str) -> None:
         raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
 
 
-def _read_table(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> pd.DataFrame:
+def check_header(
+    text: str, *, max_columns: int | None = None, max_bytes: int = MAX_HEADER_BYTES
+) -> list[str]:
+    """The header row's column names, checked before any CSV reader sees the file.
+
+    Bounded work whatever the file: at most ``max_bytes`` of the first line are looked at, the
+    columns are counted against ``max_columns`` (what the task can use plus a margin; ``None``:
+    no bound, for an organiser's ground truth with its attributes), and empty or repeated
+    names are found in one pass. Raises :class:`InputError` with every problem.
+    """
+    end = text.find("\n", 0, max_bytes + 1)
+    if end == -1 and len(text) > max_bytes:
+        raise InputError(
+            f"the header (the first line) is longer than {_size(max_bytes)}; "
+            "a predictions file has only a few columns"
+        )
+    line = text[: end if end != -1 else len(text)].rstrip("\r")
+    try:
+        names = next(csv.reader([line]), [])
+    except csv.Error as exc:
+        raise InputError(f"the header is not a valid CSV line: {exc}") from None
+    if max_columns is not None and len(names) > max_columns:
+        raise InputError(
+            f"the header has {len(names):,} columns; this task uses at most {max_columns}"
+        )
+    names = [name.strip() for name in names]
+    problems = [
+        f"column {position} of the header has no name"
+        for position, name in enumerate(names, start=1) if name == ""
+    ]
+    counts = Counter(name for name in names if name)
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
+    if duplicated:
+        problems.append("columns appear more than once: " + ", ".join(duplicated))
+    if problems:
+        raise InputError(problems)
+    return names
+
+
+def _read_table(
+    source: str | os.PathLike | BinaryIO, max_bytes: int | None, *, max_columns: int | None = None
+) -> pd.DataFrame:
     """Bytes → text → a table of stripped strings (columns named by the header)."""
     data = _read_bytes(source, max_bytes)
     if data[:2] == b"\x1f\x8b":
@@ -308,6 +356,8 @@ def _read_table(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> 
         raise InputError("the file is empty")
     if "\x00" in text:
         raise InputError("the file is not a CSV file (it contains NUL bytes)")
+    text = text.lstrip("\r\n")  # blank lines before the header, as the reader skips them
+    header = check_header(text, max_columns=max_columns)
     try:
         table = pd.read_csv(
             io.StringIO(text),
@@ -322,16 +372,11 @@ def _read_table(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> 
         raise InputError("the file is empty") from None
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise InputError(f"the file is not a valid CSV file: {_parser_message(exc)}") from None
-    header = [str(name).strip() for name in table.iloc[0]]
-    problems = []
-    for position, name in enumerate(header, start=1):
-        if name == "":
-            problems.append(f"column {position} of the header has no name")
-    duplicated = sorted({name for name in header if name and header.count(name) > 1})
-    if duplicated:
-        problems.append("columns appear more than once: " + ", ".join(duplicated))
-    if problems:
-        raise InputError(problems)
+    if len(table.columns) != len(header):
+        raise InputError(
+            f"the file is not a valid CSV file: the header has {len(header)} columns but rows "
+            f"have {len(table.columns)}"
+        )
     table = table.iloc[1:].reset_index(drop=True)
     table.columns = header
     # Cells of short rows are missing (NaN): read them as empty.

@@ -72,6 +72,7 @@ def submission_create(
     with transaction.atomic():
         team = Team.objects.select_for_update().get(pk=participant.team_id)
         _check_quota(phase=phase, team=team, now=now)
+        _check_failures(phase=phase, user=user, now=now)
         submission = Submission(
             phase=phase,
             team=team,
@@ -154,6 +155,25 @@ def _check_quota(*, phase: Phase, team: Team, now: datetime) -> None:
         raise ValidationError(
             _("Your team has used all %(n)d submissions for this phase.")
             % {"n": phase.submissions_total}
+        )
+
+
+def _check_failures(*, phase: Phase, user, now: datetime) -> None:
+    """Refuse an upload once the person's failed uploads today reach the cap: a failed file
+    frees its quota slot, so without it a person could keep the worker busy with bad files."""
+    cap = settings.FAILED_UPLOADS_PER_DAY_FACTOR * phase.submissions_per_day
+    day_start = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    failed = Submission.objects.filter(
+        phase=phase, created_by=user, status=Submission.Status.FAILED,
+        created_at__gte=day_start, created_at__lt=day_start + timedelta(days=1),
+    ).count()
+    if failed >= cap:
+        raise ValidationError(
+            _(
+                "%(n)d of your uploads failed today (UTC), the most a day allows. Check your "
+                "file against the sample submission; you can upload again after midnight UTC."
+            )
+            % {"n": failed}
         )
 
 

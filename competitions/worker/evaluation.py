@@ -91,10 +91,10 @@ def submission_score(claim: Claim) -> None:
     try:
         result, config, arrays = _evaluate(submission)
     except InputError as exc:
-        submission_record_failure(claim, "\n".join(exc.problems))
+        submission_record_failure(claim, "\n".join(exc.problems), discard_file=True)
         return
     except MemoryError:
-        submission_record_failure(claim, _("The file is too large to score."))
+        submission_record_failure(claim, _("The file is too large to score."), discard_file=True)
         return
     _record_success(claim, submission, result, config, arrays)
 
@@ -182,12 +182,24 @@ def _record_if_current(claim: Claim, result: dict, config: dict, names: dict[str
     return True
 
 
-def submission_record_failure(claim: Claim, message: str) -> None:
+def submission_record_failure(claim: Claim, message: str, *, discard_file: bool = False) -> None:
+    """Record a failure with its message. ``discard_file``: the file itself is the problem (not
+    a CSV, wrong columns, too large), so it is deleted once the message is recorded: a failed
+    upload frees its quota slot and must not keep its disk space either. Files that failed
+    through our fault are kept for the organisers to look at."""
     now = timezone.now()
     with transaction.atomic():
         submission = _locked_if_current(claim)
         if submission is not None:
             _fail(submission, message, now)
+            if discard_file:
+                _discard_file_after_commit(submission)
+
+
+def _discard_file_after_commit(submission: Submission) -> None:
+    name = submission.file.name
+    Submission.objects.filter(pk=submission.pk).update(file="")
+    transaction.on_commit(lambda: submission.file.storage.delete(name) if name else None)
 
 
 def _locked_if_current(claim: Claim) -> Submission | None:
