@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from competitions.hooks import submit_refusal
 from competitions.models import FactSheet, Participant, Phase, Submission, SubmissionEvent, Team
+from competitions.quota import quota_refusal, team_usage
 from competitions.worker.dispatch import leaderboards_refresh_enqueue, submission_enqueue
 
 
@@ -33,8 +34,9 @@ def submission_create(
 ) -> Submission:
     """Accept a predictions file for scoring, or refuse it with a reason and store nothing.
 
-    The quota counts the team's queued, scoring and scored submissions (failed ones free their
-    slot), per UTC calendar day and in total, under a lock on the team row. ``fact_sheet``
+    The quota counts the queued, scoring and scored submissions of the team's members, wherever
+    they made them (failed ones free their slot; ``competitions.quota``), per UTC calendar day
+    and in total, under locks on the person's and the team's rows. ``fact_sheet``
     holds ``FactSheet`` fields (external data, compute hours, hardware, devices), checked here.
     """
     now = now or timezone.now()
@@ -70,6 +72,9 @@ def submission_create(
             % {"size": _megabytes(size), "limit": _megabytes(settings.SUBMISSION_MAX_BYTES)}
         )
     with transaction.atomic():
+        # The person's row first, then the team's: a team switch takes the same two locks, so an
+        # upload and a switch of the same person never count the quota past each other.
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
         team = Team.objects.select_for_update().get(pk=participant.team_id)
         _check_quota(phase=phase, team=team, now=now)
         _check_failures(phase=phase, user=user, now=now)
@@ -138,24 +143,11 @@ def submission_select(*, submission: Submission, user) -> Submission:
 
 
 def _check_quota(*, phase: Phase, team: Team, now: datetime) -> None:
-    counted = Submission.objects.filter(
-        phase=phase, team=team, status__in=Submission.COUNTED_STATUSES
-    )
-    day_start = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
-    today = counted.filter(created_at__gte=day_start, created_at__lt=day_start + timedelta(days=1))
-    if today.count() >= phase.submissions_per_day:
-        raise ValidationError(
-            _(
-                "Your team has used all %(n)d submissions for today (UTC). "
-                "The next one is possible after midnight UTC."
-            )
-            % {"n": phase.submissions_per_day}
-        )
-    if counted.count() >= phase.submissions_total:
-        raise ValidationError(
-            _("Your team has used all %(n)d submissions for this phase.")
-            % {"n": phase.submissions_total}
-        )
+    """Refuse when the team's members (their own submissions, whatever team they made them in)
+    have used the quota (``competitions.quota``)."""
+    refusal = quota_refusal(phase, team_usage(phase, team, now))
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def _check_failures(*, phase: Phase, user, now: datetime) -> None:

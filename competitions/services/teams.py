@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from competitions.hooks import participant_joined
 from competitions.models import Challenge, Participant, Team, TeamInvitation
+from competitions.quota import merge_refusal
 
 
 def participant_join(
@@ -120,9 +121,16 @@ def _check_room(team: Team) -> None:
 
 
 def _move(participant: Participant, team: Team) -> None:
-    """Move a participant into ``team`` (locked), dropping their old team if it is now empty."""
+    """Move a participant into ``team`` (locked), dropping their old team if it is now empty.
+
+    Their submissions go with them: the move is refused when the team, with them, would exceed
+    a phase's quota (``competitions.quota``), so changing teams never frees quota."""
+    Participant.objects.select_for_update().filter(pk=participant.pk).first()
     locked = Team.objects.select_for_update().get(pk=team.pk)
     _check_room(locked)
+    refusal = merge_refusal(locked, [participant.user_id], timezone.now())
+    if refusal:
+        raise ValidationError(refusal)
     old = participant.team
     participant.team = locked
     participant.save(update_fields=["team"])

@@ -13,7 +13,7 @@ from django.db.models import F
 
 from competitions.boards import ranked_column_specs
 from competitions.columns import Column, column_value
-from competitions.models import Leaderboard, Submission
+from competitions.models import Leaderboard, Participant, Submission
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,15 @@ class Counted:
 
 def counting_submissions(board: Leaderboard, split: str) -> list[Counted]:
     """One submission per team with a scored one: its best on the first ranked column (earliest
-    wins a tie), its latest, or the one it picked (its best if it picked none)."""
+    wins a tie), its latest, or the one it picked (its best if it picked none).
+
+    Only teams with members are entries: when everyone left a team, its submissions stay (for
+    the organisers, and in their authors' quota) but the team is no longer on the board.
+    """
+    live = Participant.objects.filter(challenge_id=board.phase.challenge_id).values("team_id")
     scored = (
-        Submission.objects.filter(phase_id=board.phase_id, status=Submission.Status.SCORED)
+        Submission.objects.filter(phase_id=board.phase_id, status=Submission.Status.SCORED,
+                                  team_id__in=live)
         .annotate(split_result=F(f"result__{split}"))
         .order_by("created_at", "pk")
         .values_list("pk", "team_id", "created_at", "selected", "split_result")

@@ -87,6 +87,43 @@ def test_twenty_simultaneous_uploads_with_five_left_accept_exactly_five(
     )
 
 
+def _switch_team_in_own_connection(participant, start: threading.Barrier) -> str:
+    try:
+        start.wait(timeout=30)
+        services.team_create(participant=participant, name="Switched mid-race")
+        return "switched"
+    finally:
+        connection.close()
+
+
+def test_racing_uploads_across_a_team_switch_accept_exactly_what_the_person_has_left(
+    celery_worker_process, quick_phase, participant, good_predictions
+):
+    for _ in range(3):
+        services.submission_create(
+            phase=quick_phase, user=participant.user, upload=upload(good_predictions)
+        )
+    start = threading.Barrier(RACERS)
+    with ThreadPoolExecutor(RACERS) as pool:
+        switch = pool.submit(_switch_team_in_own_connection, participant, start)
+        uploads = [
+            pool.submit(_upload_in_own_connection, quick_phase, participant.user,
+                        good_predictions, start)
+            for _ in range(RACERS - 1)
+        ]
+        outcomes = [future.result(timeout=120) for future in uploads]
+    assert switch.result() == "switched"
+    # The person's quota went with them: 5 were left, in whichever team they uploaded.
+    assert outcomes.count(ACCEPTED) == 5
+    assert Submission.objects.filter(created_by=participant.user).count() == 8
+    wait_for(
+        lambda: Submission.objects.filter(created_by=participant.user,
+                                          status="scored").count() == 8,
+        timeout=120,
+        what="the worker to score the eight accepted uploads",
+    )
+
+
 def _waits_on_a_lock() -> bool:
     with connection.cursor() as cursor:
         # Called inside a transaction, which keeps its first view of the statistics otherwise.

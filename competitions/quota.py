@@ -1,0 +1,101 @@
+"""How a phase's submission quota is counted: per person, carried into whatever team they join.
+
+A team's use of the quota is the sum of its current members' own submissions in the phase
+(queued, scoring or scored; a failed one frees its slot), today (UTC) and in total. A person's
+submissions count for them wherever they go, so leaving a team, creating one or joining another
+never frees quota; a join (the merge of a person into a team) is allowed only while the merged
+team still fits the quota, as on Kaggle. The quota applies per team: a team of three has the
+same daily and total quota as a team of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.utils.translation import gettext as _
+
+from competitions.models import Phase, Submission, Team
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Submissions counted against a phase's quota, today (UTC) and in the whole phase."""
+
+    today: int
+    total: int
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.today + other.today, self.total + other.total)
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """What is left of the quota, today and in the phase (never below zero)."""
+
+    today: int
+    total: int
+
+    @property
+    def now(self) -> int:
+        """How many more submissions are possible right now."""
+        return min(self.today, self.total)
+
+
+def _day_start(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
+
+
+def usage_of(phase: Phase, user_ids: Iterable[int], now: datetime) -> Usage:
+    """The counted submissions these people made in ``phase``, whatever team they were in."""
+    counted = Submission.objects.filter(
+        phase=phase, created_by_id__in=list(user_ids), status__in=Submission.COUNTED_STATUSES
+    )
+    start = _day_start(now)
+    today = counted.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    return Usage(today=today.count(), total=counted.count())
+
+
+def member_ids(team: Team) -> list[int]:
+    return list(team.members.values_list("user_id", flat=True))
+
+
+def team_usage(phase: Phase, team: Team, now: datetime) -> Usage:
+    return usage_of(phase, member_ids(team), now)
+
+
+def remaining(phase: Phase, team: Team, now: datetime) -> Remaining:
+    used = team_usage(phase, team, now)
+    return Remaining(today=max(0, phase.submissions_per_day - used.today),
+                     total=max(0, phase.submissions_total - used.total))
+
+
+def quota_refusal(phase: Phase, used: Usage) -> str | None:
+    """Why one more submission does not fit ``phase``'s quota after ``used``, or None."""
+    if used.today >= phase.submissions_per_day:
+        return _(
+            "Your team has used all %(n)d submissions for today (UTC). "
+            "The next one is possible after midnight UTC."
+        ) % {"n": phase.submissions_per_day}
+    if used.total >= phase.submissions_total:
+        return _("Your team has used all %(n)d submissions for this phase.") % {
+            "n": phase.submissions_total
+        }
+    return None
+
+
+def merge_refusal(team: Team, joining_user_ids: Iterable[int], now: datetime) -> str | None:
+    """Why ``team`` may not take these people in: in some phase of its challenge the merged
+    team's submissions would exceed the quota (today or in total). None if they fit."""
+    joining = list(joining_user_ids)
+    for phase in Phase.objects.filter(challenge_id=team.challenge_id):
+        merged = team_usage(phase, team, now) + usage_of(phase, joining, now)
+        if merged.today > phase.submissions_per_day or merged.total > phase.submissions_total:
+            return _(
+                "Joining would give team “%(team)s” %(total)d submissions in phase "
+                "“%(phase)s” (%(today)d today); its quota is %(quota)d (%(daily)d a day)."
+            ) % {"team": team.name, "total": merged.total, "phase": phase.name,
+                 "today": merged.today, "quota": phase.submissions_total,
+                 "daily": phase.submissions_per_day}
+    return None
