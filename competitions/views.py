@@ -219,7 +219,8 @@ def submission_create(request: HttpRequest, slug: str, phase: str) -> HttpRespon
             else:
                 messages.success(request, _("Received; it is queued for scoring."))
             return redirect(url)
-    context = {"challenge": challenge, "phase": phase_obj, "form": form, "participant": participant}
+    context = {"challenge": challenge, "phase": phase_obj, "form": form, "participant": participant,
+               "quota": selectors.quota_remaining(phase_obj, request.user)}
     return render(request, "competitions/submission_form.html", context)
 
 

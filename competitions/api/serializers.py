@@ -12,6 +12,10 @@ from scoring.vocabulary import SPLITS
 class PhaseSerializer(serializers.ModelSerializer):
     is_open = serializers.SerializerMethodField()
     leaderboards = serializers.SerializerMethodField()
+    quota = serializers.SerializerMethodField(
+        help_text="Submissions the caller's team has left, today (UTC) and in the phase; null "
+                  "for anyone who has not joined."
+    )
     primary_metric = serializers.SerializerMethodField(
         help_text="The primary leaderboard's first ranked column: the phase's primary value "
                   "(a metric id, optionally with its population, e.g. auroc@sex=female)."
@@ -20,10 +24,15 @@ class PhaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Phase
         fields = ("slug", "name", "start", "end", "is_open", "primary_metric", "threshold",
-                  "submissions_per_day", "submissions_total", "score_visibility", "leaderboards")
+                  "submissions_per_day", "submissions_total", "quota", "score_visibility",
+                  "leaderboards")
 
     def get_is_open(self, phase: Phase) -> bool:
         return phase.is_open()
+
+    def get_quota(self, phase: Phase) -> dict | None:
+        left = self.context.get("quota", {}).get(phase.pk)
+        return None if left is None else {"today": left.today, "total": left.total}
 
     def get_primary_metric(self, phase: Phase) -> str:
         return self.context.get("primary", {}).get(phase.pk, "")

@@ -59,7 +59,8 @@ class TokenObtain(ObtainAuthToken):
 def _boards_context(phases, user) -> dict:
     phases = list(phases)
     return {"boards": {p.pk: selectors.phase_leaderboards_for(p, user) for p in phases},
-            "primary": {p.pk: selectors.phase_primary_column(p) for p in phases}}
+            "primary": {p.pk: selectors.phase_primary_column(p) for p in phases},
+            "quota": {p.pk: selectors.quota_remaining(p, user) for p in phases}}
 
 
 class ChallengeList(APIView):

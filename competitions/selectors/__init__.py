@@ -16,6 +16,7 @@ from competitions.selectors.results import label_bias_rows, results_view, truth_
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
 from competitions.selectors.submissions import (
     api_results,
+    quota_remaining,
     subgroup_rows,
     submission_cost,
     submission_results,
@@ -35,6 +36,7 @@ __all__ = [
     "leaderboard_table",
     "phase_leaderboards_for",
     "phase_primary_column",
+    "quota_remaining",
     "results_view",
     "similarity_view",
     "subgroup_rows",

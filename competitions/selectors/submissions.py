@@ -4,9 +4,11 @@ see them."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from competitions.costs import submission_costs
-from competitions.models import Submission, Team
+from competitions.models import Participant, Submission, Team
+from competitions.quota import Remaining, remaining
 from competitions.release import Viewer, release_cell, released_splits, viewer_for
 
 
@@ -76,6 +78,16 @@ def subgroup_rows(result: dict, *, viewer: Viewer) -> list[dict]:
             "metrics": {} if hidden else metrics,
         })
     return rows
+
+
+def quota_remaining(phase, user) -> Remaining | None:
+    """What is left of the phase's quota for the user's team now (None if not a participant)."""
+    participant = (
+        Participant.objects.select_related("team")
+        .filter(challenge_id=phase.challenge_id, user=user).first()
+        if getattr(user, "is_authenticated", False) else None
+    )
+    return None if participant is None else remaining(phase, participant.team, timezone.now())
 
 
 def submission_cost(submission: Submission, user) -> dict | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from competitions import services
 from competitions.models import Participant, Phase, Submission
@@ -90,3 +92,18 @@ def test_a_team_everyone_left_is_no_longer_an_entry_on_the_leaderboard(open_phas
     rows = open_phase.leaderboards.get(is_primary=True).snapshots.get(split="public").rows
     assert [row["team"] for row in rows] == [rival.team_id]
     assert Submission.objects.filter(team=ghost).exists()  # kept for the organisers
+
+
+def test_the_upload_page_and_the_api_say_what_is_left(client, open_phase, participant,
+                                                      good_predictions):
+    _submit(open_phase, participant.user, good_predictions)
+    client.force_login(participant.user)
+    slug = open_phase.challenge.slug
+    page = client.get(reverse("competitions:submission-create", args=[slug, open_phase.slug]))
+    assert "can submit 2 more today (UTC) and 9 more in this phase" in page.content.decode()
+    api = APIClient()
+    api.force_authenticate(participant.user)
+    phase = api.get(reverse("api:challenge", args=[slug])).json()["phases"][0]
+    assert phase["quota"] == {"today": 2, "total": 9}
+    assert APIClient().get(reverse("api:challenge", args=[slug])).json()["phases"][0][
+        "quota"] is None
