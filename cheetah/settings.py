@@ -281,6 +281,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_RATE_ANON", default="600/hour"),
         "user": env.str("API_RATE_USER", default="3000/hour"),
+        # Guesses of a private challenge's invitation code, per user and per address.
+        "invitation": env.str("INVITATION_RATE", default="10/hour"),
     },
     # 0, not DRF's default None, which would count a client by whatever X-Forwarded-For it sends.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,

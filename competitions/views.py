@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from competitions import permissions, selectors, services, uploads
+from competitions import permissions, selectors, services, throttling, uploads
 from competitions.forms import (
     JoinForm,
     LabelBiasForm,
@@ -56,6 +56,10 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def challenge_join(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = permissions.challenge_or_404(request.user, slug)
+    if not challenge.is_public:
+        refused = throttling.invitation_throttle_refusal(request)
+        if refused:
+            return refused
     form = JoinForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Accept the rules to join."))
@@ -427,6 +431,9 @@ def leaderboard_export(request: HttpRequest, slug: str, phase: str, fmt: str) ->
     """The leaderboard as CSV or JSON: the same selector, so the same numbers as the page."""
     if fmt not in ("csv", "json"):
         raise Http404
+    refused = throttling.api_throttle_refusal(request)
+    if refused:
+        return refused
     context = _leaderboard_context(request, slug, phase)
     document = exports.leaderboard_document(context["table"])
     name = f"{context['challenge'].slug}-{context['phase'].slug}-{context['board'].slug}-"

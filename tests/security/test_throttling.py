@@ -11,7 +11,8 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
-from tests.factories import UserFactory
+from competitions.models import Challenge
+from tests.factories import ChallengeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +118,35 @@ def test_behind_a_trusted_proxy_logins_count_the_forwarded_client(client, settin
     other = client.post(reverse("login"), {"username": user.username, "password": PASSWORD},
                         REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="198.51.100.8")
     assert other.status_code == 302
+
+
+def test_leaderboard_downloads_share_the_apis_throttle(client, small_rates, open_phase):
+    url = reverse("competitions:leaderboard-export",
+                  args=[open_phase.challenge.slug, open_phase.slug, "json"])
+    codes = [client.get(url, REMOTE_ADDR="10.0.0.20").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    # The same counter as the API's: the address's API reads are refused too.
+    assert client.get(reverse("api:challenges"), REMOTE_ADDR="10.0.0.20").status_code == 429
+
+
+def test_guessing_an_invitation_code_is_cut_short_per_user_and_per_address(client, monkeypatch):
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"invitation": "3/hour"})
+    cache.clear()
+    challenge = ChallengeFactory(access=Challenge.Access.PRIVATE, invitation_code="s3cret-code")
+    url = reverse("competitions:challenge-join", args=[challenge.slug])
+    guesser = UserFactory()
+    client.force_login(guesser)
+
+    def guess(code, address="10.0.0.30"):
+        return client.post(url, {"accept_rules": "on", "invitation_code": code},
+                           REMOTE_ADDR=address)
+
+    assert [guess(f"guess-{n}").status_code for n in range(3)] == [302, 302, 302]
+    refused = guess("s3cret-code")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Too many requests" in refused.content.decode()
+    assert not challenge.participants.exists()  # even the right code waits
+    # A second account on the same connection shares the address's limit.
+    client.force_login(UserFactory())
+    assert guess("s3cret-code").status_code == 429
+    cache.clear()
