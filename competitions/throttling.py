@@ -12,7 +12,6 @@ import math
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -34,8 +33,9 @@ class InvitationCodeAddressThrottle(InvitationCodeThrottle):
 
 
 def _refusal(request: HttpRequest, throttles) -> HttpResponse | None:
-    drf_request = Request(request)
-    waits = [t.wait() for t in throttles if not t.allow_request(drf_request, None)]
+    # DRF's throttles read only ``user`` and ``META``, which the page's own request has; a DRF
+    # Request around it would authenticate again and could replace its user.
+    waits = [t.wait() for t in throttles if not t.allow_request(request, None)]
     if not waits:
         return None
     seconds = max(1, math.ceil(max((w for w in waits if w is not None), default=60)))

@@ -152,22 +152,28 @@ def arm_assign(*, study: Study, user) -> ArmAssignment | None:
 
 
 def leaderboard_filter(user, phase, boards: list) -> list:
-    """Registered in ``competitions.hooks.leaderboard_filters``: a participant assigned to a
-    design arm sees only the arm's leaderboards of ``phase`` (all, if the arm lists none of
-    them). Users outside the experiment (the public, non-participants) see every board."""
-    if not user.is_authenticated:
+    """Registered in ``competitions.hooks.leaderboard_filters``: while the phase runs, a board
+    that a design arm lists is shown only to that arm's members — to no one else, logged out
+    or not, so the arms stay apart. A member of an arm sees the arm's boards of ``phase`` (all,
+    if it lists none of them); everyone outside every arm sees the boards no arm lists, and
+    always the primary one. After the phase ends every board is shown."""
+    if phase.has_ended:
         return boards
-    assignments = ArmAssignment.objects.filter(
-        user=user, study__challenge_id=phase.challenge_id
-    ).values_list("arm_id", flat=True)
-    allowed = set(
-        Arm.leaderboards.through.objects.filter(
-            arm_id__in=assignments, leaderboard__phase=phase
-        ).values_list("leaderboard_id", flat=True)
+    arms = Arm.leaderboards.through.objects.filter(
+        leaderboard__phase=phase, arm__study__challenge_id=phase.challenge_id
     )
-    if not allowed:
+    restricted = set(arms.values_list("leaderboard_id", flat=True))
+    if not restricted:
         return boards
-    return [board for board in boards if board.pk in allowed]
+    mine: set[int] = set()
+    if user.is_authenticated:
+        assignments = ArmAssignment.objects.filter(
+            user=user, study__challenge_id=phase.challenge_id
+        ).values_list("arm_id", flat=True)
+        mine = set(arms.filter(arm_id__in=assignments).values_list("leaderboard_id", flat=True))
+    if mine:
+        return [board for board in boards if board.pk in mine]
+    return [board for board in boards if board.pk not in restricted or board.is_primary]
 
 
 def on_participant_joined(sender, participant: Participant, **kwargs) -> None:

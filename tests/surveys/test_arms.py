@@ -4,12 +4,15 @@ which of a phase's leaderboards a participant sees."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
+from django.utils import timezone
 
 from competitions import services as competition_services
-from competitions.models import Leaderboard
+from competitions.models import Leaderboard, Phase
 from surveys import services
 from surveys.models import Arm, ArmAssignment
 from tests.factories import PhaseFactory, UserFactory
@@ -69,11 +72,20 @@ def test_an_arm_decides_which_leaderboards_a_participant_sees(client):
         users[arm.slug] = user
     assert services.leaderboard_filter(users["single"], phase, [primary, subgroup]) == [primary]
     assert services.leaderboard_filter(users["multi"], phase, [primary, subgroup]) == [subgroup]
-    assert services.leaderboard_filter(UserFactory(), phase, [primary, subgroup]) == [
-        primary,
-        subgroup,
-    ]
+    # Outside every arm — a user who is not in the study, or the public — only the primary
+    # board: an arm's board shown to them would mix the arms.
+    assert services.leaderboard_filter(UserFactory(), phase, [primary, subgroup]) == [primary]
+    assert services.leaderboard_filter(AnonymousUser(), phase, [primary, subgroup]) == [primary]
     url = reverse("competitions:leaderboard", args=[phase.challenge.slug, phase.slug])
+    assert client.get(url, {"board": "subgroups"}).status_code == 404  # logged out
+    assert client.get(reverse("api:leaderboard", args=[phase.challenge.slug, phase.slug,
+                                                       "subgroups"])).status_code == 404
     client.force_login(users["single"])
     assert client.get(url, {"board": "subgroups"}).status_code == 404
     assert client.get(url).status_code == 200
+    # Once the phase has ended the experiment is over: every board is shown to everyone.
+    Phase.objects.filter(pk=phase.pk).update(
+        start=timezone.now() - timedelta(days=3), end=timezone.now() - timedelta(days=1))
+    phase.refresh_from_db()
+    assert services.leaderboard_filter(AnonymousUser(), phase, [primary, subgroup]) == [
+        primary, subgroup]
