@@ -65,9 +65,9 @@ def ended_field(field):
 
 
 def _shows(text: str, number: str) -> bool:
-    """Whether ``number`` stands in ``text`` as a number of its own (not inside a time such as
-    ``23:00:10.613`` or a longer number)."""
-    return re.search(rf"(?<![\d.:]){re.escape(number)}(?!\d)", text) is not None
+    """Whether ``number`` (3 decimals) starts a number in ``text`` — as a page prints it, or the
+    first digits of a download's full precision — and not inside a time (``23:00:10.613``)."""
+    return re.search(rf"(?<![\d.:]){re.escape(number)}", text) is not None
 
 
 def _everything_a_participant_reads(client, phase: Phase) -> dict[str, str]:
