@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +34,7 @@ from competitions.models import (
     SubmissionEvent,
     Team,
 )
+from competitions.roles import ORGANISERS_GROUP
 from scoring.errors import InputError
 from scoring.groups import check_selection, parse_pairs
 from scoring.io import read_truth
@@ -104,6 +106,14 @@ class ChallengeAdmin(OrganiserScopedAdmin):
         (_("Texts (markdown)"), {"fields": ("overview", "rules", "data_description")}),
         (_("Setup"), {"fields": ("task", "max_team_size", "organisers", "grid_intensity")}),
     )
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # An organiser picks co-organisers among the organisers, not from every user's name.
+        if db_field.name == "organisers" and not request.user.is_superuser:
+            kwargs["queryset"] = get_user_model().objects.filter(
+                Q(groups__name=ORGANISERS_GROUP) | Q(is_superuser=True)
+            ).distinct()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -183,7 +193,7 @@ class PhaseAdminForm(forms.ModelForm):
 class PhaseAdmin(OrganiserScopedAdmin):
     form = PhaseAdminForm
     list_display = ("__str__", "start", "end", "primary_metric", "truth_n_cases")
-    list_filter = ("challenge",)
+    list_filter = (("challenge", admin.RelatedOnlyFieldListFilter),)
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = (
         "truth_n_cases", "truth_attributes", "truth_uploaded_at", "evaluation_data_report",
@@ -255,8 +265,8 @@ class LeaderboardColumnFormSet(forms.BaseInlineFormSet):
 
     def clean(self):
         super().clean()
-        if any(self.errors):
-            return
+        if any(self.errors) or not self.instance.phase_id:
+            return  # the board's own form reports its problems (e.g. a phase not yours)
         kept = [
             form.cleaned_data for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
@@ -282,7 +292,7 @@ class LeaderboardColumnInline(admin.TabularInline):
 class LeaderboardAdmin(OrganiserScopedAdmin):
     challenge_path = "phase__challenge"
     list_display = ("name", "phase", "ranking", "counting", "is_primary")
-    list_filter = ("phase__challenge",)
+    list_filter = (("phase__challenge", admin.RelatedOnlyFieldListFilter),)
     prepopulated_fields = {"slug": ("name",)}
     inlines = [LeaderboardColumnInline]
     fields = (
@@ -299,7 +309,7 @@ class LeaderboardAdmin(OrganiserScopedAdmin):
 class SimilarityReportAdmin(OrganiserScopedAdmin):
     challenge_path = "phase__challenge"
     list_display = ("phase", "split", "computed_at", "mean_error_consistency")
-    list_filter = ("phase", "split")
+    list_filter = (("phase", admin.RelatedOnlyFieldListFilter), "split")
     readonly_fields = (
         "phase", "split", "computed_at", "entries", "mean_error_consistency", "order", "flagged",
         "report",
@@ -320,7 +330,7 @@ class ParticipantInline(admin.TabularInline):
 @admin.register(Team)
 class TeamAdmin(OrganiserScopedAdmin):
     list_display = ("name", "challenge", "created_at")
-    list_filter = ("challenge",)
+    list_filter = (("challenge", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name", "members__user__username")
     inlines = [ParticipantInline]
     readonly_fields = ("invite_token",)
@@ -354,7 +364,7 @@ class FactSheetInline(admin.StackedInline):
 class SubmissionAdmin(OrganiserScopedAdmin):
     challenge_path = "phase__challenge"
     list_display = ("pk", "team", "phase", "status", "created_at", "deliveries", "engine_version")
-    list_filter = ("status", "phase")
+    list_filter = ("status", ("phase", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("team", "phase__challenge")
     search_fields = ("team__name", "created_by__username")
     inlines = [FactSheetInline, SubmissionEventInline]

@@ -111,7 +111,7 @@ class BankForm(forms.Form):
 @admin.register(Survey)
 class SurveyAdmin(ResearcherScopedAdmin):
     list_display = ("title", "slug", "version", "study", "trigger", "opens_at", "closes_at")
-    list_filter = ("study", "trigger")
+    list_filter = (("study", admin.RelatedOnlyFieldListFilter), "trigger")
     inlines = [SectionInline]
     actions = ["make_new_version", "add_from_item_bank"]
 
@@ -184,7 +184,7 @@ class GridRowInline(FrozenAwareInline):
 class QuestionAdmin(FrozenQuestionMixin, ResearcherScopedAdmin):
     study_path = "section__survey__study"
     list_display = ("variable", "kind", "label", "section", "required", "special_category")
-    list_filter = ("section__survey", "kind")
+    list_filter = (("section__survey", admin.RelatedOnlyFieldListFilter), "kind")
     inlines = [OptionInline, GridRowInline]
 
 

@@ -132,3 +132,40 @@ def test_the_migrations_match_the_models_wherever_the_project_is_checked_out():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_list_filters_and_the_organisers_widget_name_nothing_of_other_organisers(
+    client, organiser
+):
+    mine = ChallengeFactory(title="My challenge")
+    mine.organisers.add(organiser)
+    PhaseFactory(challenge=mine, name="My phase")
+    PhaseFactory(challenge=ChallengeFactory(title="Their secret challenge"),
+                 name="Their secret phase")
+    bystander = UserFactory(username="bystander-not-an-organiser")
+    client.force_login(organiser)
+    pages = [
+        client.get(reverse(f"admin:competitions_{model}_changelist")).content.decode()
+        for model in ("phase", "leaderboard", "team", "submission", "similarityreport")
+    ]
+    for page in pages:
+        assert "Their secret challenge" not in page and "Their secret phase" not in page
+    assert "My challenge" in pages[0]
+    form = client.get(reverse("admin:competitions_challenge_change", args=[mine.pk]))
+    assert bystander.username not in form.content.decode()
+    assert organiser.username in form.content.decode()
+
+
+def test_a_leaderboard_posted_for_another_organisers_phase_is_a_form_error(client, organiser):
+    theirs = PhaseFactory(challenge=ChallengeFactory(title="Theirs"))
+    client.force_login(organiser)
+    response = client.post(reverse("admin:competitions_leaderboard_add"), {
+        "phase": theirs.pk, "name": "Sneaky", "slug": "sneaky", "ranking": "primary",
+        "counting": "best", "order": 0, "robustness_resamples": 0, "robustness_seed": 0,
+        "columns-TOTAL_FORMS": "1", "columns-INITIAL_FORMS": "0",
+        "columns-0-column_id": "auroc", "columns-0-ranked": "on", "columns-0-shown": "on",
+        "columns-0-order": "0",
+    })
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not theirs.leaderboards.filter(slug="sneaky").exists()
