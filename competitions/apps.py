@@ -7,8 +7,12 @@ class CompetitionsConfig(AppConfig):
     verbose_name = "Challenges"
 
     def ready(self) -> None:
+        from accounts import hooks as account_hooks
+        from competitions import personal_data
         from competitions.leaderboards import phase_saved
         from competitions.roles import ensure_organiser_group
+
+        account_hooks.register(account_hooks.personal_data_sections, personal_data.sections)
 
         post_migrate.connect(ensure_organiser_group, sender=self)
         post_save.connect(phase_saved, sender=self.get_model("Phase"))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from accounts import hooks, selectors, services
 from competitions import services as competition_services
 from competitions.models import Submission
 from surveys import services as survey_services
@@ -20,7 +22,7 @@ from surveys.models import (
     SurveyNotice,
 )
 from tests.conftest import upload
-from tests.factories import ParticipantFactory
+from tests.factories import ParticipantFactory, UserFactory
 from tests.surveys.conftest import (
     ALL_YES,
     ConsentVersionFactory,
@@ -31,8 +33,8 @@ from tests.surveys.conftest import (
 
 pytestmark = pytest.mark.django_db
 
-DOWNLOAD = "surveys:my-data"
-DELETE = "surveys:account-delete"
+DOWNLOAD = "accounts:my-data"
+DELETE = "accounts:account-delete"
 
 
 @pytest.fixture
@@ -127,3 +129,75 @@ def test_deleting_my_account_takes_my_study_records_and_leaves_my_team_mates(liv
         assert not model.objects.filter(user=user).exists(), model
         assert model.objects.filter(user=mate).exists(), model
     assert Submission.objects.filter(created_by=user).exists()
+
+
+def test_an_account_whose_team_keeps_submissions_is_emptied_not_deleted(
+    open_phase, good_predictions
+):
+    user = ParticipantFactory(
+        team__challenge=open_phase.challenge, user__email="x@example.org"
+    ).user
+    competition_services.submission_create(
+        phase=open_phase, user=user, upload=upload(good_predictions)
+    )
+    assert services.account_delete(user=user) == "anonymised"
+    user.refresh_from_db()
+    assert user.email == "" and not user.is_active and not user.has_usable_password()
+    assert user.username.startswith("deleted-")
+
+
+def test_an_account_without_submissions_is_deleted_outright():
+    user = UserFactory()
+    assert services.account_delete(user=user) == "deleted"
+    assert not type(user).objects.filter(pk=user.pk).exists()
+
+
+def test_a_failing_deletion_step_leaves_the_account_and_its_records(lived_in, monkeypatch):
+    def broken(user):
+        Response.objects.filter(user=user).delete()
+        raise RuntimeError("step failed")
+
+    monkeypatch.setattr(hooks, "account_deletion_steps", [*hooks.account_deletion_steps, broken])
+    with pytest.raises(RuntimeError):
+        services.account_delete(user=lived_in.user)
+    assert Response.objects.filter(user=lived_in.user).exists()
+    assert ConsentDecision.objects.filter(user=lived_in.user).exists()
+
+
+def test_two_apps_cannot_claim_the_same_section_of_the_download(monkeypatch):
+    monkeypatch.setattr(
+        hooks, "personal_data_sections",
+        [*hooks.personal_data_sections, lambda user: {"submissions": []}],
+    )
+    with pytest.raises(ImproperlyConfigured, match="submissions"):
+        selectors.personal_data(UserFactory())
+
+
+def test_the_profile_page_links_to_the_download_and_the_deletion(client):
+    client.force_login(UserFactory())
+    page = client.get(reverse("accounts:profile")).content.decode()
+    assert reverse(DOWNLOAD) in page and reverse(DELETE) in page
+
+
+# --- The old addresses, under the studies ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("/studies/me/data.json", DOWNLOAD), ("/studies/me/delete/", DELETE)]
+)
+def test_an_old_address_redirects_permanently_to_the_new_one(client, old, new):
+    response = client.get(old)
+    assert response.status_code == 301 and response["Location"] == reverse(new)
+
+
+def test_confirming_on_the_old_delete_address_does_not_delete_but_sends_to_the_new_page(
+    lived_in, client
+):
+    client.force_login(lived_in.user)
+    response = client.post("/studies/me/delete/", {"confirm": "ada"})
+    # 303: the browser asks the new page with a GET, where the user confirms again.
+    assert response.status_code == 303 and response["Location"] == reverse(DELETE)
+    lived_in.user.refresh_from_db()
+    assert lived_in.user.username == "ada" and lived_in.user.is_active
+    assert Response.objects.filter(user=lived_in.user).exists()
+    assert client.get(response["Location"]).status_code == 200
