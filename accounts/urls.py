@@ -8,6 +8,19 @@ app_name = "accounts"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("profile/", views.profile, name="profile"),
+    path("me/data/", views.my_data, name="my-data"),
+    path("me/delete/", views.account_delete, name="account-delete"),
+]
+
+# Where the privacy room used to be (under the studies), for bookmarks and old links.
+moved_urlpatterns = [
+    path("studies/me/data.json", views.moved, {"to": "accounts:my-data"}, name="moved-my-data"),
+    path(
+        "studies/me/delete/",
+        views.moved,
+        {"to": "accounts:account-delete"},
+        name="moved-account-delete",
+    ),
 ]
 
 # Django's own views for log in/out and password reset, with our templates (registration/).

@@ -1,10 +1,14 @@
+import json
+
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts import selectors, services
 from accounts.forms import ProfileForm, SignupForm
 
 
@@ -28,3 +32,38 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your profile is saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    """Everything Cheetah holds about the user, as JSON (GDPR Art. 15 and 20)."""
+    body = json.dumps(selectors.personal_data(request.user), indent=2, default=str)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="my-cheetah-data.json"'
+    return response
+
+
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """The account goes only on a POST that repeats the username: a stray or forged request
+    (CSRF aside) cannot delete it."""
+    if request.method == "POST":
+        if request.POST.get("confirm") != request.user.username:
+            messages.error(request, _("Type your username to confirm."))
+            return redirect("accounts:account-delete")
+        user = request.user
+        logout(request)
+        services.account_delete(user=user)
+        messages.success(request, _("Your account is deleted."))
+        return redirect("competitions:challenge-list")
+    return render(request, "accounts/account_delete.html")
+
+
+def moved(request: HttpRequest, to: str) -> HttpResponse:
+    """An address that moved for good to the URL named ``to``. A GET gets 301, so bookmarks
+    learn the new address; any other method gets 303 See Other, which the client follows with a
+    GET, so a form posted to the old address never acts without the new page's confirmation
+    (a 301 or 308 could be replayed as the POST)."""
+    response = HttpResponseRedirect(reverse(to))
+    response.status_code = 301 if request.method in ("GET", "HEAD") else 303
+    return response

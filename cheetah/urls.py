@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.urls import auth_urlpatterns
+from accounts.urls import auth_urlpatterns, moved_urlpatterns
 
 admin.site.site_header = "Cheetah administration"
 admin.site.site_title = "Cheetah"
@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include(auth_urlpatterns)),
     path("accounts/", include("accounts.urls")),
     path("api/", include("competitions.api.urls")),
+    path("", include(moved_urlpatterns)),
     path("", include("surveys.urls")),
     path("", include("competitions.urls")),
 ]

@@ -7,6 +7,10 @@ class CompetitionsConfig(AppConfig):
     verbose_name = "Challenges"
 
     def ready(self) -> None:
+        from accounts import hooks as account_hooks
+        from competitions import personal_data
         from competitions.roles import ensure_organiser_group
+
+        account_hooks.register(account_hooks.personal_data_sections, personal_data.sections)
 
         post_migrate.connect(ensure_organiser_group, sender=self)

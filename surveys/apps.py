@@ -5,7 +5,9 @@ class SurveysConfig(AppConfig):
     """Consent, surveys, design arms and research exports.
 
     Plugs into competitions through its hooks (competitions never imports surveys): taking-part
-    consent gates submissions, a join assigns design arms, and arms filter leaderboards.
+    consent gates submissions, a join assigns design arms, and arms filter leaderboards. It plugs
+    into ``accounts.hooks`` the same way: its records join the user's data download and leave
+    with a deleted account.
     """
 
     name = "surveys"
@@ -14,9 +16,13 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from accounts import hooks as account_hooks
         from competitions import hooks
-        from surveys import demo, services
+        from surveys import demo, personal_data, services
         from surveys.roles import ensure_researcher_group
+
+        account_hooks.register(account_hooks.personal_data_sections, personal_data.sections)
+        account_hooks.register(account_hooks.account_deletion_steps, services.account_data_delete)
 
         if services.submit_gate not in hooks.submit_gates:
             hooks.submit_gates.append(services.submit_gate)

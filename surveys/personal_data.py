@@ -1,37 +1,14 @@
-"""Everything Cheetah holds about one user, for their own download (GDPR Art. 15 and 20)."""
+"""What the studies hold about one user, for their own download (GDPR Art. 15 and 20)."""
 
 from __future__ import annotations
 
-from competitions.models import Participant, Submission
 from surveys.models import ArmAssignment, ConsentDecision, Response
 
 
-def collect(user) -> dict:
-    """The user's account, participations, submissions (metadata), consent history, survey
-    answers and design arms. Nothing about other people: team mates appear by team name only."""
+def sections(user) -> dict:
+    """Registered in ``accounts.hooks.personal_data_sections``: the user's consent history,
+    survey answers and design arms."""
     return {
-        "account": {
-            "username": user.username,
-            "email": user.email,
-            "display_name": user.display_name,
-            "date_joined": user.date_joined,
-            "last_login": user.last_login,
-        },
-        "participations": [
-            {"challenge": p.challenge.slug, "team": p.team.name, "joined_at": p.joined_at}
-            for p in Participant.objects.filter(user=user).select_related("challenge", "team")
-        ],
-        "submissions": [
-            {
-                "challenge": s.phase.challenge.slug,
-                "phase": s.phase.slug,
-                "file_name": s.original_name,
-                "description": s.description,
-                "status": s.status,
-                "created_at": s.created_at,
-            }
-            for s in Submission.objects.filter(created_by=user).select_related("phase__challenge")
-        ],
         "consent_decisions": [
             {
                 "study": d.study.slug,

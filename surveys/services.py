@@ -10,7 +10,6 @@ import io
 import logging
 import random
 import tempfile
-import uuid
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +19,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -451,27 +449,11 @@ def contact_list(*, study: Study, user) -> list[dict]:
 # --- Account ------------------------------------------------------------------------------
 
 
-def account_delete(*, user) -> str:
-    """Delete the user's account and everything that is theirs alone (consent records, answers,
-    arm assignments, notices). If their team's submissions still point at them (another member
-    keeps the team), the account is emptied instead: no name, e-mail or password remain.
-    Returns ``"deleted"`` or ``"anonymised"``."""
-    with transaction.atomic():
-        Response.objects.filter(user=user).delete()
-        ConsentDecision.objects.filter(user=user).delete()
-        ArmAssignment.objects.filter(user=user).delete()
-        SurveyNotice.objects.filter(user=user).delete()
-        try:
-            with transaction.atomic():
-                user.delete()
-            return "deleted"
-        except ProtectedError:
-            pass
-        user.username = f"deleted-{uuid.uuid4().hex[:12]}"
-        user.email = ""
-        user.first_name = user.last_name = ""
-        user.display_name = _("Deleted account")
-        user.is_active = False
-        user.set_unusable_password()
-        user.save()
-        return "anonymised"
+def account_data_delete(user) -> None:
+    """Registered in ``accounts.hooks.account_deletion_steps``: a deleted account takes its
+    consent records, answers, arm assignments and notices with it, even where the account
+    itself is only emptied (its team keeps its submissions)."""
+    Response.objects.filter(user=user).delete()
+    ConsentDecision.objects.filter(user=user).delete()
+    ArmAssignment.objects.filter(user=user).delete()
+    SurveyNotice.objects.filter(user=user).delete()

@@ -6,8 +6,6 @@ app_name = "surveys"
 
 urlpatterns = [
     path("studies/", views.privacy, name="privacy"),
-    path("studies/me/data.json", views.my_data, name="my-data"),
-    path("studies/me/delete/", views.account_delete, name="account-delete"),
     path("studies/surveys/<int:pk>/", views.answer, name="answer"),
     path("studies/<slug:slug>/consent/", views.consent, name="consent"),
     path("studies/<slug:slug>/withdraw/", views.withdraw, name="withdraw"),

@@ -6,10 +6,7 @@ study's research pages gets 404, like everywhere else in Cheetah.
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cheetah.safe_csv import SafeWriter
-from surveys import dataset, personal_data, selectors, services
+from surveys import dataset, selectors, services
 from surveys.conditions import answers_by_key, is_shown
 from surveys.forms import ConsentForm, SurveyPageForm
 from surveys.models import ConsentItem, Study, Survey
@@ -115,29 +112,6 @@ def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
             ),
         )
     return redirect("surveys:privacy")
-
-
-@login_required
-def my_data(request: HttpRequest) -> HttpResponse:
-    """Everything Cheetah holds about the user, as JSON (GDPR Art. 15 and 20)."""
-    body = json.dumps(personal_data.collect(request.user), indent=2, default=str)
-    response = HttpResponse(body, content_type="application/json")
-    response["Content-Disposition"] = 'attachment; filename="my-cheetah-data.json"'
-    return response
-
-
-@login_required
-def account_delete(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        if request.POST.get("confirm") != request.user.username:
-            messages.error(request, _("Type your username to confirm."))
-            return redirect("surveys:account-delete")
-        user = request.user
-        logout(request)
-        services.account_delete(user=user)
-        messages.success(request, _("Your account is deleted."))
-        return redirect("competitions:challenge-list")
-    return render(request, "surveys/account_delete.html")
 
 
 @login_required

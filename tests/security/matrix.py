@@ -91,8 +91,8 @@ ADMIN_PATTERNS = sorted(name for name in ALL_PATTERNS if name.startswith("admin:
 
 # Shorthands for a row: the status every role gets, role by role.
 # Shown; a redirect (to the login page for anonymous users); not found; the API's "credentials,
-# please".
-E, L, P, U = 200, 302, 404, 401
+# please"; moved for good (an old address, the same answer for everyone).
+E, L, P, U, M = 200, 302, 404, 401, 301
 
 
 def _row(anonymous, participant, rival, other_organiser, other_researcher, organiser,
@@ -111,6 +111,7 @@ MEMBERS_ONLY = _row(L, E, E, P, P, P, P, P)  # pages of one's membership in the 
 RESEARCHERS_ONLY = _row(L, P, P, P, P, P, E, E)
 NOBODY = _row(P, P, P, P, P, P, P, P)
 API_SIGNED_IN = _row(U, E, E, E, E, E, E, E)
+MOVED = _row(M, M, M, M, M, M, M, M)
 
 
 def _url(name: str, *args, query: str = ""):
@@ -138,6 +139,12 @@ ROWS = [
     ("password_reset_complete", "", _url("password_reset_complete"), EVERYONE),
     ("accounts:signup", "", _url("accounts:signup"), _row(E, L, L, L, L, L, L, L)),
     ("accounts:profile", "", _url("accounts:profile"), SIGNED_IN),
+    # Each signed-in user downloads their own data only: the markers below check that nobody
+    # outside the participant's team and study finds the participant's answer or description.
+    ("accounts:my-data", "", _url("accounts:my-data"), SIGNED_IN),
+    ("accounts:account-delete", "", _url("accounts:account-delete"), SIGNED_IN),
+    ("moved-my-data", "", _url("moved-my-data"), MOVED),
+    ("moved-account-delete", "", _url("moved-account-delete"), MOVED),
     ("api:schema", "", _url("api:schema"), EVERYONE),
     ("api:docs", "", _url("api:docs"), EVERYONE),
     ("api:token", "GET", _url("api:token"), _row(405, 405, 405, 405, 405, 405, 405, 405)),
@@ -153,8 +160,6 @@ ROWS = [
     # The API lists and shows the caller's own submissions only; organisers use the admin.
     ("api:submission", "", _url("api:submission", "submission"), _row(U, E, P, P, P, P, P, P)),
     ("surveys:privacy", "", _url("surveys:privacy"), SIGNED_IN),
-    ("surveys:my-data", "", _url("surveys:my-data"), SIGNED_IN),
-    ("surveys:account-delete", "", _url("surveys:account-delete"), SIGNED_IN),
     # The rival sees an empty form of their own, never the participant's answers.
     ("surveys:answer", "", _url("surveys:answer", "survey"), MEMBERS_ONLY),
     ("surveys:consent", "", _url("surveys:consent", "study"), MEMBERS_ONLY),

@@ -107,12 +107,13 @@ def test_the_settings_page_shows_decisions_and_withdrawing_is_a_button(study, me
 
 
 def test_my_data_download_holds_my_answers_and_nobody_elses(study, survey, member, client):
+    """Surveys' sections reach the accounts download through ``accounts.hooks``."""
     _agree(member, study)
     other = ParticipantFactory(team__challenge=study.challenge).user
     Response.objects.create(survey=survey, user=member)
     Response.objects.create(survey=survey, user=other)
     client.force_login(member)
-    data = json.loads(client.get(reverse("surveys:my-data")).content)
+    data = json.loads(client.get(reverse("accounts:my-data")).content)
     assert data["account"]["username"] == member.username
     assert len(data["survey_responses"]) == 1
     assert other.username not in json.dumps(data)
@@ -120,29 +121,15 @@ def test_my_data_download_holds_my_answers_and_nobody_elses(study, survey, membe
 
 
 def test_deleting_my_account_removes_it_and_my_answers(study, survey, member, client):
+    """Deleting from the accounts page runs surveys' deletion step."""
     _agree(member, study)
     Response.objects.create(survey=survey, user=member)
     client.force_login(member)
-    wrong = client.post(reverse("surveys:account-delete"), {"confirm": "nope"})
+    wrong = client.post(reverse("accounts:account-delete"), {"confirm": "nope"})
     assert wrong.status_code == 302 and type(member).objects.filter(pk=member.pk).exists()
-    client.post(reverse("surveys:account-delete"), {"confirm": member.username})
+    client.post(reverse("accounts:account-delete"), {"confirm": member.username})
     assert not type(member).objects.filter(pk=member.pk).exists()
     assert not Response.objects.exists() and not ConsentDecision.objects.exists()
-
-
-def test_an_account_whose_team_keeps_submissions_is_emptied_not_deleted(
-    open_phase, good_predictions
-):
-    user = ParticipantFactory(
-        team__challenge=open_phase.challenge, user__email="x@example.org"
-    ).user
-    competition_services.submission_create(
-        phase=open_phase, user=user, upload=upload(good_predictions)
-    )
-    assert services.account_delete(user=user) == "anonymised"
-    user.refresh_from_db()
-    assert user.email == "" and not user.is_active and not user.has_usable_password()
-    assert user.username.startswith("deleted-")
 
 
 def test_a_replaced_consent_form_cannot_be_agreed_to(study, member):
