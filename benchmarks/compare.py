@@ -2,7 +2,8 @@
 
 1. ``compare_entries`` on S entries x N cases (default 200 x 10,000: 19,900 pairs) with the
    default 1,000 paired-bootstrap resamples: the whole comparison (every value and resample,
-   DeLong's test vectorised over the field, Holm, the intervals), then DeLong's test alone.
+   DeLong's test vectorised over the field, Holm, the intervals) and the process's peak
+   resident memory, then DeLong's test alone.
 2. DeLong's test in the straightforward way, one call per pair (midranks of both entries and a
    2 x 2 covariance each time), over the same pairs: its time, the ratio, and the largest
    difference between the two p-values.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sys
 import time
 
@@ -31,6 +33,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 from scoring.compare import compare_entries  # noqa: E402
 from scoring.delong import delong  # noqa: E402
 from scoring.io import Predictions, Truth  # noqa: E402
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def synthetic_field(entries: int, cases: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,12 +86,14 @@ def main() -> None:
     # Compile the numba kernels outside the timing (they are cached on disk after the first run).
     compare_entries(truth, predictions[:2], names[:2], metric="auroc", bootstrap=2)
 
+    before = peak_rss_mib()
     start = time.perf_counter()
     comparison = compare_entries(truth, predictions, names, metric="auroc",
                                  bootstrap=args.bootstrap, seed=args.seed)
     whole = time.perf_counter() - start
     print(f"compare_entries, {args.entries} x {args.cases:,}, {pairs:,} pairs, "
-          f"B = {args.bootstrap}: {whole:.2f} s")
+          f"B = {args.bootstrap}: {whole:.2f} s, peak RSS {peak_rss_mib():,.0f} MiB "
+          f"({before:,.0f} before)")
 
     start = time.perf_counter()
     upper, lower = np.triu_indices(args.entries, k=1)
