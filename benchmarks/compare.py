@@ -12,8 +12,9 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/compare.py
 
-The data are synthetic: labels with a prevalence of 30 %, each entry's score a noisy copy of
-a shared signal rounded to 3 decimals (entries are correlated and tie, as in a real field).
+The data are the leaderboard benchmark's synthetic field: labels with a prevalence of 30 %, each
+entry's score a noisy copy of a shared signal rounded to 3 decimals (entries are correlated and
+tie, as in a real field).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import sys
 import time
 
@@ -30,24 +30,12 @@ from scipy.stats import norm, rankdata
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
+# The leaderboard benchmark's field and memory probe (this folder is on the path of a script).
+from leaderboard import peak_rss_mib, synthetic_field  # noqa: E402
+
 from scoring.compare import compare_entries  # noqa: E402
 from scoring.delong import delong  # noqa: E402
 from scoring.io import Predictions, Truth  # noqa: E402
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def synthetic_field(entries: int, cases: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (N,) and scores (S x N)."""
-    rng = np.random.default_rng(seed)
-    labels = (rng.random(cases) < 0.3).astype(np.int8)
-    signal = labels + rng.normal(0.0, 0.6, cases)
-    noise = rng.normal(0.0, 1.0, (entries, cases)) * rng.uniform(0.2, 1.0, (entries, 1))
-    scores = np.round(1.0 / (1.0 + np.exp(-(signal + noise - 0.5) * 4)), 3)
-    return labels, scores
 
 
 def delong_pair(labels: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.stats import binom, wilcoxon
 from statsmodels.stats.multitest import multipletests
 
-from scoring.bootstrap import MIN_DEFINED, percentile_intervals
+from scoring.bootstrap import LEVEL, MIN_DEFINED, percentile_intervals
 from scoring.contributions import binary_decisions
 from scoring.delong import delong
 from scoring.errors import InputError
@@ -326,9 +326,21 @@ def _wilcoxon(values: np.ndarray, a: np.ndarray, b: np.ndarray, reasons: np.ndar
 
 
 def _intervals(resampled: np.ndarray, a: np.ndarray, b: np.ndarray):
-    """2.5/97.5 percentiles of each pair's resampled difference (NaN: too few defined)."""
+    """2.5/97.5 percentiles of each pair's resampled difference (NaN: too few defined).
+
+    Pairs defined on every resample take one ``numpy.percentile`` call per leader, which equals
+    :func:`scoring.bootstrap.percentile_intervals` there; the others go through it (its
+    ``nanpercentile`` works column by column: 2.4 s for 19,900 pairs, against 0.3 s).
+    """
     lows, highs = np.full(len(a), np.nan), np.full(len(a), np.nan)
+    tail = 100 * (1 - LEVEL) / 2
     for i in np.unique(a):
         rows = np.flatnonzero(a == i)
-        lows[rows], highs[rows] = percentile_intervals(resampled[:, [i]] - resampled[:, b[rows]])
+        delta = resampled[:, [i]] - resampled[:, b[rows]]
+        complete = np.isfinite(delta).all(axis=0)
+        lows[rows[complete]], highs[rows[complete]] = np.percentile(
+            delta[:, complete], [tail, 100 - tail], axis=0, method="linear")
+        if not complete.all():
+            lows[rows[~complete]], highs[rows[~complete]] = percentile_intervals(
+                delta[:, ~complete])
     return lows, highs
