@@ -329,3 +329,27 @@ def test_multiclass_auroc_resamples_by_a_paired_bootstrap(flchain):
         assert pair["test"] == PAIRED_BOOTSTRAP
         assert pair["ci"] == pytest.approx(ci, abs=1e-9)
         assert pair["p_value"] == pytest.approx(p, abs=1e-12)
+
+
+def test_resamples_where_the_metric_is_undefined_are_dropped(binary_truth, field):
+    # 4 positives among 300 cases: about 2% of resamples draw none, so sensitivity is undefined
+    # there but defined on over 95% of them.
+    y = binary_truth.labels
+    cases = np.zeros(binary_truth.n, dtype=bool)
+    cases[np.flatnonzero(y == 1)[:4]] = True
+    cases[np.flatnonzero(y == 0)[:296]] = True
+    predictions, names = entries(field)
+    result = compare_entries(binary_truth, predictions, names, metric="sensitivity",
+                             cases=cases, bootstrap=400, seed=1)
+    draws = resample_indices(300, 1, 400)
+    kept = {name: s[cases] for name, s in field.items()}
+    labels = y[cases]
+    recall = {name: [np.mean(s[i][labels[i] == 1] >= 0.5) if labels[i].any() else np.nan
+                     for i in draws] for name, s in kept.items()}
+    assert 0 < np.isnan(recall["lr_all"]).sum() < 0.05 * 400
+    for (a, b), pair in by_pair(result).items():
+        deltas = np.array(recall[a]) - np.array(recall[b])
+        ci, p = loop_interval_and_p(list(deltas[np.isfinite(deltas)]))
+        assert pair["ci"] == pytest.approx(ci, abs=1e-9)
+        if "reason" not in pair:
+            assert pair["p_value"] == pytest.approx(p, abs=1e-12)
