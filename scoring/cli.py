@@ -18,6 +18,7 @@ from scoring.groups import parse_pairs
 from scoring.io import TASKS, read_predictions, read_truth
 from scoring.leaderboard_cli import add_subcommands as add_leaderboard_subcommands
 from scoring.registry import metrics_for
+from scoring.result import MetricValue, SplitResult
 from scoring.similarity_cli import add_subcommands
 
 INVALID_INPUT = 2
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return INVALID_INPUT
-    print(json.dumps(result, allow_nan=False) if args.format == "json"
+    print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
           else evaluation_table(result))
     return 0
 
@@ -100,10 +101,10 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _cell(entry: dict) -> str:
-    text = _number(entry["value"])
-    if entry.get("ci"):
-        text += f" [{entry['ci'][0]:.3f}, {entry['ci'][1]:.3f}]"
+def _cell(entry: MetricValue) -> str:
+    text = _number(entry.value)
+    if entry.ci:
+        text += f" [{entry.ci[0]:.3f}, {entry.ci[1]:.3f}]"
     return text
 
 
@@ -115,31 +116,31 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def evaluation_table(result: dict) -> str:
+def evaluation_table(result: SplitResult) -> str:
     """The ``--format table`` rendering of :func:`scoring.evaluate.evaluate`'s result."""
-    metrics = list(result["overall"])
-    parts = [f"{result['task']}, {result['n_cases']} cases"
-             + (f", threshold {result['threshold']}" if result["threshold"] is not None else "")]
+    metrics = result.metric_ids
+    parts = [f"{result.task}, {result.n_cases} cases"
+             + (f", threshold {result.threshold}" if result.threshold is not None else "")]
     parts.append(_table(["metric", "overall [95% CI]"],
-                        [[m, _cell(result["overall"][m])] for m in metrics]))
-    attributes = list(dict.fromkeys(group["attribute"] for group in result["groups"]))
+                        [[m, _cell(result.overall[m])] for m in metrics]))
+    attributes = result.attributes
     for attribute in attributes:
         rows = [
-            [group["group"], str(group["n"]) + (" small" if group["small"] else "")]
-            + [_number(group["metrics"][m]["value"]) for m in metrics]
-            for group in result["groups"] if group["attribute"] == attribute
+            [group.group, str(group.n) + (" small" if group.small else "")]
+            + [_number(group.value(m)) for m in metrics]
+            for group in result.groups_of(attribute)
         ]
         parts.append(_table([attribute, "n", *metrics], rows))
     if attributes:
         rows = [
-            [m, a, _number(s["difference"]), _number(s["ratio"]), s["worst_group"] or "—",
-             _number(s["worst_value"])]
-            for m in metrics for a, s in result["fairness"][m].items()
+            [m, a, _number(s.difference), _number(s.ratio), s.worst_group or "—",
+             _number(s.worst_value)]
+            for m in metrics for a, s in result.fairness[m].items()
         ]
         parts.append(_table(["metric", "attribute", "difference", "ratio", "worst group",
                              "worst value"], rows))
-        keys = [k for k in next(iter(result["parity"].values())) if k != "reason"]
-        rows = [[a, *(_number(p.get(k)) for k in keys)] for a, p in result["parity"].items()]
+        keys = list(next(iter(result.parity.values())).measures)
+        rows = [[a, *(_number(p.get(k)) for k in keys)] for a, p in result.parity.items()]
         parts.append(_table(["attribute", *keys], rows))
     return "\n\n".join(parts)
 
