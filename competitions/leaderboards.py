@@ -36,7 +36,6 @@ from scoring.weighted_stats import PER_CASE_METRICS
 
 # Shown, not ranked, beside the primary metric on a phase's default leaderboard.
 DEFAULT_EXTRA_COLUMNS = ("accuracy", "auroc", "sensitivity", "specificity")
-SPLITS = ("public", "private")
 
 
 def ensure_default_leaderboard(phase: Phase) -> Leaderboard:

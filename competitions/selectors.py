@@ -12,7 +12,6 @@ from competitions.columns import group_cells
 from competitions.costs import submission_costs
 from competitions.hooks import visible_leaderboards
 from competitions.leaderboards import (
-    SPLITS,
     ensure_default_leaderboard,
     leaderboard_columns,
     ranked_column_specs,
@@ -31,6 +30,8 @@ from competitions.models import (
 from competitions.permissions import is_organiser
 from scoring.ranking import RULE_EXPLANATIONS
 from scoring.similarity import FLAG_THRESHOLD
+from scoring.vocabulary import LABEL_SIMILARITY_MEASURES, SPLITS
+from scoring.vocabulary import SIMILARITY_MEASURES as STORED_SIMILARITY_MEASURES
 
 
 def challenges_visible_to(user) -> QuerySet[Challenge]:
@@ -199,12 +200,9 @@ def subgroup_rows(result: dict, *, show_small: bool) -> list[dict]:
     return rows
 
 
+# The heatmap leads with error consistency, the measure the page explains first.
 SIMILARITY_MEASURES = (
-    "error_consistency", "agreement", "cohen_kappa", "q_statistic", "disagreement",
-    "double_fault", "score_correlation",
-)
-LABEL_SIMILARITY_MEASURES = frozenset(
-    {"error_consistency", "q_statistic", "disagreement", "double_fault"}
+    "error_consistency", *(m for m in STORED_SIMILARITY_MEASURES if m != "error_consistency"),
 )
 
 

@@ -35,6 +35,7 @@ from scoring.similarity import (
     similarity_report,
     updated_similarity_report,
 )
+from scoring.vocabulary import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def phase_similarity_compute(*, phase: Phase, full: bool = False) -> list[Simila
     started = timezone.now()
     truth = phase_truth(phase)
     reports = []
-    for split in ("public", "private"):
+    for split in SPLITS:
         mask = split_mask(truth, split)
         if mask is None or not mask.any():
             continue

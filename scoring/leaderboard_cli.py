@@ -18,6 +18,7 @@ from scoring.label_bias import LabelBiasResult, label_bias_stress
 from scoring.leaderboard import LeaderboardResult, compute_leaderboard
 from scoring.ranking import RULES
 from scoring.similarity_cli import add_field_arguments, comma_list, read_entries
+from scoring.vocabulary import SPLITS
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
@@ -31,7 +32,7 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
         sub.add_argument("--primary", help="column of primary/worst_group/rank_then_aggregate "
                          "(default: the first)")
         sub.add_argument("--worst-group-on", help="attribute of the worst_group rule")
-        sub.add_argument("--split", choices=("public", "private"),
+        sub.add_argument("--split", choices=SPLITS,
                          help="rank on one split of the ground truth (default: all cases)")
         sub.add_argument("--min-group", type=int, default=1,
                          help="groups with fewer cases have no value (default 1)")
