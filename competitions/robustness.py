@@ -17,6 +17,7 @@ from competitions.case_results import phase_case_matrix
 from competitions.models import Leaderboard, LeaderboardSnapshot
 from competitions.splits import split_mask
 from scoring.errors import InputError
+from scoring.field import Field
 from scoring.io import Truth
 from scoring.label_bias import label_bias_stress
 from scoring.leaderboard import LeaderboardResult, compute_leaderboard
@@ -26,31 +27,31 @@ logger = logging.getLogger(__name__)
 
 def _field_inputs(
     board: Leaderboard, split: str, submission_ids: list[int], truth: Truth | None = None
-) -> dict:
-    """The arguments ``compute_leaderboard`` and ``label_bias_stress`` share for this board.
+) -> Field:
+    """The field ``compute_leaderboard`` and ``label_bias_stress`` rank for this board.
     ``truth``: the phase's parsed ground truth, when the caller has it (read once per refresh)."""
     phase = board.phase
     matrix = phase_case_matrix(phase, submission_ids, truth=truth)
     truth = matrix.truth
-    return {
-        "names": [str(pk) for pk in submission_ids],
-        "labels": truth.labels,
-        "scores": matrix.scores,
-        "attributes": truth.attributes,
-        "columns": [c.column_id for c in board.columns.all() if c.ranked],
-        "ranking": board.ranking,
-        "worst_group_on": board.worst_group_on or None,
-        "threshold": phase.threshold,
-        "cases": split_mask(truth, split),
-        "min_group_size": phase.min_group_size,
-        "decisions": matrix.decisions,
-    }
+    return Field(
+        names=[str(pk) for pk in submission_ids],
+        labels=truth.labels,
+        scores=matrix.scores,
+        attributes=truth.attributes,
+        columns=[c.column_id for c in board.columns.all() if c.ranked],
+        ranking=board.ranking,
+        worst_group_on=board.worst_group_on or None,
+        threshold=phase.threshold,
+        cases=split_mask(truth, split),
+        min_group_size=phase.min_group_size,
+        decisions=matrix.decisions,
+    )
 
 
 def case_ranking(board: Leaderboard, split: str, submission_ids: list[int]) -> LeaderboardResult:
     """The board's ranking computed from the per-case results, without resampling: the only way
     to rank under ``rank_then_aggregate``, whose per-case ranks no stored summary holds."""
-    return compute_leaderboard(**_field_inputs(board, split, submission_ids), bootstrap=0)
+    return compute_leaderboard(_field_inputs(board, split, submission_ids), bootstrap=0)
 
 
 def snapshot_robustness(
@@ -79,7 +80,7 @@ def snapshot_robustness(
     else:
         try:
             result = compute_leaderboard(
-                **_field_inputs(board, split, ids, truth),
+                _field_inputs(board, split, ids, truth),
                 bootstrap=board.robustness_resamples, seed=board.robustness_seed,
             )
         except InputError as exc:
@@ -140,6 +141,6 @@ def label_bias_view(
     if len(ids) < 1:
         raise InputError("The leaderboard has no entries yet.")
     return label_bias_stress(
-        **_field_inputs(board, split, ids), attribute=attribute, group=group, share=share,
+        _field_inputs(board, split, ids), attribute=attribute, group=group, share=share,
         seed=seed,
     )

@@ -8,11 +8,13 @@ Invalid input raises ``InputError``, which the main CLI prints (exit status 2, n
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import numpy as np
 
 from scoring.errors import InputError
+from scoring.field import Field
 from scoring.field_report import stack_field
 from scoring.label_bias import LabelBiasResult, label_bias_stress
 from scoring.leaderboard import LeaderboardResult, compute_leaderboard
@@ -56,7 +58,8 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     bias.set_defaults(run=run_label_bias)
 
 
-def _inputs(args: argparse.Namespace) -> tuple[list[str], dict]:
+def _field(args: argparse.Namespace) -> Field:
+    """The field of the predictions files, configured by the command's options."""
     names, truth, predictions = read_entries(args)
     labels, scores, decisions = stack_field(truth, predictions, threshold=args.threshold)
     cases = None
@@ -64,42 +67,37 @@ def _inputs(args: argparse.Namespace) -> tuple[list[str], dict]:
         if truth.split is None:
             raise InputError("--split needs a 'split' column in the ground truth")
         cases = np.asarray(truth.split) == args.split
-    options = {
-        "columns": args.metrics, "ranking": args.ranking, "primary": args.primary,
-        "worst_group_on": args.worst_group_on, "threshold": args.threshold, "cases": cases,
-        "min_group_size": args.min_group, "decisions": decisions,
-    }
-    return names, {"labels": labels, "scores": scores, "attributes": truth.attributes, **options}
+    return Field(
+        names=names, labels=labels, scores=scores, attributes=truth.attributes,
+        columns=args.metrics, ranking=args.ranking, primary=args.primary,
+        worst_group_on=args.worst_group_on, threshold=args.threshold, cases=cases,
+        min_group_size=args.min_group, decisions=decisions,
+    )
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
-    names, inputs = _inputs(args)
-    unknown = [name for name in args.attributes if name not in inputs["attributes"]]
+    field = _field(args)
+    unknown = [name for name in args.attributes if name not in field.attributes]
     if unknown:
         raise InputError(f"unknown attribute {', '.join(unknown)}; the ground truth has "
-                         + (", ".join(inputs["attributes"]) or "no attribute columns"))
+                         + (", ".join(field.attributes) or "no attribute columns"))
     metrics = list(dict.fromkeys(column.partition("@")[0] for column in args.metrics))
     shown = [
         f"{metric}@{attribute}={group}"
         for attribute in args.attributes
-        for group in sorted(set(inputs["attributes"][attribute][_selected(inputs)]))
+        for group in sorted(set(field.attributes[attribute][field.selected()]))
         for metric in metrics
     ]
-    result = compute_leaderboard(names, **inputs, bootstrap=args.bootstrap, seed=args.seed,
-                                 shown=shown)
+    result = compute_leaderboard(
+        dataclasses.replace(field, shown=shown), bootstrap=args.bootstrap, seed=args.seed
+    )
     print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
           else leaderboard_table(result))
     return 0
 
 
-def _selected(inputs: dict) -> np.ndarray:
-    n = len(inputs["labels"])
-    return np.ones(n, bool) if inputs["cases"] is None else inputs["cases"]
-
-
 def run_label_bias(args: argparse.Namespace) -> int:
-    names, inputs = _inputs(args)
-    result = label_bias_stress(names, **inputs, attribute=args.attribute, group=args.group,
+    result = label_bias_stress(_field(args), attribute=args.attribute, group=args.group,
                                share=args.share, seed=args.seed)
     print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
           else label_bias_table(result))
