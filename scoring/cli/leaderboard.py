@@ -13,14 +13,14 @@ import json
 
 import numpy as np
 
+from scoring.cli.format import label_bias_table, leaderboard_table
+from scoring.cli.inputs import add_field_arguments, comma_list, read_entries
 from scoring.errors import InputError
 from scoring.field import Field
 from scoring.field_report import stack_field
-from scoring.label_bias import LabelBiasResult, label_bias_stress
-from scoring.leaderboard import LeaderboardResult, compute_leaderboard
-from scoring.ranking import RULES
-from scoring.similarity_cli import add_field_arguments, comma_list, read_entries
-from scoring.vocabulary import SPLITS
+from scoring.label_bias import label_bias_stress
+from scoring.leaderboard import compute_leaderboard
+from scoring.vocabulary import RULES, SPLITS
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
@@ -102,44 +102,3 @@ def run_label_bias(args: argparse.Namespace) -> int:
     print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
           else label_bias_table(result))
     return 0
-
-
-def leaderboard_table(result: LeaderboardResult) -> str:
-    """Rank, entry, the rule's score, rank interval, P(first) and every column; then the what-if
-    table."""
-    from scoring.cli import _number, _table
-
-    columns = list(result.entries[0].metrics)
-    rows = [
-        [str(entry.rank), entry.name, _number(entry.score),
-         "—" if entry.rank_interval is None else "–".join(map(str, entry.rank_interval)),
-         _number(entry.p_first), *(_number(entry.metrics[c]) for c in columns)]
-        for entry in result.entries
-    ]
-    tau = "—" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
-    parts = [
-        f"{result.ranking} ranking on {', '.join(result.ranked)}; {result.n_cases} cases, "
-        f"{result.bootstrap} bootstrap resamples (seed {result.seed}); mean Kendall tau {tau}",
-        _table(["rank", "entry", "score", "95% rank interval", "P(first)", *columns], rows),
-        _table(["if ranked by", "winner"],
-               [[c, ", ".join(w) or "—"] for c, w in result.what_if.items()]),
-    ]
-    return "\n\n".join(parts)
-
-
-def label_bias_table(result: LabelBiasResult) -> str:
-    """Per entry: rank and score before and after hiding the positives."""
-    from scoring.cli import _number, _table
-
-    rows = [
-        [e.name, str(e.rank_before), str(e.rank_after), _number(e.score_before),
-         _number(e.score_after)]
-        for e in result.entries
-    ]
-    tau = "—" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
-    return (
-        f"{result.hidden} of {result.positives} positives with {result.attribute} = "
-        f"{result.group} hidden as negatives (share {result.share}, seed {result.seed}); "
-        f"Kendall tau before/after {tau}\n\n"
-        + _table(["entry", "rank before", "rank after", "score before", "score after"], rows)
-    )
