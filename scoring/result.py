@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scoring.vocabulary import SPLITS
+
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
@@ -264,3 +266,13 @@ class SplitResult:
                 for attribute, entry in (data.get("parity") or {}).items()
             },
         )
+
+
+def read_stored(stored: Mapping[str, Any] | None) -> dict[str, SplitResult]:
+    """``{split: SplitResult}`` of a stored ``Submission.result`` (``{"public": ..., "private":
+    ... or None}``), in ``SPLITS`` order; a split without a result (no private cases) is absent."""
+    return {
+        split: SplitResult.from_dict(stored[split])
+        for split in SPLITS
+        if stored and stored.get(split)
+    }

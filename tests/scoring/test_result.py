@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from scoring import evaluate, read_predictions, read_truth
-from scoring.result import FairnessSummary, MetricValue, SplitResult
+from scoring.result import FairnessSummary, MetricValue, SplitResult, read_stored
 from tests.scoring.conftest import csv_bytes
 
 CLASSES = ["low", "mid", "high"]
@@ -104,3 +104,9 @@ def test_a_row_stored_before_task_threshold_and_parity_existed_is_readable():
     assert result.fairness_of("sensitivity", "sex") == FairnessSummary(worst_group="F")
     assert result.worst_group("sensitivity", "sex") == "F"
     assert json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_a_stored_submission_without_private_cases_reads_as_its_public_result(binary_result):
+    stored = {"public": binary_result.to_dict(), "private": None}
+    assert read_stored(stored) == {"public": binary_result}
+    assert read_stored(None) == {}
