@@ -40,6 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
+from scoring.field import Field  # noqa: E402
 from scoring.leaderboard import compute_leaderboard  # noqa: E402
 from scoring.weighted_stats import resample_weights  # noqa: E402
 
@@ -85,11 +86,12 @@ def robustness(args: argparse.Namespace) -> None:
     """Part 1 and 2: the fast path at full size, then the peer on a few resamples."""
     labels, scores = synthetic_field(args.entries, args.cases, args.seed)
     names = [f"entry{i}" for i in range(args.entries)]
-    compute_leaderboard(names[:2], labels[:100], scores[:2, :100], {}, columns=COLUMNS,
-                        ranking="mean_rank", bootstrap=2)
+    compute_leaderboard(Field(names[:2], labels[:100], scores[:2, :100], {}, columns=COLUMNS,
+                              ranking="mean_rank"), bootstrap=2)
     before = peak_rss_mib()
     start = time.perf_counter()
-    result = compute_leaderboard(names, labels, scores, {}, columns=COLUMNS, ranking="mean_rank",
+    result = compute_leaderboard(Field(names, labels, scores, {}, columns=COLUMNS,
+                                       ranking="mean_rank"),
                                  bootstrap=args.resamples, seed=args.seed)
     elapsed = time.perf_counter() - start
     print(f"robustness, {args.entries} entries x {args.cases:,} cases x {args.resamples:,} "

@@ -76,7 +76,7 @@ def run_engine(n: int, bootstrap: int) -> dict:
                       intersections=INTERSECTIONS, bootstrap=bootstrap)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "before_mib": before, "peak_mib": _memory_mib("VmHWM"),
-            "groups": 1 + len(result["groups"]), "auroc": result["overall"]["auroc"]["value"]}
+            "groups": 1 + len(result.groups), "auroc": result.value("auroc")}
 
 
 def run_metricframe(n: int) -> dict:

@@ -10,27 +10,28 @@ from __future__ import annotations
 from competitions.case_results import phase_case_matrix
 from competitions.models import Leaderboard
 from competitions.splits import split_mask
+from scoring.field import Field
 from scoring.io import Truth
 
 
 def board_field(
     board: Leaderboard, split: str, submission_ids: list[int], truth: Truth | None = None
-) -> dict:
-    """The arguments ``compute_leaderboard`` and ``label_bias_stress`` share for this board.
+) -> Field:
+    """The field ``compute_leaderboard`` and ``label_bias_stress`` rank for this board.
     ``truth``: the phase's parsed ground truth, when the caller has it (read once per refresh)."""
     phase = board.phase
     matrix = phase_case_matrix(phase, submission_ids, truth=truth)
     truth = matrix.truth
-    return {
-        "names": [str(pk) for pk in submission_ids],
-        "labels": truth.labels,
-        "scores": matrix.scores,
-        "attributes": truth.attributes,
-        "columns": [c.column_id for c in board.columns.all() if c.ranked],
-        "ranking": board.ranking,
-        "worst_group_on": board.worst_group_on or None,
-        "threshold": phase.threshold,
-        "cases": split_mask(truth, split),
-        "min_group_size": phase.min_group_size,
-        "decisions": matrix.decisions,
-    }
+    return Field(
+        names=[str(pk) for pk in submission_ids],
+        labels=truth.labels,
+        scores=matrix.scores,
+        attributes=truth.attributes,
+        columns=[c.column_id for c in board.columns.all() if c.ranked],
+        ranking=board.ranking,
+        worst_group_on=board.worst_group_on or None,
+        threshold=phase.threshold,
+        cases=split_mask(truth, split),
+        min_group_size=phase.min_group_size,
+        decisions=matrix.decisions,
+    )

@@ -14,7 +14,7 @@ returns):
   predicted class, int16 (N,); none for regression.
 
 The worker writes the files before it records the result and attaches them only if its claim is
-still current (see ``competitions.evaluation``), so a stale delivery never overwrites them.
+still current (see ``competitions.worker.evaluation``), so a stale delivery never overwrites them.
 Submissions scored before the arrays existed are backfilled from their CSV on first use.
 """
 

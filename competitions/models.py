@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from scoring.carbon import HARDWARE_POWER_W
 from scoring.groups import parse_pairs
 from scoring.similarity import FLAG_THRESHOLD
+from scoring.vocabulary import RULES, SPLITS
 
 
 class PrivateStorage(LazyObject):
@@ -545,6 +546,9 @@ class SubmissionEvent(models.Model):
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+# Case splits as scoring names them (scoring.vocabulary.SPLITS); the stored value is the label.
+SPLIT_CHOICES = [(split, split) for split in SPLITS]
+
 class SimilarityReport(models.Model):
     """How alike the counting submissions of a phase are, on one case split, at one time.
 
@@ -552,7 +556,7 @@ class SimilarityReport(models.Model):
     """
 
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="similarity_reports")
-    split = models.CharField(max_length=16, choices=[("public", "public"), ("private", "private")])
+    split = models.CharField(max_length=16, choices=SPLIT_CHOICES)
     computed_at = models.DateTimeField(default=timezone.now)
     # [{"submission": id, "team": name, "version": case-results file}] in the matrices' order;
     # a stored matrix row is reused only for the same submission with the same version.
@@ -582,6 +586,16 @@ class SimilarityReport(models.Model):
         return f"Similarity of {self.phase} ({self.split}) at {self.computed_at:%Y-%m-%d %H:%M}"
 
 
+RANKING_LABELS = {
+    "primary": _("Primary column"),
+    "mean_rank": _("Mean rank over the ranked columns"),
+    "median_rank": _("Median rank over the ranked columns"),
+    "worst_group": _("Worst subgroup of the primary column"),
+    "rank_then_aggregate": _("Rank on every case, then average"),
+    "pareto": _("Pareto layers over the ranked columns"),
+}
+
+
 class Leaderboard(models.Model):
     """One ranking of a phase's teams: its columns, its rule and which submission of a team counts.
 
@@ -589,13 +603,13 @@ class Leaderboard(models.Model):
     primary one decides the counting submission used elsewhere (similarity, research exports).
     """
 
-    class Ranking(models.TextChoices):
-        PRIMARY = "primary", _("Primary column")
-        MEAN_RANK = "mean_rank", _("Mean rank over the ranked columns")
-        MEDIAN_RANK = "median_rank", _("Median rank over the ranked columns")
-        WORST_GROUP = "worst_group", _("Worst subgroup of the primary column")
-        RANK_THEN_AGGREGATE = "rank_then_aggregate", _("Rank on every case, then average")
-        PARETO = "pareto", _("Pareto layers over the ranked columns")
+    # The rules are scoring's (scoring.vocabulary.RULES); only the labels are the web's.
+    Ranking = models.TextChoices(
+        "Ranking",
+        [(rule.upper(), (rule, RANKING_LABELS[rule])) for rule in RULES],
+        module=__name__,
+        qualname="Leaderboard.Ranking",
+    )
 
     class Counting(models.TextChoices):
         BEST = "best", _("The team's best on the first ranked column")
@@ -683,7 +697,7 @@ class LeaderboardSnapshot(models.Model):
     leaderboard = models.ForeignKey(
         Leaderboard, on_delete=models.CASCADE, related_name="snapshots"
     )
-    split = models.CharField(max_length=16, choices=[("public", "public"), ("private", "private")])
+    split = models.CharField(max_length=16, choices=SPLIT_CHOICES)
     computed_at = models.DateTimeField(default=timezone.now)
     # The phase's leaderboard_version when the field was read for this snapshot.
     version = models.PositiveIntegerField(default=0)

@@ -13,6 +13,7 @@ import numpy as np
 from scoring.errors import InputError
 from scoring.groups import build_grouping, check_selection
 from scoring.io import Truth
+from scoring.vocabulary import SPLITS
 
 Z = 1.959963984540054  # standard normal 97.5% quantile
 SMALLEST_SHOWN = 3
@@ -114,7 +115,7 @@ def describe(
     if binary:
         report["positive_rate"] = float(truth.labels.mean())
     if truth.split is not None:
-        report["split"] = {name: int((truth.split == name).sum()) for name in ("public", "private")}
+        report["split"] = {name: int((truth.split == name).sum()) for name in SPLITS}
     report["attributes"] = report_attributes
     report["warnings"] = warnings
     return report

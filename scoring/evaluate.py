@@ -1,5 +1,6 @@
 """Score a submission: every metric overall and per subgroup, with fairness summaries, parity
-and bootstrap intervals, as a JSON-ready dict (the CLI's ``--format json`` output)."""
+and bootstrap intervals, as a typed :class:`scoring.result.SplitResult` (its ``to_dict()`` is
+the CLI's ``--format json`` output and what the web app stores)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from scoring.groups import Grouping, build_grouping, check_selection
 from scoring.io import Predictions, Truth
 from scoring.metrics import Metric
 from scoring.registry import check_metrics, get_metric, metrics_for
+from scoring.result import FairnessSummary, GroupResult, MetricValue, Parity, SplitResult
 from scoring.tallies import tally
 
 
@@ -32,7 +34,7 @@ def evaluate(
     seed: int = 0,
     min_group: int = 30,
     cases: np.ndarray | None = None,
-) -> dict:
+) -> SplitResult:
     """Evaluate ``predictions`` against ``truth``.
 
     ``metrics`` are metric ids (default: every built-in metric the predictions allow);
@@ -69,32 +71,32 @@ def evaluate(
             metric.id: percentile_intervals(metric.compute(resampled)) for metric in chosen
         }
 
-    def entry(metric: Metric, group: int) -> dict:
+    def entry(metric: Metric, group: int) -> MetricValue:
         value = values[metric.id][group]
         if not math.isfinite(value):
-            return {"value": None, "ci": None, "reason": metric.undefined or "no cases"}
-        result: dict = {"value": float(value), "ci": None}
-        if bootstrap:
-            low, high = intervals[metric.id][0][group], intervals[metric.id][1][group]
-            if math.isfinite(low) and math.isfinite(high):
-                result["ci"] = [float(low), float(high)]
-            else:
-                result["ci_reason"] = "the metric is undefined in over 5% of resamples"
-        return result
+            return MetricValue(value=None, reason=metric.undefined or "no cases")
+        if not bootstrap:
+            return MetricValue(value=float(value))
+        low, high = intervals[metric.id][0][group], intervals[metric.id][1][group]
+        if math.isfinite(low) and math.isfinite(high):
+            return MetricValue(value=float(value), ci=(float(low), float(high)))
+        return MetricValue(
+            value=float(value), ci_reason="the metric is undefined in over 5% of resamples"
+        )
 
     small = sizes < min_group
     groups = []
     for partition in grouping.partitions[1:]:
         for g in partition.groups:
-            groups.append({
-                "attribute": partition.name,
-                "group": grouping.names[g],
-                "n": int(sizes[g]),
-                "small": bool(small[g]),
-                "metrics": {metric.id: entry(metric, g) for metric in chosen},
-            })
+            groups.append(GroupResult(
+                attribute=partition.name,
+                group=grouping.names[g],
+                n=int(sizes[g]),
+                small=bool(small[g]),
+                metrics={metric.id: entry(metric, g) for metric in chosen},
+            ))
 
-    fairness: dict[str, dict] = {}
+    fairness: dict[str, dict[str, FairnessSummary]] = {}
     for metric in chosen:
         fairness[metric.id] = {}
         for partition in grouping.partitions[1:]:
@@ -104,15 +106,15 @@ def evaluate(
                 metric.higher_is_better,
             )
 
-    return {
-        "task": truth.task,
-        "n_cases": truth.n,
-        "threshold": threshold if truth.task == "binary" else None,
-        "overall": {metric.id: entry(metric, 0) for metric in chosen},
-        "groups": groups,
-        "fairness": fairness,
-        "parity": _parity(truth, predictions, threshold, design, grouping, point_stats, small),
-    }
+    return SplitResult(
+        task=truth.task,
+        n_cases=truth.n,
+        threshold=threshold if truth.task == "binary" else None,
+        overall={metric.id: entry(metric, 0) for metric in chosen},
+        groups=groups,
+        fairness=fairness,
+        parity=_parity(truth, predictions, threshold, design, grouping, point_stats, small),
+    )
 
 
 def _check_options(truth, predictions, threshold, metrics, attributes, intersections,
@@ -174,12 +176,12 @@ def _design(truth: Truth, predictions: Predictions, threshold: float,
 
 
 def _parity(truth: Truth, predictions: Predictions, threshold: float, design: Design,
-            grouping: Grouping, stats: Stats, small: np.ndarray) -> dict[str, dict]:
-    result: dict[str, dict] = {}
+            grouping: Grouping, stats: Stats, small: np.ndarray) -> dict[str, Parity]:
+    result: dict[str, Parity] = {}
     order = None if design.scores is None else np.argsort(design.scores, kind="stable")
     for partition in grouping.partitions[1:]:
         kept = [g for g in partition.groups if not small[g]]
-        entry: dict = {}
+        entry: dict[str, float | None] = {}
         if truth.task == "binary":
             confusion = stats["confusion"][0][kept]
             tn, fp, fn, tp = confusion.T
@@ -193,8 +195,10 @@ def _parity(truth: Truth, predictions: Predictions, threshold: float, design: De
             entry["score_wasserstein"] = score_wasserstein(
                 design.scores, order, partition.case_group, kept
             )
-        if any(value is None for value in entry.values()):
-            entry["reason"] = "fewer than two groups that are not small (and with the rate defined)"
-        result[partition.name] = entry
+        reason = (
+            "fewer than two groups that are not small (and with the rate defined)"
+            if any(value is None for value in entry.values()) else None
+        )
+        result[partition.name] = Parity(measures=entry, reason=reason)
     return result
 

@@ -11,33 +11,32 @@ from collections.abc import Sequence
 import numba as nb
 import numpy as np
 
+from scoring.result import FairnessSummary
+
 
 def summary(
     values: np.ndarray, names: Sequence[str], higher_is_better: bool
-) -> dict[str, object]:
+) -> FairnessSummary:
     """difference (max − min), ratio (min / max, None if a value is ≤ 0), worst group and value.
 
     ``values`` holds the metric for the attribute's non-small groups, NaN where undefined.
     """
     defined = np.isfinite(values)
     if defined.sum() < 2:
-        return {
-            "difference": None, "ratio": None, "worst_group": None, "worst_value": None,
-            "reason": "fewer than two groups that are not small and where the metric is defined",
-        }
+        return FairnessSummary(
+            reason="fewer than two groups that are not small and where the metric is defined",
+        )
     kept = values[defined]
     kept_names = [name for name, ok in zip(names, defined, strict=True) if ok]
     worst = int(np.argmin(kept) if higher_is_better else np.argmax(kept))
     low, high = float(kept.min()), float(kept.max())
-    result: dict[str, object] = {
-        "difference": high - low,
-        "ratio": low / high if low > 0 else None,
-        "worst_group": kept_names[worst],
-        "worst_value": float(kept[worst]),
-    }
-    if result["ratio"] is None:
-        result["reason"] = "ratio: a group's value is 0 or below"
-    return result
+    return FairnessSummary(
+        difference=high - low,
+        ratio=low / high if low > 0 else None,
+        worst_group=kept_names[worst],
+        worst_value=float(kept[worst]),
+        reason=None if low > 0 else "ratio: a group's value is 0 or below",
+    )
 
 
 def spread(rates: np.ndarray) -> float | None:

@@ -19,6 +19,7 @@ from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import Predictions, Truth
 from scoring.registry import get_metric
+from scoring.result import GroupResult, SplitResult
 from scoring.similarity import similarity_report
 
 
@@ -126,9 +127,9 @@ def field_ensembles_report(
             metrics=[metric],
             attributes=[],
         )
-        return result["overall"][metric]["value"]
+        return result.value(metric)
 
-    def scored(s: np.ndarray, d: np.ndarray) -> dict[str, Any]:
+    def scored(s: np.ndarray, d: np.ndarray) -> SplitResult:
         return evaluate(
             truth,
             Predictions("binary", scores=s, labels=d),
@@ -163,7 +164,7 @@ def field_ensembles_report(
                 "name": ensemble.name,
                 "members": [names[i] for i in ensemble.members],
                 "metrics": overall,
-                "worst_group": _worst_group(result["groups"], metric, primary.higher_is_better),
+                "worst_group": _worst_group(result.groups, metric, primary.higher_is_better),
                 "gain_over_best": {
                     name: gain_over_best(
                         value,
@@ -177,26 +178,24 @@ def field_ensembles_report(
     return {"ensembles": report}
 
 
-def _overall_values(result: dict[str, Any]) -> dict[str, float | None]:
-    return {name: entry["value"] for name, entry in result["overall"].items()}
+def _overall_values(result: SplitResult) -> dict[str, float | None]:
+    return {name: entry.value for name, entry in result.overall.items()}
 
 
 def _worst_group(
-    groups: Sequence[dict[str, Any]], metric: str, higher_is_better: bool
+    groups: Sequence[GroupResult], metric: str, higher_is_better: bool
 ) -> dict[str, Any] | None:
     """The group with the worst defined ``metric`` among those not small; None if there is none."""
     candidates = [
-        group
-        for group in groups
-        if not group["small"] and group["metrics"][metric]["value"] is not None
+        group for group in groups if not group.small and group.value(metric) is not None
     ]
     if not candidates:
         return None
     sign = 1.0 if higher_is_better else -1.0
-    worst = min(candidates, key=lambda group: sign * group["metrics"][metric]["value"])
+    worst = min(candidates, key=lambda group: sign * group.value(metric))
     return {
-        "attribute": worst["attribute"],
-        "group": worst["group"],
-        "n": worst["n"],
-        "metrics": {name: entry["value"] for name, entry in worst["metrics"].items()},
+        "attribute": worst.attribute,
+        "group": worst.group,
+        "n": worst.n,
+        "metrics": {name: entry.value for name, entry in worst.metrics.items()},
     }

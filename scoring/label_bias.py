@@ -9,13 +9,13 @@ configuration. Entries whose rank depends on the recorded labels of one group st
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from scoring.errors import InputError
+from scoring.field import Field
 from scoring.leaderboard import LeaderboardResult, compute_leaderboard
 from scoring.ranking import kendall_tau_b
 
@@ -79,47 +79,29 @@ class LabelBiasResult:
 
 
 def label_bias_stress(
-    names: Sequence[str],
-    labels: np.ndarray,
-    scores: np.ndarray,
-    attributes: Mapping[str, np.ndarray],
-    *,
-    columns: Sequence[str],
-    ranking: str,
-    attribute: str,
-    group: str,
-    share: float,
-    seed: int = 0,
-    primary: str | None = None,
-    worst_group_on: str | None = None,
-    threshold: float = 0.5,
-    cases: np.ndarray | None = None,
-    min_group_size: int = 1,
-    decisions: np.ndarray | None = None,
+    field: Field, *, attribute: str, group: str, share: float, seed: int = 0
 ) -> LabelBiasResult:
-    """Hide ``share`` of the positives of ``attribute == group`` (among ``cases``) as negatives,
-    seeded by ``seed``, and recompute the leaderboard (without bootstrap) before and after.
-    The other arguments are those of :func:`scoring.leaderboard.compute_leaderboard`."""
+    """Hide ``share`` of the positives of ``attribute == group`` (among the field's ranked cases)
+    as negatives, seeded by ``seed``, and rank the field (without bootstrap) before and after
+    with the same configuration."""
+    attributes = field.attributes
     if attribute not in attributes:
         raise InputError(f"unknown attribute {attribute!r}; the ground truth has "
                          + (", ".join(attributes) or "no attribute columns"))
     values = np.asarray(attributes[attribute]).astype(str)
-    selected = np.ones(len(values), bool) if cases is None else np.asarray(cases, bool)
+    selected = field.selected()
     in_group = (values == group) & selected
     if not in_group.any():
         groups = ", ".join(sorted(set(values[selected])))
         raise InputError(f"attribute {attribute!r} has no group {group!r} among the ranked "
                          f"cases; its groups are {groups}")
+    labels = np.asarray(field.labels)
     altered, hidden = hide_positives(labels, in_group, share, seed)
 
     def board(these_labels: np.ndarray) -> LeaderboardResult:
-        return compute_leaderboard(
-            names, these_labels, scores, attributes, columns=columns, ranking=ranking,
-            primary=primary, worst_group_on=worst_group_on, threshold=threshold, bootstrap=0,
-            cases=cases, min_group_size=min_group_size, decisions=decisions,
-        )
+        return compute_leaderboard(field.with_labels(these_labels), bootstrap=0)
 
-    before, after = board(np.asarray(labels)), board(altered)
+    before, after = board(labels), board(altered)
     after_by_name = {entry.name: entry for entry in after.entries}
     entries = [
         BiasedEntry(
@@ -132,7 +114,7 @@ def label_bias_stress(
     tau = kendall_tau_b([e.rank_before for e in entries], [e.rank_after for e in entries])
     return LabelBiasResult(
         attribute=attribute, group=group, share=share, seed=seed,
-        positives=int((in_group & (np.asarray(labels) == 1)).sum()), hidden=int(hidden.size),
+        positives=int((in_group & (labels == 1)).sum()), hidden=int(hidden.size),
         kendall_tau=tau,
         winners_before=[e.name for e in entries if e.rank_before == 1],
         winners_after=[e.name for e in entries if e.rank_after == 1],

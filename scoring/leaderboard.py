@@ -15,7 +15,7 @@ case weights, so no file is read again and every metric is a matrix product or o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from scoring.columns import COLUMN_METRICS, Column, parse_column
 from scoring.errors import InputError
+from scoring.field import Field
 from scoring.groups import build_grouping
 from scoring.ranking import (
     RULES,
@@ -34,8 +35,8 @@ from scoring.ranking import (
 )
 from scoring.weighted_stats import (
     PER_CASE_METRICS,
-    Field,
     FieldStats,
+    PreparedField,
     per_case_loss,
     resample_weights,
 )
@@ -122,11 +123,11 @@ def _number(value: float) -> float | None:
 
 @dataclass
 class Board:
-    """A validated leaderboard configuration over a :class:`Field`: which columns, which of them
-    the rule ranks, and how each column reads the per-group metric arrays."""
+    """A validated leaderboard configuration over a :class:`PreparedField`: which columns, which
+    of them the rule ranks, and how each column reads the per-group metric arrays."""
 
     names: list[str]
-    field: Field
+    field: PreparedField
     columns: list[Column]  # the organiser's columns, then shown-only columns
     n_board: int  # how many of ``columns`` are the organiser's (ranked or not)
     ranked: list[int]  # indices into ``columns`` the rule ranks
@@ -194,27 +195,15 @@ def _worst(per_group: np.ndarray, higher_is_better: bool) -> np.ndarray:
     return np.where(np.isinf(worst), np.nan, worst)
 
 
-def build_board(
-    names: Sequence[str],
-    labels: np.ndarray,
-    scores: np.ndarray,
-    attributes: Mapping[str, np.ndarray],
-    *,
-    columns: Sequence[str],
-    ranking: str,
-    primary: str | None = None,
-    worst_group_on: str | None = None,
-    threshold: float = 0.5,
-    cases: np.ndarray | None = None,
-    min_group_size: int = 1,
-    decisions: np.ndarray | None = None,
-    shown: Sequence[str] = (),
-) -> Board:
-    """Check every input and option and prepare the field; raises :class:`InputError` listing
-    what an organiser must change."""
-    names = [str(name) for name in names]
-    labels = np.asarray(labels)
-    scores = np.asarray(scores, dtype=float)
+def build_board(field: Field) -> Board:
+    """Check every input and option of the field and prepare it for ranking; raises
+    :class:`InputError` listing what an organiser must change."""
+    names = [str(name) for name in field.names]
+    labels = np.asarray(field.labels)
+    scores = np.asarray(field.scores, dtype=float)
+    attributes, cases, decisions = field.attributes, field.cases, field.decisions
+    ranking, threshold, min_group_size = field.ranking, field.threshold, field.min_group_size
+    columns, primary, worst_group_on = field.columns, field.primary, field.worst_group_on
     problems = _check_arrays(names, labels, scores, attributes, cases, decisions)
     if ranking not in RULES:
         problems.append(f"unknown ranking rule {ranking!r}; choose one of {', '.join(RULES)}")
@@ -227,7 +216,7 @@ def build_board(
     if problems:
         raise InputError(problems)
 
-    mask = np.ones(labels.shape[0], dtype=bool) if cases is None else np.asarray(cases, bool)
+    mask = field.selected()
     available = list(attributes)
     board_columns = _parse_all(columns, available)
     ids = [c.id for c in board_columns]
@@ -247,7 +236,7 @@ def build_board(
     elif worst_group_on is not None and worst_group_on not in available:
         raise InputError(f"unknown attribute {worst_group_on!r} for worst_group_on; the ground "
                          f"truth has {', '.join(available) or 'no attribute columns'}")
-    shown_columns = [c for c in _parse_all(shown, available) if c not in board_columns]
+    shown_columns = [c for c in _parse_all(field.shown, available) if c not in board_columns]
     ranked = _ranked(ranking, board_columns, primary_index)
     all_columns = board_columns + shown_columns
 
@@ -256,8 +245,9 @@ def build_board(
     grouping = build_grouping(int(mask.sum()), kept_attributes, selected, ())
     scores = scores[:, mask]
     own = (scores >= threshold) if decisions is None else np.asarray(decisions)[:, mask]
-    board_field = Field(labels=labels[mask].astype(np.float64), scores=scores,
-                        decisions=own.astype(np.float64), grouping=grouping, threshold=threshold)
+    board_field = PreparedField(labels=labels[mask].astype(np.float64), scores=scores,
+                                decisions=own.astype(np.float64), grouping=grouping,
+                                threshold=threshold)
     sizes = board_field.membership().sum(axis=0)
     group_index = {c: _groups_of(c, grouping, sizes, min_group_size) for c in all_columns}
     if ranking == "rank_then_aggregate" and not group_index[board_columns[ranked[0]]]:
@@ -354,44 +344,16 @@ def _groups_of(column: Column, grouping, sizes: np.ndarray, min_group_size: int)
     return matches if sizes[matches[0]] >= min_group_size else []
 
 
-def compute_leaderboard(
-    names: Sequence[str],
-    labels: np.ndarray,
-    scores: np.ndarray,
-    attributes: Mapping[str, np.ndarray],
-    *,
-    columns: Sequence[str],
-    ranking: str,
-    primary: str | None = None,
-    worst_group_on: str | None = None,
-    threshold: float = 0.5,
-    bootstrap: int = 1000,
-    seed: int = 0,
-    cases: np.ndarray | None = None,
-    min_group_size: int = 1,
-    decisions: np.ndarray | None = None,
-    shown: Sequence[str] = (),
-) -> LeaderboardResult:
-    """Rank S entries and measure how stable the ranking is.
+def compute_leaderboard(field: Field, *, bootstrap: int = 1000, seed: int = 0) -> LeaderboardResult:
+    """Rank the field's S entries and measure how stable the ranking is.
 
-    ``labels`` (N,) are 0/1; ``scores`` (S x N) the entries' scores in case order; ``attributes``
-    maps each attribute to its (N,) group labels. ``columns`` are column ids (see
-    :func:`scoring.columns.parse_column`); ``ranking`` one of ``scoring.ranking.RULES``;
-    ``primary`` the column of ``primary``, ``worst_group`` and ``rank_then_aggregate`` (default:
-    the first); ``worst_group_on`` the attribute of ``worst_group`` (its column
-    ``<primary metric>@worst(<attribute>)`` is added). Decisions are ``decisions`` (S x N, the
-    teams' own 0/1 labels) or ``score >= threshold``. ``cases`` selects the cases (a split);
-    groups with fewer than ``min_group_size`` of them have no value. ``shown`` adds columns
-    that are displayed, never ranked. ``bootstrap`` resamples (0: no robustness), seeded by
-    ``seed``: the same inputs always give the same result.
+    See :class:`scoring.field.Field` for the entries and the configuration. ``bootstrap``
+    resamples the cases (0: no robustness), seeded by ``seed``: the same inputs always give the
+    same result.
     """
     if bootstrap < 0:
         raise InputError(f"bootstrap must be 0 or a number of resamples, got {bootstrap}")
-    board = build_board(
-        names, labels, scores, attributes, columns=columns, ranking=ranking, primary=primary,
-        worst_group_on=worst_group_on, threshold=threshold, cases=cases,
-        min_group_size=min_group_size, decisions=decisions, shown=shown,
-    )
+    board = build_board(field)
     n_cases = board.field.n_cases
     ones = np.ones((1, n_cases), dtype=np.float32)
     values = board.values(ones)

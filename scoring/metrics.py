@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scoring.contributions import Stats
-
-HIGHER = "higher"
-LOWER = "lower"
+from scoring.vocabulary import HIGHER, LOWER, higher_is_better
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class Metric:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.direction == HIGHER
+        return higher_is_better(self.direction)
 
 
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -30,15 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from scoring.errors import InputError
+from scoring.vocabulary import RULES
 
-RULES: tuple[str, ...] = (
-    "primary",
-    "mean_rank",
-    "median_rank",
-    "worst_group",
-    "rank_then_aggregate",
-    "pareto",
-)
+__all__ = ["RULES", "RULE_EXPLANATIONS", "RankingResult", "kendall_tau_b", "rank_entries"]
 
 RULE_EXPLANATIONS: dict[str, str] = {
     "primary": "Entries are ordered by one chosen column; entries with the same value share a rank"

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scoring.io import Predictions, Truth
+from scoring.vocabulary import DIRECTIONS
 
 ENTRY_POINT_GROUP = "cheetah.scorers"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -48,7 +49,7 @@ class Scorer:
     def __post_init__(self):
         if not _NAME.match(self.name):
             raise ValueError(f"scorer name {self.name!r} must be lowercase letters, digits, _")
-        if self.direction not in ("higher", "lower"):
+        if self.direction not in DIRECTIONS:
             raise ValueError(f"scorer {self.name}: direction must be 'higher' or 'lower'")
 
     def values(self, truth: Truth, predictions: Predictions) -> np.ndarray:

@@ -25,7 +25,8 @@ A measure is NaN (``None`` in JSON) exactly where its denominator is zero:
 * every measure when there are no cases (an empty subgroup).
 
 Measures that use the labels (error consistency, Q, disagreement, double fault) can reveal them;
-``LABEL_MEASURES`` names them so that callers can hide them from participants while a phase runs.
+``LABEL_MEASURES`` (``scoring.vocabulary.LABEL_SIMILARITY_MEASURES``) names them so that callers
+can hide them from participants while a phase runs.
 """
 
 from __future__ import annotations
@@ -37,17 +38,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MEASURES: tuple[str, ...] = (
-    "agreement",
-    "cohen_kappa",
-    "error_consistency",
-    "q_statistic",
-    "disagreement",
-    "double_fault",
-    "score_correlation",
-)
+from scoring.vocabulary import LABEL_SIMILARITY_MEASURES as LABEL_MEASURES
+from scoring.vocabulary import SIMILARITY_MEASURES as MEASURES
+
 DECISION_MEASURES = frozenset({"agreement", "cohen_kappa"})
-LABEL_MEASURES = frozenset({"error_consistency", "q_statistic", "disagreement", "double_fault"})
 SCORE_MEASURES = frozenset({"score_correlation"})
 
 DEFAULT_CHUNK_BYTES = 512 * 2**20

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scoring.vocabulary import PRIVATE, PUBLIC
+
 
 def seeded_split(labels: np.ndarray, private_share: float, seed: int = 0) -> np.ndarray:
     """``"public"``/``"private"`` per case: within each label value, ``round(share × count)``
@@ -20,10 +22,10 @@ def seeded_split(labels: np.ndarray, private_share: float, seed: int = 0) -> np.
     if not 0.0 <= private_share < 1.0:
         raise ValueError("private_share must be at least 0 and below 1")
     labels = np.asarray(labels)
-    split = np.full(labels.shape[0], "public", dtype=object)
+    split = np.full(labels.shape[0], PUBLIC, dtype=object)
     rng = np.random.default_rng(seed)
     for value in sorted(set(labels.tolist()), key=str):
         members = np.flatnonzero(labels == value)
         chosen = rng.choice(members, size=int(round(private_share * members.size)), replace=False)
-        split[chosen] = "private"
+        split[chosen] = PRIVATE
     return split

@@ -1,17 +1,55 @@
-"""Names both sides use: the core's constants that the web builds its choices from."""
+"""The names the scoring core and the web app share, defined once.
+
+The web app builds its model choices from these (``competitions.models``) and a test ties the
+two (tests/competitions/test_vocabulary.py), so a rule, split or measure added here cannot be
+missing from a form, and one renamed on one side alone fails a test instead of drifting.
+"""
 
 from __future__ import annotations
 
-#: The case splits of a ground truth: public (the leaderboard while a phase runs) and private.
-SPLITS: tuple[str, ...] = ("public", "private")
+# Case splits of a ground truth: the leaderboard shows the public cases while a phase runs, the
+# private ones decide the final standings.
+PUBLIC = "public"
+PRIVATE = "private"
+SPLITS: tuple[str, ...] = (PUBLIC, PRIVATE)
 
-#: The similarity measures a report holds, in the order pages show them.
-SIMILARITY_MEASURES: tuple[str, ...] = (
-    "error_consistency", "agreement", "cohen_kappa", "q_statistic", "disagreement",
-    "double_fault", "score_correlation",
+# Ranking rules of a leaderboard (definitions: scoring.ranking, docs/ranking.md).
+RULES: tuple[str, ...] = (
+    "primary",
+    "mean_rank",
+    "median_rank",
+    "worst_group",
+    "rank_then_aggregate",
+    "pareto",
 )
-#: Those computed from the labels (which cases each entry gets wrong): they can reveal labels,
-#: so participants see them only after a phase ends.
+
+# Directions of a metric or per-case scorer: which values are better.
+HIGHER = "higher"
+LOWER = "lower"
+DIRECTIONS: tuple[str, ...] = (HIGHER, LOWER)
+
+
+def higher_is_better(direction: str) -> bool:
+    """Whether higher values are better for a metric of this ``direction``; raises
+    ``ValueError`` for a direction that is neither, so a typo cannot silently mean "lower"."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be {HIGHER!r} or {LOWER!r}, got {direction!r}")
+    return direction == HIGHER
+
+
+# Pairwise similarity measures of two entries (definitions: scoring.similarity), in the order
+# reports store and print them.
+SIMILARITY_MEASURES: tuple[str, ...] = (
+    "agreement",
+    "cohen_kappa",
+    "error_consistency",
+    "q_statistic",
+    "disagreement",
+    "double_fault",
+    "score_correlation",
+)
+# The measures computed from the labels: shown to participants, they would reveal the labels of
+# the cases two entries disagree on, so they stay hidden while a phase runs.
 LABEL_SIMILARITY_MEASURES: frozenset[str] = frozenset(
     {"error_consistency", "q_statistic", "disagreement", "double_fault"}
 )

@@ -132,7 +132,7 @@ def _rank_sums(weights_t, order, block_end, positive, case_group, auc, ap):  # p
 
 
 @dataclass
-class Field:
+class PreparedField:
     """The per-case arrays of S entries on N cases, prepared once for any number of resamples.
 
     ``labels`` (N,) 0/1, ``scores`` and ``decisions`` (S x N), ``grouping`` the groups columns are
@@ -196,10 +196,10 @@ class Field:
 
 
 class FieldStats(Stats):
-    """The statistics of a :class:`Field` under a chunk of case weights, computed when a metric
-    first reads them. Shapes: (resamples, entries, groups[, width])."""
+    """The statistics of a :class:`PreparedField` under a chunk of case weights, computed when a
+    metric first reads them. Shapes: (resamples, entries, groups[, width])."""
 
-    def __init__(self, field: Field, weights: np.ndarray):
+    def __init__(self, field: PreparedField, weights: np.ndarray):
         self.design = Design(
             task="binary", n_cases=field.n_cases, n_classes=0, threshold=field.threshold,
             sweep_names=["score"],

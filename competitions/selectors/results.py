@@ -90,7 +90,7 @@ def label_bias_view(
     if len(ids) < 1:
         raise InputError("The leaderboard has no entries yet.")
     return label_bias_stress(
-        **board_field(board, split, ids), attribute=attribute, group=group, share=share,
+        board_field(board, split, ids), attribute=attribute, group=group, share=share,
         seed=seed,
     )
 

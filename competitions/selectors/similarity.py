@@ -8,7 +8,13 @@ from competitions.presentation.charts import heat_class, map_points
 from competitions.release import Viewer, release_cell, release_value, released_names, viewer_for
 from competitions.standings import primary_column
 from scoring.similarity import FLAG_THRESHOLD
-from scoring.vocabulary import LABEL_SIMILARITY_MEASURES, SIMILARITY_MEASURES
+from scoring.vocabulary import LABEL_SIMILARITY_MEASURES
+from scoring.vocabulary import SIMILARITY_MEASURES as STORED_SIMILARITY_MEASURES
+
+# The heatmap leads with error consistency, the measure the page explains first.
+SIMILARITY_MEASURES = (
+    "error_consistency", *(m for m in STORED_SIMILARITY_MEASURES if m != "error_consistency"),
+)
 
 
 def similarity_view(

@@ -138,8 +138,8 @@ def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays]:
     public = split_mask(truth, "public")
     private = split_mask(truth, "private")
     result = {
-        "public": evaluate(truth, predictions, cases=public, **options),
-        "private": evaluate(truth, predictions, cases=private, **options)
+        "public": evaluate(truth, predictions, cases=public, **options).to_dict(),
+        "private": evaluate(truth, predictions, cases=private, **options).to_dict()
         if private is not None and private.any()
         else None,
     }

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 def case_ranking(board: Leaderboard, split: str, submission_ids: list[int]) -> LeaderboardResult:
     """The board's ranking computed from the per-case results, without resampling: the only way
     to rank under ``rank_then_aggregate``, whose per-case ranks no stored summary holds."""
-    return compute_leaderboard(**board_field(board, split, submission_ids), bootstrap=0)
+    return compute_leaderboard(board_field(board, split, submission_ids), bootstrap=0)
 
 
 def snapshot_robustness(
@@ -54,7 +54,7 @@ def snapshot_robustness(
     else:
         try:
             result = compute_leaderboard(
-                **board_field(board, split, ids, truth),
+                board_field(board, split, ids, truth),
                 bootstrap=board.robustness_resamples, seed=board.robustness_seed,
             )
         except InputError as exc:

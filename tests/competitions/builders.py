@@ -1,36 +1,73 @@
-"""Leaderboard fixtures built by hand: scored submissions with results in the shape
-``scoring.evaluate`` stores, so rules can be checked against hand-computed ranks."""
+"""Leaderboard fixtures: scored submissions whose stored results come from ``scoring.evaluate``
+on a slice of the demo's real data (flchain), with the values of the metrics a test ranks on set
+by hand, so rules can be checked against hand-computed ranks while every other key is exactly
+what the worker stores."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import io
 from datetime import timedelta
 
+import numpy as np
 from django.utils import timezone
 
+from competitions.demo_data import load_demo_data
 from competitions.models import Leaderboard, LeaderboardColumn, Submission
+from scoring.evaluate import evaluate
+from scoring.fairness import summary
+from scoring.io import read_predictions, read_truth
+from scoring.registry import get_metric
+from scoring.result import GroupResult, MetricValue, SplitResult
 from tests.factories import ParticipantFactory
 
+N_CASES = 100
+METRICS = ("auroc", "sensitivity")
 
-def stored_result(auroc, sensitivity=None, groups=None, small=()):
-    """A stored result with the shape scoring.evaluate gives: overall, groups, fairness."""
-    metrics = {"auroc": auroc, "sensitivity": sensitivity}
-    group_rows = []
-    for name, values in (groups or {}).items():
-        group_rows.append({
-            "attribute": "sex", "group": name, "n": 5 if name in small else 50,
-            "small": name in small,
-            "metrics": {m: {"value": v, "ci": None} for m, v in values.items()},
-        })
-    kept = {g["group"]: g["metrics"]["sensitivity"]["value"] for g in group_rows
-            if not g["small"] and g["metrics"].get("sensitivity", {}).get("value") is not None}
-    worst = min(kept, key=kept.get) if len(kept) >= 2 else None
-    return {
-        "n_cases": 100,
-        "overall": {m: {"value": v, "ci": None if v is None else [v - 0.05, v + 0.05]}
-                    for m, v in metrics.items()},
-        "groups": group_rows,
-        "fairness": {"sensitivity": {"sex": {"worst_group": worst}}},
+
+@functools.cache
+def _evaluated() -> SplitResult:
+    """A real evaluation of 100 demo cases by sex: older patients are given higher risk."""
+    data = load_demo_data()
+    truth_frame = data.truth.iloc[:N_CASES][["case_id", "label", "sex"]]
+    truth = read_truth(io.BytesIO(truth_frame.to_csv(index=False).encode()))
+    age = data.test_features["age"].iloc[:N_CASES]
+    submitted = truth_frame[["case_id"]].assign(score=np.clip((age - 40) / 60, 0, 1).round(3))
+    predictions = read_predictions(io.BytesIO(submitted.to_csv(index=False).encode()), truth)
+    return evaluate(truth, predictions, metrics=list(METRICS), bootstrap=20)
+
+
+def _value(metric_id: str, value: float | None, ci: tuple[float, float] | None) -> MetricValue:
+    if value is None:
+        undefined = get_metric(metric_id, "binary").undefined
+        return MetricValue(value=None, reason=undefined or "no cases")
+    return MetricValue(value=value, ci=ci)
+
+
+def stored_result(auroc, sensitivity=None, groups=None, small=()) -> dict:
+    """The stored result of a submission with these overall values and, per group of ``sex``,
+    ``{group: {metric: value}}`` (groups in ``small`` are flagged small, with 5 cases)."""
+    real = _evaluated()
+    overall = {
+        m: _value(m, v, None if v is None else (v - 0.05, v + 0.05))
+        for m, v in {"auroc": auroc, "sensitivity": sensitivity}.items()
     }
+    group_rows = [
+        GroupResult(attribute="sex", group=name, n=5 if name in small else 50,
+                    small=name in small,
+                    metrics={m: _value(m, v, None) for m, v in values.items()})
+        for name, values in (groups or {}).items()
+    ]
+    # The fairness summaries of the chosen values, by the engine's own rule.
+    kept = [g for g in group_rows if not g.small]
+    fairness = {
+        m: {"sex": summary(np.array([np.nan if g.value(m) is None else g.value(m) for g in kept]),
+                           [g.group for g in kept], get_metric(m, "binary").higher_is_better)}
+        for m in METRICS
+    }
+    return dataclasses.replace(real, overall=overall, groups=group_rows,
+                               fairness=fairness).to_dict()
 
 
 def make_scored(phase, participant, created_offset=0, **values) -> Submission:

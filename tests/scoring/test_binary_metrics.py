@@ -10,6 +10,7 @@ from scipy.stats import wasserstein_distance
 from sklearn import metrics as sk
 
 from scoring import evaluate
+from scoring.result import MetricValue
 
 TOLERANCE = 1e-9
 THRESHOLD = 0.3
@@ -20,7 +21,7 @@ def result(binary_truth, binary_predictions):
     return evaluate(
         binary_truth, binary_predictions, threshold=THRESHOLD,
         intersections=[("sex", "age_band"), ("sex", "creatinine")],
-    )
+    ).to_dict()
 
 
 def _frame_groups(flchain, result):
@@ -105,18 +106,18 @@ def test_every_binary_metric_overall_and_per_group_matches_scikit_learn(flchain,
 
 def test_sensitivity_is_undefined_without_positives(binary_truth, binary_predictions):
     alive = binary_truth.labels == 0
-    overall = evaluate(binary_truth, binary_predictions, cases=alive)["overall"]
-    assert overall["sensitivity"] == {"value": None, "ci": None, "reason": "no positive cases"}
-    assert overall["auroc"]["value"] is None
-    assert overall["specificity"]["value"] is not None
+    result = evaluate(binary_truth, binary_predictions, cases=alive)
+    assert result.metric("sensitivity") == MetricValue(value=None, reason="no positive cases")
+    assert result.value("auroc") is None
+    assert result.value("specificity") is not None
 
 
 def test_ppv_is_undefined_without_positive_decisions(binary_truth, binary_predictions):
     low = binary_predictions.scores < THRESHOLD
-    overall = evaluate(binary_truth, binary_predictions, threshold=THRESHOLD, cases=low)["overall"]
-    assert overall["ppv"] == {"value": None, "ci": None, "reason": "no positive decisions"}
-    assert overall["mcc"]["value"] is None
-    assert overall["f1"]["value"] == 0.0  # positives exist, none decided positive: 0, defined
+    result = evaluate(binary_truth, binary_predictions, threshold=THRESHOLD, cases=low)
+    assert result.metric("ppv") == MetricValue(value=None, reason="no positive decisions")
+    assert result.value("mcc") is None
+    assert result.value("f1") == 0.0  # positives exist, none decided positive: 0, defined
 
 
 def test_scores_with_many_ties_give_scikit_learns_auroc(flchain, result):
@@ -192,6 +193,6 @@ def test_a_ground_truth_without_attributes_is_scored_overall_only():
     predictions = read_predictions(io.BytesIO(b"case_id,score\na,0.9\nb,0.2\nc,0.4\nd,0.6\n"),
                                    truth)
     result = evaluate(truth, predictions, bootstrap=20)
-    assert result["groups"] == [] and result["parity"] == {}
-    assert result["overall"]["auroc"]["value"] == 0.75
-    assert result["n_cases"] == 4
+    assert result.groups == [] and result.parity == {}
+    assert result.value("auroc") == 0.75
+    assert result.n_cases == 4

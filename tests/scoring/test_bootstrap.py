@@ -77,9 +77,9 @@ def test_intervals_are_percentiles_over_defined_resamples_only():
 def test_intervals_are_null_when_a_group_rarely_has_the_metric(binary_truth, binary_predictions):
     result = evaluate(binary_truth, binary_predictions, bootstrap=50, metrics=["auroc"],
                       attributes=["chapter"])
-    blood = next(g for g in result["groups"] if g["group"] == "Blood")
-    assert blood["metrics"]["auroc"]["value"] is None
-    assert result["overall"]["auroc"]["ci"][0] < result["overall"]["auroc"]["value"]
+    blood = result.group("chapter", "Blood")
+    assert blood.value("auroc") is None
+    assert result.metric("auroc").ci[0] < result.value("auroc")
 
 
 @st.composite
@@ -105,10 +105,10 @@ def test_bootstrap_is_reproducible_with_a_seed(submission):
     first = evaluate(truth, predictions, bootstrap=30, seed=seed, min_group=1)
     second = evaluate(truth, predictions, bootstrap=30, seed=seed, min_group=1)
     assert first == second
-    for entry in [first["overall"], *(g["metrics"] for g in first["groups"])]:
+    for entry in [first.overall, *(g.metrics for g in first.groups)]:
         for value in entry.values():
-            if value["ci"] is not None:
-                assert value["ci"][0] <= value["ci"][1]
+            if value.ci is not None:
+                assert value.ci[0] <= value.ci[1]
 
 
 def test_a_different_seed_gives_different_intervals(flchain):
@@ -116,5 +116,5 @@ def test_a_different_seed_gives_different_intervals(flchain):
     predictions = read_predictions(csv_bytes(flchain[["case_id", "score"]]), truth)
     first = evaluate(truth, predictions, bootstrap=40, seed=1, metrics=["auroc"])
     second = evaluate(truth, predictions, bootstrap=40, seed=2, metrics=["auroc"])
-    assert first["overall"]["auroc"]["value"] == second["overall"]["auroc"]["value"]
-    assert first["overall"]["auroc"]["ci"] != second["overall"]["auroc"]["ci"]
+    assert first.value("auroc") == second.value("auroc")
+    assert first.metric("auroc").ci != second.metric("auroc").ci

@@ -8,6 +8,7 @@ import pytest
 from sklearn.metrics import recall_score
 
 from scoring.errors import InputError
+from scoring.field import Field
 from scoring.label_bias import hide_positives, label_bias_stress
 from scoring.leaderboard import compute_leaderboard
 
@@ -44,15 +45,14 @@ def test_hiding_is_reproducible_from_the_seed(field):
 
 def test_stress_test_reports_metrics_and_ranks_before_and_after(field):
     names, labels, scores, attributes = field
-    result = label_bias_stress(names, labels, scores, attributes,
-                               columns=["sensitivity@sex=F", "auroc"], ranking="mean_rank",
-                               attribute="sex", group="F", share=0.3, seed=8)
+    field = Field(names, labels, scores, attributes, columns=["sensitivity@sex=F", "auroc"],
+                  ranking="mean_rank")
+    result = label_bias_stress(field, attribute="sex", group="F", share=0.3, seed=8)
     women = attributes["sex"] == "F"
     assert result.positives == int((labels[women] == 1).sum())
     assert result.hidden == int(np.floor(0.3 * result.positives + 0.5))
     altered, _ = hide_positives(labels, women, 0.3, seed=8)
-    after = compute_leaderboard(names, altered, scores, attributes, ranking="mean_rank",
-                                columns=["sensitivity@sex=F", "auroc"], bootstrap=0)
+    after = compute_leaderboard(field.with_labels(altered), bootstrap=0)
     for entry in result.entries:
         s = names.index(entry.name)
         before = recall_score(labels[women], scores[s, women] >= 0.5)
@@ -66,8 +66,8 @@ def test_stress_test_reports_metrics_and_ranks_before_and_after(field):
 
 def test_unknown_group_or_bad_share_gets_a_clear_message(field):
     names, labels, scores, attributes = field
-    options = {"columns": ["auroc"], "ranking": "primary", "attribute": "sex"}
+    field = Field(names, labels, scores, attributes, columns=["auroc"], ranking="primary")
     with pytest.raises(InputError, match="no group 'X' among the ranked cases; its groups are F"):
-        label_bias_stress(names, labels, scores, attributes, group="X", share=0.2, **options)
+        label_bias_stress(field, attribute="sex", group="X", share=0.2)
     with pytest.raises(InputError, match="share must be between 0 and 1"):
-        label_bias_stress(names, labels, scores, attributes, group="F", share=1.5, **options)
+        label_bias_stress(field, attribute="sex", group="F", share=1.5)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scoring.field import Field
 from scoring.io import read_predictions, read_truth
 from scoring.leaderboard import compute_leaderboard
 
@@ -57,9 +58,10 @@ def test_json_has_the_issues_shape_and_the_librarys_numbers(files):
     predictions = [read_predictions(path, truth_data) for path in paths]
     scores = np.vstack([p.scores for p in predictions])
     expected = compute_leaderboard(
-        ["logit", "noisy", "noisier"], truth_data.labels, scores, truth_data.attributes,
-        columns=["auroc", "sensitivity", "specificity"], ranking="mean_rank",
-        worst_group_on="sex", bootstrap=50, seed=3,
+        Field(["logit", "noisy", "noisier"], truth_data.labels, scores, truth_data.attributes,
+              columns=["auroc", "sensitivity", "specificity"], ranking="mean_rank",
+              worst_group_on="sex"),
+        bootstrap=50, seed=3,
     )
     assert document == json.loads(json.dumps(expected.to_dict()))
 

@@ -18,6 +18,7 @@ from sklearn.metrics import average_precision_score, recall_score, roc_auc_score
 
 from scoring import leaderboard as leaderboard_module
 from scoring.errors import InputError
+from scoring.field import Field
 from scoring.leaderboard import build_board, compute_leaderboard
 from scoring.ranking import RULES
 from scoring.weighted_stats import resample_weights
@@ -51,8 +52,9 @@ def test_resample_weights_are_reproducible_counts_independent_of_chunks():
 def test_weighted_auroc_auprc_and_sensitivity_equal_scikit_learn(field):
     names, labels, scores, attributes = field
     weights = resample_weights(labels.size, range(0, 5), seed=11)
-    board = build_board(names, labels, scores, attributes, ranking="mean_rank",
-                        columns=["auroc", "auprc", "sensitivity", "auroc@sex=F", "auprc@sex=M"])
+    board = build_board(Field(names, labels, scores, attributes, ranking="mean_rank",
+                              columns=["auroc", "auprc", "sensitivity", "auroc@sex=F",
+                                       "auprc@sex=M"]))
     values = board.values(weights)
     female, male = attributes["sex"] == "F", attributes["sex"] == "M"
     for b, w in enumerate(weights):
@@ -89,8 +91,9 @@ def test_bootstrap_equals_a_per_resample_scikit_learn_and_scipy_oracle(field):
     names, labels, scores, attributes = field
     resamples, seed = 40, 7
     result = compute_leaderboard(
-        names, labels, scores, attributes, ranking="mean_rank", bootstrap=resamples, seed=seed,
-        columns=["auroc", "sensitivity", "specificity@worst(sex)"],
+        Field(names, labels, scores, attributes, ranking="mean_rank",
+              columns=["auroc", "sensitivity", "specificity@worst(sex)"]),
+        bootstrap=resamples, seed=seed,
     )
     weights = resample_weights(labels.size, range(resamples), seed)
     full = _oracle_ranks(labels, scores, attributes["sex"], np.arange(labels.size))
@@ -116,8 +119,8 @@ def test_bootstrap_equals_a_per_resample_scikit_learn_and_scipy_oracle(field):
 
 def test_rank_then_aggregate_bootstrap_equals_resampled_per_case_ranks(field):
     names, labels, scores, attributes = field
-    result = compute_leaderboard(names, labels, scores, attributes, columns=["brier"],
-                                 ranking="rank_then_aggregate", bootstrap=15, seed=2)
+    result = compute_leaderboard(Field(names, labels, scores, attributes, columns=["brier"],
+                                       ranking="rank_then_aggregate"), bootstrap=15, seed=2)
     per_case_ranks = rankdata((scores - labels) ** 2, axis=0, method="min")
     for w, sample in zip(resample_weights(labels.size, range(15), 2), result.rank_samples,
                          strict=True):
@@ -128,11 +131,11 @@ def test_rank_then_aggregate_bootstrap_equals_resampled_per_case_ranks(field):
 
 def test_chunks_of_resamples_give_the_same_result(field, monkeypatch):
     names, labels, scores, attributes = field
-    options = {"columns": ["auroc", "f1@age_band=70-79"], "ranking": "pareto",
-               "bootstrap": 12, "seed": 1}
-    whole = compute_leaderboard(names, labels, scores, attributes, **options)
+    field = Field(names, labels, scores, attributes, columns=["auroc", "f1@age_band=70-79"],
+                  ranking="pareto")
+    whole = compute_leaderboard(field, bootstrap=12, seed=1)
     monkeypatch.setattr(leaderboard_module, "CHUNK_BYTES", 1)
-    chunked = compute_leaderboard(names, labels, scores, attributes, **options)
+    chunked = compute_leaderboard(field, bootstrap=12, seed=1)
     assert np.array_equal(whole.rank_samples, chunked.rank_samples)
     assert whole.to_dict() == chunked.to_dict()
 
@@ -140,8 +143,9 @@ def test_chunks_of_resamples_give_the_same_result(field, monkeypatch):
 def test_same_seed_same_result_other_seed_other_resamples(field):
     names, labels, scores, attributes = field
     def run(seed):
-        return compute_leaderboard(names, labels, scores, attributes, columns=["auroc", "ppv"],
-                                   ranking="median_rank", bootstrap=25, seed=seed)
+        return compute_leaderboard(Field(names, labels, scores, attributes,
+                                         columns=["auroc", "ppv"], ranking="median_rank"),
+                                   bootstrap=25, seed=seed)
     assert run(3).to_dict() == run(3).to_dict()
     assert not np.array_equal(run(3).rank_samples, run(4).rank_samples)
 
@@ -175,17 +179,18 @@ PROPERTY_SETTINGS = settings(
 @given(fields, st.sampled_from(RULES), st.randoms(use_true_random=False))
 def test_permuting_entries_permutes_every_result(params, rule, random):
     names, labels, scores, groups = _random_field(*params)
-    options = {"columns": _columns(rule), "ranking": rule, "bootstrap": 15, "seed": 9,
-               "worst_group_on": "g"}
+    options = {"columns": _columns(rule), "ranking": rule, "worst_group_on": "g"}
     try:
-        result = compute_leaderboard(names, labels, scores, groups, **options)
+        result = compute_leaderboard(Field(names, labels, scores, groups, **options),
+                                     bootstrap=15, seed=9)
     except InputError as error:  # group x may be missing from the random data
         assert "has no group" in str(error)
         return
     permutation = list(range(len(names)))
     random.shuffle(permutation)
-    permuted = compute_leaderboard([names[i] for i in permutation], labels, scores[permutation],
-                                   groups, **options)
+    permuted = compute_leaderboard(Field([names[i] for i in permutation], labels,
+                                         scores[permutation], groups, **options),
+                                   bootstrap=15, seed=9)
     assert np.array_equal(permuted.rank_samples, result.rank_samples[:, permutation])
     assert {e.name: e for e in permuted.entries} == {e.name: e for e in result.entries}
     assert permuted.kendall_tau == pytest.approx(result.kendall_tau, abs=1e-12)
@@ -195,8 +200,8 @@ def test_permuting_entries_permutes_every_result(params, rule, random):
 @given(fields, st.sampled_from(RULES))
 def test_someone_is_first_on_every_resample_and_intervals_hold_the_median(params, rule):
     names, labels, scores, groups = _random_field(*params)
-    result = compute_leaderboard(names, labels, scores, groups, columns=_columns(rule)[:1],
-                                 ranking=rule, bootstrap=15, seed=0, worst_group_on="g")
+    result = compute_leaderboard(Field(names, labels, scores, groups, columns=_columns(rule)[:1],
+                                       ranking=rule, worst_group_on="g"), bootstrap=15, seed=0)
     # Shares of 15 resamples: summing them may round just below 1.
     assert sum(entry.p_first for entry in result.entries) >= 1 - 1e-12
     assert (result.rank_samples.min(axis=1) == 1).all()

@@ -24,6 +24,7 @@ from scipy.stats import rankdata
 
 from scoring.columns import Column, parse_column
 from scoring.errors import InputError
+from scoring.field import Field
 from scoring.leaderboard import compute_leaderboard
 
 NAMES = ["e0", "e1", "e2", "e3", "e4"]
@@ -36,8 +37,8 @@ for row, cases in enumerate(POSITIVE_ON):
 
 
 def board(ranking: str, columns=("sensitivity", "specificity", "ppv"), **options):
-    return compute_leaderboard(NAMES, LABELS, SCORES, GROUPS, columns=list(columns),
-                               ranking=ranking, bootstrap=0, **options)
+    return compute_leaderboard(Field(NAMES, LABELS, SCORES, GROUPS, columns=list(columns),
+                                     ranking=ranking, **options), bootstrap=0)
 
 
 def table(result, field="rank"):
@@ -183,11 +184,11 @@ def test_shown_columns_are_reported_but_not_ranked():
 
 def test_cases_mask_ranks_like_the_subset():
     mask = np.array([True, False, True, True, False, True, True, True])
-    masked = compute_leaderboard(NAMES, LABELS, SCORES, GROUPS, columns=["auroc", "f1"],
-                                 ranking="mean_rank", bootstrap=20, cases=mask)
-    subset = compute_leaderboard(NAMES, LABELS[mask], SCORES[:, mask],
-                                 {"grp": GROUPS["grp"][mask]}, columns=["auroc", "f1"],
-                                 ranking="mean_rank", bootstrap=20)
+    masked = compute_leaderboard(Field(NAMES, LABELS, SCORES, GROUPS, columns=["auroc", "f1"],
+                                       ranking="mean_rank", cases=mask), bootstrap=20)
+    subset = compute_leaderboard(Field(NAMES, LABELS[mask], SCORES[:, mask],
+                                       {"grp": GROUPS["grp"][mask]}, columns=["auroc", "f1"],
+                                       ranking="mean_rank"), bootstrap=20)
     assert masked.to_dict() == subset.to_dict()
 
 
@@ -212,19 +213,19 @@ def test_without_bootstrap_robustness_fields_are_null():
     ],
 )
 def test_bad_options_raise_input_errors(options, message):
-    arguments = {"columns": ["sensitivity", "ppv"], "bootstrap": 0, **options}
+    arguments = {"columns": ["sensitivity", "ppv"], **options}
     with pytest.raises(InputError, match=message):
-        compute_leaderboard(NAMES, LABELS, SCORES, GROUPS, **arguments)
+        compute_leaderboard(Field(NAMES, LABELS, SCORES, GROUPS, **arguments), bootstrap=0)
 
 
 def test_multiclass_labels_are_refused_with_a_clear_message():
     with pytest.raises(InputError, match="leaderboards rank binary tasks"):
-        compute_leaderboard(NAMES, np.array([0, 1, 2, 0, 1, 2, 0, 1]), SCORES, {},
-                            columns=["auroc"], ranking="primary", bootstrap=0)
+        compute_leaderboard(Field(NAMES, np.array([0, 1, 2, 0, 1, 2, 0, 1]), SCORES, {},
+                                  columns=["auroc"], ranking="primary"), bootstrap=0)
 
 
 def test_messages_never_show_labels():
     with pytest.raises(InputError) as error:
-        compute_leaderboard(NAMES, np.array([0, 1, 7, 0, 1, 3, 0, 1]), SCORES, {},
-                            columns=["auroc"], ranking="primary", bootstrap=0)
+        compute_leaderboard(Field(NAMES, np.array([0, 1, 7, 0, 1, 3, 0, 1]), SCORES, {},
+                                  columns=["auroc"], ranking="primary"), bootstrap=0)
     assert not {"3", "7"} & set(str(error.value))

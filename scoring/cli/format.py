@@ -1,0 +1,168 @@
+"""The ``--format table`` renderings of every command: plain-text tables, numbers to 3 decimals
+and "—" for an undefined value. One module, so that every command prints numbers the same way.
+"""
+
+from __future__ import annotations
+
+from scoring.label_bias import LabelBiasResult
+from scoring.leaderboard import LeaderboardResult
+from scoring.result import MetricValue, SplitResult
+from scoring.similarity import MEASURES
+
+
+def number(value: float | None) -> str:
+    """A value to 3 decimals; "—" when it is undefined (None)."""
+    return "—" if value is None else f"{value:.3f}"
+
+
+def cell(entry: MetricValue) -> str:
+    """A metric's value followed by its 95% interval when it has one."""
+    text = number(entry.value)
+    if entry.ci:
+        text += f" [{entry.ci[0]:.3f}, {entry.ci[1]:.3f}]"
+    return text
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned columns as wide as their widest cell, the header underlined with dashes."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True))
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def evaluation_table(result: SplitResult) -> str:
+    """The ``--format table`` rendering of :func:`scoring.evaluate.evaluate`'s result."""
+    metrics = result.metric_ids
+    parts = [f"{result.task}, {result.n_cases} cases"
+             + (f", threshold {result.threshold}" if result.threshold is not None else "")]
+    parts.append(table(["metric", "overall [95% CI]"],
+                       [[m, cell(result.overall[m])] for m in metrics]))
+    attributes = result.attributes
+    for attribute in attributes:
+        rows = [
+            [group.group, str(group.n) + (" small" if group.small else "")]
+            + [number(group.value(m)) for m in metrics]
+            for group in result.groups_of(attribute)
+        ]
+        parts.append(table([attribute, "n", *metrics], rows))
+    if attributes:
+        rows = [
+            [m, a, number(s.difference), number(s.ratio), s.worst_group or "—",
+             number(s.worst_value)]
+            for m in metrics for a, s in result.fairness[m].items()
+        ]
+        parts.append(table(["metric", "attribute", "difference", "ratio", "worst group",
+                            "worst value"], rows))
+        keys = list(next(iter(result.parity.values())).measures)
+        rows = [[a, *(number(p.get(k)) for k in keys)] for a, p in result.parity.items()]
+        parts.append(table(["attribute", *keys], rows))
+    return "\n\n".join(parts)
+
+
+def describe_table(report: dict) -> str:
+    """The ``--format table`` rendering of :func:`scoring.describe.describe`'s report."""
+    binary = report["task"] == "binary"
+    parts = [f"{report['task']}, {report['n_cases']} cases"
+             + (f", positive rate {report['positive_rate']:.3f}" if binary else "")]
+    for attribute in report["attributes"]:
+        header = [attribute["attribute"], "n", "share"]
+        if binary:
+            header += ["positives", "positive rate", "sensitivity ± (95%)"]
+        rows = []
+        for group in attribute["groups"]:
+            row = [group["group"], str(group["n"]) + (" small" if group["small"] else ""),
+                   f"{group['share']:.3f}"]
+            if binary:
+                row += [str(group["positives"]), f"{group['positive_rate']:.3f}",
+                        number(group["sensitivity_half_width"])]
+            rows.append(row)
+        parts.append(
+            table(header, rows)
+            + f"\neffective number of groups {attribute['effective_groups']:.2f}; smallest: "
+            + ", ".join(attribute["smallest"])
+        )
+    if report["warnings"]:
+        parts.append("warnings:\n" + "\n".join(f"- {w}" for w in report["warnings"]))
+    return "\n\n".join(parts)
+
+
+def similarity_table(report: dict) -> str:
+    """One matrix per measure, overall then per group; "—" where undefined."""
+    entries = report["entries"]
+
+    def matrices(title: str, measures: dict) -> list[str]:
+        return [
+            f"{name} ({title})\n"
+            + table(
+                ["", *entries],
+                [
+                    [entry, *(number(v) for v in row)]
+                    for entry, row in zip(entries, measures[name], strict=True)
+                ],
+            )
+            for name in MEASURES
+        ]
+
+    parts = matrices("all cases", report["measures"])
+    for group in report["groups"]:
+        title = f"{group['attribute']} = {group['group']}, n = {group['n']}"
+        parts += matrices(title, group["measures"])
+    return "\n\n".join(parts)
+
+
+def ensemble_table(report: dict, metric: str) -> str:
+    """One row per ensemble: members, the primary metric, its gain, and the worst group."""
+    rows = []
+    for ensemble in report["ensembles"]:
+        worst = ensemble["worst_group"]
+        rows.append(
+            [
+                ensemble["name"],
+                ", ".join(ensemble["members"]),
+                number(ensemble["metrics"][metric]),
+                number(ensemble["gain_over_best"][metric]),
+                "—" if worst is None else f"{worst['attribute']} = {worst['group']}",
+                "—" if worst is None else number(worst["metrics"][metric]),
+            ]
+        )
+    header = ["ensemble", "members", metric, "gain over best", "worst group", f"worst {metric}"]
+    return table(header, rows)
+
+
+def leaderboard_table(result: LeaderboardResult) -> str:
+    """Rank, entry, the rule's score, rank interval, P(first) and every column; then the what-if
+    table."""
+    columns = list(result.entries[0].metrics)
+    rows = [
+        [str(entry.rank), entry.name, number(entry.score),
+         "—" if entry.rank_interval is None else "–".join(map(str, entry.rank_interval)),
+         number(entry.p_first), *(number(entry.metrics[c]) for c in columns)]
+        for entry in result.entries
+    ]
+    tau = "—" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
+    parts = [
+        f"{result.ranking} ranking on {', '.join(result.ranked)}; {result.n_cases} cases, "
+        f"{result.bootstrap} bootstrap resamples (seed {result.seed}); mean Kendall tau {tau}",
+        table(["rank", "entry", "score", "95% rank interval", "P(first)", *columns], rows),
+        table(["if ranked by", "winner"],
+              [[c, ", ".join(w) or "—"] for c, w in result.what_if.items()]),
+    ]
+    return "\n\n".join(parts)
+
+
+def label_bias_table(result: LabelBiasResult) -> str:
+    """Per entry: rank and score before and after hiding the positives."""
+    rows = [
+        [e.name, str(e.rank_before), str(e.rank_after), number(e.score_before),
+         number(e.score_after)]
+        for e in result.entries
+    ]
+    tau = "—" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
+    return (
+        f"{result.hidden} of {result.positives} positives with {result.attribute} = "
+        f"{result.group} hidden as negatives (share {result.share}, seed {result.seed}); "
+        f"Kendall tau before/after {tau}\n\n"
+        + table(["entry", "rank before", "rank after", "score before", "score after"], rows)
+    )

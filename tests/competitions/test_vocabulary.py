@@ -1,0 +1,34 @@
+"""The web's choices are scoring's names: a rule, split or measure added or renamed on one side
+alone fails here instead of drifting (a leaderboard the engine cannot rank, a split no query
+finds)."""
+
+from __future__ import annotations
+
+from competitions.models import Leaderboard, LeaderboardSnapshot, SimilarityReport
+from competitions.selectors import similarity as similarity_page
+from scoring import ranking, similarity, vocabulary
+
+
+def test_every_ranking_rule_of_scoring_is_a_leaderboard_choice_and_nothing_else():
+    assert tuple(Leaderboard.Ranking.values) == vocabulary.RULES
+    assert Leaderboard.Ranking.PRIMARY == "primary"
+    assert Leaderboard.Ranking.RANK_THEN_AGGREGATE == "rank_then_aggregate"
+    assert all(label and label != value for value, label in Leaderboard.Ranking.choices)
+
+
+def test_ranking_reads_the_same_rules_and_explains_each():
+    assert ranking.RULES is vocabulary.RULES
+    assert set(ranking.RULE_EXPLANATIONS) == set(vocabulary.RULES)
+
+
+def test_stored_splits_are_the_splits_scoring_knows():
+    for model in (LeaderboardSnapshot, SimilarityReport):
+        choices = model._meta.get_field("split").choices
+        assert tuple(value for value, _label in choices) == vocabulary.SPLITS
+
+
+def test_the_similarity_page_shows_scorings_measures_and_hides_those_using_labels():
+    assert sorted(similarity_page.SIMILARITY_MEASURES) == sorted(vocabulary.SIMILARITY_MEASURES)
+    assert similarity.MEASURES is vocabulary.SIMILARITY_MEASURES
+    assert similarity.LABEL_MEASURES is vocabulary.LABEL_SIMILARITY_MEASURES
+    assert set(vocabulary.SIMILARITY_MEASURES) >= vocabulary.LABEL_SIMILARITY_MEASURES
