@@ -9,7 +9,7 @@ shows exactly the numbers, intervals and small-group flags of the submission pag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from scoring import columns, registry
 from scoring.columns import Column
 from scoring.errors import InputError
+from scoring.result import MetricValue, SplitResult
 
 
 def parse_column(column_id: str, task: str, attributes: Sequence[str] | None = None) -> Column:
@@ -31,48 +32,57 @@ def parse_column(column_id: str, task: str, attributes: Sequence[str] | None = N
         raise ValidationError(exc.problems) from exc
 
 
-def column_value(result: dict | None, column: Column) -> dict:
+def stored_split(result: SplitResult | Mapping | None) -> SplitResult | None:
+    """A split's stored result as the typed object ``scoring.evaluate`` returned (``None`` for
+    a split the submission has no result on)."""
+    if result is None or isinstance(result, SplitResult):
+        return result
+    return SplitResult.from_dict(result)
+
+
+def column_value(result: SplitResult | Mapping | None, column: Column) -> dict:
     """``{"value", "ci", "n", "small", "group"}`` of ``column`` in one split's stored result.
 
     ``value`` is ``None`` where the metric is undefined there (no positives in the group, a group
     the split lacks, fewer than two groups that are not small for a worst group); ``reason`` says
-    which.
+    which. The cell is a plain dict: the snapshot stores it as JSON, the release step reads it.
     """
-    result = result or {}
+    result = stored_split(result)
+    if result is None:
+        return _cell(None, group=None, n=None, small=False)
     if column.attribute is None:
-        entry = (result.get("overall") or {}).get(column.metric) or {}
-        return _cell(entry, group=None, n=result.get("n_cases"), small=False)
+        return _cell(result.metric(column.metric), group=None, n=result.n_cases, small=False)
     group = column.group
     if column.worst:
-        summary = (result.get("fairness") or {}).get(column.metric, {}).get(column.attribute)
-        group = (summary or {}).get("worst_group")
+        summary = result.fairness_of(column.metric, column.attribute)
+        group = summary.worst_group if summary else None
         if group is None:
-            reason = (summary or {}).get("reason") or _("no groups")
+            reason = (summary.reason if summary else None) or _("no groups")
             return {"value": None, "ci": None, "n": None, "small": False, "group": None,
                     "reason": reason}
-    for item in result.get("groups") or ():
-        if item["attribute"] == column.attribute and item["group"] == group:
-            return _cell(item["metrics"].get(column.metric) or {}, group=group, n=item["n"],
-                         small=item["small"])
+    found = result.group(column.attribute, group)
+    if found is not None:
+        return _cell(found.metric(column.metric), group=group, n=found.n, small=found.small)
     return {"value": None, "ci": None, "n": 0, "small": False, "group": group,
             "reason": _("no cases in this group")}
 
 
-def group_cells(result: dict | None, metric: str) -> dict[str, dict]:
+def group_cells(result: SplitResult | Mapping | None, metric: str) -> dict[str, dict]:
     """``{"attribute=group": cell}`` of one metric on every group of a split's stored result, for
     the leaderboard's "show an attribute's groups as columns" selector."""
+    result = stored_split(result)
     return {
-        f"{item['attribute']}={item['group']}": _cell(
-            item["metrics"].get(metric) or {}, group=item["group"], n=item["n"],
-            small=item["small"],
+        f"{item.attribute}={item.group}": _cell(
+            item.metric(metric), group=item.group, n=item.n, small=item.small
         )
-        for item in (result or {}).get("groups") or ()
+        for item in (result.groups if result else ())
     }
 
 
-def _cell(entry: dict, *, group: str | None, n: int | None, small: bool) -> dict:
-    cell = {"value": entry.get("value"), "ci": entry.get("ci"), "n": n, "small": small,
-            "group": group}
-    if entry.get("value") is None:
-        cell["reason"] = entry.get("reason") or _("not computed")
+def _cell(entry: MetricValue | None, *, group: str | None, n: int | None, small: bool) -> dict:
+    value = entry.value if entry else None
+    cell = {"value": value, "ci": list(entry.ci) if entry and entry.ci else None, "n": n,
+            "small": small, "group": group}
+    if value is None:
+        cell["reason"] = (entry.reason if entry else None) or _("not computed")
     return cell

@@ -7,12 +7,13 @@ from __future__ import annotations
 from django.db.models import Count, F, Prefetch
 
 from competitions.boards import leaderboard_columns, ranked_column_specs
-from competitions.columns import group_cells
+from competitions.columns import group_cells, stored_split
 from competitions.costs import submission_costs
 from competitions.models import Leaderboard, LeaderboardSnapshot, Participant, Submission, Team
 from competitions.presentation.charts import bar_chart
 from competitions.release import release_cell, released_names, viewer_for
 from scoring.ranking import RULE_EXPLANATIONS
+from scoring.result import SplitResult
 
 # The numbers of a row that come from the ranking; released like every cell.
 _ROW_NUMBERS = ("rank", "score", "median_rank", "rank_interval", "p_first")
@@ -138,11 +139,12 @@ def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> d
         .annotate(split_result=F(f"result__{split}"))
         .values_list("pk", "split_result")
     )
-    mine, best = results.get(submission_id) or {}, results.get(leader["submission"]) or {}
+    mine = stored_split(results.get(submission_id))
+    best = stored_split(results.get(leader["submission"]))
     leader_cells = group_cells(best, metric)
-    overall = release_cell({**((mine.get("overall") or {}).get(metric) or {}),
-                            "n": mine.get("n_cases")}, viewer=viewer)
-    leader_overall = release_cell((best.get("overall") or {}).get(metric) or {}, viewer=viewer)
+    overall = release_cell({**_metric_cell(mine, metric), "n": mine.n_cases if mine else None},
+                           viewer=viewer)
+    leader_overall = release_cell(_metric_cell(best, metric), viewer=viewer)
     groups = [{"label": "all cases", "n": overall.get("n"), "small": False,
                "value": overall.get("value"), "ci": overall.get("ci"),
                "leader": leader_overall.get("value")}]
@@ -158,8 +160,13 @@ def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> d
         "row": row, "leader": leader, "metric": metric, "groups": groups,
         "bars": bar_chart(groups),
         "fairness": [
-            {"attribute": attribute, **release_cell(summary, viewer=viewer)}
-            for attribute, summary in ((mine.get("fairness") or {}).get(metric) or {}).items()
+            {"attribute": attribute, **release_cell(summary.to_dict(), viewer=viewer)}
+            for attribute, summary in (mine.fairness.get(metric, {}) if mine else {}).items()
         ],
         "table": table,
     }
+
+
+def _metric_cell(result: SplitResult | None, metric: str) -> dict:
+    entry = result.metric(metric) if result else None
+    return entry.to_dict() if entry else {"value": None, "ci": None}

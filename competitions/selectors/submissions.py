@@ -10,6 +10,7 @@ from competitions.costs import submission_costs
 from competitions.models import Participant, Submission, Team
 from competitions.quota import Remaining, remaining
 from competitions.release import Viewer, release_cell, released_splits, viewer_for
+from scoring.result import SplitResult, read_stored
 
 
 def team_submissions(team: Team) -> QuerySet[Submission]:
@@ -33,49 +34,47 @@ def user_submissions(user) -> QuerySet[Submission]:
 
 def submission_results(submission: Submission, user) -> list[dict]:
     """Per split the user may see: the overall metrics and the per-subgroup rows, released."""
-    if not submission.result:
+    results = read_stored(submission.result)
+    if not results:
         return []
     viewer = viewer_for(user, submission.phase)
-    splits = []
-    for split in released_splits(viewer):
-        result = submission.result.get(split)
-        if result:
-            splits.append({
-                "name": split,
-                "n_cases": result.get("n_cases"),
-                "overall": overall_released(result, viewer),
-                "subgroups": subgroup_rows(result, viewer=viewer),
-            })
-    return splits
+    return [
+        {
+            "name": split,
+            "n_cases": results[split].n_cases,
+            "overall": overall_released(results[split], viewer),
+            "subgroups": subgroup_rows(results[split], viewer=viewer),
+        }
+        for split in released_splits(viewer)
+        if split in results
+    ]
 
 
-def overall_released(result: dict, viewer: Viewer) -> dict[str, dict]:
+def overall_released(result: SplitResult, viewer: Viewer) -> dict[str, dict]:
     """``{metric: {"value", "ci", ...}}`` of one split's result, released."""
     return {
-        metric: release_cell(entry, viewer=viewer)
-        for metric, entry in (result.get("overall") or {}).items()
+        metric: release_cell(entry.to_dict(), viewer=viewer)
+        for metric, entry in result.overall.items()
     }
 
 
-def subgroup_rows(result: dict, *, viewer: Viewer) -> list[dict]:
+def subgroup_rows(result: SplitResult, *, viewer: Viewer) -> list[dict]:
     """Per-subgroup metrics of one split's result as the viewer may see them: a small group's
     values (and its size) are withheld from everyone but the organisers."""
     rows = []
-    for group in result.get("groups", []):
-        small = bool(group.get("small"))
-        shown = release_cell({"n": group["n"], "small": small}, viewer=viewer)
-        metrics = {
-            metric: release_cell({**entry, "small": small}, viewer=viewer)
-            for metric, entry in (group.get("metrics") or {}).items()
-        }
-        hidden = shown["n"] is None and group["n"] is not None
+    for group in result.groups:
+        shown = release_cell({"n": group.n, "small": group.small}, viewer=viewer)
+        hidden = shown["n"] is None
         rows.append({
-            "attribute": group["attribute"],
-            "group": group["group"],
+            "attribute": group.attribute,
+            "group": group.group,
             "n": shown["n"],
-            "small": small,
+            "small": group.small,
             "hidden": hidden,
-            "metrics": {} if hidden else metrics,
+            "metrics": {} if hidden else {
+                metric: release_cell({**entry.to_dict(), "small": group.small}, viewer=viewer)
+                for metric, entry in group.metrics.items()
+            },
         })
     return rows
 

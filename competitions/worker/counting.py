@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from django.db.models import F
 
 from competitions.boards import ranked_column_specs
-from competitions.columns import Column, column_value
+from competitions.columns import Column, column_value, stored_split
 from competitions.models import Leaderboard, Participant, Submission
+from scoring.result import SplitResult
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Counted:
     submission_id: int
     team_id: int
     created_at: object
-    result: dict | None
+    result: SplitResult | None
 
 
 def counting_submissions(board: Leaderboard, split: str) -> list[Counted]:
@@ -45,11 +46,11 @@ def counting_submissions(board: Leaderboard, split: str) -> list[Counted]:
     latest: dict[int, Counted] = {}
     chosen: dict[int, Counted] = {}
     for pk, team_id, created_at, selected, result in scored:
-        item = Counted(pk, team_id, created_at, result)
+        item = Counted(pk, team_id, created_at, stored_split(result))
         latest[team_id] = item
         if selected:
             chosen[team_id] = item
-        value = column_value(result, first)["value"] if first else None
+        value = column_value(item.result, first)["value"] if first else None
         incumbent = best.get(team_id)
         if incumbent is None or _better(value, incumbent[0], first):
             best[team_id] = (value, item)

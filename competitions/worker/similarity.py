@@ -28,6 +28,7 @@ from competitions.standings import phase_standings, primary_column
 from scoring.errors import InputError
 from scoring.field_report import field_ensembles_report
 from scoring.io import Predictions
+from scoring.result import SplitResult
 from scoring.similarity import (
     clustered_order,
     flag_similar_pairs,
@@ -230,10 +231,12 @@ def stored_overall_values(submission_ids: list[int], split: str) -> dict[int, di
     of each result; an absent split gives ``{}``."""
     stored = (
         Submission.objects.filter(pk__in=submission_ids)
-        .annotate(overall=F(f"result__{split}__overall"))
-        .values_list("pk", "overall")
+        .annotate(split_result=F(f"result__{split}"))
+        .values_list("pk", "split_result")
     )
     return {
-        pk: {name: entry.get("value") for name, entry in (overall or {}).items()}
-        for pk, overall in stored
+        pk: {} if result is None else {
+            name: entry.value for name, entry in SplitResult.from_dict(result).overall.items()
+        }
+        for pk, result in stored
     }
