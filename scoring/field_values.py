@@ -28,7 +28,7 @@ from scoring.groups import build_grouping
 from scoring.io import Predictions, Truth
 from scoring.metrics import Metric
 from scoring.tallies import _median_sweep, _rank_sweep
-from scoring.weighted_stats import Field, FieldStats, per_case_loss
+from scoring.weighted_stats import FieldStats, PreparedField, per_case_loss
 
 # Per-case metrics: the mean of one value per case, each named by the Design statistic that
 # holds it. Scorer metrics (``<name>.mean``/``.median``) are per-case too.
@@ -47,10 +47,10 @@ class FieldMetric:
                  threshold: float):
         self.metric = metric
         self.n_cases = truth.n
-        self._field: Field | None = None
+        self._field: PreparedField | None = None
         self._designs: list[tuple[Design, np.ndarray]] = []
         if truth.task == "binary" and metric.scorer is None:
-            self._field = Field(
+            self._field = PreparedField(
                 labels=np.asarray(truth.labels, dtype=np.float64),
                 scores=np.vstack([p.scores for p in predictions]).astype(np.float64),
                 decisions=np.vstack(

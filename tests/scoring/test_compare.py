@@ -229,7 +229,7 @@ def test_differences_equal_evaluate_on_the_selected_cases(binary_truth, field):
     result = compare_entries(binary_truth, predictions, names, metric="mcc", cases=cases,
                              bootstrap=20)
     value = {name: evaluate(binary_truth, p, metrics=["mcc"], attributes=[], cases=cases)
-             ["overall"]["mcc"]["value"] for name, p in zip(names, predictions, strict=True)}
+             .value("mcc") for name, p in zip(names, predictions, strict=True)}
     for (a, b), pair in by_pair(result).items():
         assert pair["difference"] == pytest.approx(value[a] - value[b], abs=1e-12)
 
