@@ -29,6 +29,7 @@ from scoring.contributions import binary_decisions
 from scoring.delong import delong
 from scoring.errors import InputError
 from scoring.field_values import FieldMetric, is_per_case
+from scoring.groups import check_cases
 from scoring.io import Predictions, Truth
 from scoring.metrics import Metric
 from scoring.ranking import primary
@@ -229,12 +230,8 @@ def _check(truth, predictions, names, metric, threshold, cases, alpha, bootstrap
             f"paired-bootstrap test need them), got {bootstrap}"
         )
     problems += check_metrics(truth.task, [metric])
-    if cases is not None:
-        cases = np.asarray(cases)
-        if cases.dtype != bool or cases.shape != (truth.n,):
-            problems.append(f"cases must be a boolean mask of {truth.n} values")
-        elif not cases.any():
-            problems.append("no cases selected")
+    problems += check_cases(cases, truth.n)
+    cases = None if cases is None else np.asarray(cases)
     if problems:
         raise InputError(problems)
     chosen = get_metric(metric, truth.task)

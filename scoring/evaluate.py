@@ -14,7 +14,7 @@ from scoring.bootstrap import percentile_intervals, resample_seeds
 from scoring.contributions import Design, Stats, build_design
 from scoring.errors import InputError
 from scoring.fairness import parity, score_wasserstein, summary
-from scoring.groups import Grouping, build_grouping, check_selection
+from scoring.groups import Grouping, build_grouping, check_cases, check_selection
 from scoring.io import Predictions, Truth
 from scoring.metrics import Metric
 from scoring.registry import check_metrics, get_metric, metrics_for
@@ -133,12 +133,8 @@ def _check_options(truth, predictions, threshold, metrics, attributes, intersect
     if metrics is not None:
         problems += check_metrics(truth.task, metrics)
     problems += check_selection(list(truth.attributes), attributes, intersections)
-    if cases is not None:
-        cases = np.asarray(cases)
-        if cases.dtype != bool or cases.shape != (truth.n,):
-            problems.append(f"cases must be a boolean mask of {truth.n} values")
-        elif not cases.any():
-            problems.append("no cases selected")
+    problems += check_cases(cases, truth.n)
+    cases = None if cases is None else np.asarray(cases)
     if problems:
         raise InputError(problems)
     if metrics is None:

@@ -63,6 +63,16 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def check_cases(cases, n: int) -> list[str]:
+    """Problems with a case mask (``None``: every case): it must be ``n`` booleans, some true."""
+    if cases is None:
+        return []
+    cases = np.asarray(cases)
+    if cases.dtype != bool or cases.shape != (n,):
+        return [f"cases must be a boolean mask of {n} values"]
+    return [] if cases.any() else ["no cases selected"]
+
+
 def check_selection(
     available: Sequence[str],
     attributes: Sequence[str] | None,
