@@ -32,6 +32,7 @@ from competitions.models import (
     SimilarityReport,
     Submission,
     SubmissionEvent,
+    SubmissionFlag,
     Team,
 )
 from competitions.roles import ORGANISERS_GROUP
@@ -303,6 +304,21 @@ class LeaderboardAdmin(OrganiserScopedAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.phase_leaderboards_recompute(phase=form.instance.phase)
+
+
+@admin.register(SubmissionFlag)
+class SubmissionFlagAdmin(OrganiserScopedAdmin):
+    """Submissions that look like probes of the evaluation, per phase (``scoring.probes``)."""
+
+    challenge_path = "submission__phase__challenge"
+    list_display = ("submission", "reason", "differing_cases", "earlier", "detail", "created_at")
+    list_filter = (("submission__phase", admin.RelatedOnlyFieldListFilter), "reason")
+    list_select_related = ("submission__team", "earlier__team")
+    readonly_fields = ("submission", "reason", "detail", "differing_cases", "earlier",
+                       "created_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(SimilarityReport)

@@ -194,6 +194,11 @@ def _stored(submission: Submission) -> CaseArrays | None:
     return CaseArrays(scores=_load(submission.case_scores.name), decisions=decisions)
 
 
+def stored_decisions(submissions: list[Submission]) -> list[tuple[int, np.ndarray]]:
+    """``(id, decisions)`` of submissions that have stored decisions (binary, multiclass)."""
+    return [(s.pk, _load(s.case_decisions.name)) for s in submissions if s.case_decisions]
+
+
 def case_results_backfill(submission: Submission, truth: Truth) -> CaseArrays:
     """Derive a scored submission's arrays from its CSV and store them.
 

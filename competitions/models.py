@@ -546,6 +546,35 @@ class SubmissionEvent(models.Model):
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+class SubmissionFlag(models.Model):
+    """A sign, found by the worker, that a submission probes the evaluation (``scoring.probes``):
+    for the organisers only, listed per phase in the admin."""
+
+    class Reason(models.TextChoices):
+        NEAR_DUPLICATE = "near_duplicate", _("Differs from an earlier one in under 1% of cases")
+        ONE_CLASS = "one_class", _("99% or more of its decisions are one class")
+        CONSTANT_SCORES = "constant_scores", _("95% or more of its scores are one value")
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="flags")
+    reason = models.CharField(max_length=20, choices=Reason)
+    detail = models.CharField(max_length=300, blank=True)
+    differing_cases = models.PositiveIntegerField(null=True, blank=True)
+    earlier = models.ForeignKey(
+        Submission, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "reason"],
+                                    name="one_flag_per_submission_and_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: submission {self.submission_id}"
+
+
 # Case splits as scoring names them (scoring.vocabulary.SPLITS); the stored value is the label.
 SPLIT_CHOICES = [(split, split) for split in SPLITS]
 

@@ -13,6 +13,7 @@ ORGANISER_PERMISSIONS = {
     "submission": ("view", "change"),
     "submissionevent": ("view",),
     "similarityreport": ("view",),
+    "submissionflag": ("view",),
     "leaderboard": ("add", "change", "delete", "view"),
     "leaderboardcolumn": ("add", "change", "delete", "view"),
 }

@@ -41,6 +41,7 @@ from competitions.models import Phase, Submission, SubmissionEvent
 from competitions.splits import split_mask
 from competitions.transitions import submission_transition
 from competitions.worker.dispatch import leaderboards_refresh_enqueue, submission_enqueue
+from competitions.worker.probes import probe_flags, probe_flags_replace
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import read_predictions, read_truth
@@ -155,9 +156,10 @@ def scored_metrics(task: str, primary: str) -> list[str]:
 def _record_success(
     claim: Claim, submission: Submission, result: dict, config: dict, arrays: CaseArrays
 ) -> None:
+    flags = probe_flags(submission, arrays)
     names = case_results_write(submission, arrays)
     try:
-        recorded = _record_if_current(claim, result, config, names)
+        recorded = _record_if_current(claim, result, config, names, flags)
     except BaseException:
         case_results_discard(list(names.values()))
         raise
@@ -165,7 +167,9 @@ def _record_success(
         case_results_discard(list(names.values()))
 
 
-def _record_if_current(claim: Claim, result: dict, config: dict, names: dict[str, str]) -> bool:
+def _record_if_current(
+    claim: Claim, result: dict, config: dict, names: dict[str, str], flags: list
+) -> bool:
     now = timezone.now()
     with transaction.atomic():
         submission = _locked_if_current(claim)
@@ -177,6 +181,7 @@ def _record_if_current(claim: Claim, result: dict, config: dict, names: dict[str
             engine_version=scoring.__version__, message="", finished_at=now,
             **names,
         )
+        probe_flags_replace(submission, flags)
         # The field changed: re-rank it (the refresh then updates how alike the entries are).
         leaderboards_refresh_enqueue(submission.phase)
     return True
