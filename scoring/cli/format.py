@@ -95,10 +95,25 @@ def describe_table(report: dict) -> str:
             table(header, rows)
             + f"\neffective number of groups {attribute['effective_groups']:.2f}; smallest: "
             + ", ".join(attribute["smallest"])
+            + "".join(f"\npower of {group['group']}: {power_line(group['power'])}"
+                      for group in attribute["groups"] if "power" in group)
         )
     if report["warnings"]:
         parts.append("warnings:\n" + "\n".join(f"- {w}" for w in report["warnings"]))
     return "\n\n".join(parts)
+
+
+def power_line(power: dict) -> str:
+    """One group's :func:`scoring.power.group_power` in a line: cases needed, cases it has and
+    whether that is enough, for sensitivity (positives) and specificity (negatives)."""
+    def proportion(name: str, cases: str) -> str:
+        part = power[name]
+        verdict = "enough" if part["enough"] else "not enough"
+        return f"{name} needs {part['needed']} {cases}, has {part['have']} ({verdict})"
+
+    return (f"{proportion('sensitivity', 'positives')}; "
+            f"{proportion('specificity', 'negatives')}; "
+            f"AUROC ± {number(power['auroc']['half_width'])}")
 
 
 def similarity_table(report: dict) -> str:
