@@ -13,6 +13,7 @@ import numpy as np
 from scoring.errors import InputError
 from scoring.groups import build_grouping, check_selection
 from scoring.io import Truth
+from scoring.power import check_options, group_power
 from scoring.vocabulary import SPLITS
 
 Z = 1.959963984540054  # standard normal 97.5% quantile
@@ -32,15 +33,24 @@ def describe(
     attributes: Sequence[str] | None = None,
     intersections: Sequence[tuple[str, str]] = (),
     min_group: int = 30,
+    power: tuple[float, float] | None = None,
 ) -> dict:
     """Per attribute and intersection: each group's count, share and (binary) positive rate
     and expected sensitivity half-width, or (multiclass) count per class; the effective
     number of groups (exp of the Shannon entropy of the shares); the smallest groups; and
     warnings for groups too small to rank on or lacking a class.
+
+    With ``power=(baseline, difference)`` (binary tasks only) each group also gets ``"power"``,
+    :func:`scoring.power.group_power` of its positives and negatives at that baseline
+    proportion and difference to detect; None (the default) leaves it out.
     """
     problems = check_selection(list(truth.attributes), attributes, intersections)
+    if power is not None and truth.task != "binary":
+        problems.append("power analysis is defined for binary tasks only")
     if problems:
         raise InputError(problems)
+    if power is not None:
+        check_options(*power)
     selected = list(truth.attributes) if attributes is None else list(attributes)
     grouping = build_grouping(
         truth.n, truth.attributes, selected, [tuple(p) for p in intersections]
@@ -85,6 +95,10 @@ def describe(
                     "positive_rate": count / size,
                     "sensitivity_half_width": sensitivity_half_width(count),
                 })
+                if power is not None:
+                    entry["power"] = group_power(
+                        count, size - count, baseline=power[0], difference=power[1]
+                    )
                 if count == 0:
                     warnings.append(f"{label}: no positive cases: sensitivity is undefined")
                 elif count == size:

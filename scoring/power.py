@@ -65,7 +65,11 @@ def auroc_half_width(n_pos: int, n_neg: int, auc: float) -> float | None:
     return Z_95 * math.sqrt(variance)
 
 
-def _check(baseline: float, difference: float, auc_baseline: float, alpha: float) -> None:
+def check_options(
+    baseline: float, difference: float, auc_baseline: float = 0.8, alpha: float = 0.05
+) -> None:
+    """Raise :class:`InputError` listing every invalid option of :func:`group_power`, so a
+    caller can refuse them before it has a group to compute."""
     problems = []
     if not 0 < baseline < 1:
         problems.append(f"the baseline proportion must be between 0 and 1, got {baseline}")
@@ -102,7 +106,7 @@ def group_power(
     ``half_width`` is None without positives or negatives. Raises :class:`InputError` for
     invalid options, including baseline + difference above 1.
     """
-    _check(baseline, difference, auc_baseline, alpha)
+    check_options(baseline, difference, auc_baseline, alpha)
     needed = cases_needed(baseline, difference, alpha)
 
     def proportion(have: int) -> dict:
@@ -143,7 +147,7 @@ def truth_power(
     problems = check_selection(list(truth.attributes), attributes, intersections)
     if problems:
         raise InputError(problems)
-    _check(baseline, difference, auc_baseline, alpha)
+    check_options(baseline, difference, auc_baseline, alpha)
     selected = list(truth.attributes) if attributes is None else list(attributes)
     grouping = build_grouping(
         truth.n, truth.attributes, selected, [tuple(p) for p in intersections]

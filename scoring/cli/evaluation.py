@@ -18,6 +18,10 @@ from scoring.evaluate import evaluate
 from scoring.io import TASKS, read_predictions, read_truth
 from scoring.registry import metrics_for
 
+# The power analysis's defaults: a sensitivity or specificity of 0.8, a difference of 0.05.
+POWER_BASELINE = 0.8
+POWER_DIFFERENCE = 0.05
+
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
     """Add ``evaluate``, ``describe`` and ``metrics`` to the subcommands of the main parser."""
@@ -43,6 +47,12 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     run.set_defaults(run=run_evaluate)
     report = commands.add_parser("describe", help="report on the ground truth's subgroups")
     common(report)
+    report.add_argument("--power-baseline", type=float,
+                        help=f"binary: baseline sensitivity/specificity of the power analysis "
+                        f"(default {POWER_BASELINE})")
+    report.add_argument("--power-difference", type=float,
+                        help=f"binary: difference the power analysis must detect "
+                        f"(default {POWER_DIFFERENCE})")
     report.set_defaults(run=run_describe)
     listing = commands.add_parser("metrics", help="list the metrics of a task")
     listing.add_argument("--task", choices=TASKS, default="binary")
@@ -64,9 +74,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_describe(args: argparse.Namespace) -> int:
+    """Binary tasks get each group's power at the given (or default) baseline and difference;
+    for the other tasks, asking for power is refused by ``describe``."""
     truth = read_truth(args.truth, task=args.task, classes=args.classes)
+    asked = args.power_baseline is not None or args.power_difference is not None
+    power = None
+    if args.task == "binary" or asked:
+        power = (POWER_BASELINE if args.power_baseline is None else args.power_baseline,
+                 POWER_DIFFERENCE if args.power_difference is None else args.power_difference)
     result = describe(truth, attributes=args.attributes, intersections=args.intersections,
-                      min_group=args.min_group)
+                      min_group=args.min_group, power=power)
     print(json.dumps(result, indent=1) if args.format == "json" else describe_table(result))
     return 0
 

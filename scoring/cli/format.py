@@ -4,6 +4,7 @@ and "—" for an undefined value. One module, so that every command prints numbe
 
 from __future__ import annotations
 
+from scoring.compare import Comparison
 from scoring.label_bias import LabelBiasResult
 from scoring.leaderboard import LeaderboardResult
 from scoring.result import MetricValue, SplitResult
@@ -15,11 +16,23 @@ def number(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def p_value(value: float | None) -> str:
+    """A p-value to 3 decimals, "<0.001" below that, "—" when the test is undefined."""
+    if value is None:
+        return "—"
+    return "<0.001" if value < 0.0005 else f"{value:.3f}"
+
+
+def interval(ci: tuple[float, float] | None) -> str:
+    """A 95% interval as ``[low, high]`` to 3 decimals; "—" when it is undefined."""
+    return "—" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
 def cell(entry: MetricValue) -> str:
     """A metric's value followed by its 95% interval when it has one."""
     text = number(entry.value)
     if entry.ci:
-        text += f" [{entry.ci[0]:.3f}, {entry.ci[1]:.3f}]"
+        text += " " + interval(entry.ci)
     return text
 
 
@@ -82,10 +95,25 @@ def describe_table(report: dict) -> str:
             table(header, rows)
             + f"\neffective number of groups {attribute['effective_groups']:.2f}; smallest: "
             + ", ".join(attribute["smallest"])
+            + "".join(f"\npower of {group['group']}: {power_line(group['power'])}"
+                      for group in attribute["groups"] if "power" in group)
         )
     if report["warnings"]:
         parts.append("warnings:\n" + "\n".join(f"- {w}" for w in report["warnings"]))
     return "\n\n".join(parts)
+
+
+def power_line(power: dict) -> str:
+    """One group's :func:`scoring.power.group_power` in a line: cases needed, cases it has and
+    whether that is enough, for sensitivity (positives) and specificity (negatives)."""
+    def proportion(name: str, cases: str) -> str:
+        part = power[name]
+        verdict = "enough" if part["enough"] else "not enough"
+        return f"{name} needs {part['needed']} {cases}, has {part['have']} ({verdict})"
+
+    return (f"{proportion('sensitivity', 'positives')}; "
+            f"{proportion('specificity', 'negatives')}; "
+            f"AUROC ± {number(power['auroc']['half_width'])}")
 
 
 def similarity_table(report: dict) -> str:
@@ -166,3 +194,19 @@ def label_bias_table(result: LabelBiasResult) -> str:
         f"Kendall tau before/after {tau}\n\n"
         + table(["entry", "rank before", "rank after", "score before", "score after"], rows)
     )
+
+
+def comparison_table(result: Comparison) -> str:
+    """The entries in rank order, then one row per pair: the difference a − b with its paired
+    95% interval, the test, its p-value, Holm's adjusted p and whether the pair differs."""
+    tied = ", ".join(result.tied_with_leader) or "—"
+    rows = [
+        [pair.a, pair.b, number(pair.difference), interval(pair.ci), pair.test,
+         p_value(pair.p_value), p_value(pair.p_holm), "yes" if pair.significant else "no"]
+        for pair in result.pairs
+    ]
+    return "\n\n".join([
+        f"{result.metric}; Holm-corrected at alpha {result.alpha}\n"
+        f"entries in rank order: {', '.join(result.entries)}\ntied with the leader: {tied}",
+        table(["a", "b", "difference", "95% CI", "test", "p", "p_holm", "significant"], rows),
+    ])

@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
+from scoring.errors import InputError
 from scoring.groups import parse_pairs
-from scoring.io import Predictions, Truth, read_predictions, read_truth
+from scoring.io import TASKS, Predictions, Truth, read_predictions, read_truth
 
 
 def comma_list(text: str) -> list[str]:
@@ -23,18 +26,37 @@ def pairs(text: str) -> list[tuple[str, str]]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def add_field_arguments(sub: argparse.ArgumentParser) -> None:
+def add_field_arguments(sub: argparse.ArgumentParser, *, any_task: bool = False) -> None:
     """The arguments of every command over a field of entries: truth, predictions files,
-    threshold and output format."""
-    sub.add_argument("--truth", required=True, help="ground-truth CSV (binary task)")
+    threshold and output format; with ``any_task`` also ``--task`` and ``--classes`` (the
+    commands that are not binary-only)."""
+    if any_task:
+        sub.add_argument("--truth", required=True, help="ground-truth CSV (.csv or .csv.gz)")
+        sub.add_argument("--task", choices=TASKS, default="binary")
+        sub.add_argument("--classes", type=comma_list, help="multiclass class order, a,b,c")
+    else:
+        sub.add_argument("--truth", required=True, help="ground-truth CSV (binary task)")
     sub.add_argument("predictions", nargs="+", help="predictions CSVs, one per entry")
     sub.add_argument("--threshold", type=float, default=0.5)
     sub.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def read_entries(args: argparse.Namespace) -> tuple[list[str], Truth, list[Predictions]]:
-    """(names by file stem, truth, predictions) of ``--truth`` and the predictions files."""
-    truth = read_truth(args.truth)
-    predictions = [read_predictions(path, truth) for path in args.predictions]
+    """(names by file stem, truth, predictions) of ``--truth`` and the predictions files, for
+    ``args.task`` when the command has ``--task`` (else binary)."""
+    task = getattr(args, "task", "binary")
+    truth = read_truth(args.truth, task=task, classes=getattr(args, "classes", None))
+    predictions = [read_predictions(path, truth, task=task) for path in args.predictions]
     names = [Path(path.removesuffix(".gz")).stem for path in args.predictions]
     return names, truth, predictions
+
+
+def split_cases(truth: Truth, split: str | None) -> np.ndarray | None:
+    """The boolean mask of one split of the ground truth's cases; None (all cases) without a
+    split. Raises :class:`InputError` when the ground truth has no ``split`` column."""
+    if split is None:
+        return None
+    if truth.split is None:
+        raise InputError(f"--split {split} needs a 'split' column in the ground truth; "
+                         "it has none, so only all cases can be used")
+    return np.asarray(truth.split) == split

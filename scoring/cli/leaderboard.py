@@ -11,10 +11,8 @@ import argparse
 import dataclasses
 import json
 
-import numpy as np
-
 from scoring.cli.format import label_bias_table, leaderboard_table
-from scoring.cli.inputs import add_field_arguments, comma_list, read_entries
+from scoring.cli.inputs import add_field_arguments, comma_list, read_entries, split_cases
 from scoring.errors import InputError
 from scoring.field import Field
 from scoring.field_report import stack_field
@@ -62,11 +60,7 @@ def _field(args: argparse.Namespace) -> Field:
     """The field of the predictions files, configured by the command's options."""
     names, truth, predictions = read_entries(args)
     labels, scores, decisions = stack_field(truth, predictions, threshold=args.threshold)
-    cases = None
-    if args.split is not None:
-        if truth.split is None:
-            raise InputError("--split needs a 'split' column in the ground truth")
-        cases = np.asarray(truth.split) == args.split
+    cases = split_cases(truth, args.split)
     return Field(
         names=names, labels=labels, scores=scores, attributes=truth.attributes,
         columns=args.metrics, ranking=args.ranking, primary=args.primary,

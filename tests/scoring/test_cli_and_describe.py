@@ -11,6 +11,8 @@ from scipy.stats import entropy
 
 from scoring import describe as describe_module
 from scoring.cli import main
+from scoring.errors import InputError
+from scoring.power import group_power
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +120,50 @@ def multiclass_truth(flchain):
     frame = flchain[["case_id", "chapter"]].assign(
         label=pd.qcut(flchain["age"], 3, labels=["low", "mid", "high"]).astype(str))
     return read_truth(csv_bytes(frame), task="multiclass", classes=["low", "mid", "high"])
+
+
+def test_describe_json_gives_each_group_the_power_of_its_counts(flchain, files, capsys):
+    truth, _ = files
+    assert main(["describe", "--truth", str(truth), "--power-baseline", "0.7",
+                 "--power-difference", "0.1", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    sex = next(a for a in report["attributes"] if a["attribute"] == "sex")
+    for group in sex["groups"]:
+        labels = flchain.loc[flchain["sex"] == group["group"], "label"]
+        expected = group_power(int(labels.sum()), int((labels == 0).sum()), baseline=0.7,
+                               difference=0.1)
+        assert group["power"] == expected
+
+
+def test_describe_power_defaults_to_baseline_08_and_difference_005(flchain, files, capsys):
+    truth, _ = files
+    assert main(["describe", "--truth", str(truth), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    creatinine = next(a for a in report["attributes"] if a["attribute"] == "creatinine")
+    unknown = next(g for g in creatinine["groups"] if g["group"] == "unknown")
+    labels = flchain.loc[flchain["creatinine"] == "", "label"]
+    assert unknown["power"] == group_power(int(labels.sum()), int((labels == 0).sum()))
+
+
+def test_describe_table_prints_needed_have_and_enough_per_group(files, capsys):
+    truth, _ = files
+    assert main(["describe", "--truth", str(truth)]) == 0
+    out = capsys.readouterr().out
+    assert "power of F: sensitivity needs 903 positives, has" in out
+    assert "(not enough)" in out or "(enough)" in out
+
+
+def test_describe_refuses_a_baseline_plus_difference_above_1(files, capsys):
+    truth, _ = files
+    assert main(["describe", "--truth", str(truth), "--power-baseline", "0.97",
+                 "--power-difference", "0.05"]) == 2
+    assert "baseline 0.97 + difference 0.05 is above 1, not a proportion" in \
+        capsys.readouterr().err
+
+
+def test_describe_leaves_power_out_unless_asked(binary_truth, multiclass_truth):
+    assert all("power" not in group
+               for a in describe_module.describe(binary_truth)["attributes"]
+               for group in a["groups"])
+    with pytest.raises(InputError, match="binary tasks only"):
+        describe_module.describe(multiclass_truth, power=(0.8, 0.05))
