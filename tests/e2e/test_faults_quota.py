@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from competitions import services
-from competitions.models import Submission, Team
+from competitions.models import Participant, Submission, Team
 from tests.conftest import upload
 from tests.e2e.conftest import wait_for
 
@@ -135,11 +135,14 @@ def _waits_on_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def test_an_upload_waits_for_the_team_lock_and_then_sees_the_quota_used_up(
+def test_an_upload_waits_for_the_locks_and_then_sees_the_quota_used_up(
     celery_worker_process, quick_phase, participant, good_predictions
 ):
-    """What makes the race safe: the check runs only after the lock is granted."""
+    """What makes the race safe: the check runs only after the locks are granted. They are
+    taken in the service's order, the person's row and then the team's, as every upload and
+    team switch takes them (the opposite order would deadlock against an upload)."""
     with ThreadPoolExecutor(1) as pool, transaction.atomic():
+        Participant.objects.select_for_update().get(pk=participant.pk)
         Team.objects.select_for_update().get(pk=participant.team_id)
         pending = pool.submit(
             _upload_in_own_connection, quick_phase, participant.user, good_predictions, None
