@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from competitions.models import Phase, Submission, Team
+from competitions.models import Participant, Phase, Submission, Team
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,10 @@ class Remaining:
         return min(self.today, self.total)
 
 
-def _day_start(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
+def utc_day(now: datetime) -> tuple[datetime, datetime]:
+    """The UTC calendar day ``now`` falls in, as [start, end): the quota's "today"."""
+    start = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    return start, start + timedelta(days=1)
 
 
 def usage_of(phase: Phase, user_ids: Iterable[int], now: datetime) -> Usage:
@@ -52,8 +55,8 @@ def usage_of(phase: Phase, user_ids: Iterable[int], now: datetime) -> Usage:
     counted = Submission.objects.filter(
         phase=phase, created_by_id__in=list(user_ids), status__in=Submission.COUNTED_STATUSES
     )
-    start = _day_start(now)
-    today = counted.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    start, end = utc_day(now)
+    today = counted.filter(created_at__gte=start, created_at__lt=end)
     return Usage(today=today.count(), total=counted.count())
 
 
@@ -69,6 +72,44 @@ def remaining(phase: Phase, team: Team, now: datetime) -> Remaining:
     used = team_usage(phase, team, now)
     return Remaining(today=max(0, phase.submissions_per_day - used.today),
                      total=max(0, phase.submissions_total - used.total))
+
+
+def remaining_for(phases: Iterable[Phase], user, now: datetime) -> dict[int, Remaining]:
+    """What the user's team has left in each phase the user has joined, in three queries
+    whatever the number of phases (for lists such as the API's challenges)."""
+    phases = list(phases)
+    teams = dict(
+        Participant.objects.filter(user=user, challenge_id__in={p.challenge_id for p in phases})
+        .values_list("challenge_id", "team_id")
+    )
+    members: dict[int, set[int]] = {}
+    for team_id, user_id in Participant.objects.filter(team_id__in=teams.values()).values_list(
+        "team_id", "user_id"
+    ):
+        members.setdefault(team_id, set()).add(user_id)
+    start, end = utc_day(now)
+    used: dict[tuple[int, int], Usage] = {}
+    rows = (
+        Submission.objects.filter(
+            phase__in=[p for p in phases if p.challenge_id in teams],
+            created_by_id__in={u for ids in members.values() for u in ids},
+            status__in=Submission.COUNTED_STATUSES,
+        )
+        .values_list("phase_id", "created_by_id")
+        .annotate(total=Count("id"),
+                  today=Count("id", filter=Q(created_at__gte=start, created_at__lt=end)))
+    )
+    for phase_id, user_id, total, today in rows:
+        used[(phase_id, user_id)] = Usage(today=today, total=total)
+    left = {}
+    for phase in phases:
+        if phase.challenge_id not in teams:
+            continue
+        team_used = sum((used.get((phase.pk, u), Usage(0, 0))
+                         for u in members.get(teams[phase.challenge_id], ())), Usage(0, 0))
+        left[phase.pk] = Remaining(today=max(0, phase.submissions_per_day - team_used.today),
+                                   total=max(0, phase.submissions_total - team_used.total))
+    return left
 
 
 def quota_refusal(phase: Phase, used: Usage) -> str | None:

@@ -21,7 +21,7 @@ The rules today:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -59,6 +59,20 @@ def viewer_for(user, phase: Phase) -> Viewer:
         )
     return Viewer(user=user, phase=phase, organiser=is_organiser(user, phase.challenge),
                   team_ids=teams)
+
+
+def viewer_cache(user):
+    """``viewer(phase)`` for lists over many phases: who the user is on a challenge (organiser,
+    teams) is looked up once per challenge, not once per phase or row."""
+    known: dict[int, Viewer] = {}
+
+    def viewer(phase: Phase) -> Viewer:
+        found = known.get(phase.challenge_id)
+        found = replace(found, phase=phase) if found else viewer_for(user, phase)
+        known[phase.challenge_id] = found
+        return found
+
+    return viewer
 
 
 def release_cell(cell: Mapping[str, Any], *, viewer: Viewer) -> dict[str, Any]:

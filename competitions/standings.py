@@ -40,7 +40,11 @@ def primary_board(phase: Phase) -> Leaderboard | None:
 
 def primary_column(phase: Phase) -> Column | None:
     """The column that gives the phase's primary value: the primary board's first ranked one."""
-    board = primary_board(phase)
+    return board_primary_column(primary_board(phase))
+
+
+def board_primary_column(board: Leaderboard | None) -> Column | None:
+    """The first column ``board`` ranks on (no query when its columns are prefetched)."""
     specs = ranked_column_specs(board) if board is not None else []
     return specs[0] if specs else None
 

@@ -30,16 +30,18 @@ class PhaseSerializer(serializers.ModelSerializer):
     def get_is_open(self, phase: Phase) -> bool:
         return phase.is_open()
 
+    def _overview(self, phase: Phase) -> dict:
+        return self.context.get("overview", {}).get(phase.pk, {})
+
     def get_quota(self, phase: Phase) -> dict | None:
-        left = self.context.get("quota", {}).get(phase.pk)
+        left = self._overview(phase).get("quota")
         return None if left is None else {"today": left.today, "total": left.total}
 
     def get_primary_metric(self, phase: Phase) -> str:
-        return self.context.get("primary", {}).get(phase.pk, "")
+        return self._overview(phase).get("primary", "")
 
     def get_leaderboards(self, phase: Phase) -> list[str]:
-        boards = self.context.get("boards", {}).get(phase.pk)
-        return [b.slug for b in boards] if boards is not None else []
+        return [b.slug for b in self._overview(phase).get("boards", [])]
 
 
 class ChallengeSerializer(serializers.ModelSerializer):

@@ -28,7 +28,7 @@ from competitions.api.serializers import (
     SubmissionCreateSerializer,
     SubmissionSerializer,
 )
-from competitions.models import Phase, Submission
+from competitions.models import Phase
 from competitions.presentation.exports import leaderboard_document
 from scoring.vocabulary import SPLITS
 
@@ -57,10 +57,7 @@ class TokenObtain(ObtainAuthToken):
 
 
 def _boards_context(phases, user) -> dict:
-    phases = list(phases)
-    return {"boards": {p.pk: selectors.phase_leaderboards_for(p, user) for p in phases},
-            "primary": {p.pk: selectors.phase_primary_column(p) for p in phases},
-            "quota": {p.pk: selectors.quota_remaining(p, user) for p in phases}}
+    return {"overview": selectors.phases_overview(phases, user)}
 
 
 class ChallengeList(APIView):
@@ -69,7 +66,8 @@ class ChallengeList(APIView):
     @extend_schema(responses={200: ChallengeSerializer(many=True), **THROTTLED})
     def get(self, request: Request) -> Response:
         challenges = list(
-            selectors.challenges_visible_to(request.user).prefetch_related("phases")
+            selectors.challenges_visible_to(request.user)
+            .prefetch_related("phases__leaderboards__columns")
         )
         phases = [p for c in challenges for p in c.phases.all()]
         serializer = ChallengeSerializer(challenges, many=True,
@@ -83,7 +81,9 @@ class ChallengeDetail(APIView):
     @extend_schema(responses={200: ChallengeSerializer, **NOT_FOUND, **THROTTLED})
     def get(self, request: Request, slug: str) -> Response:
         challenge, _participant = permissions.content_or_404(request.user, slug)
-        context = _boards_context(challenge.phases.all(), request.user)
+        context = _boards_context(
+            challenge.phases.prefetch_related("leaderboards__columns"), request.user
+        )
         return Response(ChallengeSerializer(challenge, context=context).data)
 
 
@@ -111,12 +111,6 @@ class LeaderboardDetail(APIView):
         return Response(leaderboard_document(table))
 
 
-def _results_for(user):
-    def results(submission: Submission) -> dict:
-        return selectors.api_results(submission, user)
-    return results
-
-
 class MySubmissions(APIView):
     """The submissions of every team the user is in, newest first."""
 
@@ -126,7 +120,7 @@ class MySubmissions(APIView):
     def get(self, request: Request) -> Response:
         submissions = selectors.user_submissions(request.user)
         return Response(SubmissionSerializer(
-            submissions, many=True, context={"results": _results_for(request.user)}
+            submissions, many=True, context={"results": selectors.api_results_for(request.user)}
         ).data)
 
 
@@ -138,7 +132,7 @@ class SubmissionDetail(APIView):
     def get(self, request: Request, pk: int) -> Response:
         submission = get_object_or_404(selectors.user_submissions(request.user), pk=pk)
         return Response(SubmissionSerializer(
-            submission, context={"results": _results_for(request.user)}
+            submission, context={"results": selectors.api_results_for(request.user)}
         ).data)
 
 
@@ -167,6 +161,8 @@ class SubmissionCreate(APIView):
             return Response(refused.as_document(), status=status.HTTP_400_BAD_REQUEST)
         submission = selectors.user_submissions(request.user).get(pk=submission.pk)
         return Response(
-            SubmissionSerializer(submission, context={"results": _results_for(request.user)}).data,
+            SubmissionSerializer(
+                submission, context={"results": selectors.api_results_for(request.user)}
+            ).data,
             status=status.HTTP_201_CREATED,
         )

@@ -8,14 +8,14 @@ from competitions.selectors.challenges import (
     challenges_visible_to,
     leaderboard_splits,
     phase_leaderboards_for,
-    phase_primary_column,
+    phases_overview,
 )
 from competitions.selectors.compute import compute_view
 from competitions.selectors.leaderboards import entry_view, leaderboard_table
 from competitions.selectors.results import label_bias_rows, results_view, truth_populations
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
 from competitions.selectors.submissions import (
-    api_results,
+    api_results_for,
     quota_remaining,
     subgroup_rows,
     submission_cost,
@@ -25,7 +25,7 @@ from competitions.selectors.submissions import (
 )
 
 __all__ = [
-    "api_results",
+    "api_results_for",
     "challenges_visible_to",
     "compute_view",
     "ensemble_rows",
@@ -35,7 +35,7 @@ __all__ = [
     "leaderboard_splits",
     "leaderboard_table",
     "phase_leaderboards_for",
-    "phase_primary_column",
+    "phases_overview",
     "quota_remaining",
     "results_view",
     "similarity_view",

@@ -4,10 +4,12 @@ leaderboards (the release rules decide, ``competitions.release``)."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from competitions.models import Challenge, Leaderboard, Phase
-from competitions.release import released_boards, released_splits, viewer_for
-from competitions.standings import primary_column
+from competitions.quota import remaining_for
+from competitions.release import released_boards, released_splits, viewer_cache, viewer_for
+from competitions.standings import board_primary_column
 
 
 def challenges_visible_to(user) -> QuerySet[Challenge]:
@@ -31,10 +33,23 @@ def phase_leaderboards_for(phase: Phase, user) -> list[Leaderboard]:
     return released_boards(viewer_for(user, phase), phase.leaderboards.all())
 
 
-def phase_primary_column(phase: Phase) -> str:
-    """The id of the column that gives the phase's primary value (``competitions.standings``)."""
-    column = primary_column(phase)
-    return column.id if column else ""
+def phases_overview(phases, user) -> dict[int, dict]:
+    """Per phase, for a list such as the API's challenges: the boards the user sees, the primary
+    column's id and the quota left (None outside the challenge). A bounded number of queries
+    per challenge, not per phase, when the phases come with ``leaderboards__columns`` prefetched
+    (the design arms' filter adds its own)."""
+    phases = list(phases)
+    viewer_of = viewer_cache(user)
+    left = remaining_for(phases, user, timezone.now()) if user.is_authenticated else {}
+    overview = {}
+    for phase in phases:
+        viewer = viewer_of(phase)
+        boards = list(phase.leaderboards.all())
+        primary = board_primary_column(next((b for b in boards if b.is_primary), None))
+        overview[phase.pk] = {"boards": released_boards(viewer, boards),
+                              "primary": primary.id if primary else "",
+                              "quota": left.get(phase.pk)}
+    return overview
 
 
 def leaderboard_splits(phase: Phase, user) -> list[str]:

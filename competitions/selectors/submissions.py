@@ -9,7 +9,7 @@ from django.utils import timezone
 from competitions.costs import submission_costs
 from competitions.models import Participant, Submission, Team
 from competitions.quota import Remaining, remaining
-from competitions.release import Viewer, release_cell, released_splits, viewer_for
+from competitions.release import Viewer, release_cell, released_splits, viewer_cache, viewer_for
 from scoring.result import SplitResult, read_stored
 
 
@@ -32,12 +32,15 @@ def user_submissions(user) -> QuerySet[Submission]:
     )
 
 
-def submission_results(submission: Submission, user) -> list[dict]:
-    """Per split the user may see: the overall metrics and the per-subgroup rows, released."""
+def submission_results(
+    submission: Submission, user, *, viewer: Viewer | None = None
+) -> list[dict]:
+    """Per split the user may see: the overall metrics and the per-subgroup rows, released.
+    ``viewer``: the user on the submission's phase, when the caller has it (lists)."""
     results = read_stored(submission.result)
     if not results:
         return []
-    viewer = viewer_for(user, submission.phase)
+    viewer = viewer or viewer_for(user, submission.phase)
     return [
         {
             "name": split,
@@ -97,6 +100,13 @@ def submission_cost(submission: Submission, user) -> dict | None:
     return release_cell(cost, viewer=viewer_for(user, submission.phase))
 
 
-def api_results(submission: Submission, user) -> dict:
-    """``{split: {metric: {"value", "ci", ...}}}`` for the API, released."""
-    return {item["name"]: item["overall"] for item in submission_results(submission, user)}
+def api_results_for(user):
+    """A reader of ``{split: {metric: {"value", "ci", ...}}}`` per submission for the API,
+    released; it looks up who the user is once per challenge, not once per submission."""
+    viewer_of = viewer_cache(user)
+
+    def results(submission: Submission) -> dict:
+        return {item["name"]: item["overall"] for item in
+                submission_results(submission, user, viewer=viewer_of(submission.phase))}
+
+    return results

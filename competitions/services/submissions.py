@@ -8,7 +8,7 @@ on the team, so concurrent uploads cannot slip past them.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from competitions.hooks import submit_refusal
 from competitions.models import FactSheet, Participant, Phase, Submission, SubmissionEvent, Team
-from competitions.quota import quota_refusal, team_usage
+from competitions.quota import quota_refusal, team_usage, utc_day
 from competitions.worker.dispatch import leaderboards_refresh_enqueue, submission_enqueue
 
 
@@ -154,10 +154,10 @@ def _check_failures(*, phase: Phase, user, now: datetime) -> None:
     """Refuse an upload once the person's failed uploads today reach the cap: a failed file
     frees its quota slot, so without it a person could keep the worker busy with bad files."""
     cap = settings.FAILED_UPLOADS_PER_DAY_FACTOR * phase.submissions_per_day
-    day_start = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    start, end = utc_day(now)
     failed = Submission.objects.filter(
         phase=phase, created_by=user, status=Submission.Status.FAILED,
-        created_at__gte=day_start, created_at__lt=day_start + timedelta(days=1),
+        created_at__gte=start, created_at__lt=end,
     ).count()
     if failed >= cap:
         raise ValidationError(
