@@ -155,6 +155,8 @@ class PhaseAdminForm(forms.ModelForm):
             "private_share",
             "split_seed",
             "score_visibility",
+            "release_policy",
+            "release_decimals",
         )
 
     def __init__(self, *args, **kwargs):
@@ -205,6 +207,18 @@ class PhaseAdmin(OrganiserScopedAdmin):
         upload = form.cleaned_data.get("ground_truth_upload")
         services.phase_save(phase=obj, created=not change, upload=upload,
                             changed=form.changed_data)
+        if obj.release_policy == Phase.ReleasePolicy.FULL:
+            self.message_user(
+                request,
+                _(
+                    "“%(phase)s” releases every submission's public scores (policy “full”). "
+                    "Participants can read labels back from such feedback: rounding stops the "
+                    "precision probe, not the difference between two submissions nor a "
+                    "submission that decides positive on one chosen case per group. Use it only "
+                    "for a practice phase; the ladder withholds such feedback."
+                ) % {"phase": obj.name},
+                messages.WARNING,
+            )
         if upload:
             self.message_user(
                 request,

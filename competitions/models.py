@@ -205,6 +205,29 @@ class Phase(models.Model):
     scores_published_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Set by the “publish scores” admin action.")
     )
+    class ReleasePolicy(models.TextChoices):
+        LADDER = "ladder", _("Ladder: release a submission only when it is significantly better")
+        FULL = "full", _("Full: release every submission's public scores")
+
+    release_policy = models.CharField(
+        max_length=8,
+        choices=ReleasePolicy,
+        default=ReleasePolicy.LADDER,
+        help_text=_(
+            "Ladder (recommended): a submission's public scores are shown only when it beats "
+            "the person's best released submission significantly. Full: every submission's "
+            "public scores are shown — labels can then be read back from the feedback "
+            "(rounding stops the precision probe, not differencing two submissions nor "
+            "counting probes); choose it only for a practice phase."
+        ),
+    )
+    release_decimals = models.PositiveSmallIntegerField(
+        default=3,
+        help_text=_(
+            "Decimals of every value participants and the public see (pages, API, downloads). "
+            "At most 3; fewer is coarser. Organisers always see exact values."
+        ),
+    )
     case_list = models.FileField(
         storage=private_storage_for_fields, upload_to=_derived_path, blank=True, editable=False
     )
@@ -258,6 +281,12 @@ class Phase(models.Model):
                 condition=Q(bootstrap_resamples__lte=5000), name="bootstrap_resamples_bounded"
             ),
             models.CheckConstraint(condition=Q(min_group_size__gte=1), name="min_group_positive"),
+            models.CheckConstraint(
+                condition=Q(release_decimals__lte=3), name="release_decimals_at_most_3"
+            ),
+            models.CheckConstraint(
+                condition=Q(release_policy__in=["ladder", "full"]), name="release_policy_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(private_share__gte=0) & Q(private_share__lt=1),
                 name="private_share_in_unit",
@@ -436,6 +465,14 @@ class Submission(models.Model):
     )
     # The team's own pick of its counting submission, for leaderboards that count the chosen one.
     selected = models.BooleanField(default=False)
+    # The release step's decision once scored (competitions/worker/ladder.py): True when its
+    # public-split values may be shown to participants; False under the ladder when it is not
+    # significantly better than its author's best released submission, or flagged as a probe.
+    # None until scored. ``release_note`` says why in plain words; ``ladder`` holds the
+    # comparison for the organisers (compared_to, column, improvement, ci, resamples).
+    released = models.BooleanField(null=True, blank=True, editable=False)
+    release_note = models.CharField(max_length=200, blank=True, editable=False)
+    ladder = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,6 +10,11 @@ The rules today:
 
 - organisers of the challenge see everything, exactly;
 - while a phase hides its scores (``Phase.scores_hidden``), no one else sees any of its numbers;
+- under the ladder (``Phase.release_policy``), a submission that was not released
+  (``competitions.worker.ladder``) shows no public-split value of its own, and says why;
+- every number anyone else sees is rounded to the phase's ``release_decimals`` (3 by default),
+  JSON and ``data-*`` attributes included: no released value carries more digits than the page
+  shows (exact digits spell labels: a Brier score of 0.5 − 2⁻ᵏ probes reads them in binary);
 - a small group's values, its size and its counts are withheld (they can reveal individual
   labels): the viewer learns that the group is small;
 - the private split is shown only after the phase ends (``released_splits``);
@@ -20,6 +25,8 @@ The rules today:
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,7 +34,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from competitions.hooks import visible_leaderboards
-from competitions.models import Leaderboard, Participant, Phase
+from competitions.models import Leaderboard, Participant, Phase, Submission
 from competitions.permissions import is_organiser
 
 # Keys of a cell that are not numbers about the data: kept when the numbers are withheld.
@@ -75,22 +82,71 @@ def viewer_cache(user):
     return viewer
 
 
-def release_cell(cell: Mapping[str, Any], *, viewer: Viewer) -> dict[str, Any]:
+def release_cell(
+    cell: Mapping[str, Any], *, viewer: Viewer, submission: Submission | None = None,
+    split: str = "public",
+) -> dict[str, Any]:
     """``cell`` as ``viewer`` may see it: a copy, with every number withheld (``None``) where a
-    rule hides it and ``reason`` saying why. A cell is any mapping of numbers with optional
-    labels; ``small`` marks a small group's cell."""
+    rule hides it and ``reason`` saying why, and the rest rounded to the phase's release
+    resolution. A cell is any mapping of numbers with optional labels; ``small`` marks a small
+    group's cell. ``submission``: the one submission whose own values the cell holds (its
+    results on ``split``), for the ladder's rule; leaderboard rows are released ones."""
     if viewer.organiser:
         return dict(cell)
     if not viewer.scores_visible:
         return _withheld(cell, _("scores hidden"))
     if cell.get("small"):
         return _withheld(cell, _("small group"))
-    return dict(cell)
+    held = _held_by_ladder(viewer.phase, submission, split)
+    if held:
+        return _withheld(cell, held)
+    return _rounded(cell, viewer.phase.release_decimals)
 
 
 def release_value(value: Any, *, viewer: Viewer, small: bool = False) -> Any:
     """One number through ``release_cell``: the value, or ``None`` where it is withheld."""
     return release_cell({"value": value, "small": small}, viewer=viewer)["value"]
+
+
+def release_policy_text(phase: Phase) -> str:
+    """The phase's release policy in plain words, for the leaderboard and submission pages."""
+    decimals = phase.release_decimals
+    if phase.release_policy == Phase.ReleasePolicy.LADDER:
+        return _(
+            "Scores are shown to %(d)d decimals. Your first submission's public scores are "
+            "shown; a later one's only when it is significantly better than your best shown "
+            "one (the 95%% interval of the improvement on the leaderboard's first ranked "
+            "column, over the public cases, lies above zero). Otherwise the page says it was "
+            "not significantly better, and the leaderboard keeps your best. The final private "
+            "ranking uses every submission."
+        ) % {"d": decimals}
+    return _("Every submission's public scores are shown, to %(d)d decimals.") % {"d": decimals}
+
+
+def _held_by_ladder(phase: Phase, submission: Submission | None, split: str) -> str | None:
+    if (submission is None or split != "public" or submission.released is not False
+            or phase.release_policy != Phase.ReleasePolicy.LADDER):
+        return None
+    return submission.release_note or _("not significantly better than your best")
+
+
+def _rounded(cell: Mapping[str, Any], decimals: int) -> dict[str, Any]:
+    return {key: value if key in _LABEL_KEYS else _round(value, decimals)
+            for key, value in cell.items()}
+
+
+def _round(value: Any, decimals: int) -> Any:
+    """Floats rounded (nested lists and mappings too); integers, booleans and text as they are."""
+    if isinstance(value, bool) or value is None or isinstance(value, numbers.Integral):
+        return value
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return round(number, decimals) if math.isfinite(number) else number
+    if isinstance(value, Mapping):
+        return _rounded(value, decimals)
+    if isinstance(value, (list, tuple)):
+        return [_round(item, decimals) for item in value]
+    return value
 
 
 def _withheld(cell: Mapping[str, Any], reason: str) -> dict[str, Any]:

@@ -107,11 +107,25 @@ class SubmissionSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.name", read_only=True)
     events = SubmissionEventSerializer(many=True, read_only=True)
     results = serializers.SerializerMethodField()
+    released = serializers.SerializerMethodField()
+    release_note = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
         fields = ("id", "challenge", "phase", "team", "original_name", "description", "status",
-                  "message", "created_at", "finished_at", "events", "results")
+                  "message", "created_at", "finished_at", "events", "results", "released",
+                  "release_note")
+
+    def get_released(self, submission: Submission) -> bool | None:
+        """Whether its public scores are shown (the phase's release policy); null until
+        scored."""
+        if submission.released is None:
+            return None
+        return submission.released or submission.phase.release_policy == "full"
+
+    def get_release_note(self, submission: Submission) -> str:
+        """Why its public scores are not shown, in plain words; empty when they are."""
+        return "" if self.get_released(submission) in (True, None) else submission.release_note
 
     def get_results(self, submission: Submission) -> dict[str, dict]:
         """Overall metrics per split the user may see (``{split: {metric: {value, ci}}}``)."""

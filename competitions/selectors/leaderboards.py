@@ -11,7 +11,7 @@ from competitions.columns import group_cells, stored_split
 from competitions.costs import submission_costs
 from competitions.models import Leaderboard, LeaderboardSnapshot, Participant, Submission, Team
 from competitions.presentation.charts import bar_chart
-from competitions.release import release_cell, released_names, viewer_for
+from competitions.release import release_cell, release_value, released_names, viewer_for
 from scoring.ranking import RULE_EXPLANATIONS
 from scoring.result import SplitResult
 
@@ -155,7 +155,8 @@ def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> d
                        "value": shown["value"], "ci": shown["ci"], "leader": leader_value})
     for item in groups:
         both = item["value"] is not None and item["leader"] is not None
-        item["gap"] = item["value"] - item["leader"] if both else None
+        # A difference of released values, released again: no more digits than they have.
+        item["gap"] = release_value(item["value"] - item["leader"], viewer=viewer) if both else None
     return {
         "row": row, "leader": leader, "metric": metric, "groups": groups,
         "bars": bar_chart(groups),

@@ -45,28 +45,40 @@ def submission_results(
         {
             "name": split,
             "n_cases": results[split].n_cases,
-            "overall": overall_released(results[split], viewer),
-            "subgroups": subgroup_rows(results[split], viewer=viewer),
+            "overall": overall_released(results[split], viewer, submission=submission,
+                                        split=split),
+            "subgroups": subgroup_rows(results[split], viewer=viewer, submission=submission,
+                                       split=split),
+            "withheld": release_cell({}, viewer=viewer, submission=submission,
+                                     split=split).get("reason"),
         }
         for split in released_splits(viewer)
         if split in results
     ]
 
 
-def overall_released(result: SplitResult, viewer: Viewer) -> dict[str, dict]:
-    """``{metric: {"value", "ci", ...}}`` of one split's result, released."""
+def overall_released(
+    result: SplitResult, viewer: Viewer, *, submission: Submission | None = None,
+    split: str = "public",
+) -> dict[str, dict]:
+    """``{metric: {"value", "ci", ...}}`` of one split's result of ``submission``, released."""
     return {
-        metric: release_cell(entry.to_dict(), viewer=viewer)
+        metric: release_cell(entry.to_dict(), viewer=viewer, submission=submission, split=split)
         for metric, entry in result.overall.items()
     }
 
 
-def subgroup_rows(result: SplitResult, *, viewer: Viewer) -> list[dict]:
+def subgroup_rows(
+    result: SplitResult, *, viewer: Viewer, submission: Submission | None = None,
+    split: str = "public",
+) -> list[dict]:
     """Per-subgroup metrics of one split's result as the viewer may see them: a small group's
-    values (and its size) are withheld from everyone but the organisers."""
+    values (and its size) are withheld from everyone but the organisers, and all of them where
+    the ladder did not release the submission."""
     rows = []
     for group in result.groups:
-        shown = release_cell({"n": group.n, "small": group.small}, viewer=viewer)
+        shown = release_cell({"n": group.n, "small": group.small}, viewer=viewer,
+                             submission=submission, split=split)
         hidden = shown["n"] is None
         rows.append({
             "attribute": group.attribute,
@@ -75,7 +87,8 @@ def subgroup_rows(result: SplitResult, *, viewer: Viewer) -> list[dict]:
             "small": group.small,
             "hidden": hidden,
             "metrics": {} if hidden else {
-                metric: release_cell({**entry.to_dict(), "small": group.small}, viewer=viewer)
+                metric: release_cell({**entry.to_dict(), "small": group.small}, viewer=viewer,
+                                     submission=submission, split=split)
                 for metric, entry in group.metrics.items()
             },
         })

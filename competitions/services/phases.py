@@ -62,6 +62,9 @@ def phase_save(
         if not created and {"similarity_flag_threshold", "ensemble_size"} & changed:
             # Flags and ensembles follow the new settings; the matrices are reused as they are.
             similarity_enqueue(phase)
+        if not created and "release_policy" in changed:
+            # Under the ladder the public boards count released submissions only.
+            leaderboards_refresh_enqueue(phase)
     return phase
 
 

@@ -68,3 +68,11 @@ def metric_cell(cell: dict) -> str:
     if cell.get("group"):
         parts.append(format_html("<br><small>{}</small>", cell["group"]))
     return format_html('<td data-value="{}">{}</td>', sort_key, mark_safe("".join(parts)))  # noqa: S308
+
+
+@register.simple_tag
+def release_policy(phase) -> str:
+    """The phase's release policy in plain words (``competitions.release``)."""
+    from competitions.release import release_policy_text
+
+    return release_policy_text(phase)

@@ -13,7 +13,7 @@ from django.db.models import F
 
 from competitions.boards import ranked_column_specs
 from competitions.columns import Column, column_value, stored_split
-from competitions.models import Leaderboard, Participant, Submission
+from competitions.models import Leaderboard, Participant, Phase, Submission
 from scoring.result import SplitResult
 
 
@@ -30,12 +30,15 @@ def counting_submissions(board: Leaderboard, split: str) -> list[Counted]:
     wins a tie), its latest, or the one it picked (its best if it picked none).
 
     Only teams with members are entries: when everyone left a team, its submissions stay (for
-    the organisers, and in their authors' quota) but the team is no longer on the board.
+    the organisers, and in their authors' quota) but the team is no longer on the board. Under
+    the ladder the public board counts released submissions only (``worker.ladder``); the
+    private board, shown after the end, counts every submission as the rule says.
     """
     live = Participant.objects.filter(challenge_id=board.phase.challenge_id).values("team_id")
     scored = (
         Submission.objects.filter(phase_id=board.phase_id, status=Submission.Status.SCORED,
                                   team_id__in=live)
+        .filter(**_released_only(board.phase, split))
         .annotate(split_result=F(f"result__{split}"))
         .order_by("created_at", "pk")
         .values_list("pk", "team_id", "created_at", "selected", "split_result")
@@ -60,6 +63,12 @@ def counting_submissions(board: Leaderboard, split: str) -> list[Counted]:
     if board.counting == Leaderboard.Counting.CHOSEN:
         picked.update(chosen)
     return list(picked.values())
+
+
+def _released_only(phase: Phase, split: str) -> dict:
+    if split == "public" and phase.release_policy == Phase.ReleasePolicy.LADDER:
+        return {"released": True}
+    return {}
 
 
 def _better(value: float | None, incumbent: float | None, column: Column | None) -> bool:

@@ -21,6 +21,7 @@ keeps killing the worker) is failed with a message instead of being tried foreve
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,10 +42,11 @@ from competitions.models import Phase, Submission, SubmissionEvent
 from competitions.splits import split_mask
 from competitions.transitions import submission_transition
 from competitions.worker.dispatch import leaderboards_refresh_enqueue, submission_enqueue
+from competitions.worker.ladder import Decision, lock_author, release_decide
 from competitions.worker.probes import probe_flags, probe_flags_replace
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
-from scoring.io import read_predictions, read_truth
+from scoring.io import Truth, read_predictions, read_truth
 from scoring.registry import metrics_for
 
 logger = logging.getLogger(__name__)
@@ -90,14 +92,14 @@ def submission_score(claim: Claim) -> None:
     """Score a claimed submission and record the result or a participant-readable failure."""
     submission = Submission.objects.select_related("phase__challenge").get(pk=claim.submission_id)
     try:
-        result, config, arrays = _evaluate(submission)
+        result, config, arrays, truth = _evaluate(submission)
     except InputError as exc:
         submission_record_failure(claim, "\n".join(exc.problems), discard_file=True)
         return
     except MemoryError:
         submission_record_failure(claim, _("The file is too large to score."), discard_file=True)
         return
-    _record_success(claim, submission, result, config, arrays)
+    _record_success(claim, submission, result, config, arrays, truth)
 
 
 def submission_fail_internal(claim: Claim) -> None:
@@ -105,7 +107,7 @@ def submission_fail_internal(claim: Claim) -> None:
     submission_record_failure(claim, str(INTERNAL_ERROR_MESSAGE))
 
 
-def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays]:
+def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays, Truth]:
     phase: Phase = submission.phase
     task = phase.challenge.task
     with phase.ground_truth.open("rb") as handle:
@@ -144,7 +146,7 @@ def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays]:
         if private is not None and private.any()
         else None,
     }
-    return result, config, case_arrays(truth, predictions, threshold=phase.threshold)
+    return result, config, case_arrays(truth, predictions, threshold=phase.threshold), truth
 
 
 def scored_metrics(task: str, primary: str) -> list[str]:
@@ -154,12 +156,17 @@ def scored_metrics(task: str, primary: str) -> list[str]:
 
 
 def _record_success(
-    claim: Claim, submission: Submission, result: dict, config: dict, arrays: CaseArrays
+    claim: Claim, submission: Submission, result: dict, config: dict, arrays: CaseArrays,
+    truth: Truth,
 ) -> None:
     flags = probe_flags(submission, arrays)
     names = case_results_write(submission, arrays)
     try:
-        recorded = _record_if_current(claim, result, config, names, flags)
+        recorded = _record_if_current(
+            claim, result, config, names, flags, author=submission,
+            decide=lambda: release_decide(submission, arrays, truth, flagged=bool(flags),
+                                          seed=BOOTSTRAP_SEED),
+        )
     except BaseException:
         case_results_discard(list(names.values()))
         raise
@@ -168,18 +175,23 @@ def _record_success(
 
 
 def _record_if_current(
-    claim: Claim, result: dict, config: dict, names: dict[str, str], flags: list
+    claim: Claim, result: dict, config: dict, names: dict[str, str], flags: list, *,
+    author: Submission, decide: Callable[[], Decision],
 ) -> bool:
     now = timezone.now()
     with transaction.atomic():
+        lock_author(author)
         submission = _locked_if_current(claim)
         if submission is None:
             return False
+        # Under the author's lock: their released best cannot change until this commits.
+        decision = decide()
         case_results_replace_after_commit(submission, names)
         submission_transition(
             submission, SubmissionEvent.Kind.FINISHED, at=now, result=result, config=config,
             engine_version=scoring.__version__, message="", finished_at=now,
-            **names,
+            released=decision.released, release_note=decision.note[:200],
+            ladder=decision.ladder, **names,
         )
         probe_flags_replace(submission, flags)
         # The field changed: re-rank it (the refresh then updates how alike the entries are).

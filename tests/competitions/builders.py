@@ -70,12 +70,14 @@ def stored_result(auroc, sensitivity=None, groups=None, small=()) -> dict:
                                fairness=fairness).to_dict()
 
 
-def make_scored(phase, participant, created_offset=0, **values) -> Submission:
+def make_scored(phase, participant, created_offset=0, released=True, **values) -> Submission:
+    """A scored submission as the worker leaves it; ``released``: the release step's decision
+    (the ladder's own tests decide it for real, in test_ladder.py)."""
     return Submission.objects.create(
         phase=phase, team=participant.team, created_by=participant.user,
         file="submissions/x.upload", original_name="x.csv", status=Submission.Status.SCORED,
         created_at=timezone.now() - timedelta(minutes=100 - created_offset),
-        result={"public": stored_result(**values), "private": None},
+        result={"public": stored_result(**values), "private": None}, released=released,
     )
 
 

@@ -56,6 +56,7 @@ def _phase_form(challenge, truth: bytes, name="truth.csv", intersections="") -> 
         "submissions_per_day": 5, "submissions_total": 50, "threshold": 0.5,
         "primary_metric": "auroc", "bootstrap_resamples": 200, "min_group_size": 30,
         "intersections": intersections, "score_visibility": "live",
+        "release_policy": "ladder", "release_decimals": 3,
         "private_share": 0, "split_seed": 0,
         "similarity_flag_threshold": 0.95, "ensemble_size": 3,
         "ground_truth_upload": SimpleUploadedFile(name, truth, content_type="text/csv"),

@@ -206,7 +206,8 @@ def test_the_leaderboard_page_query_count_does_not_grow_with_entries(client, ope
     Submission.objects.bulk_create(
         Submission(phase=open_phase, team=t, created_by=u, file="submissions/x.upload",
                    original_name="x.csv", status=Submission.Status.SCORED,
-                   result={"public": stored_result(auroc=n / 1000), "private": None})
+                   result={"public": stored_result(auroc=n / 1000), "private": None},
+                   released=True)
         for n, (u, t) in enumerate(zip(users, teams, strict=True))
     )
     phase_leaderboards_refresh(open_phase)

@@ -105,7 +105,7 @@ def _withhold_everywhere(monkeypatch) -> None:
     """Replace the release step, wherever a module holds it, by one that withholds all."""
     original = release.release_cell
 
-    def withhold(cell, *, viewer):
+    def withhold(cell, *, viewer, **_context):
         return release._withheld(cell, "withheld by the test")
 
     for module in list(sys.modules.values()):

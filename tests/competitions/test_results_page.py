@@ -26,7 +26,8 @@ def test_what_if_names_each_columns_winner_and_tau_matches_scipy(open_phase):
     ]
     expected = kendalltau(rankdata([-0.9, -0.8, -0.7], method="min"),
                           rankdata([-0.5, -0.7, -0.7], method="min")).statistic
-    assert view["correlation"]["rows"][0]["cells"][1]["value"] == pytest.approx(expected, 1e-12)
+    # A participant's view: released at the phase's resolution.
+    assert view["correlation"]["rows"][0]["cells"][1]["value"] == round(expected, 3)
 
 
 def test_the_subgroup_heatmap_hides_small_groups_from_participants(client, open_phase):

@@ -49,7 +49,7 @@ def world(django_db_setup, django_db_blocker, truth_csv, demo_data) -> World:
                 submission = services.submission_create(
                     phase=phase, user=users[role],
                     upload=upload(predictions_csv(
-                        features["case_id"], 1 / (1 + 2.0 ** (scale * (50 - features["age"])))
+                        features["case_id"], 1 / (1 + 2.0 ** (scale * (65 - features["age"]) / 5))
                     )),
                     description=DESCRIPTION_MARKER if role == "participant" else "",
                 )
