@@ -112,13 +112,25 @@ def _released_robustness(robustness: dict | None, viewer) -> dict | None:
 
 
 def _released_summary(summary: dict | None, viewer) -> dict:
-    """What-if winners and the columns' rank correlations through the release step."""
+    """What-if winners, the columns' rank correlations and the sensitivity panel's ranks and
+    Kendall's tau-b through the release step."""
     summary = dict(summary or {})
     if "correlation" in summary:
         summary["correlation"] = [
             [release_cell({"value": tau}, viewer=viewer)["value"] for tau in line]
             for line in summary["correlation"]
         ]
+    if "panel" in summary:
+        panel = summary["panel"]
+        summary["panel"] = {
+            **panel, **release_cell({"ranks": panel["ranks"]}, viewer=viewer),
+            "variants": [
+                {**variant, **release_cell({"ranks": variant["ranks"],
+                                            "kendall_tau": variant["kendall_tau"]},
+                                           viewer=viewer)}
+                for variant in panel["variants"]
+            ],
+        }
     return summary
 
 
