@@ -58,6 +58,7 @@ def _phase_form(challenge, truth: bytes, name="truth.csv", intersections="") -> 
         "intersections": intersections, "score_visibility": "live",
         "private_share": 0, "split_seed": 0,
         "similarity_flag_threshold": 0.95, "ensemble_size": 3,
+        "power_baseline": 0.8, "power_difference": 0.05,
         "ground_truth_upload": SimpleUploadedFile(name, truth, content_type="text/csv"),
     }
 
