@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
@@ -17,18 +16,10 @@ from statsmodels.stats.proportion import proportion_effectsize
 
 from competitions import services
 from competitions.models import Phase
-from competitions.roles import ORGANISERS_GROUP
 from tests.competitions.builders import make_board, make_teams
-from tests.factories import ChallengeFactory, PhaseFactory, UserFactory
+from tests.factories import ChallengeFactory, PhaseFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def organiser():
-    user = UserFactory(username="org", is_staff=True)
-    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
-    return user
 
 
 def _form(challenge, truth: bytes | None, **settings) -> dict:
