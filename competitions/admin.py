@@ -149,6 +149,8 @@ class PhaseAdminForm(forms.ModelForm):
             "bootstrap_resamples",
             "min_group_size",
             "intersections",
+            "power_baseline",
+            "power_difference",
             "similarity_flag_threshold",
             "ensemble_size",
             "grid_intensity",
@@ -200,6 +202,7 @@ class PhaseAdmin(OrganiserScopedAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = (
         "truth_n_cases", "truth_attributes", "truth_uploaded_at", "evaluation_data_report",
+        "design_power",
     )
     actions = ["rescore", "recompute_similarity", "recompute_leaderboards", "publish_scores"]
 
@@ -236,6 +239,17 @@ class PhaseAdmin(OrganiserScopedAdmin):
             return _("Upload a ground truth to see its report.")
         return render_to_string(
             "admin/competitions/truth_report.html", {"report": obj.truth_report}
+        )
+
+    @admin.display(description=_("Power at design time"))
+    def design_power(self, obj: Phase) -> str:
+        """Per split and group: the positives (negatives) needed to detect the phase's power
+        difference in sensitivity (specificity), what the group has, and the AUROC's ±."""
+        if not obj.truth_report:
+            return _("Upload a ground truth to see its power.")
+        return render_to_string(
+            "admin/competitions/_power_table.html",
+            {"report": obj.truth_report, "min_group_size": obj.min_group_size},
         )
 
     @admin.action(description=_("Rescore all scored submissions of the selected phases"))

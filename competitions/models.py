@@ -11,9 +11,11 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
@@ -175,6 +177,23 @@ class Phase(models.Model):
     # The scoring core's evaluation-data report (scoring.describe): group sizes, positive rates,
     # expected interval widths and warnings. Organisers only.
     truth_report = models.JSONField(null=True, blank=True, editable=False)
+    # Design-time power (scoring.power): the admin's ground-truth page says, per group, how many
+    # positives (negatives) detect this difference in sensitivity (specificity) from this
+    # baseline, and the leaderboard flags ranked group columns whose test set cannot.
+    power_baseline = models.FloatField(
+        default=0.8,
+        help_text=_(
+            "Power at design time: the sensitivity or specificity an entry is expected to "
+            "reach, strictly between 0 and 1."
+        ),
+    )
+    power_difference = models.FloatField(
+        default=0.05,
+        help_text=_(
+            "Power at design time: the smallest difference from the baseline that matters "
+            "(e.g. 0.05); positive, with baseline + difference at most 1."
+        ),
+    )
     private_share = models.FloatField(
         default=0.0,
         help_text=_(
@@ -291,6 +310,17 @@ class Phase(models.Model):
                 condition=Q(private_share__gte=0) & Q(private_share__lt=1),
                 name="private_share_in_unit",
             ),
+            models.CheckConstraint(
+                condition=Q(power_baseline__gt=0) & Q(power_baseline__lt=1)
+                & Q(power_difference__gt=0)
+                & Q(LessThanOrEqual(models.F("power_baseline") + models.F("power_difference"),
+                                    1)),
+                name="power_settings_are_proportions",
+                violation_error_message=_(
+                    "The power baseline must be between 0 and 1 and the difference positive, "
+                    "with baseline + difference at most 1."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -305,6 +335,27 @@ class Phase(models.Model):
                 if not f.primary_key and f.name != "leaderboard_version"
             ]
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """The power settings as the scoring core accepts them (``scoring.power.check_options``),
+        each problem on its field."""
+        super().clean()
+        errors = {}
+        if not 0 < self.power_baseline < 1:
+            errors["power_baseline"] = _(
+                "The baseline is a proportion: give a value strictly between 0 and 1, e.g. 0.8."
+            )
+        if not self.power_difference > 0:
+            errors["power_difference"] = _(
+                "The difference to detect must be positive, e.g. 0.05."
+            )
+        elif not errors and self.power_baseline + self.power_difference > 1:
+            errors["power_difference"] = _(
+                "Baseline %(p)s + difference %(d)s is above 1, which no sensitivity or "
+                "specificity can reach: lower one of them."
+            ) % {"p": self.power_baseline, "d": self.power_difference}
+        if errors:
+            raise ValidationError(errors)
 
     def is_open(self, at=None) -> bool:
         at = at or timezone.now()

@@ -167,14 +167,33 @@ class Board:
         directions = self.directions[self.ranked]
         return [rank_entries(self.rule, ranked[b], directions) for b in range(len(ranked))]
 
+    def per_case(self, j: int) -> bool:
+        """Whether column ``j`` has a value per case: a per-case metric (``PER_CASE_METRICS``)
+        on all cases or one group, not a worst group."""
+        column = self.columns[j]
+        return column.metric in PER_CASE_METRICS and not column.worst
+
+    def case_values(self, j: int) -> np.ndarray:
+        """Column ``j``'s per-case values, S x the column's cases (none for a group below the
+        minimum size); their mean is the column's value. Only for :meth:`per_case` columns."""
+        column = self.columns[j]
+        losses = per_case_loss(column.metric, self.field.labels, self.field.scores)
+        return losses[:, self._cases_of(column)]
+
+    def _cases_of(self, column: Column) -> np.ndarray:
+        groups = self.group_index[column]
+        if not groups:
+            return np.zeros(self.field.n_cases, dtype=bool)
+        return self.field.membership()[:, groups[0]] > 0
+
     def _rank_then_aggregate(self, weights: np.ndarray) -> list[RankingResult]:
         """challengeR's rank-then-aggregate under case weights: the per-case ranks do not change
         with the resample, so each resample's mean rank is one matrix product."""
         column = self.columns[self.ranked[0]]
-        in_group = self.field.membership()[:, self.group_index[column][0]] > 0
+        in_group = self._cases_of(column)
         if self._case_ranks is None:
-            losses = per_case_loss(column.metric, self.field.labels, self.field.scores)
-            self._case_ranks = rank_columns(losses[:, in_group], column.higher_is_better)
+            self._case_ranks = rank_columns(self.case_values(self.ranked[0]),
+                                            column.higher_is_better)
         kept = weights[:, in_group].astype(np.float64)
         totals = kept.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -73,6 +73,31 @@ def bar_chart(groups: list[dict], *, width: int = 420, row_height: int = 24) -> 
             "label_x": left - 6}
 
 
+def tau_chart(items: list[dict], *, width: int = 520, row_height: int = 20) -> dict | None:
+    """SVG geometry of the sensitivity panel: per variant (``label``, ``tau``, ``changed``) a
+    bar from 0 to its Kendall's τ-b on a −1…1 scale, marked where the variant changes the
+    winner; no bar where τ-b is undefined or withheld. None without items."""
+    if not items:
+        return None
+    left, right = 230, 12
+
+    def x(tau: float) -> float:
+        return round(left + (tau + 1) / 2 * (width - left - right), 1)
+
+    bars = []
+    for i, item in enumerate(items):
+        y = i * row_height + 4
+        bar = {"label": item["label"], "y": y, "text_y": y + 12, "changed": item["changed"],
+               "tau": item["tau"]}
+        if item["tau"] is not None:
+            bar |= {"x": x(min(0.0, item["tau"])), "width": round(abs(x(item["tau"]) - x(0.0)), 1)}
+        bars.append(bar)
+    axis_y = len(items) * row_height + 8
+    ticks = [{"x": x(t), "label": f"{t:g}"} for t in (-1.0, -0.5, 0.0, 0.5, 1.0)]
+    return {"bars": bars, "width": width, "height": axis_y + 16, "zero": x(0.0),
+            "label_x": left - 6, "axis_y": axis_y, "tick_y": axis_y + 13, "ticks": ticks}
+
+
 def blob_plot(table: dict, *, width: int = 640, row_height: int = 26) -> dict | None:
     """SVG geometry of the bootstrap rank distributions (challengeR's blob plot): one row per
     entry in rank order, a circle per rank it took with area proportional to how often, the

@@ -12,11 +12,14 @@ from competitions.costs import submission_costs
 from competitions.models import Leaderboard, LeaderboardSnapshot, Participant, Submission, Team
 from competitions.presentation.charts import bar_chart
 from competitions.release import release_cell, release_value, released_names, viewer_for
+from scoring.columns import Column
 from scoring.ranking import RULE_EXPLANATIONS
 from scoring.result import SplitResult
 
 # The numbers of a row that come from the ranking; released like every cell.
 _ROW_NUMBERS = ("rank", "score", "median_rank", "rank_interval", "p_first")
+# The metrics the design-time power is about, and the cases each is measured on.
+POWERED_METRICS = {"sensitivity": "positives", "specificity": "negatives"}
 
 
 def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = "") -> dict:
@@ -27,20 +30,25 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     """
     phase = board.phase
     viewer = viewer_for(user, phase)
+    listed = leaderboard_columns(board)
     columns = [
         {"id": column.column_id, "header": column.header, "ranked": column.ranked,
          "higher_is_better": spec.higher_is_better}
-        for column, spec in leaderboard_columns(board) if column.shown
+        for column, spec in listed if column.shown
     ]
     table = {
         "leaderboard": board, "split": split, "columns": columns, "rows": [],
         "hidden": not viewer.scores_visible, "computed_at": None,
         "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
         "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
-        "has_costs": False,
+        "has_costs": False, "power_notes": [],
     }
     if table["hidden"]:
         return table
+    if board.ranking != Leaderboard.Ranking.WORST_GROUP:
+        table["power_notes"] = _power_notes(
+            phase, split, [spec for column, spec in listed if column.ranked], viewer
+        )
     snapshots = LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
     with_groups = attribute in table["attributes"] and bool(columns)
     snapshot = (snapshots if with_groups else snapshots.defer("groups")).first()
@@ -98,6 +106,42 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     return table
 
 
+def _power_notes(phase, split: str, ranked: list[Column], viewer) -> list[dict]:
+    """The ranked sensitivity and specificity columns on one group whose cases in ``split``
+    cannot detect the phase's power difference (``truth_report["power"]``, computed when the
+    ground truth or the power settings were saved). The group's counts are about the ground
+    truth: they pass the release step, which withholds a small group's (``have`` and
+    ``detectable`` are then None; the note just says the group is too small)."""
+    power = (phase.truth_report or {}).get("power") or {}
+    analysis = (power.get("splits") or {}).get(split)
+    if not analysis:
+        return []
+    groups = {(item["attribute"], group["group"]): group
+              for item in analysis["attributes"] for group in item["groups"]}
+    notes = []
+    for spec in ranked:
+        group = groups.get((spec.attribute, spec.group))
+        if spec.metric not in POWERED_METRICS or spec.worst or group is None:
+            continue
+        measure = group[spec.metric]
+        if measure["enough"]:
+            continue
+        released = release_cell(
+            {"have": measure["have"], "detectable": measure["detectable_difference"],
+             "small": group["n"] < phase.min_group_size},
+            viewer=viewer,
+        )
+        notes.append({
+            "column": spec.id, "metric": spec.metric,
+            "population": f"{spec.attribute}={spec.group}",
+            "cases": POWERED_METRICS[spec.metric], "withheld": "reason" in released,
+            "have": released["have"], "detectable": released["detectable"],
+            "difference": power["difference"], "power": power["power"],
+            "alpha": power["alpha"],
+        })
+    return notes
+
+
 def _released_robustness(robustness: dict | None, viewer) -> dict | None:
     """The bootstrap summary (rank distributions, Kendall's tau) through the release step."""
     if not robustness:
@@ -112,13 +156,25 @@ def _released_robustness(robustness: dict | None, viewer) -> dict | None:
 
 
 def _released_summary(summary: dict | None, viewer) -> dict:
-    """What-if winners and the columns' rank correlations through the release step."""
+    """What-if winners, the columns' rank correlations and the sensitivity panel's ranks and
+    Kendall's tau-b through the release step."""
     summary = dict(summary or {})
     if "correlation" in summary:
         summary["correlation"] = [
             [release_cell({"value": tau}, viewer=viewer)["value"] for tau in line]
             for line in summary["correlation"]
         ]
+    if "panel" in summary:
+        panel = summary["panel"]
+        summary["panel"] = {
+            **panel, **release_cell({"ranks": panel["ranks"]}, viewer=viewer),
+            "variants": [
+                {**variant, **release_cell({"ranks": variant["ranks"],
+                                            "kendall_tau": variant["kendall_tau"]},
+                                           viewer=viewer)}
+                for variant in panel["variants"]
+            ],
+        }
     return summary
 
 

@@ -1,11 +1,13 @@
-"""The results page (what-if winners, column agreement, the entries × subgroups heatmap, the
-bootstrap blob plot) and the organisers' label-bias stress test."""
+"""The results page (what-if winners, column agreement, the sensitivity panel, the entries ×
+subgroups heatmap, the bootstrap blob plot) and the organisers' label-bias stress test."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from competitions.board_field import board_field
-from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
-from competitions.presentation.charts import blob_plot, heat_class
+from competitions.models import RANKING_LABELS, Leaderboard, LeaderboardSnapshot, Phase
+from competitions.presentation.charts import blob_plot, heat_class, tau_chart
 from competitions.release import release_cell, viewer_for
 from competitions.selectors.leaderboards import leaderboard_table
 from scoring.errors import InputError
@@ -17,7 +19,7 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
     entries x subgroups heatmap for one metric and (once computed) the bootstrap blob plot."""
     table = leaderboard_table(board, split=split, user=user)
     view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
-                  "metrics": [], "metric": "", "blobs": None}
+                  "metrics": [], "metric": "", "blobs": None, "panel": None}
     if table["hidden"] or not table["rows"]:
         return view
     names = {row["team_id"]: row["team"] for row in table["rows"]}
@@ -27,6 +29,7 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
         {"column": item["column"], "winners": [names.get(t, "?") for t in item["winners"]]}
         for item in summary.get("what_if", [])
     ]
+    view["panel"] = _panel(summary.get("panel"), names)
     if len(summary.get("columns", [])) > 1:
         view["correlation"] = {
             "columns": summary["columns"],
@@ -58,6 +61,34 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
             ],
         }
     return view
+
+
+def _panel(panel: dict | None, names: dict[int, str]) -> dict | None:
+    """The sensitivity panel (released by ``leaderboard_table``) with team names and a label
+    per variant, and the geometry of its chart. None for a snapshot stored before the panel."""
+    if not panel:
+        return None
+
+    def teams(ids: list[str]) -> list[str]:
+        return [names.get(int(team), "?") for team in ids]
+
+    rows = []
+    for variant in panel["variants"]:
+        rule = RANKING_LABELS.get(variant["rule"], variant["rule"])
+        if variant["kind"] == "column":
+            label = _("%(column)s alone") % {"column": variant["column"]}
+        elif variant["kind"] == "median":
+            label = _("%(rule)s, median of %(column)s over cases") % {
+                "rule": rule, "column": variant["column"]}
+        elif variant["column"]:
+            label = _("%(rule)s on %(column)s") % {"rule": rule, "column": variant["column"]}
+        else:
+            label = rule
+        rows.append({"label": label, "kind": variant["kind"], "tau": variant["kendall_tau"],
+                     "winners": teams(variant["winners"]), "changed": variant["winner_changed"]})
+    return {"rule": RANKING_LABELS.get(panel["rule"], panel["rule"]),
+            "winners": teams(panel["winners"]), "rows": rows,
+            "changes": sum(row["changed"] for row in rows), "chart": tau_chart(rows)}
 
 
 def _heat_cell(cell: dict) -> dict:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competitions.models import Leaderboard, LeaderboardColumn, Phase, Submission, SubmissionEvent
+from competitions.splits import split_mask
 from competitions.transitions import submission_transition
 from competitions.worker.dispatch import (
     leaderboards_refresh_enqueue,
@@ -28,12 +29,20 @@ from competitions.worker.dispatch import (
 )
 from scoring.describe import describe
 from scoring.errors import InputError
-from scoring.io import read_truth
+from scoring.io import Truth, read_truth
+from scoring.power import POWER, truth_power
 from scoring.registry import metrics_for
 from scoring.splits import seeded_split
+from scoring.vocabulary import SPLITS
+
+# The significance level of the design-time power analysis (two-sided).
+ALPHA = 0.05
 
 # Shown, not ranked, beside the primary metric on a phase's default leaderboard.
 DEFAULT_EXTRA_COLUMNS = ("accuracy", "auroc", "sensitivity", "specificity")
+# Settings the ground truth's report depends on: changing one recomputes it.
+_REPORT_SETTINGS = frozenset({"intersections", "min_group_size", "power_baseline",
+                              "power_difference"})
 
 
 def phase_create(**fields) -> Phase:
@@ -57,7 +66,9 @@ def phase_save(
             phase_default_leaderboard(phase)
         if upload:
             truth_upload(phase=phase, upload=upload)
-        elif phase.ground_truth and {"intersections", "min_group_size"} & changed:
+        elif phase.ground_truth and (
+            _REPORT_SETTINGS & changed or _power_missing(phase)
+        ):
             phase_truth_report_refresh(phase=phase)
         if not created and {"similarity_flag_threshold", "ensemble_size"} & changed:
             # Flags and ensembles follow the new settings; the matrices are reused as they are.
@@ -194,15 +205,42 @@ def phase_truth_report_refresh(*, phase: Phase) -> Phase:
     return phase
 
 
-def _truth_report(phase: Phase, truth) -> dict:
-    """The scoring core's description of the evaluation data, under the phase's settings."""
+def _truth_report(phase: Phase, truth: Truth) -> dict:
+    """The scoring core's description of the evaluation data under the phase's settings and,
+    for a binary task, the power of each split's groups (``power``, see ``_split_power``)."""
     try:
-        return describe(
+        report = describe(
             truth, intersections=phase.intersection_pairs, min_group=phase.min_group_size
         )
+        if truth.task == "binary":
+            report["power"] = _split_power(phase, truth)
     except (InputError, ValueError) as exc:  # intersections naming unknown attributes
         problems = exc.problems if isinstance(exc, InputError) else [str(exc)]
         raise ValidationError(problems) from exc
+    return report
+
+
+def _split_power(phase: Phase, truth: Truth) -> dict:
+    """``scoring.power.truth_power`` of the cases of each split a leaderboard ranks on (the
+    public cases while the phase runs, the private ones at the end), at the phase's baseline
+    and difference: ``{"baseline", "difference", "alpha", "power", "splits": {split: report}}``.
+    """
+    splits = {}
+    for split in SPLITS:
+        mask = split_mask(truth, split)
+        if mask is not None and mask.any():
+            splits[split] = truth_power(
+                truth.subset(mask), intersections=phase.intersection_pairs,
+                baseline=phase.power_baseline, difference=phase.power_difference, alpha=ALPHA,
+            )
+    return {"baseline": phase.power_baseline, "difference": phase.power_difference,
+            "alpha": ALPHA, "power": POWER, "splits": splits}
+
+
+def _power_missing(phase: Phase) -> bool:
+    """Whether a binary phase's report predates the power analysis (computed on next save)."""
+    report = phase.truth_report or {}
+    return report.get("task") == "binary" and "power" not in report
 
 
 def _sample_header(task: str) -> list[str]:

@@ -14,10 +14,13 @@ import numpy as np
 from django.db import transaction
 
 from competitions.board_field import board_field
+from competitions.boards import ranked_column_specs
 from competitions.models import Leaderboard, LeaderboardSnapshot
 from scoring.errors import InputError
 from scoring.io import Truth
 from scoring.leaderboard import LeaderboardResult, compute_leaderboard
+from scoring.sensitivity import field_case_values
+from scoring.weighted_stats import PER_CASE_METRICS
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +29,25 @@ def case_ranking(board: Leaderboard, split: str, submission_ids: list[int]) -> L
     """The board's ranking computed from the per-case results, without resampling: the only way
     to rank under ``rank_then_aggregate``, whose per-case ranks no stored summary holds."""
     return compute_leaderboard(board_field(board, split, submission_ids), bootstrap=0)
+
+
+def panel_case_values(
+    board: Leaderboard, split: str, submission_ids: list[int]
+) -> dict[str, np.ndarray]:
+    """The per-case values of the board's per-case ranked columns (``brier``, ``log_loss``) for
+    the sensitivity panel's median variants, from the stored per-case results; empty when no
+    ranked column has them, or when the per-case results cannot be read (the panel then has
+    no median variant, and the ranking still shows)."""
+    specs = ranked_column_specs(board)
+    if board.phase.challenge.task != "binary" or not submission_ids or not any(
+        spec.metric in PER_CASE_METRICS and not spec.worst for spec in specs
+    ):
+        return {}
+    try:
+        return field_case_values(board_field(board, split, submission_ids))
+    except (InputError, OSError, ValueError) as exc:
+        logger.warning("Leaderboard %s (%s): no median variants: %s", board.pk, split, exc)
+        return {}
 
 
 def snapshot_robustness(

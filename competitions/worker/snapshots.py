@@ -23,8 +23,9 @@ from competitions.columns import Column, column_value, group_cells
 from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
 from competitions.worker.counting import counting_submissions
 from competitions.worker.dispatch import leaderboards_refresh_send, similarity_enqueue
-from competitions.worker.robustness import case_ranking, snapshot_robustness
-from scoring.ranking import kendall_tau_b, rank_columns, rank_entries
+from competitions.worker.robustness import case_ranking, panel_case_values, snapshot_robustness
+from scoring.ranking import kendall_tau_b, rank_entries
+from scoring.sensitivity import SensitivityPanel, sensitivity_panel
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,10 @@ def rank_field(board: Leaderboard, split: str) -> RankedField:
             dtype=float,
         )
         directions = [s.higher_is_better for s in specs]
+        ids = [row["submission"] for row in rows]
         if board.ranking == Leaderboard.Ranking.RANK_THEN_AGGREGATE:
             # Ranks per case exist only in the per-case results, not in any stored summary.
-            by_case = case_ranking(board, split, [row["submission"] for row in rows])
+            by_case = case_ranking(board, split, ids)
             ranked = {entry.name: (entry.rank, entry.score) for entry in by_case.entries}
             for row in rows:
                 row["rank"], row["score"] = ranked[str(row["submission"])]
@@ -71,26 +73,33 @@ def rank_field(board: Leaderboard, split: str) -> RankedField:
             for row, rank, score in zip(rows, ranking.rank, ranking.score, strict=True):
                 row["rank"] = int(rank)
                 row["score"] = None if math.isnan(score) else float(score)
-        summary = _what_if_and_correlation(rows, specs, matrix)
+        panel = sensitivity_panel(
+            matrix, directions, [s.id for s in specs], rule=board.ranking,
+            rank=[row["rank"] for row in rows], case_values=panel_case_values(board, split, ids),
+        )
+        summary = _what_if_and_correlation(rows, specs, matrix, panel)
         rows.sort(key=lambda row: (row["rank"], row["submitted_at"]))
     return RankedField(rows=rows, summary=summary, groups=groups)
 
 
-def _what_if_and_correlation(rows: list[dict], specs: list[Column], matrix: np.ndarray) -> dict:
-    """Who wins when ranked by each ranked column alone, and Kendall's tau-b between the
-    columns' rankings (how much the choice of column matters)."""
-    ranks = rank_columns(matrix, [s.higher_is_better for s in specs])
+def _what_if_and_correlation(
+    rows: list[dict], specs: list[Column], matrix: np.ndarray, panel: SensitivityPanel
+) -> dict:
+    """Who wins when ranked by each ranked column alone, Kendall's tau-b between the columns'
+    rankings (how much the choice of column matters), and the sensitivity panel: the ranking
+    under the other rules, each column alone and the median over cases, against the official
+    one. Entries are named by team id."""
+    alone = [variant for variant in panel.variants if variant.kind == "column"]
     what_if = [
-        {"column": spec.id,
-         "winners": [rows[i]["team"]
-                     for i in np.flatnonzero((ranks[:, j] == 1) & ~np.isnan(matrix[:, j]))]}
-        for j, spec in enumerate(specs)
+        {"column": variant.column, "winners": [rows[i]["team"] for i in variant.winners]}
+        for variant in alone
     ]
     correlation = [
-        [kendall_tau_b(ranks[:, i], ranks[:, j]) for j in range(len(specs))]
-        for i in range(len(specs))
+        [kendall_tau_b(a.rank, b.rank) for b in alone]
+        for a in alone
     ]
-    return {"what_if": what_if, "columns": [s.id for s in specs], "correlation": correlation}
+    return {"what_if": what_if, "columns": [s.id for s in specs], "correlation": correlation,
+            "panel": panel.to_dict([str(row["team"]) for row in rows])}
 
 
 def snapshot_compute(board: Leaderboard, split: str) -> LeaderboardSnapshot:

@@ -180,6 +180,26 @@ def leaderboard_table(result: LeaderboardResult) -> str:
     return "\n\n".join(parts)
 
 
+def sensitivity_table(panel: dict) -> str:
+    """The sensitivity panel (``SensitivityPanel.to_dict``): per variant, Kendall's tau-b
+    against the official ranking, its winners and whether the winner changed."""
+    def label(variant: dict) -> str:
+        if variant["kind"] == "column":
+            return f"{variant['column']} alone"
+        if variant["kind"] == "median":
+            return f"{variant['rule']}, median of {variant['column']} over cases"
+        return variant["rule"] + (f" on {variant['column']}" if variant["column"] else "")
+
+    rows = [
+        [label(v), number(v["kendall_tau"]), ", ".join(v["winners"]) or "—",
+         "yes" if v["winner_changed"] else "no"]
+        for v in panel["variants"]
+    ]
+    return (f"How the ranking moves: against the official {panel['rule']} ranking "
+            f"(winner {', '.join(panel['winners']) or '—'})\n\n"
+            + table(["ranked by", "Kendall tau-b", "winner", "winner changed"], rows))
+
+
 def label_bias_table(result: LabelBiasResult) -> str:
     """Per entry: rank and score before and after hiding the positives."""
     rows = [

@@ -11,13 +11,14 @@ import argparse
 import dataclasses
 import json
 
-from scoring.cli.format import label_bias_table, leaderboard_table
+from scoring.cli.format import label_bias_table, leaderboard_table, sensitivity_table
 from scoring.cli.inputs import add_field_arguments, comma_list, read_entries, split_cases
 from scoring.errors import InputError
 from scoring.field import Field
 from scoring.field_report import stack_field
 from scoring.label_bias import label_bias_stress
 from scoring.leaderboard import compute_leaderboard
+from scoring.sensitivity import field_sensitivity
 from scoring.vocabulary import RULES, SPLITS
 
 
@@ -43,6 +44,9 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
                        help="show every metric on each group of these attributes (not ranked)")
     board.add_argument("--bootstrap", type=int, default=1000, help="resamples (0: none)")
     board.add_argument("--seed", type=int, default=0)
+    board.add_argument("--sensitivity", action="store_true",
+                       help="add the sensitivity panel: the ranking under the other rules, each "
+                       "ranked column alone and the median over cases")
     board.set_defaults(run=run_leaderboard)
 
     bias = commands.add_parser(
@@ -85,8 +89,15 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     result = compute_leaderboard(
         dataclasses.replace(field, shown=shown), bootstrap=args.bootstrap, seed=args.seed
     )
-    print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"
-          else leaderboard_table(result))
+    document = result.to_dict()
+    if args.sensitivity:
+        document["sensitivity"] = field_sensitivity(field).to_dict(list(field.names))
+    if args.format == "json":
+        print(json.dumps(document, allow_nan=False))
+    else:
+        print(leaderboard_table(result))
+        if args.sensitivity:
+            print("\n" + sensitivity_table(document["sensitivity"]))
     return 0
 
 

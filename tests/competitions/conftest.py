@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.contrib.auth.models import Group
 
 from competitions import services
+from competitions.roles import ORGANISERS_GROUP
 from tests.conftest import predictions_csv, score_now, upload
-from tests.factories import ParticipantFactory
+from tests.factories import ParticipantFactory, UserFactory
+
+
+@pytest.fixture
+def organiser(db):
+    """A staff user in the Organisers group, organising no challenge yet."""
+    user = UserFactory(username="org", is_staff=True)
+    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
+    return user
 
 
 @pytest.fixture

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from competitions.models import Challenge, Phase
-from competitions.roles import ORGANISERS_GROUP
 from tests.factories import ChallengeFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def organiser():
-    user = UserFactory(username="org", is_staff=True)
-    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
-    return user
 
 
 def test_an_organiser_sees_only_their_own_challenges(client, organiser):
@@ -59,6 +50,7 @@ def _phase_form(challenge, truth: bytes, name="truth.csv", intersections="") -> 
         "release_policy": "ladder", "release_decimals": 3,
         "private_share": 0, "split_seed": 0,
         "similarity_flag_threshold": 0.95, "ensemble_size": 3,
+        "power_baseline": 0.8, "power_difference": 0.05,
         "ground_truth_upload": SimpleUploadedFile(name, truth, content_type="text/csv"),
     }
 

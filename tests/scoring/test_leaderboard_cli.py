@@ -14,6 +14,7 @@ import pytest
 from scoring.field import Field
 from scoring.io import read_predictions, read_truth
 from scoring.leaderboard import compute_leaderboard
+from scoring.sensitivity import field_sensitivity
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,6 +92,27 @@ def test_table_format_lists_ranks_intervals_and_the_what_if_table(files):
                "--bootstrap", "20")
     assert done.returncode == 0, done.stderr
     assert "95% rank interval" in done.stdout and "if ranked by" in done.stdout
+
+
+def test_sensitivity_adds_the_libraries_panel_to_the_json_and_a_table(files):
+    truth, paths = files
+    options = ["--metrics", "brier,auroc", "--ranking", "mean_rank", "--bootstrap", "0",
+               "--split", "private", "--sensitivity"]
+    done = run("leaderboard", "--truth", truth, *paths, *options, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    panel = json.loads(done.stdout)["sensitivity"]
+    truth_data = read_truth(truth)
+    scores = np.vstack([read_predictions(path, truth_data).scores for path in paths])
+    names = ["logit", "noisy", "noisier"]
+    expected = field_sensitivity(Field(
+        names, truth_data.labels, scores, truth_data.attributes, columns=["brier", "auroc"],
+        ranking="mean_rank", cases=truth_data.split == "private",
+    ))
+    assert panel == json.loads(json.dumps(expected.to_dict(names)))
+    assert [(v["kind"], v["column"]) for v in panel["variants"]][-1] == ("median", "brier")
+    table = run("leaderboard", "--truth", truth, *paths, *options)
+    assert "How the ranking moves" in table.stdout
+    assert "mean_rank, median of brier over cases" in table.stdout
 
 
 def test_label_bias_command_reports_ranks_before_and_after(files):
