@@ -129,18 +129,11 @@ def quota_refusal(phase: Phase, used: Usage) -> str | None:
 def merge_refusal(team: Team, joining_user_ids: Iterable[int], now: datetime) -> str | None:
     """Why ``team`` may not take these people in: in some phase of its challenge the merged
     team's submissions would exceed the quota (today or in total). None if they fit."""
-    over = _first_phase_over_quota(
-        Phase.objects.filter(challenge_id=team.challenge_id), team, joining_user_ids, now
+    return _over_quota(
+        Phase.objects.filter(challenge_id=team.challenge_id), team, joining_user_ids, now,
+        _("Joining would give team “%(team)s” %(total)d submissions in phase “%(phase)s” "
+          "(%(today)d today); its quota is %(quota)d (%(daily)d a day)."),
     )
-    if over is None:
-        return None
-    phase, merged = over
-    return _(
-        "Joining would give team “%(team)s” %(total)d submissions in phase "
-        "“%(phase)s” (%(today)d today); its quota is %(quota)d (%(daily)d a day)."
-    ) % {"team": team.name, "total": merged.total, "phase": phase.name,
-         "today": merged.today, "quota": phase.submissions_total,
-         "daily": phase.submissions_per_day}
 
 
 def team_merge_refusal(into: Team, joining_user_ids: Iterable[int], now: datetime) -> str | None:
@@ -148,27 +141,23 @@ def team_merge_refusal(into: Team, joining_user_ids: Iterable[int], now: datetim
     team's submissions (the sum of both teams' members' own, today and in the phase) would
     exceed the quota. A merged team may fill its quota exactly. None if they fit. Ended phases
     take no more submissions, so what was used in them does not matter."""
-    over = _first_phase_over_quota(
+    return _over_quota(
         Phase.objects.filter(challenge_id=into.challenge_id, end__gt=now), into,
         joining_user_ids, now,
+        _("Merging would give team “%(team)s” %(total)d submissions in phase “%(phase)s” "
+          "(%(today)d today); its quota is %(quota)d (%(daily)d a day)."),
     )
-    if over is None:
-        return None
-    phase, merged = over
-    return _(
-        "Merging would give team “%(team)s” %(total)d submissions in phase “%(phase)s” "
-        "(%(today)d today); its quota is %(quota)d (%(daily)d a day)."
-    ) % {"team": into.name, "total": merged.total, "phase": phase.name,
-         "today": merged.today, "quota": phase.submissions_total,
-         "daily": phase.submissions_per_day}
 
 
-def _first_phase_over_quota(
-    phases: Iterable[Phase], team: Team, joining_user_ids: Iterable[int], now: datetime
-) -> tuple[Phase, Usage] | None:
+def _over_quota(phases: Iterable[Phase], team: Team, joining_user_ids: Iterable[int],
+                now: datetime, message: str) -> str | None:
+    """``message`` about the first of ``phases`` whose quota ``team`` with these people would
+    exceed, or None."""
     joining = list(joining_user_ids)
     for phase in phases:
         merged = team_usage(phase, team, now) + usage_of(phase, joining, now)
         if merged.today > phase.submissions_per_day or merged.total > phase.submissions_total:
-            return phase, merged
+            return message % {"team": team.name, "total": merged.total, "phase": phase.name,
+                              "today": merged.today, "quota": phase.submissions_total,
+                              "daily": phase.submissions_per_day}
     return None

@@ -135,7 +135,7 @@ def _team_page(request: HttpRequest, challenge, participant, *, merge_form=None,
     errors = merge_errors or {}
     context |= {
         "incoming_merges": [(m, errors.get(m.request.pk, [])) for m in merges["incoming"]],
-        "outgoing_merges": merges["outgoing"],
+        "outgoing_merges": [(m, errors.get(m.request.pk, [])) for m in merges["outgoing"]],
         "own_quota": merges["own_quota"],
     }
     return render(request, "competitions/team_detail.html", context)
@@ -232,42 +232,38 @@ def team_merge_request(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def team_merge_accept(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    challenge, participant = permissions.participant_or_404(request.user, slug)
-    merge = permissions.merge_request_or_404(participant, pk, side="into")
-    try:
-        team = services.team_merge_accept(merge_request=merge, user=request.user)
-    except ValidationError as exc:
-        return _team_page(request, challenge, participant, merge_errors={merge.pk: exc.messages})
-    messages.success(request, _("The teams merged: everyone is now in “%(team)s”.")
-                     % {"team": team.name})
-    return redirect("competitions:team", slug=slug)
+    return _merge_answer(
+        request, slug, pk, side="into", answer=services.team_merge_accept,
+        done=lambda team: _("The teams merged: everyone is now in “%(team)s”.")
+        % {"team": team.name},
+    )
 
 
 @login_required
 @require_POST
 def team_merge_decline(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    _challenge, participant = permissions.participant_or_404(request.user, slug)
-    merge = permissions.merge_request_or_404(participant, pk, side="into")
-    try:
-        services.team_merge_decline(merge_request=merge, user=request.user)
-    except ValidationError as exc:
-        _errors(request, exc)
-    else:
-        messages.success(request, _("You declined the merge."))
-    return redirect("competitions:team", slug=slug)
+    return _merge_answer(request, slug, pk, side="into", answer=services.team_merge_decline,
+                         done=lambda _none: _("You declined the merge."))
 
 
 @login_required
 @require_POST
 def team_merge_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    _challenge, participant = permissions.participant_or_404(request.user, slug)
-    merge = permissions.merge_request_or_404(participant, pk, side="from")
+    return _merge_answer(request, slug, pk, side="from", answer=services.team_merge_cancel,
+                         done=lambda _none: _("You cancelled the merge request."))
+
+
+def _merge_answer(request: HttpRequest, slug: str, pk: int, *, side: str, answer,
+                  done) -> HttpResponse:
+    """Accept, decline or cancel a merge request the user's team is on ``side`` of (404 for
+    anyone else); a refusal is shown on the team page next to the request."""
+    challenge, participant = permissions.participant_or_404(request.user, slug)
+    merge = permissions.merge_request_or_404(participant, pk, side=side)
     try:
-        services.team_merge_cancel(merge_request=merge, user=request.user)
+        result = answer(merge_request=merge, user=request.user)
     except ValidationError as exc:
-        _errors(request, exc)
-    else:
-        messages.success(request, _("You cancelled the merge request."))
+        return _team_page(request, challenge, participant, merge_errors={merge.pk: exc.messages})
+    messages.success(request, done(result))
     return redirect("competitions:team", slug=slug)
 
 
