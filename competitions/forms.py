@@ -28,6 +28,15 @@ class TeamInviteForm(forms.Form):
     username = forms.CharField(label=_("Username to invite"), max_length=150)
 
 
+class TeamMergeForm(forms.Form):
+    team = forms.CharField(
+        label=_("Name of the team to merge into"),
+        max_length=80,
+        help_text=_("Everyone in your team moves into that team once one of its members "
+                    "accepts."),
+    )
+
+
 class TeamJoinForm(forms.Form):
     accept_rules = forms.BooleanField(
         label=_("I have read and accept the rules of this challenge."), required=False

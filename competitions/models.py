@@ -471,6 +471,36 @@ class TeamInvitation(models.Model):
         return f"{self.user} invited to {self.team}"
 
 
+class TeamMergeRequest(models.Model):
+    """A pending request of one team (``from_team``) to merge into another (``into_team``).
+
+    Only pending requests are stored: accepting, declining or cancelling one deletes it. A team
+    asks one team at a time, and never itself."""
+
+    from_team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="merge_requests_sent"
+    )
+    into_team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="merge_requests_received"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["from_team"], name="one_merge_request_per_team"),
+            models.CheckConstraint(
+                condition=~Q(from_team=models.F("into_team")), name="merge_into_another_team"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_team} asks to merge into {self.into_team}"
+
+
 class Submission(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from competitions.models import Challenge, Participant, Submission
+from competitions.models import Challenge, Participant, Submission, TeamMergeRequest
 
 
 def is_organiser(user, challenge: Challenge) -> bool:
@@ -69,3 +69,12 @@ def participant_or_404(user, slug: str) -> tuple[Challenge, Participant]:
     if participant is None:
         raise Http404
     return challenge, participant
+
+
+def merge_request_or_404(participant: Participant, pk: int, *, side: str) -> TeamMergeRequest:
+    """A pending merge request the participant's team is on ``side`` of: "into" (the team
+    asked, which may accept or decline) or "from" (the asking team, which may cancel). Anyone
+    else gets 404, members of the other team included."""
+    if side not in ("into", "from"):
+        raise ValueError(side)
+    return get_object_or_404(TeamMergeRequest, pk=pk, **{f"{side}_team": participant.team_id})

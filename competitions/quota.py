@@ -3,9 +3,9 @@
 A team's use of the quota is the sum of its current members' own submissions in the phase
 (queued, scoring or scored; a failed one frees its slot), today (UTC) and in total. A person's
 submissions count for them wherever they go, so leaving a team, creating one or joining another
-never frees quota; a join (the merge of a person into a team) is allowed only while the merged
-team still fits the quota, as on Kaggle. The quota applies per team: a team of three has the
-same daily and total quota as a team of one.
+never frees quota; a join (the merge of a person into a team) and the merge of two teams are
+allowed only while the merged team still fits the quota, as on Kaggle. The quota applies per
+team: a team of three has the same daily and total quota as a team of one.
 """
 
 from __future__ import annotations
@@ -129,14 +129,35 @@ def quota_refusal(phase: Phase, used: Usage) -> str | None:
 def merge_refusal(team: Team, joining_user_ids: Iterable[int], now: datetime) -> str | None:
     """Why ``team`` may not take these people in: in some phase of its challenge the merged
     team's submissions would exceed the quota (today or in total). None if they fit."""
+    return _over_quota(
+        Phase.objects.filter(challenge_id=team.challenge_id), team, joining_user_ids, now,
+        _("Joining would give team “%(team)s” %(total)d submissions in phase “%(phase)s” "
+          "(%(today)d today); its quota is %(quota)d (%(daily)d a day)."),
+    )
+
+
+def team_merge_refusal(into: Team, joining_user_ids: Iterable[int], now: datetime) -> str | None:
+    """Why a whole team may not merge into ``into``: in a phase that has not ended, the merged
+    team's submissions (the sum of both teams' members' own, today and in the phase) would
+    exceed the quota. A merged team may fill its quota exactly. None if they fit. Ended phases
+    take no more submissions, so what was used in them does not matter."""
+    return _over_quota(
+        Phase.objects.filter(challenge_id=into.challenge_id, end__gt=now), into,
+        joining_user_ids, now,
+        _("Merging would give team “%(team)s” %(total)d submissions in phase “%(phase)s” "
+          "(%(today)d today); its quota is %(quota)d (%(daily)d a day)."),
+    )
+
+
+def _over_quota(phases: Iterable[Phase], team: Team, joining_user_ids: Iterable[int],
+                now: datetime, message: str) -> str | None:
+    """``message`` about the first of ``phases`` whose quota ``team`` with these people would
+    exceed, or None."""
     joining = list(joining_user_ids)
-    for phase in Phase.objects.filter(challenge_id=team.challenge_id):
+    for phase in phases:
         merged = team_usage(phase, team, now) + usage_of(phase, joining, now)
         if merged.today > phase.submissions_per_day or merged.total > phase.submissions_total:
-            return _(
-                "Joining would give team “%(team)s” %(total)d submissions in phase "
-                "“%(phase)s” (%(today)d today); its quota is %(quota)d (%(daily)d a day)."
-            ) % {"team": team.name, "total": merged.total, "phase": phase.name,
-                 "today": merged.today, "quota": phase.submissions_total,
-                 "daily": phase.submissions_per_day}
+            return message % {"team": team.name, "total": merged.total, "phase": phase.name,
+                              "today": merged.today, "quota": phase.submissions_total,
+                              "daily": phase.submissions_per_day}
     return None

@@ -60,6 +60,13 @@ urlpatterns = [
     path("c/<slug:slug>/team/leave/", views.team_leave, name="team-leave"),
     path("c/<slug:slug>/team/anonymous/", views.team_anonymous, name="team-anonymous"),
     path("c/<slug:slug>/team/join/<uuid:token>/", views.team_join, name="team-join"),
+    path("c/<slug:slug>/team/merge/", views.team_merge_request, name="team-merge"),
+    path("c/<slug:slug>/team/merge/<int:pk>/accept/", views.team_merge_accept,
+         name="team-merge-accept"),
+    path("c/<slug:slug>/team/merge/<int:pk>/decline/", views.team_merge_decline,
+         name="team-merge-decline"),
+    path("c/<slug:slug>/team/merge/<int:pk>/cancel/", views.team_merge_cancel,
+         name="team-merge-cancel"),
     path("c/<slug:slug>/submissions/", views.submission_list, name="submissions"),
     path(
         "c/<slug:slug>/submissions/status.json",

@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,7 @@ from competitions.forms import (
     TeamCreateForm,
     TeamInviteForm,
     TeamJoinForm,
+    TeamMergeForm,
 )
 from competitions.models import DataFile, Phase, Submission, Team
 from competitions.presentation import exports
@@ -104,6 +106,12 @@ def phase_download(request: HttpRequest, slug: str, phase: str, kind: str) -> Ht
 @login_required
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     challenge, participant = permissions.participant_or_404(request.user, slug)
+    return _team_page(request, challenge, participant)
+
+
+def _team_page(request: HttpRequest, challenge, participant, *, merge_form=None,
+               merge_errors=None) -> HttpResponse:
+    """The team page; a refused merge shows its form (or its request) with the reason."""
     team = participant.team
     context = {
         "challenge": challenge,
@@ -113,7 +121,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "invite_url": request.build_absolute_uri(
             reverse(
                 "competitions:team-join",
-                kwargs={"slug": slug, "token": team.invite_token},
+                kwargs={"slug": challenge.slug, "token": team.invite_token},
             )
         ),
         "my_invitations": request.user.team_invitations.filter(
@@ -121,6 +129,14 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ).select_related("team", "invited_by"),
         "create_form": TeamCreateForm(),
         "invite_form": TeamInviteForm(),
+        "merge_form": merge_form or TeamMergeForm(),
+    }
+    merges = selectors.team_merges(team, timezone.now())
+    errors = merge_errors or {}
+    context |= {
+        "incoming_merges": [(m, errors.get(m.request.pk, [])) for m in merges["incoming"]],
+        "outgoing_merges": [(m, errors.get(m.request.pk, [])) for m in merges["outgoing"]],
+        "own_quota": merges["own_quota"],
     }
     return render(request, "competitions/team_detail.html", context)
 
@@ -191,6 +207,64 @@ def team_join(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             return redirect("competitions:team", slug=slug)
     context = {"challenge": challenge, "team": team, "participant": participant, "form": form}
     return render(request, "competitions/team_join.html", context)
+
+
+@login_required
+@require_POST
+def team_merge_request(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask another team to take the user's whole team in."""
+    challenge, participant = permissions.participant_or_404(request.user, slug)
+    form = TeamMergeForm(request.POST)
+    if form.is_valid():
+        try:
+            merge = services.team_merge_request(
+                team=participant.team, user=request.user, into_name=form.cleaned_data["team"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Request sent; a member of “%(team)s” can accept it on "
+                                        "their team page.") % {"team": merge.into_team.name})
+            return redirect("competitions:team", slug=slug)
+    return _team_page(request, challenge, participant, merge_form=form)
+
+
+@login_required
+@require_POST
+def team_merge_accept(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    return _merge_answer(
+        request, slug, pk, side="into", answer=services.team_merge_accept,
+        done=lambda team: _("The teams merged: everyone is now in “%(team)s”.")
+        % {"team": team.name},
+    )
+
+
+@login_required
+@require_POST
+def team_merge_decline(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    return _merge_answer(request, slug, pk, side="into", answer=services.team_merge_decline,
+                         done=lambda _none: _("You declined the merge."))
+
+
+@login_required
+@require_POST
+def team_merge_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    return _merge_answer(request, slug, pk, side="from", answer=services.team_merge_cancel,
+                         done=lambda _none: _("You cancelled the merge request."))
+
+
+def _merge_answer(request: HttpRequest, slug: str, pk: int, *, side: str, answer,
+                  done) -> HttpResponse:
+    """Accept, decline or cancel a merge request the user's team is on ``side`` of (404 for
+    anyone else); a refusal is shown on the team page next to the request."""
+    challenge, participant = permissions.participant_or_404(request.user, slug)
+    merge = permissions.merge_request_or_404(participant, pk, side=side)
+    try:
+        result = answer(merge_request=merge, user=request.user)
+    except ValidationError as exc:
+        return _team_page(request, challenge, participant, merge_errors={merge.pk: exc.messages})
+    messages.success(request, done(result))
+    return redirect("competitions:team", slug=slug)
 
 
 # --- Submissions ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from competitions.selectors.submissions import (
     team_submissions,
     user_submissions,
 )
+from competitions.selectors.teams import team_merges
 
 __all__ = [
     "api_results_for",
@@ -42,6 +43,7 @@ __all__ = [
     "subgroup_rows",
     "submission_cost",
     "submission_results",
+    "team_merges",
     "team_submissions",
     "truth_populations",
     "user_submissions",

@@ -7,6 +7,12 @@ views, the API and the admin show it. Work for the worker is sent only through
 edge writes ``services.submission_create(...)``.
 """
 
+from competitions.services.merges import (
+    team_merge_accept,
+    team_merge_cancel,
+    team_merge_decline,
+    team_merge_request,
+)
 from competitions.services.phases import (
     phase_create,
     phase_default_leaderboard,
@@ -44,6 +50,10 @@ __all__ = [
     "team_invite",
     "team_join",
     "team_leave",
+    "team_merge_accept",
+    "team_merge_cancel",
+    "team_merge_decline",
+    "team_merge_request",
     "team_set_anonymous",
     "truth_upload",
 ]

@@ -6,11 +6,14 @@ matrix is checked by all three.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from competitions.models import Leaderboard, Participant, Phase, TeamMergeRequest
 from surveys import services as survey_services
 from surveys.models import Answer, ConsentItem, Section
 from tests.factories import UserFactory
@@ -33,6 +36,22 @@ ROLES = (
 )
 ANSWER_MARKER = "my-private-answer-7c1e"
 DESCRIPTION_MARKER = "our-secret-method-5b2d"
+ARM_BOARD = "arm-only"  # the slug of the board a design arm restricts
+# The world's names, none a part of another: challenge A's, its people's, and challenge B's.
+NAMES = {
+    "challenge": "Challenge Alpha-4e1",
+    "phase": "Phase Alpha-8c2",
+    "study": "Study Alpha-2f7",
+    "participant": "matrix-participant",
+    "rival": "matrix-rival",
+    "researcher": "matrix-researcher",
+    "other_researcher": "matrix-other-researcher",
+    "organiser": "matrix-organiser",
+    "other_organiser": "matrix-other-organiser",
+    "other_challenge": "Challenge Bravo-9d3",
+    "other_phase": "Phase Bravo-5a6",
+    "other_study": "Study Bravo-7b8",
+}
 
 
 @dataclass
@@ -47,6 +66,8 @@ class World:
     study: str
     survey: int
     invite_token: str
+    rival_team: str
+    private_slug: str  # a private challenge, for the invitation-code throttle
     truth_rows: list[str]
 
 
@@ -57,7 +78,7 @@ def staff(group: str, **kwargs):
 
 
 def answered_study(challenge, participant_user, rival_user, researcher):
-    study = StudyFactory(challenge=challenge)
+    study = StudyFactory(challenge=challenge, title=NAMES["study"])
     version = ConsentVersionFactory(study=study)
     survey = SurveyFactory(study=study)
     section = Section.objects.create(survey=survey, position=1, title="About you")
@@ -127,6 +148,18 @@ def _url(name: str, *args, query: str = ""):
 
 PRIVATE = "?split=private"
 PHASE = ("slug", "phase")
+# A board a design arm restricts, while the experiment (the phase) runs: the arm's members (the
+# participant) and the organisers only; the public, the rival (outside every arm) and everyone
+# else are not served it, and see the primary board instead.
+ARM_ONLY = _row(P, E, P, P, P, E, P, E)
+ARM = f"?board={ARM_BOARD}"
+
+
+def _primary_board(world: World) -> str:
+    return reverse("competitions:leaderboard", args=[world.slug, world.phase]) + (
+        f"?board={world.board}")
+
+
 # (URL name, what the row checks, the URL, the status by role). Private-split views before the
 # phase's end are their own rows.
 ROWS = [
@@ -192,6 +225,9 @@ ROWS = [
     ("competitions:team-leave", "GET", _url("competitions:team-leave", "slug"), POST_ONLY),
     ("competitions:team-anonymous", "GET", _url("competitions:team-anonymous", "slug"),
      POST_ONLY),
+    *[(f"competitions:{name}", "GET", _url(f"competitions:{name}", "slug", *args), POST_ONLY)
+      for name, args in (("team-merge", ()), ("team-merge-accept", (1,)),
+                         ("team-merge-decline", (1,)), ("team-merge-cancel", (1,)))],
     ("competitions:team-join", "another team's invitation",
      _url("competitions:team-join", "slug", "invite_token"), SIGNED_IN),
     ("competitions:submissions", "own list", _url("competitions:submissions", "slug"),
@@ -217,6 +253,183 @@ ROWS = [
       for page in ("leaderboard", "results", "similarity", "compute")
       for label, query, expected in (("public", "", EVERYONE),
                                      ("private before the end", PRIVATE, ORGANISERS_ONLY))],
+    ("competitions:leaderboard", "an arm's board while it runs",
+     _url("competitions:leaderboard", *PHASE, query=ARM), ARM_ONLY),
+    ("competitions:leaderboard", "the primary board, whatever the arm", _primary_board,
+     EVERYONE),
+    ("competitions:leaderboard-export", "json an arm's board while it runs",
+     _url("competitions:leaderboard-export", *PHASE, "json", query=ARM), ARM_ONLY),
+    ("api:leaderboard", "an arm's board while it runs",
+     _url("api:leaderboard", *PHASE, ARM_BOARD, query="?split=public"), ARM_ONLY),
+]
+
+
+# --- Cases: what a GET by a role cannot show -------------------------------------------------
+# POSTs with their data, bursts past a throttle, and pages (the admin's included) that must leave
+# out what is someone else's. Each case names a URL the resolver knows; the matrix runs each for
+# every role.
+
+A = "admin-login"  # a redirect to the admin's login page
+
+
+def _nothing(world: World, role: str) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class Case:
+    """A request a GET row cannot make, or a page that must leave something out.
+
+    ``data`` makes it a POST, sent after the ``earlier`` POSTs (a burst), with the throttle
+    ``rates`` in force; the last answer is checked. ``prepare`` sets up what the request acts
+    on (undone after each role) and its result is passed to ``url``. ``says`` names, per
+    status, a text the answer must hold (the reason of a refusal); ``hidden(world, role)`` the
+    texts it must not, and ``shown(world, role)`` texts it must (so that a page which lists
+    nothing does not pass for one that leaves the others out). ``worked`` tells whether the
+    attempt took effect, which it must for the ``allowed`` roles only.
+    """
+
+    name: str
+    label: str
+    url: Callable[[World, Any], str]
+    expected: dict[str, int | str]
+    data: Callable[[World], dict] | None = None
+    earlier: tuple[dict, ...] = ()
+    rates: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[World], Any] | None = None
+    says: dict[int, str] = field(default_factory=dict)
+    hidden: Callable[[World, str], list[str]] = _nothing
+    shown: Callable[[World, str], list[str]] = _nothing
+    worked: Callable[[World], bool] | None = None
+    allowed: tuple[str, ...] = ()
+
+
+def _at(name: str, *args):
+    return lambda world, prepared: reverse(name, args=[
+        getattr(world, a) if isinstance(a, str) and hasattr(world, a) else a for a in args])
+
+
+def _others_names(world: World, role: str) -> list[str]:
+    """What a staff role must not find in the admin: the other challenge's and study's names."""
+    of_a = ("challenge", "phase", "study")
+    of_b = ("other_challenge", "other_phase", "other_study")
+    if role in ("other_organiser", "other_researcher"):
+        return [NAMES[k] for k in of_a]
+    if role in ("organiser", "researcher"):
+        return [NAMES[k] for k in of_b]
+    return []
+
+
+def _not_organisers(world: World, role: str) -> list[str]:
+    """Users an organiser must not be offered as co-organisers (participants, researchers)."""
+    if role == "superuser":
+        return []
+    return [NAMES[k] for k in ("participant", "rival", "researcher", "other_researcher")]
+
+
+def _own_challenge(world: World, role: str) -> list[str]:
+    return {"organiser": [NAMES["challenge"]], "other_organiser": [NAMES["other_challenge"]],
+            "superuser": [NAMES["challenge"], NAMES["other_challenge"]]}.get(role, [])
+
+
+def _outside_the_arm(world: World, role: str) -> list[str]:
+    return [] if role in ("participant", "organiser", "superuser") else ["Arm-only board"]
+
+
+def _team_of(username: str) -> int:
+    return Participant.objects.get(challenge__title=NAMES["challenge"],
+                                   user__username=username).team_id
+
+
+def _rival_asks(world: World) -> int:
+    """A pending request of the rival's team to merge into the participant's."""
+    return TeamMergeRequest.objects.create(
+        from_team_id=_team_of(NAMES["rival"]), into_team_id=_team_of(NAMES["participant"]),
+        requested_by=world.users["rival"]).pk
+
+
+def _merge(action: str):
+    return lambda world, pk: reverse(f"competitions:team-merge-{action}", args=[world.slug, pk])
+
+
+def _foreign_board(world: World) -> dict:
+    """The admin's add form of a leaderboard, for challenge A's phase."""
+    return {
+        "phase": Phase.objects.get(challenge__slug=world.slug, slug=world.phase).pk,
+        "name": "Sneaky", "slug": "matrix-sneaky", "ranking": "primary", "counting": "best",
+        "order": 0, "robustness_resamples": 0, "robustness_seed": 0,
+        "columns-TOTAL_FORMS": "1", "columns-INITIAL_FORMS": "0",
+        "columns-0-column_id": "auroc", "columns-0-ranked": "on", "columns-0-shown": "on",
+        "columns-0-order": "0",
+    }
+
+
+NOT_A_MEMBER = _row(L, P, P, P, P, P, P, P)  # merge actions: the one team's members only
+ADMIN_CHANGELIST = {"anonymous": A, "participant": A, "rival": A}
+CHANGELISTS = [
+    ("competitions", "phase"), ("competitions", "leaderboard"), ("competitions", "team"),
+    ("competitions", "submission"), ("competitions", "submissionflag"),
+    ("competitions", "similarityreport"), ("surveys", "survey"), ("surveys", "question"),
+]
+CASES = [
+    # An arm's board is not even named to those outside the arm.
+    Case("competitions:leaderboard", "the arm's board is not in the others' board list",
+         lambda world, _p: _primary_board(world), EVERYONE, hidden=_outside_the_arm),
+    # Guessing a private challenge's code: past the rate every signed-in user gets the 429 page,
+    # even for the right code, and nobody joins.
+    Case("competitions:challenge-join", "invitation guesses past the rate",
+         _at("competitions:challenge-join", "private_slug"), _row(L, *[429] * 7),
+         data=lambda world: {"accept_rules": "on", "invitation_code": "matrix-invitation-code"},
+         earlier=tuple({"accept_rules": "on", "invitation_code": f"guess-{n}"} for n in (1, 2)),
+         rates={"invitation": "2/hour"}, says={429: "Too many requests"},
+         worked=lambda world: Participant.objects.filter(
+             challenge__slug=world.private_slug).exists()),
+    # The admin's list filters name only the staff member's own challenges, phases, studies.
+    *[Case(f"admin:{app}_{model}_changelist", "list filters of one's own", _at(
+        f"admin:{app}_{model}_changelist"),
+        {**ADMIN_CHANGELIST, "other_organiser": E if app == "competitions" else 403,
+         "other_researcher": 403 if app == "competitions" else E,
+         "organiser": E if app == "competitions" else 403,
+         "researcher": 403 if app == "competitions" else E, "superuser": E},
+        hidden=_others_names, shown=_own_challenge if model == "phase" else _nothing)
+      for app, model in CHANGELISTS],
+    # The organisers widget offers organisers only, never participants or researchers.
+    Case("admin:competitions_challenge_change", "the organisers widget",
+         lambda world, _p: reverse("admin:competitions_challenge_change", args=[
+             Phase.objects.get(challenge__slug=world.slug, slug=world.phase).challenge_id]),
+         {**ADMIN_CHANGELIST, "other_organiser": L, "other_researcher": 403, "organiser": E,
+          "researcher": 403, "superuser": E},
+         hidden=_not_organisers, shown=lambda world, role: [
+             NAMES["organiser"], NAMES["other_organiser"]] if role in ("organiser", "superuser")
+         else []),
+    # A leaderboard posted for another organiser's phase is a form error, not a 500.
+    Case("admin:competitions_leaderboard_add", "for another organiser's phase",
+         _at("admin:competitions_leaderboard_add"),
+         {**ADMIN_CHANGELIST, "other_organiser": E, "other_researcher": 403, "organiser": L,
+          "researcher": 403, "superuser": L},
+         data=_foreign_board, says={200: "Select a valid choice"},
+         worked=lambda world: Leaderboard.objects.filter(slug="matrix-sneaky").exists(),
+         allowed=("organiser", "superuser")),
+    # Merging teams: asking is a participant's; the rival asking its own team is told why not.
+    Case("competitions:team-merge", "ask the rival's team",
+         _at("competitions:team-merge", "slug"), _row(L, L, E, P, P, P, P, P),
+         data=lambda world: {"team": world.rival_team},
+         says={200: "cannot merge with itself"},
+         worked=lambda world: TeamMergeRequest.objects.filter(
+             from_team_id=_team_of(NAMES["participant"])).exists(),
+         allowed=("participant",)),
+    Case("competitions:team-merge-accept", "the rival's request", _merge("accept"),
+         NOT_A_MEMBER | {"participant": L}, data=lambda world: {}, prepare=_rival_asks,
+         worked=lambda world: _team_of(NAMES["rival"]) == _team_of(NAMES["participant"]),
+         allowed=("participant",)),
+    Case("competitions:team-merge-decline", "the rival's request", _merge("decline"),
+         NOT_A_MEMBER | {"participant": L}, data=lambda world: {}, prepare=_rival_asks,
+         worked=lambda world: not TeamMergeRequest.objects.exists(),
+         allowed=("participant",)),
+    Case("competitions:team-merge-cancel", "the rival's request", _merge("cancel"),
+         NOT_A_MEMBER | {"rival": L}, data=lambda world: {}, prepare=_rival_asks,
+         worked=lambda world: not TeamMergeRequest.objects.exists(),
+         allowed=("rival",)),
 ]
 
 

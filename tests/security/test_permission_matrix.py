@@ -9,6 +9,11 @@ unexamined. Denials are 404 (the object is not revealed), 302 to the login page,
 API for anonymous callers, 405 for a GET of a POST-only view; the admin answers 302 to its login
 or, for staff without the permission, 403 or "does not exist".
 
+The matrix's cases (``matrix.CASES``) go further for what a GET cannot show: a design arm's
+board, the invitation-code throttle, the admin's list filters and organisers widget, a
+leaderboard posted for another organiser's phase, and the team-merge actions, each with the
+status by role, the reason a refusal gives, what must not leak, and whether the attempt worked.
+
 Whatever the status, no page shown to anyone carries a row of the ground truth, and another
 participant's survey answer or submission never reaches a user outside its team, the study's
 researchers and the organisers.
@@ -20,14 +25,17 @@ from datetime import timedelta
 
 import pytest
 from django.contrib import admin
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.throttling import SimpleRateThrottle
 
 from competitions.models import Phase, Submission
 from tests.security.matrix import (
     ADMIN_PATTERNS,
     ALL_PATTERNS,
     ANSWER_MARKER,
+    CASES,
     DESCRIPTION_MARKER,
     ROLES,
     ROWS,
@@ -42,6 +50,46 @@ def test_every_url_pattern_has_a_matrix_row():
     covered = {name for name, _label, _url, _expected in ROWS}
     assert sorted(set(SITE_PATTERNS) - covered) == []
     assert sorted(covered - set(SITE_PATTERNS)) == []
+    assert sorted({case.name for case in CASES} - set(ALL_PATTERNS)) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.name} {c.label}" for c in CASES])
+def test_each_role_gets_what_the_matrix_names_for_posts_bursts_and_what_a_page_leaves_out(
+    client, world, monkeypatch, case, role
+):
+    """The cases a GET row cannot express (see ``matrix.Case``): the status, the reason a
+    refusal gives, what the answer must leave out, and whether the attempt took effect."""
+    if case.rates:
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES",
+                            {**SimpleRateThrottle.THROTTLE_RATES, **case.rates})
+    cache.clear()  # the throttles' counts (the cache may be shared with earlier runs)
+    try:
+        url = case.url(world, case.prepare(world) if case.prepare else None)
+        client = client_as(client, world, role)
+        for data in case.earlier:
+            client.post(url, data)
+        response = client.post(url, case.data(world)) if case.data else client.get(url)
+    finally:
+        cache.clear()
+    expected = case.expected[role]
+    if expected == "admin-login":
+        assert response.status_code == 302, (url, role, response.status_code)
+        assert response["Location"].startswith(reverse("admin:login")), (url, role)
+    else:
+        assert response.status_code == expected, (url, role, response.status_code)
+    if role == "anonymous" and expected == 302:
+        assert response["Location"].startswith(reverse("login")), (url, response["Location"])
+    body = body_of(response)
+    if response.status_code in case.says:
+        assert case.says[response.status_code] in body, (url, role)
+    leaked = [text for text in case.hidden(world, role) if text in body]
+    assert leaked == [], (url, role)
+    missing = [text for text in case.shown(world, role) if text not in body]
+    assert missing == [], (url, role)
+    if case.worked is not None:
+        assert case.worked(world) == (role in case.allowed), (url, role)
 
 
 @pytest.mark.django_db
