@@ -11,6 +11,7 @@ import io
 from datetime import timedelta
 
 import numpy as np
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from competitions.demo_data import load_demo_data
@@ -92,3 +93,23 @@ def make_board(phase, ranking, columns, **fields) -> Leaderboard:
         LeaderboardColumn.objects.create(leaderboard=board, column_id=column_id, ranked=ranked,
                                          order=order)
     return board
+
+
+def phase_form(challenge, truth: bytes | None, name="truth.csv", **fields) -> dict:
+    """The admin's "add phase" form, filled in; ``truth``: the ground truth to upload (None:
+    none); ``fields`` override any field."""
+    form = {
+        "challenge": challenge.pk, "name": "Final", "slug": "final",
+        "start_0": "2026-01-01", "start_1": "00:00:00",
+        "end_0": "2027-01-01", "end_1": "00:00:00",
+        "submissions_per_day": 5, "submissions_total": 50, "threshold": 0.5,
+        "primary_metric": "auroc", "bootstrap_resamples": 200, "min_group_size": 30,
+        "intersections": "", "score_visibility": "live",
+        "release_policy": "ladder", "release_decimals": 3,
+        "private_share": 0, "split_seed": 0,
+        "similarity_flag_threshold": 0.95, "ensemble_size": 3,
+        "power_baseline": 0.8, "power_difference": 0.05, **fields,
+    }
+    if truth is not None:
+        form["ground_truth_upload"] = SimpleUploadedFile(name, truth, content_type="text/csv")
+    return form

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from competitions.models import Challenge, Phase
+from tests.competitions.builders import phase_form
 from tests.factories import ChallengeFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,19 +40,7 @@ def test_a_challenge_created_by_an_organiser_is_theirs(client, organiser):
 
 
 def _phase_form(challenge, truth: bytes, name="truth.csv", intersections="") -> dict:
-    return {
-        "challenge": challenge.pk, "name": "Final", "slug": "final",
-        "start_0": "2026-01-01", "start_1": "00:00:00",
-        "end_0": "2027-01-01", "end_1": "00:00:00",
-        "submissions_per_day": 5, "submissions_total": 50, "threshold": 0.5,
-        "primary_metric": "auroc", "bootstrap_resamples": 200, "min_group_size": 30,
-        "intersections": intersections, "score_visibility": "live",
-        "release_policy": "ladder", "release_decimals": 3,
-        "private_share": 0, "split_seed": 0,
-        "similarity_flag_threshold": 0.95, "ensemble_size": 3,
-        "power_baseline": 0.8, "power_difference": 0.05,
-        "ground_truth_upload": SimpleUploadedFile(name, truth, content_type="text/csv"),
-    }
+    return phase_form(challenge, truth, name=name, intersections=intersections)
 
 
 def test_a_ground_truth_with_duplicate_ids_is_refused_with_the_reason(client, organiser):

@@ -242,7 +242,7 @@ def test_the_admin_warns_about_full(client, truth_csv):
     from django.contrib.auth.models import Group
 
     from competitions.roles import ORGANISERS_GROUP
-    from tests.competitions.test_admin import _phase_form
+    from tests.competitions.builders import phase_form as _phase_form
 
     organiser = UserFactory(is_staff=True)
     organiser.groups.add(Group.objects.get(name=ORGANISERS_GROUP))

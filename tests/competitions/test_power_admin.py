@@ -16,27 +16,14 @@ from statsmodels.stats.proportion import proportion_effectsize
 
 from competitions import services
 from competitions.models import Phase
-from tests.competitions.builders import make_board, make_teams
+from tests.competitions.builders import make_board, make_teams, phase_form
 from tests.factories import ChallengeFactory, PhaseFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _form(challenge, truth: bytes | None, **settings) -> dict:
-    form = {
-        "challenge": challenge.pk, "name": "Final", "slug": "final",
-        "start_0": "2026-01-01", "start_1": "00:00:00",
-        "end_0": "2027-01-01", "end_1": "00:00:00",
-        "submissions_per_day": 5, "submissions_total": 50, "threshold": 0.5,
-        "primary_metric": "auroc", "bootstrap_resamples": 200, "min_group_size": 30,
-        "intersections": "", "score_visibility": "live", "private_share": 0, "split_seed": 0,
-        "similarity_flag_threshold": 0.95, "ensemble_size": 3,
-        "power_baseline": 0.8, "power_difference": 0.05, **settings,
-    }
-    if truth is not None:
-        form["ground_truth_upload"] = SimpleUploadedFile("truth.csv", truth,
-                                                         content_type="text/csv")
-    return form
+    return phase_form(challenge, truth, **settings)
 
 
 def _needed(baseline: float, difference: float) -> int:
