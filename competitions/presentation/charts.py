@@ -166,3 +166,113 @@ def scatter_chart(
             for t in (y_low + pad, (y_low + y_high) / 2, y_high - pad)
         ],
     }
+
+
+# The significance map draws the board's first entries only: 30 x 30 cells stay legible.
+SIGNIFICANCE_MAP_ENTRIES = 30
+# Holm-adjusted p-values at or below these are drawn darker (the last bound is the level).
+_P_STEPS = (0.001, 0.01)
+
+
+def significance_map(rows: list[dict], pairs: list[dict], *, alpha: float,
+                     cell: int = 18) -> dict | None:
+    """Geometry of the entries × entries significance map (challengeR's significance map, for
+    unordered pairs): ``rows`` in board order (``submission``, ``team``, ``rank``), ``pairs`` as
+    released (``a`` the entry better on the metric, ``b``, ``p_holm``, ``significant``).
+
+    Each cell is coloured by the direction (the row's entry better, the column's better, or no
+    significant difference) and, when significant, by the adjusted p (three steps: below
+    ``alpha``, 0.01, 0.001); a pair without a test (or withheld) is grey.
+    """
+    truncated = len(rows) > SIGNIFICANCE_MAP_ENTRIES
+    rows = rows[:SIGNIFICANCE_MAP_ENTRIES]
+    if len(rows) < 2:
+        return None
+    by_ids = {frozenset((p["a"], p["b"])): p for p in pairs}
+    left, top = 190, 24
+    cells = []
+    for i, row in enumerate(rows):
+        for j, column in enumerate(rows):
+            if i == j:
+                continue
+            pair = by_ids.get(frozenset((row["submission"], column["submission"])))
+            css, verdict = _significance_class(pair, row["submission"], alpha)
+            cells.append({"x": left + j * cell, "y": top + i * cell, "css": css,
+                          "row": row["team"], "column": column["team"], "verdict": verdict,
+                          "p_holm": pair.get("p_holm") if pair else None})
+    size = len(rows) * cell
+    return {
+        "cells": cells, "cell": cell, "width": left + size + 10, "height": top + size + 10,
+        "labels": [{"team": row["team"], "rank": row["rank"], "y": top + i * cell + cell - 5,
+                    "x": left + i * cell + cell / 2}
+                   for i, row in enumerate(rows)],
+        "label_x": left - 6, "header_y": top - 8, "truncated": truncated,
+        # Swatches: (class, verdict, bound of the adjusted p); the template words them.
+        "legend": [
+            {"css": f"sig-{side}-{k}", "verdict": f"{side}-better", "bound": bound}
+            for side in ("row", "col")
+            for k, bound in ((1, alpha), (2, _P_STEPS[1]), (3, _P_STEPS[0]))
+        ] + [{"css": "sig-ns", "verdict": "ns", "bound": None},
+             {"css": "sig-na", "verdict": "na", "bound": None}],
+        "entries": len(rows),
+    }
+
+
+def _significance_class(pair: dict | None, row: int, alpha: float) -> tuple[str, str]:
+    """(CSS class, verdict) of one cell: ``row-better``, ``col-better``, ``ns`` or ``na``."""
+    if pair is None or pair.get("p_holm") is None or pair.get("significant") is None:
+        return "sig-na", "na"
+    if not pair["significant"]:
+        return "sig-ns", "ns"
+    p = pair["p_holm"]
+    step = 3 if p < _P_STEPS[0] else 2 if p < _P_STEPS[1] else 1
+    if pair["a"] == row:
+        return f"sig-row-{step}", "row-better"
+    return f"sig-col-{step}", "column-better"
+
+
+def podium_plot(
+    table: dict, *, places: int = 10, width: int = 640, height: int = 220
+) -> dict | None:
+    """Geometry of a podium over bootstrap resamples: for each place 1..``places`` a stacked
+    bar of the entries that took it, each segment's height its share of the resamples.
+
+    challengeR's podium places entries by their rank on every test case; most leaderboard
+    metrics (AUROC, sensitivity) have no per-case value, so this variant places them by their
+    rank on every bootstrap resample of the cases (the rank distributions of the blob plot).
+    A shared place counts for each entry sharing it, so a bar may add up to more than 1: bars
+    are scaled by the largest total.
+    """
+    entries = (table.get("robustness") or {}).get("entries") or {}
+    rows = [row for row in table["rows"]
+            if (entries.get(str(row["submission"])) or {}).get("distribution")]
+    if len(rows) < 2:
+        return None
+    places = min(places, len(table["rows"]))
+    shares = []
+    for row in rows:
+        distribution = entries[str(row["submission"])]["distribution"]
+        total = sum(distribution.values()) or 1
+        shares.append([distribution.get(str(k), 0) / total for k in range(1, places + 1)])
+    scale = max(max(sum(s[k] for s in shares) for k in range(places)), 1.0)
+    left, bottom, plot_height = 40, height - 28, height - 40
+    slot = (width - left - 10) / places
+    bars, shown = [], {}
+    for k in range(places):
+        y = float(bottom)
+        segments = []
+        for i, (row, share) in enumerate(zip(rows, shares, strict=True)):
+            if share[k] <= 0:
+                continue
+            h = share[k] / scale * plot_height
+            y -= h
+            shown[i] = row
+            segments.append({"team": row["team"], "share": share[k], "y": round(y, 1),
+                             "height": round(h, 1), "hue": (37 * i) % 360})
+        bars.append({"place": k + 1, "x": round(left + k * slot + slot * 0.15, 1),
+                     "width": round(slot * 0.7, 1), "label_x": round(left + (k + 0.5) * slot, 1),
+                     "segments": segments})
+    return {"bars": bars, "width": width, "height": height, "axis_y": bottom,
+            "label_y": height - 10, "left": left,
+            "legend": [{"team": row["team"], "hue": (37 * i) % 360}
+                       for i, row in sorted(shown.items())]}

@@ -1,11 +1,18 @@
 """The results page (what-if winners, column agreement, the entries × subgroups heatmap, the
-bootstrap blob plot) and the organisers' label-bias stress test."""
+bootstrap blob plot, the significance map of the entries with its table, the podium) and the
+organisers' label-bias stress test."""
 
 from __future__ import annotations
 
 from competitions.board_field import board_field
 from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
-from competitions.presentation.charts import blob_plot, heat_class
+from competitions.presentation.charts import (
+    SIGNIFICANCE_MAP_ENTRIES,
+    blob_plot,
+    heat_class,
+    podium_plot,
+    significance_map,
+)
 from competitions.release import release_cell, viewer_for
 from competitions.selectors.leaderboards import leaderboard_table
 from scoring.errors import InputError
@@ -17,11 +24,14 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
     entries x subgroups heatmap for one metric and (once computed) the bootstrap blob plot."""
     table = leaderboard_table(board, split=split, user=user)
     view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
-                  "metrics": [], "metric": "", "blobs": None}
+                  "metrics": [], "metric": "", "blobs": None, "significance": None,
+                  "podium": None}
     if table["hidden"] or not table["rows"]:
         return view
     names = {row["team_id"]: row["team"] for row in table["rows"]}
     view["blobs"] = blob_plot(table)
+    view["podium"] = podium_plot(table)
+    view["significance"] = _significance(table)
     summary = table["summary"]
     view["what_if"] = [
         {"column": item["column"], "winners": [names.get(t, "?") for t in item["winners"]]}
@@ -58,6 +68,26 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
             ],
         }
     return view
+
+
+def _significance(table: dict) -> dict | None:
+    """The significance map of the board's first entries and its table of pairs (its text
+    equivalent), from the released comparison; None until the worker compared the entries."""
+    significance = table["significance"]
+    if not significance:
+        return None
+    compared = set(significance.get("entries", []))
+    rows = [row for row in table["rows"] if row["submission"] in compared]
+    drawn = rows[:SIGNIFICANCE_MAP_ENTRIES]
+    names = {row["submission"]: row["team"] for row in drawn}
+    order = {row["submission"]: i for i, row in enumerate(drawn)}
+    pairs = sorted(
+        (pair | {"team_a": names[pair["a"]], "team_b": names[pair["b"]]}
+         for pair in significance["pairs"] if pair["a"] in names and pair["b"] in names),
+        key=lambda pair: sorted((order[pair["a"]], order[pair["b"]])),
+    )
+    return {**significance, "map": significance_map(drawn, pairs, alpha=significance["alpha"]),
+            "table": pairs}
 
 
 def _heat_cell(cell: dict) -> dict:

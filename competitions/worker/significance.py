@@ -1,0 +1,167 @@
+"""Which entries of a leaderboard differ significantly on its first ranked column, computed by
+``scoring.compare.compare_entries`` from the stored per-case results and stored with the
+snapshot: the tie marks of the leaderboard and the significance map of the results page.
+
+Like the rank intervals, this runs after the ranking is stored (the ranking shows at once, the
+comparison follows) and is stored only if the snapshot still ranks the same entries in the same
+order. The comparison is on the board's split (its cases only) and, for a column on one group
+(``metric@sex=female``), on that group's cases of the split. A worst-group column
+(``metric@worst(sex)``) is compared on the metric over all of the split's cases: two entries'
+worst groups may differ, and one family of tests needs one set of cases (docs/ranking.md).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from django.db import transaction
+
+from competitions.boards import ranked_column_specs
+from competitions.case_results import CaseMatrix, phase_case_matrix
+from competitions.models import Leaderboard, LeaderboardSnapshot
+from competitions.splits import split_mask
+from competitions.worker.evaluation import BOOTSTRAP_SEED
+from scoring.columns import Column
+from scoring.compare import Comparison, compare_entries, holm
+from scoring.errors import InputError
+from scoring.io import Predictions, Truth
+
+logger = logging.getLogger(__name__)
+
+ALPHA = 0.05
+# The fewest resamples for the paired-bootstrap intervals and test, whatever the phase uses for
+# its metric intervals (which may be turned off).
+MIN_RESAMPLES = 200
+# Above this many entries every pair is too many (S(S-1)/2 tests, intervals and rows): the tie
+# marks then come from the adjacent pairs alone and the map from the first MAP_ENTRIES.
+MAX_ALL_PAIRS = 200
+# The results page draws the map of the board's first entries only: 30 x 30 cells stay legible.
+MAP_ENTRIES = 30
+
+
+def significance_cases(truth: Truth, split: str, spec: Column) -> tuple[np.ndarray, str]:
+    """The cases the column's entries are compared on, and a note for the page ("" if none)."""
+    cases = split_mask(truth, split)
+    if cases is None:
+        cases = np.zeros(truth.n, dtype=bool)
+    if spec.attribute is None:
+        return cases, ""
+    if spec.worst:
+        return cases, (
+            f"{spec.id} is compared on {spec.metric} over all cases of the split: two entries' "
+            "worst groups may differ, and one family of tests needs one set of cases."
+        )
+    return cases & (truth.attributes[spec.attribute] == spec.group), ""
+
+
+def field_predictions(matrix: CaseMatrix) -> list[Predictions]:
+    """Each row of a binary case matrix as the predictions ``compare_entries`` reads: the stored
+    scores and the 0/1 decisions that were scored (the team's own labels, else the threshold)."""
+    return [
+        Predictions(task="binary", scores=scores, labels=decisions.astype(np.int64))
+        for scores, decisions in zip(matrix.scores, matrix.decisions, strict=True)
+    ]
+
+
+def snapshot_significance(
+    board: Leaderboard, split: str, truth: Truth | None = None
+) -> LeaderboardSnapshot | None:
+    """Compare the snapshot's entries on the board's first ranked column and store, per row,
+    ``tied_with_above`` and, in ``summary["significance"]``, the pairs (docs/ranking.md)."""
+    snapshot = (
+        LeaderboardSnapshot.objects.filter(leaderboard=board, split=split).defer("groups").first()
+    )
+    if snapshot is None:
+        return None
+    ids = [row["submission"] for row in snapshot.rows]
+    specs = ranked_column_specs(board)
+    phase = board.phase
+    stored: dict = {"alpha": ALPHA, "pairs": [], "entries": [], "note": ""}
+    tied: dict[tuple[int, int], bool | None] = {}
+    if not specs:
+        stored["note"] = "The leaderboard has no ranked column to compare on."
+    elif len(ids) < 2:
+        stored["note"] = "Comparing entries needs at least two entries."
+    elif phase.challenge.task != "binary":
+        stored["note"] = "Entries are compared for binary tasks only, so far."
+    else:
+        spec = specs[0]
+        resamples = max(MIN_RESAMPLES, phase.bootstrap_resamples)
+        stored |= {"column": spec.id, "metric": spec.metric, "resamples": resamples,
+                   "seed": BOOTSTRAP_SEED}
+        try:
+            matrix = phase_case_matrix(phase, ids, truth=truth)
+            cases, stored["note"] = significance_cases(matrix.truth, split, spec)
+            options = {"metric": spec.metric, "threshold": phase.threshold, "cases": cases,
+                       "alpha": ALPHA, "bootstrap": resamples, "seed": BOOTSTRAP_SEED}
+            stored |= _compare(matrix.truth, field_predictions(matrix), ids, options)
+            tied = _adjacent_ties(ids, stored)
+        except InputError as exc:
+            stored["note"] = " ".join(exc.problems)
+        except (OSError, ValueError) as exc:
+            # A per-case file that cannot be read must not stop the ranking from showing.
+            logger.warning("Leaderboard %s (%s): no comparison: %s", board.pk, split, exc)
+            stored["note"] = "The entries could not be compared for this field."
+    with transaction.atomic():
+        current = LeaderboardSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if [row["submission"] for row in current.rows] != ids:
+            return None
+        for above, row in zip([None, *current.rows], current.rows, strict=False):
+            row["tied_with_above"] = (
+                None if above is None else tied.get((above["submission"], row["submission"]))
+            )
+        current.summary = {**current.summary, "significance": stored}
+        current.save(update_fields=["rows", "summary"])
+    return current
+
+
+def _compare(truth: Truth, predictions: list[Predictions], ids: list[int], options: dict) -> dict:
+    """``family`` ("all_pairs" or "adjacent"), the map's ``entries`` and ``pairs`` (all pairs
+    among them), the test, and for a large field the ``adjacent`` pairs the tie marks read."""
+    if len(ids) <= MAX_ALL_PAIRS:
+        comparison = compare_entries(truth, predictions, [str(i) for i in ids], **options)
+        return {"family": "all_pairs", **_stored(comparison)}
+    top = ids[:MAP_ENTRIES]
+    shown = compare_entries(truth, predictions[:MAP_ENTRIES], [str(i) for i in top], **options)
+    # One two-entry comparison per adjacent pair, their p-values corrected together: the
+    # family of the marks is the S - 1 adjacent pairs.
+    adjacent = [
+        compare_entries(truth, predictions[k:k + 2], [str(ids[k]), str(ids[k + 1])],
+                        **options).pairs[0]
+        for k in range(len(ids) - 1)
+    ]
+    p_holm, significant = holm([pair.p_value for pair in adjacent], options["alpha"])
+    return {
+        "family": "adjacent", **_stored(shown),
+        "adjacent": [
+            {**_pair(pair), "p_holm": p, "significant": s}
+            for pair, p, s in zip(adjacent, p_holm, significant, strict=True)
+        ],
+    }
+
+
+def _stored(comparison: Comparison) -> dict:
+    return {
+        "test": comparison.pairs[0].test if comparison.pairs else "",
+        "entries": [int(name) for name in comparison.entries],
+        "pairs": [_pair(pair) for pair in comparison.pairs],
+    }
+
+
+def _pair(pair) -> dict:
+    stored = pair.to_dict()
+    return {**stored, "a": int(pair.a), "b": int(pair.b)}
+
+
+def _adjacent_ties(ids: list[int], stored: dict) -> dict[tuple[int, int], bool | None]:
+    """``(above, below) -> tied`` for consecutive rows: not significantly different where the
+    difference is defined (identical predictions included), None where it is not."""
+    pairs = stored.get("adjacent") or stored["pairs"]
+    by_ids = {frozenset((p["a"], p["b"])): p for p in pairs}
+    tied: dict[tuple[int, int], bool | None] = {}
+    for above, below in zip(ids, ids[1:], strict=False):
+        pair = by_ids.get(frozenset((above, below)))
+        if pair is not None:
+            tied[(above, below)] = None if pair["difference"] is None else not pair["significant"]
+    return tied
