@@ -207,9 +207,11 @@ def significance_map(rows: list[dict], pairs: list[dict], *, alpha: float,
                     "x": left + i * cell + cell / 2}
                    for i, row in enumerate(rows)],
         "label_x": left - 6, "header_y": top - 8, "truncated": truncated,
-        # Swatches: (class, verdict, bound of the adjusted p); the template words them.
+        # Swatches: (class, verdict, bound of the adjusted p); the template words them. Bounds
+        # are written as p-values usually are, without the leading zero (p < .05).
         "legend": [
-            {"css": f"sig-{side}-{k}", "verdict": f"{side}-better", "bound": bound}
+            {"css": f"sig-{side}-{k}", "verdict": f"{side}-better",
+             "bound": f"{bound:g}".removeprefix("0")}
             for side in ("row", "col")
             for k, bound in ((1, alpha), (2, _P_STEPS[1]), (3, _P_STEPS[0]))
         ] + [{"css": "sig-ns", "verdict": "ns", "bound": None},
