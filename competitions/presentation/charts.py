@@ -170,6 +170,8 @@ def scatter_chart(
 
 # The significance map draws the board's first entries only: 30 x 30 cells stay legible.
 SIGNIFICANCE_MAP_ENTRIES = 30
+# Places 1..10 of the podium (challengeR draws one per entry; past ten the bars say little).
+PODIUM_PLACES = 10
 # Holm-adjusted p-values at or below these are drawn darker (the last bound is the level).
 _P_STEPS = (0.001, 0.01)
 
@@ -234,32 +236,29 @@ def _significance_class(pair: dict | None, row: int, alpha: float) -> tuple[str,
 
 
 def podium_plot(
-    table: dict, *, places: int = 10, width: int = 640, height: int = 220
+    rows: list[dict], distributions: dict[str, dict], *, places: int = 10, width: int = 640,
+    height: int = 220,
 ) -> dict | None:
-    """Geometry of a podium over bootstrap resamples: for each place 1..``places`` a stacked
-    bar of the entries that took it, each segment's height its share of the resamples.
+    """Geometry of challengeR's podium bars: for each place 1..``places`` a stacked bar of the
+    entries that took it, each segment as tall as the entry's share of the draws at that place.
 
-    challengeR's podium places entries by their rank on every test case; most leaderboard
-    metrics (AUROC, sensitivity) have no per-case value, so this variant places them by their
-    rank on every bootstrap resample of the cases (the rank distributions of the blob plot).
-    A shared place counts for each entry sharing it, so a bar may add up to more than 1: bars
-    are scaled by the largest total.
+    ``rows`` are in board order; ``distributions`` map an entry's submission id (str) to
+    ``{place: count}`` over test cases or bootstrap resamples (as released). A shared place
+    counts for each entry sharing it, so a bar may add up to more than 1: bars are scaled by the
+    largest total. None with fewer than two entries with a distribution.
     """
-    entries = (table.get("robustness") or {}).get("entries") or {}
-    rows = [row for row in table["rows"]
-            if (entries.get(str(row["submission"])) or {}).get("distribution")]
+    rows = [row for row in rows if distributions.get(str(row["submission"]))]
     if len(rows) < 2:
         return None
-    places = min(places, len(table["rows"]))
     shares = []
     for row in rows:
-        distribution = entries[str(row["submission"])]["distribution"]
+        distribution = distributions[str(row["submission"])]
         total = sum(distribution.values()) or 1
         shares.append([distribution.get(str(k), 0) / total for k in range(1, places + 1)])
     scale = max(max(sum(s[k] for s in shares) for k in range(places)), 1.0)
     left, bottom, plot_height = 40, height - 28, height - 40
     slot = (width - left - 10) / places
-    bars, shown = [], {}
+    bars, shown = [], set()
     for k in range(places):
         y = float(bottom)
         segments = []
@@ -268,13 +267,16 @@ def podium_plot(
                 continue
             h = share[k] / scale * plot_height
             y -= h
-            shown[i] = row
+            shown.add(i)
             segments.append({"team": row["team"], "share": share[k], "y": round(y, 1),
                              "height": round(h, 1), "hue": (37 * i) % 360})
         bars.append({"place": k + 1, "x": round(left + k * slot + slot * 0.15, 1),
                      "width": round(slot * 0.7, 1), "label_x": round(left + (k + 0.5) * slot, 1),
                      "segments": segments})
+    drawn = sorted(shown)
     return {"bars": bars, "width": width, "height": height, "axis_y": bottom,
             "label_y": height - 10, "left": left,
-            "legend": [{"team": row["team"], "hue": (37 * i) % 360}
-                       for i, row in sorted(shown.items())]}
+            "legend": [{"team": rows[i]["team"], "hue": (37 * i) % 360} for i in drawn],
+            # The text equivalent: each place's share per drawn entry, in the legend's order.
+            "table": [{"place": k + 1, "shares": [shares[i][k] for i in drawn]}
+                      for k in range(places)]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from competitions.board_field import board_field
 from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
 from competitions.presentation.charts import (
+    PODIUM_PLACES,
     SIGNIFICANCE_MAP_ENTRIES,
     blob_plot,
     heat_class,
@@ -30,7 +31,7 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
         return view
     names = {row["team_id"]: row["team"] for row in table["rows"]}
     view["blobs"] = blob_plot(table)
-    view["podium"] = podium_plot(table)
+    view["podium"] = _podium(table)
     view["significance"] = _significance(table)
     summary = table["summary"]
     view["what_if"] = [
@@ -88,6 +89,23 @@ def _significance(table: dict) -> dict | None:
     )
     return {**significance, "map": significance_map(drawn, pairs, alpha=significance["alpha"]),
             "table": pairs}
+
+
+def _podium(table: dict) -> dict | None:
+    """The podium bars: per test case for a per-case metric (challengeR's podium), else over
+    the bootstrap resamples of the ranking (the variant for metrics without per-case values)."""
+    by_case = (table["significance"] or {}).get("podium")
+    if by_case:
+        distributions, basis = by_case["places"], "cases"
+    else:
+        entries = (table["robustness"] or {}).get("entries") or {}
+        distributions = {key: entry.get("distribution") for key, entry in entries.items()}
+        basis = "resamples"
+    places = min(PODIUM_PLACES, len(table["rows"]))
+    plot = podium_plot(table["rows"], {k: v for k, v in distributions.items() if v},
+                       places=places)
+    return None if plot is None else {**plot, "basis": basis,
+                                      "cases": by_case["cases"] if by_case else None}
 
 
 def _heat_cell(cell: dict) -> dict:

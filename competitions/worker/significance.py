@@ -26,6 +26,8 @@ from scoring.columns import Column
 from scoring.compare import Comparison, compare_entries, holm
 from scoring.errors import InputError
 from scoring.io import Predictions, Truth
+from scoring.ranking import rank_columns
+from scoring.weighted_stats import PER_CASE_METRICS, per_case_loss
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +40,16 @@ MIN_RESAMPLES = 200
 MAX_ALL_PAIRS = 200
 # The results page draws the map of the board's first entries only: 30 x 30 cells stay legible.
 MAP_ENTRIES = 30
+# Places of the podium: how often each entry is first, second, ... on a test case.
+PODIUM_PLACES = 10
 
 
-def significance_cases(truth: Truth, split: str, spec: Column) -> tuple[np.ndarray, str]:
-    """The cases the column's entries are compared on, and a note for the page ("" if none)."""
+def significance_cases(
+    truth: Truth, split: str, spec: Column, *, min_group_size: int
+) -> tuple[np.ndarray | None, str]:
+    """The cases the column's entries are compared on (None: not compared), and a note for the
+    page ("" if none). A group smaller than ``min_group_size`` is not compared: its values are
+    withheld from participants, and so are the differences between them."""
     cases = split_mask(truth, split)
     if cases is None:
         cases = np.zeros(truth.n, dtype=bool)
@@ -52,7 +60,11 @@ def significance_cases(truth: Truth, split: str, spec: Column) -> tuple[np.ndarr
             f"{spec.id} is compared on {spec.metric} over all cases of the split: two entries' "
             "worst groups may differ, and one family of tests needs one set of cases."
         )
-    return cases & (truth.attributes[spec.attribute] == spec.group), ""
+    cases = cases & (truth.attributes[spec.attribute] == spec.group)
+    if cases.sum() < min_group_size:
+        return None, (f"The group of {spec.id} has fewer than {min_group_size} cases here: its "
+                      "entries are not compared.")
+    return cases, ""
 
 
 def field_predictions(matrix: CaseMatrix) -> list[Predictions]:
@@ -92,11 +104,14 @@ def snapshot_significance(
                    "seed": BOOTSTRAP_SEED}
         try:
             matrix = phase_case_matrix(phase, ids, truth=truth)
-            cases, stored["note"] = significance_cases(matrix.truth, split, spec)
-            options = {"metric": spec.metric, "threshold": phase.threshold, "cases": cases,
-                       "alpha": ALPHA, "bootstrap": resamples, "seed": BOOTSTRAP_SEED}
-            stored |= _compare(matrix.truth, field_predictions(matrix), ids, options)
-            tied = _adjacent_ties(ids, stored)
+            cases, stored["note"] = significance_cases(matrix.truth, split, spec,
+                                                       min_group_size=phase.min_group_size)
+            if cases is not None:
+                options = {"metric": spec.metric, "threshold": phase.threshold, "cases": cases,
+                           "alpha": ALPHA, "bootstrap": resamples, "seed": BOOTSTRAP_SEED}
+                stored |= _compare(matrix.truth, field_predictions(matrix), ids, options)
+                stored["podium"] = case_podium(matrix, cases, spec, ids)
+                tied = _adjacent_ties(ids, stored)
         except InputError as exc:
             stored["note"] = " ".join(exc.problems)
         except (OSError, ValueError) as exc:
@@ -114,6 +129,26 @@ def snapshot_significance(
         current.summary = {**current.summary, "significance": stored}
         current.save(update_fields=["rows", "summary"])
     return current
+
+
+def case_podium(matrix: CaseMatrix, cases: np.ndarray, spec: Column,
+                ids: list[int]) -> dict | None:
+    """challengeR's podium counts for a per-case metric: how often each entry takes place 1, 2,
+    ... (up to PODIUM_PLACES) when the entries are ranked on each test case (ties share the best
+    place, as challengeR's ``ties.method = "min"``); None for a metric without per-case values.
+
+    Only the counts are kept: the per-case values themselves (which challengeR draws above the
+    podium) would tell a team the label of each case from its own score."""
+    if spec.metric not in PER_CASE_METRICS or not cases.any():
+        return None
+    values = per_case_loss(spec.metric, matrix.labels[cases].astype(float),
+                           matrix.scores[:, cases])
+    ranks = rank_columns(values, spec.higher_is_better)
+    places = min(PODIUM_PLACES, len(ids))
+    counts = np.stack([(ranks == k).sum(axis=1) for k in range(1, places + 1)], axis=1)
+    return {"cases": int(cases.sum()),
+            "places": {str(pk): {str(k + 1): int(c) for k, c in enumerate(line) if c}
+                       for pk, line in zip(ids, counts, strict=True)}}
 
 
 def _compare(truth: Truth, predictions: list[Predictions], ids: list[int], options: dict) -> dict:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from scipy.stats import rankdata
 from statsmodels.stats.multitest import multipletests
 
 from competitions import services
@@ -226,3 +227,29 @@ def test_a_large_field_marks_ties_from_the_adjacent_pairs_and_maps_the_first_ent
     assert [row["tied_with_above"] for row in snapshot.rows[1:]] == [
         not pair["significant"] for pair in stored["adjacent"]
     ]
+
+
+def test_a_per_case_metric_gets_challengers_podium_of_places_on_each_case(client, contest):
+    board = phase_default_leaderboard(contest)
+    board.columns.all().delete()
+    LeaderboardColumn.objects.create(leaderboard=board, column_id="brier", ranked=True)
+    phase_leaderboards_refresh(contest)
+    snapshot = LeaderboardSnapshot.objects.get(leaderboard=board, split="public")
+    ids = [row["submission"] for row in snapshot.rows]
+    stored = snapshot.summary["significance"]
+    assert stored["test"] == "wilcoxon"
+    truth = read_truth(io.BytesIO(contest.ground_truth.open("rb").read()), task="binary")
+    public = truth.split == "public"
+    losses = np.array([
+        (read_predictions(io.BytesIO(Submission.objects.get(pk=pk).file.open("rb").read()),
+                          truth).scores[public] - truth.labels[public]) ** 2
+        for pk in ids
+    ])
+    # Ranks per case, lower loss first, ties sharing the best place (scipy's "min").
+    places = rankdata(losses, method="min", axis=0)
+    expected = {str(pk): {str(k): int((places[i] == k).sum()) for k in (1, 2, 3)
+                          if (places[i] == k).any()} for i, pk in enumerate(ids)}
+    assert stored["podium"] == {"cases": int(public.sum()), "places": expected}
+    url = reverse("competitions:results", args=[contest.challenge.slug, contest.slug])
+    page = client.get(url).content.decode()
+    assert "Podium: places on each test case" in page and 'class="podium-places"' in page
