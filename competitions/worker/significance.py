@@ -33,8 +33,11 @@ logger = logging.getLogger(__name__)
 
 ALPHA = 0.05
 # The fewest resamples for the paired-bootstrap intervals and test, whatever the phase uses for
-# its metric intervals (which may be turned off).
-MIN_RESAMPLES = 200
+# its metric intervals (which may be turned off). Not fewer than 1,000: under Holm's correction
+# the paired bootstrap rejects only where no resample crosses zero (p = 0), which happens more
+# often the fewer the resamples (50 entries x 2,000 cases, sensitivity: 136 of 1,225 pairs
+# with 200 resamples, 48 with 1,000, 32 with 2,000).
+MIN_RESAMPLES = 1000
 # Above this many entries every pair is too many (S(S-1)/2 tests, intervals and rows): the tie
 # marks then come from the adjacent pairs alone and the map from the first MAP_ENTRIES.
 MAX_ALL_PAIRS = 200

@@ -58,7 +58,7 @@ def _oracle(phase: Phase, ids: list[int], cases_of) -> dict:
     ]
     comparison = compare_entries(
         truth, predictions, [str(pk) for pk in ids], metric="auroc", threshold=phase.threshold,
-        cases=cases_of(truth), bootstrap=max(200, phase.bootstrap_resamples), seed=0,
+        cases=cases_of(truth), bootstrap=max(1000, phase.bootstrap_resamples), seed=0,
     )
     return comparison.to_dict()
 
@@ -82,7 +82,7 @@ def test_the_stored_comparison_is_compare_entries_on_the_same_files(contest, spl
     stored = snapshot.summary["significance"]
     expected = _oracle(contest, ids, lambda truth: truth.split == split)
     assert stored["column"] == "auroc" and stored["test"] == "delong"
-    assert stored["family"] == "all_pairs" and stored["resamples"] == 200
+    assert stored["family"] == "all_pairs" and stored["resamples"] == 1000
     assert stored["entries"] == [int(name) for name in expected["entries"]]
     _same(stored["pairs"], expected["pairs"])
     # The tie marks read the same pairs: the entry above against the entry below.
@@ -181,7 +181,7 @@ def test_the_json_and_csv_exports_carry_the_tie_flags(client, contest):
     document = json.loads(client.get(url).content)
     assert [e["tied_with_above"] for e in document["entries"]] == [None, True, False]
     assert document["ties"] == {"column": "auroc", "metric": "auroc", "test": "delong",
-                                "alpha": 0.05, "family": "all_pairs", "resamples": 200,
+                                "alpha": 0.05, "family": "all_pairs", "resamples": 1000,
                                 "seed": 0, "note": ""}
     api = reverse("api:leaderboard", args=[slug, phase, document["leaderboard"]])
     assert client.get(api).json() == document
