@@ -176,7 +176,7 @@ PODIUM_PLACES = 10
 _P_STEPS = (0.001, 0.01)
 
 
-def significance_map(rows: list[dict], pairs: list[dict], *, alpha: float,
+def significance_map(rows: list[dict], pairs: list[dict], *, alpha: float, total: int,
                      cell: int = 18) -> dict | None:
     """Geometry of the entries × entries significance map (challengeR's significance map, for
     unordered pairs): ``rows`` in board order (``submission``, ``team``, ``rank``), ``pairs`` as
@@ -184,10 +184,11 @@ def significance_map(rows: list[dict], pairs: list[dict], *, alpha: float,
 
     Each cell is coloured by the direction (the row's entry better, the column's better, or no
     significant difference) and, when significant, by the adjusted p (three steps: below
-    ``alpha``, 0.01, 0.001); a pair without a test (or withheld) is grey.
+    ``alpha``, 0.01, 0.001); a pair without a test (or withheld) is grey. ``total`` is the
+    number of entries on the board: the map says when it draws only the first ones.
     """
-    truncated = len(rows) > SIGNIFICANCE_MAP_ENTRIES
     rows = rows[:SIGNIFICANCE_MAP_ENTRIES]
+    truncated = total > len(rows)
     if len(rows) < 2:
         return None
     by_ids = {frozenset((p["a"], p["b"])): p for p in pairs}

@@ -148,17 +148,12 @@ def _released_significance(stored: dict, viewer) -> dict:
         ]
 
     significance = {**stored, "pairs": released(stored.get("pairs", [])),
+                    "adjacent": released(stored.get("adjacent", [])),
                     "test_label": TEST_LABELS.get(stored.get("test", ""), "")}
-    if "adjacent" in stored:
-        significance["adjacent"] = released(stored["adjacent"])
     if stored.get("podium"):
         places = {key: release_cell({"distribution": counts}, viewer=viewer)["distribution"]
                   for key, counts in stored["podium"]["places"].items()}
         significance["podium"] = {**stored["podium"], "places": places}
-    n = len(stored.get("entries", []))
-    significance["family_size"] = (
-        len(stored["adjacent"]) if "adjacent" in stored else n * (n - 1) // 2
-    )
     return significance
 
 

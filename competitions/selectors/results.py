@@ -87,8 +87,9 @@ def _significance(table: dict) -> dict | None:
          for pair in significance["pairs"] if pair["a"] in names and pair["b"] in names),
         key=lambda pair: sorted((order[pair["a"]], order[pair["b"]])),
     )
-    return {**significance, "map": significance_map(drawn, pairs, alpha=significance["alpha"]),
-            "table": pairs}
+    plot = significance_map(drawn, pairs, alpha=significance["alpha"],
+                            total=len(table["rows"]))
+    return {**significance, "map": plot, "table": pairs}
 
 
 def _podium(table: dict) -> dict | None:

@@ -23,7 +23,7 @@ from competitions.models import Leaderboard, LeaderboardSnapshot
 from competitions.splits import split_mask
 from competitions.worker.evaluation import BOOTSTRAP_SEED
 from scoring.columns import Column
-from scoring.compare import Comparison, compare_entries, holm
+from scoring.compare import Comparison, PairComparison, compare_entries, holm
 from scoring.errors import InputError
 from scoring.io import Predictions, Truth
 from scoring.ranking import rank_columns
@@ -92,7 +92,7 @@ def snapshot_significance(
     ids = [row["submission"] for row in snapshot.rows]
     specs = ranked_column_specs(board)
     phase = board.phase
-    stored: dict = {"alpha": ALPHA, "pairs": [], "entries": [], "note": ""}
+    stored: dict = {"alpha": ALPHA, "pairs": [], "entries": [], "adjacent": [], "note": ""}
     tied: dict[tuple[int, int], bool | None] = {}
     if not specs:
         stored["note"] = "The leaderboard has no ranked column to compare on."
@@ -155,51 +155,61 @@ def case_podium(matrix: CaseMatrix, cases: np.ndarray, spec: Column,
 
 
 def _compare(truth: Truth, predictions: list[Predictions], ids: list[int], options: dict) -> dict:
-    """``family`` ("all_pairs" or "adjacent"), the map's ``entries`` and ``pairs`` (all pairs
-    among them), the test, and for a large field the ``adjacent`` pairs the tie marks read."""
+    """``family`` ("all_pairs" or "adjacent") and its ``family_size``, the test, the map's
+    ``entries`` (the board's first MAP_ENTRIES, in rank order on the column) with ``pairs``
+    (every pair among them), and the ``adjacent`` pairs (board order) the tie marks read.
+
+    Only these are stored: with 200 entries all 19,900 pairs would be 4 MB of JSON that every
+    request of the leaderboard reads, for no page."""
+    names = [str(i) for i in ids]
     if len(ids) <= MAX_ALL_PAIRS:
-        comparison = compare_entries(truth, predictions, [str(i) for i in ids], **options)
-        return {"family": "all_pairs", **_stored(comparison)}
-    top = ids[:MAP_ENTRIES]
-    shown = compare_entries(truth, predictions[:MAP_ENTRIES], [str(i) for i in top], **options)
-    # One two-entry comparison per adjacent pair, their p-values corrected together: the
-    # family of the marks is the S - 1 adjacent pairs.
-    adjacent = [
-        compare_entries(truth, predictions[k:k + 2], [str(ids[k]), str(ids[k + 1])],
-                        **options).pairs[0]
-        for k in range(len(ids) - 1)
+        comparison = compare_entries(truth, predictions, names, **options)
+        by_names = {frozenset((pair.a, pair.b)): pair for pair in comparison.pairs}
+        adjacent = [_pair(by_names[frozenset(pair)]) for pair in zip(names, names[1:],
+                                                                         strict=False)]
+        return {"family": "all_pairs", "family_size": len(comparison.pairs),
+                **_stored(comparison, set(names[:MAP_ENTRIES])), "adjacent": adjacent}
+    # The field in windows of MAP_ENTRIES consecutive entries overlapping by one, so every
+    # adjacent pair is in a window; the first window is the map. A pair's difference, interval
+    # and raw p depend on its two entries only (the resamples are the same in every call);
+    # only Holm's correction depends on the family, and the family of the marks is the S - 1
+    # adjacent pairs. One call per pair would cost ~0.5 s each (resample weights and
+    # statsmodels' garbage collection), windows ~0.6 s per MAP_ENTRIES - 1 pairs.
+    windows = [
+        compare_entries(truth, predictions[start:start + MAP_ENTRIES],
+                        names[start:start + MAP_ENTRIES], **options)
+        for start in range(0, len(ids) - 1, MAP_ENTRIES - 1)
     ]
-    p_holm, significant = holm([pair.p_value for pair in adjacent], options["alpha"])
+    in_windows = {frozenset((pair.a, pair.b)): pair for window in windows
+                  for pair in window.pairs}
+    pairs = [in_windows[frozenset(pair)] for pair in zip(names, names[1:], strict=False)]
+    p_holm, significant = holm([pair.p_value for pair in pairs], options["alpha"])
     return {
-        "family": "adjacent", **_stored(shown),
+        "family": "adjacent", "family_size": len(pairs),
+        **_stored(windows[0], set(names[:MAP_ENTRIES])),
         "adjacent": [
             {**_pair(pair), "p_holm": p, "significant": s}
-            for pair, p, s in zip(adjacent, p_holm, significant, strict=True)
+            for pair, p, s in zip(pairs, p_holm, significant, strict=True)
         ],
     }
 
 
-def _stored(comparison: Comparison) -> dict:
+def _stored(comparison: Comparison, shown: set[str]) -> dict:
     return {
         "test": comparison.pairs[0].test if comparison.pairs else "",
-        "entries": [int(name) for name in comparison.entries],
-        "pairs": [_pair(pair) for pair in comparison.pairs],
+        "entries": [int(name) for name in comparison.entries if name in shown],
+        "pairs": [_pair(pair) for pair in comparison.pairs if {pair.a, pair.b} <= shown],
     }
 
 
-def _pair(pair) -> dict:
-    stored = pair.to_dict()
-    return {**stored, "a": int(pair.a), "b": int(pair.b)}
+def _pair(pair: PairComparison) -> dict:
+    return {**pair.to_dict(), "a": int(pair.a), "b": int(pair.b)}
 
 
 def _adjacent_ties(ids: list[int], stored: dict) -> dict[tuple[int, int], bool | None]:
     """``(above, below) -> tied`` for consecutive rows: not significantly different where the
     difference is defined (identical predictions included), None where it is not."""
-    pairs = stored.get("adjacent") or stored["pairs"]
-    by_ids = {frozenset((p["a"], p["b"])): p for p in pairs}
-    tied: dict[tuple[int, int], bool | None] = {}
-    for above, below in zip(ids, ids[1:], strict=False):
-        pair = by_ids.get(frozenset((above, below)))
-        if pair is not None:
-            tied[(above, below)] = None if pair["difference"] is None else not pair["significant"]
-    return tied
+    return {
+        (above, below): None if pair["difference"] is None else not pair["significant"]
+        for above, below, pair in zip(ids, ids[1:], stored["adjacent"], strict=False)
+    }

@@ -85,8 +85,12 @@ def test_the_stored_comparison_is_compare_entries_on_the_same_files(contest, spl
     assert stored["family"] == "all_pairs" and stored["resamples"] == 1000
     assert stored["entries"] == [int(name) for name in expected["entries"]]
     _same(stored["pairs"], expected["pairs"])
+    assert stored["family_size"] == 3
     # The tie marks read the same pairs: the entry above against the entry below.
     by_ids = {frozenset((p["a"], p["b"])): p for p in stored["pairs"]}
+    _same(stored["adjacent"], [next(p for p in expected["pairs"]
+                                    if {p["a"], p["b"]} == {str(above), str(below)})
+                               for above, below in zip(ids, ids[1:], strict=False)])
     assert snapshot.rows[0]["tied_with_above"] is None
     for above, row in zip(snapshot.rows, snapshot.rows[1:], strict=False):
         pair = by_ids[frozenset((above["submission"], row["submission"]))]
@@ -201,18 +205,20 @@ def test_scores_hidden_hide_the_tie_marks_and_the_map(client, contest):
     assert json.loads(client.get(url).content)["entries"] == []
 
 
+@pytest.mark.parametrize("window", [2, 3])
 def test_a_large_field_marks_ties_from_the_adjacent_pairs_and_maps_the_first_entries(
-    contest, monkeypatch
+    contest, monkeypatch, window
 ):
     monkeypatch.setattr(significance, "MAX_ALL_PAIRS", 2)
-    monkeypatch.setattr(significance, "MAP_ENTRIES", 2)
+    monkeypatch.setattr(significance, "MAP_ENTRIES", window)
     phase_leaderboards_refresh(contest)
     snapshot = LeaderboardSnapshot.objects.get(leaderboard__phase=contest, split="public")
     ids = [row["submission"] for row in snapshot.rows]
     stored = snapshot.summary["significance"]
-    assert stored["family"] == "adjacent" and stored["entries"] == ids[:2]
+    assert stored["family"] == "adjacent" and stored["entries"] == ids[:window]
+    assert stored["family_size"] == len(ids) - 1
     public = lambda truth: truth.split == "public"  # noqa: E731
-    _same(stored["pairs"], _oracle(contest, ids[:2], public)["pairs"])
+    _same(stored["pairs"], _oracle(contest, ids[:window], public)["pairs"])
     # Each neighbouring pair tested alone, then Holm over the S - 1 neighbouring pairs.
     raw = [_oracle(contest, ids[k:k + 2], public)["pairs"][0] for k in range(len(ids) - 1)]
     tested = [k for k, pair in enumerate(raw) if pair["p_value"] is not None]
@@ -253,3 +259,18 @@ def test_a_per_case_metric_gets_challengers_podium_of_places_on_each_case(client
     url = reverse("competitions:results", args=[contest.challenge.slug, contest.slug])
     page = client.get(url).content.decode()
     assert "Podium: places on each test case" in page and 'class="podium-places"' in page
+
+
+def test_only_the_maps_pairs_and_the_neighbours_are_stored_with_the_whole_familys_holm(
+    contest, monkeypatch
+):
+    monkeypatch.setattr(significance, "MAP_ENTRIES", 2)
+    phase_leaderboards_refresh(contest)
+    snapshot = LeaderboardSnapshot.objects.get(leaderboard__phase=contest, split="public")
+    ids = [row["submission"] for row in snapshot.rows]
+    stored = snapshot.summary["significance"]
+    expected = _oracle(contest, ids, lambda truth: truth.split == "public")["pairs"]
+    assert stored["family"] == "all_pairs" and stored["family_size"] == 3
+    assert stored["entries"] == ids[:2]
+    _same(stored["pairs"], [p for p in expected if {p["a"], p["b"]} == {str(i) for i in ids[:2]}])
+    assert len(stored["adjacent"]) == 2
