@@ -63,6 +63,16 @@ def _oracle(phase: Phase, ids: list[int], cases_of) -> dict:
     return comparison.to_dict()
 
 
+def _ranked_on(phase: Phase, column_id: str) -> tuple[LeaderboardSnapshot, list[int]]:
+    """The primary board ranked on ``column_id`` alone, refreshed: its public snapshot and ids."""
+    board = phase_default_leaderboard(phase)
+    board.columns.all().delete()
+    LeaderboardColumn.objects.create(leaderboard=board, column_id=column_id, ranked=True)
+    phase_leaderboards_refresh(phase)
+    snapshot = LeaderboardSnapshot.objects.get(leaderboard=board, split="public")
+    return snapshot, [row["submission"] for row in snapshot.rows]
+
+
 def _same(stored: list[dict], expected: list[dict]) -> None:
     assert len(stored) == len(expected)
     for mine, theirs in zip(stored, expected, strict=True):
@@ -98,12 +108,8 @@ def test_the_stored_comparison_is_compare_entries_on_the_same_files(contest, spl
 
 
 def test_a_group_column_is_compared_on_the_groups_cases_of_the_split(contest):
-    board = phase_default_leaderboard(contest)
-    board.columns.all().delete()
-    LeaderboardColumn.objects.create(leaderboard=board, column_id="auroc@sex=female", ranked=True)
-    phase_leaderboards_refresh(contest)
-    snapshot = LeaderboardSnapshot.objects.get(leaderboard=board, split="public")
-    ids = [row["submission"] for row in snapshot.rows]
+    snapshot, ids = _ranked_on(contest, "auroc@sex=female")
+
     def female_public(truth):
         return (truth.split == "public") & (truth.attributes["sex"] == "female")
 
@@ -113,12 +119,7 @@ def test_a_group_column_is_compared_on_the_groups_cases_of_the_split(contest):
 
 
 def test_a_worst_group_column_is_compared_on_all_cases_with_a_note(contest):
-    board = phase_default_leaderboard(contest)
-    board.columns.all().delete()
-    LeaderboardColumn.objects.create(leaderboard=board, column_id="auroc@worst(sex)", ranked=True)
-    phase_leaderboards_refresh(contest)
-    snapshot = LeaderboardSnapshot.objects.get(leaderboard=board, split="public")
-    ids = [row["submission"] for row in snapshot.rows]
+    snapshot, ids = _ranked_on(contest, "auroc@worst(sex)")
     expected = _oracle(contest, ids, lambda truth: truth.split == "public")
     stored = snapshot.summary["significance"]
     _same(stored["pairs"], expected["pairs"])
@@ -236,12 +237,7 @@ def test_a_large_field_marks_ties_from_the_adjacent_pairs_and_maps_the_first_ent
 
 
 def test_a_per_case_metric_gets_challengers_podium_of_places_on_each_case(client, contest):
-    board = phase_default_leaderboard(contest)
-    board.columns.all().delete()
-    LeaderboardColumn.objects.create(leaderboard=board, column_id="brier", ranked=True)
-    phase_leaderboards_refresh(contest)
-    snapshot = LeaderboardSnapshot.objects.get(leaderboard=board, split="public")
-    ids = [row["submission"] for row in snapshot.rows]
+    snapshot, ids = _ranked_on(contest, "brier")
     stored = snapshot.summary["significance"]
     assert stored["test"] == "wilcoxon"
     truth = read_truth(io.BytesIO(contest.ground_truth.open("rb").read()), task="binary")
