@@ -171,6 +171,7 @@ def scatter_chart(
 # The significance map draws the board's first entries only: 30 x 30 cells stay legible.
 SIGNIFICANCE_MAP_ENTRIES = 30
 # Places 1..10 of the podium (challengeR draws one per entry; past ten the bars say little).
+# The worker counts as many per test case (competitions.worker.significance.PODIUM_PLACES).
 PODIUM_PLACES = 10
 # Holm-adjusted p-values at or below these are drawn darker (the last bound is the level).
 _P_STEPS = (0.001, 0.01)

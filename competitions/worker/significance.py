@@ -43,7 +43,8 @@ MIN_RESAMPLES = 1000
 MAX_ALL_PAIRS = 200
 # The results page draws the map of the board's first entries only: 30 x 30 cells stay legible.
 MAP_ENTRIES = 30
-# Places of the podium: how often each entry is first, second, ... on a test case.
+# Places of the podium: how often each entry is first, second, ... on a test case (the
+# results page draws as many: competitions.presentation.charts.PODIUM_PLACES).
 PODIUM_PLACES = 10
 
 
