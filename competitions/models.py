@@ -850,10 +850,12 @@ class LeaderboardSnapshot(models.Model):
     version = models.PositiveIntegerField(default=0)
     # [{"submission": id, "team": id, "rank": int, "score": float|None,
     #   "values": {column id: {"value", "ci", "n", "small", "group"}},
-    #   "median_rank", "rank_interval", "p_first"}] in rank order.
+    #   "median_rank", "rank_interval", "p_first", "tied_with_above"}] in rank order.
     rows = models.JSONField(default=list)
-    # {"what_if": [{"column", "winners": [team ids]}], "columns": [ids], "correlation": [[tau]]}:
-    # who would win on each ranked column alone, and how alike the columns' rankings are.
+    # {"what_if": [{"column", "winners": [team ids]}], "columns": [ids], "correlation": [[tau]],
+    #  "significance": {"column", "metric", "test", "alpha", "family", "entries", "pairs", ...}}:
+    # who would win on each ranked column alone, how alike the columns' rankings are, and which
+    # entries differ significantly on the first ranked column (competitions.worker.significance).
     summary = models.JSONField(default=dict, blank=True)
     # {metric: {submission id: {"attribute=group": cell}}} for every metric of the board's
     # columns: the results page's entries x subgroups heatmap and the per-group columns.

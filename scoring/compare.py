@@ -171,12 +171,7 @@ def compare_entries(
     reasons = np.where(defined, reasons, undefined)
     p_values = np.where(reasons == "", p_values, np.nan)
 
-    tested = np.flatnonzero(np.isfinite(p_values))
-    p_holm = np.full(len(a), np.nan)
-    significant = np.zeros(len(a), dtype=bool)
-    if len(tested):
-        reject, adjusted, _, _ = multipletests(p_values[tested], alpha=alpha, method="holm")
-        p_holm[tested], significant[tested] = adjusted, reject
+    p_holm, significant = _holm(p_values, alpha)
 
     lows, highs = _intervals(resampled, a, b)
     pairs = []
@@ -203,6 +198,29 @@ def compare_entries(
         metric=chosen.id, alpha=alpha, entries=tuple(names[i] for i in order),
         pairs=tuple(pairs), tied_with_leader=tied,
     )
+
+
+def holm(p_values: Sequence[float | None], alpha: float) -> tuple[list[float | None], list[bool]]:
+    """Holm's step-down correction of ``p_values`` at family-wise error rate ``alpha``: the
+    adjusted p-values and the rejections. ``None`` (an undefined test) is left out of the family
+    and stays ``None``, not rejected. For a caller that builds a family of its own tests (the
+    web's adjacent pairs of a large leaderboard) with the correction :func:`compare_entries`
+    applies."""
+    p = np.array([np.nan if value is None else value for value in p_values], dtype=float)
+    adjusted, reject = _holm(p, alpha)
+    return [_number(value) for value in adjusted], [bool(value) for value in reject]
+
+
+def _holm(p_values: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`holm` on an array, NaN for an undefined test:
+    ``statsmodels.stats.multitest.multipletests(p, alpha, method="holm")`` on the defined ones."""
+    tested = np.flatnonzero(np.isfinite(p_values))
+    p_holm = np.full(len(p_values), np.nan)
+    significant = np.zeros(len(p_values), dtype=bool)
+    if len(tested):
+        reject, adjusted, _, _ = multipletests(p_values[tested], alpha=alpha, method="holm")
+        p_holm[tested], significant[tested] = adjusted, reject
+    return p_holm, significant
 
 
 def _number(value: float) -> float | None:

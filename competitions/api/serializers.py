@@ -76,8 +76,26 @@ class LeaderboardEntrySerializer(serializers.Serializer):
     median_rank = serializers.FloatField(allow_null=True)
     rank_interval = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
     p_first = serializers.FloatField(allow_null=True)
+    tied_with_above = serializers.BooleanField(
+        allow_null=True,
+        help_text="Not significantly different from the entry ranked just above on the first "
+        "ranked column (see ties); null for the first entry, where undefined or not computed.",
+    )
     energy_kwh = serializers.FloatField(allow_null=True, help_text="From the fact sheet.")
     co2e_kg = serializers.FloatField(allow_null=True)
+
+
+class LeaderboardTiesSerializer(serializers.Serializer):
+    column = serializers.CharField(allow_null=True, help_text="The column compared on.")
+    metric = serializers.CharField(allow_null=True)
+    test = serializers.CharField(allow_null=True, help_text="delong, mcnemar_exact, wilcoxon or "
+                                 "paired_bootstrap (two-sided).")
+    alpha = serializers.FloatField(help_text="Family-wise error rate of Holm's correction.")
+    family = serializers.CharField(allow_null=True, help_text="all_pairs, or adjacent for a "
+                                   "large field (only neighbouring entries compared).")
+    resamples = serializers.IntegerField(allow_null=True)
+    seed = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField()
 
 
 class LeaderboardSerializer(serializers.Serializer):
@@ -93,6 +111,7 @@ class LeaderboardSerializer(serializers.Serializer):
     columns = LeaderboardColumnSerializer(many=True)
     entries = LeaderboardEntrySerializer(many=True)
     kendall_tau = serializers.FloatField(allow_null=True)
+    ties = LeaderboardTiesSerializer(allow_null=True)
 
 
 class SubmissionEventSerializer(serializers.ModelSerializer):

@@ -191,3 +191,119 @@ def scatter_chart(
             for t in (y_low + pad, (y_low + y_high) / 2, y_high - pad)
         ],
     }
+
+
+# The significance map draws the board's first entries only: 30 x 30 cells stay legible.
+SIGNIFICANCE_MAP_ENTRIES = 30
+# Places 1..10 of the podium (challengeR draws one per entry; past ten the bars say little).
+# The worker counts as many per test case (competitions.worker.significance.PODIUM_PLACES).
+PODIUM_PLACES = 10
+# Holm-adjusted p-values at or below these are drawn darker (the last bound is the level).
+_P_STEPS = (0.001, 0.01)
+
+
+def significance_map(rows: list[dict], pairs: list[dict], *, alpha: float, total: int,
+                     cell: int = 18) -> dict | None:
+    """Geometry of the entries × entries significance map (challengeR's significance map, for
+    unordered pairs): ``rows`` in board order (``submission``, ``team``, ``rank``), ``pairs`` as
+    released (``a`` the entry better on the metric, ``b``, ``p_holm``, ``significant``).
+
+    Each cell is coloured by the direction (the row's entry better, the column's better, or no
+    significant difference) and, when significant, by the adjusted p (three steps: below
+    ``alpha``, 0.01, 0.001); a pair without a test (or withheld) is grey. ``total`` is the
+    number of entries on the board: the map says when it draws only the first ones.
+    """
+    rows = rows[:SIGNIFICANCE_MAP_ENTRIES]
+    truncated = total > len(rows)
+    if len(rows) < 2:
+        return None
+    by_ids = {frozenset((p["a"], p["b"])): p for p in pairs}
+    left, top = 190, 24
+    cells = []
+    for i, row in enumerate(rows):
+        for j, column in enumerate(rows):
+            if i == j:
+                continue
+            pair = by_ids.get(frozenset((row["submission"], column["submission"])))
+            css, verdict = _significance_class(pair, row["submission"], alpha)
+            cells.append({"x": left + j * cell, "y": top + i * cell, "css": css,
+                          "row": row["team"], "column": column["team"], "verdict": verdict,
+                          "p_holm": pair.get("p_holm") if pair else None})
+    size = len(rows) * cell
+    return {
+        "cells": cells, "cell": cell, "width": left + size + 10, "height": top + size + 10,
+        "labels": [{"team": row["team"], "rank": row["rank"], "y": top + i * cell + cell - 5,
+                    "x": left + i * cell + cell / 2}
+                   for i, row in enumerate(rows)],
+        "label_x": left - 6, "header_y": top - 8, "truncated": truncated,
+        # Swatches: (class, verdict, bound of the adjusted p); the template words them. Bounds
+        # are written as p-values usually are, without the leading zero (p < .05).
+        "legend": [
+            {"css": f"sig-{side}-{k}", "verdict": f"{side}-better",
+             "bound": f"{bound:g}".removeprefix("0")}
+            for side in ("row", "col")
+            for k, bound in ((1, alpha), (2, _P_STEPS[1]), (3, _P_STEPS[0]))
+        ] + [{"css": "sig-ns", "verdict": "ns", "bound": None},
+             {"css": "sig-na", "verdict": "na", "bound": None}],
+        "entries": len(rows),
+    }
+
+
+def _significance_class(pair: dict | None, row: int, alpha: float) -> tuple[str, str]:
+    """(CSS class, verdict) of one cell: ``row-better``, ``col-better``, ``ns`` or ``na``."""
+    if pair is None or pair.get("p_holm") is None or pair.get("significant") is None:
+        return "sig-na", "na"
+    if not pair["significant"]:
+        return "sig-ns", "ns"
+    p = pair["p_holm"]
+    step = 3 if p < _P_STEPS[0] else 2 if p < _P_STEPS[1] else 1
+    if pair["a"] == row:
+        return f"sig-row-{step}", "row-better"
+    return f"sig-col-{step}", "column-better"
+
+
+def podium_plot(
+    rows: list[dict], distributions: dict[str, dict], *, places: int = 10, width: int = 640,
+    height: int = 220,
+) -> dict | None:
+    """Geometry of challengeR's podium bars: for each place 1..``places`` a stacked bar of the
+    entries that took it, each segment as tall as the entry's share of the draws at that place.
+
+    ``rows`` are in board order; ``distributions`` map an entry's submission id (str) to
+    ``{place: count}`` over test cases or bootstrap resamples (as released). A shared place
+    counts for each entry sharing it, so a bar may add up to more than 1: bars are scaled by the
+    largest total. None with fewer than two entries with a distribution.
+    """
+    rows = [row for row in rows if distributions.get(str(row["submission"]))]
+    if len(rows) < 2:
+        return None
+    shares = []
+    for row in rows:
+        distribution = distributions[str(row["submission"])]
+        total = sum(distribution.values()) or 1
+        shares.append([distribution.get(str(k), 0) / total for k in range(1, places + 1)])
+    scale = max(max(sum(s[k] for s in shares) for k in range(places)), 1.0)
+    left, bottom, plot_height = 40, height - 28, height - 40
+    slot = (width - left - 10) / places
+    bars, shown = [], set()
+    for k in range(places):
+        y = float(bottom)
+        segments = []
+        for i, (row, share) in enumerate(zip(rows, shares, strict=True)):
+            if share[k] <= 0:
+                continue
+            h = share[k] / scale * plot_height
+            y -= h
+            shown.add(i)
+            segments.append({"team": row["team"], "share": share[k], "y": round(y, 1),
+                             "height": round(h, 1), "hue": (37 * i) % 360})
+        bars.append({"place": k + 1, "x": round(left + k * slot + slot * 0.15, 1),
+                     "width": round(slot * 0.7, 1), "label_x": round(left + (k + 0.5) * slot, 1),
+                     "segments": segments})
+    drawn = sorted(shown)
+    return {"bars": bars, "width": width, "height": height, "axis_y": bottom,
+            "label_y": height - 10, "left": left,
+            "legend": [{"team": rows[i]["team"], "hue": (37 * i) % 360} for i in drawn],
+            # The text equivalent: each place's share per drawn entry, in the legend's order.
+            "table": [{"place": k + 1, "shares": [shares[i][k] for i in drawn]}
+                      for k in range(places)]}

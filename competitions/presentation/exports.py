@@ -34,6 +34,7 @@ def leaderboard_document(table: dict) -> dict:
             "median_rank": row["median_rank"],
             "rank_interval": row["rank_interval"],
             "p_first": row["p_first"],
+            "tied_with_above": row["tied_with_above"],
             "energy_kwh": (row["cost"] or {}).get("energy_kwh"),
             "co2e_kg": (row["cost"] or {}).get("co2e_kg"),
         })
@@ -55,19 +56,31 @@ def leaderboard_document(table: dict) -> dict:
         ],
         "entries": entries,
         "kendall_tau": robustness.get("kendall_tau"),
+        "ties": _ties(table["significance"]),
     }
 
 
+def _ties(significance: dict | None) -> dict | None:
+    """How ``tied_with_above`` was decided: the column, test, correction and level (None before
+    the worker compared the entries)."""
+    if not significance:
+        return None
+    return {key: significance.get(key) for key in
+            ("column", "metric", "test", "alpha", "family", "resamples", "seed", "note")}
+
+
 def leaderboard_csv(document: dict) -> str:
-    """One row per entry: rank, team, the rule's score, each column with its 95% interval."""
+    """One row per entry: rank, team, the rule's score, each column with its 95% interval, the
+    rank interval and whether the entry is statistically tied with the one above (1/0, empty
+    where undefined or not computed)."""
     out = io.StringIO()
     writer = SafeWriter(out)
     ids = [c["id"] for c in document["columns"]]
     header = ["rank", "team", "members", "score"]
     for column_id in ids:
         header += [column_id, f"{column_id}_ci_low", f"{column_id}_ci_high"]
-    header += ["rank_interval_low", "rank_interval_high", "p_first", "energy_kwh", "co2e_kg",
-               "submission", "submitted_at"]
+    header += ["rank_interval_low", "rank_interval_high", "p_first", "tied_with_above",
+               "energy_kwh", "co2e_kg", "submission", "submitted_at"]
     writer.writerow(header)
     for entry in document["entries"]:
         line = [entry["rank"], entry["team"], "; ".join(entry["members"]), _blank(entry["score"])]
@@ -75,9 +88,10 @@ def leaderboard_csv(document: dict) -> str:
             ci = entry["intervals"][column_id] or (None, None)
             line += [_blank(entry["metrics"][column_id]), _blank(ci[0]), _blank(ci[1])]
         interval = entry["rank_interval"] or (None, None)
+        tied = entry["tied_with_above"]
         line += [_blank(interval[0]), _blank(interval[1]), _blank(entry["p_first"]),
-                 _blank(entry["energy_kwh"]), _blank(entry["co2e_kg"]), entry["submission"],
-                 entry["submitted_at"]]
+                 _blank(None if tied is None else int(tied)), _blank(entry["energy_kwh"]),
+                 _blank(entry["co2e_kg"]), entry["submission"], entry["submitted_at"]]
         writer.writerow(line)
     return out.getvalue()
 

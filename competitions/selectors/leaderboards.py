@@ -5,6 +5,7 @@ the number of teams."""
 from __future__ import annotations
 
 from django.db.models import Count, F, Prefetch
+from django.utils.translation import gettext_lazy as _
 
 from competitions.boards import leaderboard_columns, ranked_column_specs
 from competitions.columns import group_cells, stored_split
@@ -13,13 +14,23 @@ from competitions.models import Leaderboard, LeaderboardSnapshot, Participant, S
 from competitions.presentation.charts import bar_chart
 from competitions.release import release_cell, release_value, released_names, viewer_for
 from scoring.columns import Column
+from scoring.compare import DELONG, MCNEMAR, PAIRED_BOOTSTRAP, WILCOXON
 from scoring.ranking import RULE_EXPLANATIONS
 from scoring.result import SplitResult
 
 # The numbers of a row that come from the ranking; released like every cell.
-_ROW_NUMBERS = ("rank", "score", "median_rank", "rank_interval", "p_first")
+_ROW_NUMBERS = ("rank", "score", "median_rank", "rank_interval", "p_first", "tied_with_above")
 # The metrics the design-time power is about, and the cases each is measured on.
 POWERED_METRICS = {"sensitivity": "positives", "specificity": "negatives"}
+# The numbers of a compared pair of entries; the names, the test and its reason are labels.
+_PAIR_NUMBERS = ("difference", "ci", "p_value", "p_holm", "significant")
+# The tests of scoring.compare as the pages name them (docs/ranking.md).
+TEST_LABELS = {
+    DELONG: _("DeLong's test for correlated ROC areas"),
+    MCNEMAR: _("McNemar's exact test"),
+    WILCOXON: _("Wilcoxon's signed-rank test on the per-case values"),
+    PAIRED_BOOTSTRAP: _("a paired bootstrap test"),
+}
 
 
 def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = "") -> dict:
@@ -41,7 +52,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         "hidden": not viewer.scores_visible, "computed_at": None,
         "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
         "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
-        "has_costs": False, "power_notes": [],
+        "has_costs": False, "power_notes": [], "significance": None,
     }
     if table["hidden"]:
         return table
@@ -58,6 +69,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     table["robustness"] = _released_robustness(snapshot.robustness, viewer)
     table["robustness_note"] = snapshot.robustness_note
     table["summary"] = _released_summary(snapshot.summary, viewer)
+    table["significance"] = table["summary"].get("significance")
     by_entry: dict = {}
     if with_groups:
         table["attribute"] = attribute
@@ -175,7 +187,30 @@ def _released_summary(summary: dict | None, viewer) -> dict:
                 for variant in panel["variants"]
             ],
         }
+    if "significance" in summary:
+        summary["significance"] = _released_significance(summary["significance"], viewer)
     return summary
+
+
+def _released_significance(stored: dict, viewer) -> dict:
+    """The comparison of the entries on the first ranked column (competitions.worker.
+    significance) with every pair's numbers through the release step, and how the page names
+    its test and family."""
+    def released(pairs: list[dict]) -> list[dict]:
+        return [
+            {**pair, **release_cell({key: pair.get(key) for key in _PAIR_NUMBERS},
+                                    viewer=viewer)}
+            for pair in pairs
+        ]
+
+    significance = {**stored, "pairs": released(stored.get("pairs", [])),
+                    "adjacent": released(stored.get("adjacent", [])),
+                    "test_label": TEST_LABELS.get(stored.get("test", ""), "")}
+    if stored.get("podium"):
+        places = {key: release_cell({"distribution": counts}, viewer=viewer)["distribution"]
+                  for key, counts in stored["podium"]["places"].items()}
+        significance["podium"] = {**stored["podium"], "places": places}
+    return significance
 
 
 def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> dict | None:

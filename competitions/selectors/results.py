@@ -1,5 +1,6 @@
 """The results page (what-if winners, column agreement, the sensitivity panel, the entries ×
-subgroups heatmap, the bootstrap blob plot) and the organisers' label-bias stress test."""
+subgroups heatmap, the bootstrap blob plot, the significance map of the entries with its table,
+the podium) and the organisers' label-bias stress test."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from django.utils.translation import gettext as _
 
 from competitions.board_field import board_field
 from competitions.models import RANKING_LABELS, Leaderboard, LeaderboardSnapshot, Phase
-from competitions.presentation.charts import blob_plot, heat_class, tau_chart
+from competitions.presentation.charts import (
+    PODIUM_PLACES,
+    SIGNIFICANCE_MAP_ENTRIES,
+    blob_plot,
+    heat_class,
+    podium_plot,
+    significance_map,
+    tau_chart,
+)
 from competitions.release import release_cell, viewer_for
 from competitions.selectors.leaderboards import leaderboard_table
 from scoring.errors import InputError
@@ -19,11 +28,14 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
     entries x subgroups heatmap for one metric and (once computed) the bootstrap blob plot."""
     table = leaderboard_table(board, split=split, user=user)
     view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
-                  "metrics": [], "metric": "", "blobs": None, "panel": None}
+                  "metrics": [], "metric": "", "blobs": None, "panel": None,
+                  "significance": None, "podium": None}
     if table["hidden"] or not table["rows"]:
         return view
     names = {row["team_id"]: row["team"] for row in table["rows"]}
     view["blobs"] = blob_plot(table)
+    view["podium"] = _podium(table)
+    view["significance"] = _significance(table)
     summary = table["summary"]
     view["what_if"] = [
         {"column": item["column"], "winners": [names.get(t, "?") for t in item["winners"]]}
@@ -89,6 +101,44 @@ def _panel(panel: dict | None, names: dict[int, str]) -> dict | None:
     return {"rule": RANKING_LABELS.get(panel["rule"], panel["rule"]),
             "winners": teams(panel["winners"]), "rows": rows,
             "changes": sum(row["changed"] for row in rows), "chart": tau_chart(rows)}
+
+
+def _significance(table: dict) -> dict | None:
+    """The significance map of the board's first entries and its table of pairs (its text
+    equivalent), from the released comparison; None until the worker compared the entries."""
+    significance = table["significance"]
+    if not significance:
+        return None
+    compared = set(significance.get("entries", []))
+    rows = [row for row in table["rows"] if row["submission"] in compared]
+    drawn = rows[:SIGNIFICANCE_MAP_ENTRIES]
+    names = {row["submission"]: row["team"] for row in drawn}
+    order = {row["submission"]: i for i, row in enumerate(drawn)}
+    pairs = sorted(
+        (pair | {"team_a": names[pair["a"]], "team_b": names[pair["b"]]}
+         for pair in significance["pairs"] if pair["a"] in names and pair["b"] in names),
+        key=lambda pair: sorted((order[pair["a"]], order[pair["b"]])),
+    )
+    plot = significance_map(drawn, pairs, alpha=significance["alpha"],
+                            total=len(table["rows"]))
+    return {**significance, "map": plot, "table": pairs}
+
+
+def _podium(table: dict) -> dict | None:
+    """The podium bars: per test case for a per-case metric (challengeR's podium), else over
+    the bootstrap resamples of the ranking (the variant for metrics without per-case values)."""
+    by_case = (table["significance"] or {}).get("podium")
+    if by_case:
+        distributions, basis = by_case["places"], "cases"
+    else:
+        entries = (table["robustness"] or {}).get("entries") or {}
+        distributions = {key: entry.get("distribution") for key, entry in entries.items()}
+        basis = "resamples"
+    places = min(PODIUM_PLACES, len(table["rows"]))
+    plot = podium_plot(table["rows"], {k: v for k, v in distributions.items() if v},
+                       places=places)
+    return None if plot is None else {**plot, "basis": basis,
+                                      "cases": by_case["cases"] if by_case else None}
 
 
 def _heat_cell(cell: dict) -> dict:

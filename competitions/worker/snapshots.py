@@ -24,6 +24,7 @@ from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
 from competitions.worker.counting import counting_submissions
 from competitions.worker.dispatch import leaderboards_refresh_send, similarity_enqueue
 from competitions.worker.robustness import case_ranking, panel_case_values, snapshot_robustness
+from competitions.worker.significance import snapshot_significance
 from scoring.ranking import kendall_tau_b, rank_entries
 from scoring.sensitivity import SensitivityPanel, sensitivity_panel
 
@@ -151,7 +152,8 @@ def phase_leaderboards_refresh(
         )
         if len(versions) == len(pairs) and min(versions) >= version:
             return []
-    # Every ranking first, so pages show the new field at once; the intervals follow.
+    # Every ranking first, so pages show the new field at once; the intervals and the pairwise
+    # comparisons (tie marks) follow.
     snapshots = [snapshot_compute(board, split) for board, split in pairs]
     # The similarity of the field reads the primary board's snapshot: ask for it once that is
     # stored, so it never compares an older field.
@@ -161,6 +163,7 @@ def phase_leaderboards_refresh(
     truth = phase_truth(phase) if phase.ground_truth and len(pairs) > 0 else None
     for board, split in pairs:
         snapshot_robustness(board, split, truth)
+        snapshot_significance(board, split, truth)
     return snapshots
 
 

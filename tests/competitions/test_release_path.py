@@ -17,7 +17,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from competitions import release
-from competitions.models import FactSheet, Phase, SimilarityReport, Submission
+from competitions.models import (
+    FactSheet,
+    LeaderboardSnapshot,
+    Phase,
+    SimilarityReport,
+    Submission,
+)
 from competitions.worker.similarity import phase_similarity_compute
 
 pytestmark = pytest.mark.django_db
@@ -38,10 +44,15 @@ def _numbers(value) -> set[float]:
 
 
 def _secrets(phase: Phase) -> set[str]:
-    """The metric values, intervals and similarities of the field as pages print them."""
+    """The metric values, intervals, similarities and differences between entries of the field
+    as pages print them."""
     values: set[float] = set()
     for result in Submission.objects.filter(phase=phase).values_list("result", flat=True):
         values |= _numbers(result)
+    for summary in LeaderboardSnapshot.objects.filter(leaderboard__phase=phase).values_list(
+        "summary", flat=True
+    ):
+        values |= _numbers((summary.get("significance") or {}).get("pairs"))
     for report in SimilarityReport.objects.filter(phase=phase):
         values |= _numbers(report.report["measures"]) | _numbers(report.ensembles)
     shown = {f"{v:.3f}" for v in values if 0 < abs(v) < 10} - _EVERYDAY
