@@ -44,7 +44,7 @@ def column_value(result: SplitResult | Mapping | None, column: Column) -> dict:
     """``{"value", "ci", "n", "small", "group"}`` of ``column`` in one split's stored result.
 
     ``value`` is ``None`` where the metric is undefined there (no positives in the group, a group
-    the split lacks, fewer than two groups that are not small for a worst group); ``reason`` says
+    the split lacks, fewer than two groups that are not suppressed for a worst group); ``reason`` says
     which. The cell is a plain dict: the snapshot stores it as JSON, the release step reads it.
     """
     result = stored_split(result)

@@ -4,11 +4,14 @@ follows from the overall value and the released groups, per attribute and per in
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 
+from scoring import evaluate
 from scoring.io import INTERSECTION
+from scoring.result import SplitResult, read_stored
 from scoring.suppression import GroupSize, sized_groups, suppressed_groups
 
 
@@ -133,3 +136,50 @@ def test_a_pattern_the_line_rule_alone_leaves_solvable_is_closed_by_the_audit():
     ]
     hidden = suppressed_groups(marked)
     assert _determined(marked, hidden) == []
+
+
+@pytest.fixture(scope="module")
+def flchain_result(binary_truth, binary_predictions):
+    # 200 cases: the 104 patients of 90+ are the only small age band.
+    return evaluate(binary_truth, binary_predictions, min_group=200,
+                    intersections=[("sex", "age_band")])
+
+
+def test_evaluate_marks_the_small_age_band_and_the_band_hidden_with_it(flchain_result):
+    bands = {g.group: g for g in flchain_result.groups_of("age_band")}
+    assert [b for b, g in bands.items() if g.small] == ["90+"]
+    assert [b for b, g in bands.items() if g.suppressed] == ["80-89", "90+"]
+    cross = {g.group for g in flchain_result.groups_of(f"sex{INTERSECTION}age_band")
+             if g.suppressed}
+    assert cross == {f"{s}{INTERSECTION}{b}" for s in "FM" for b in ("80-89", "90+")}
+    assert suppressed_groups(flchain_result.groups) == {
+        (g.attribute, g.group) for g in flchain_result.groups if g.suppressed}
+
+
+def test_the_worst_group_and_the_gaps_never_use_a_suppressed_group(flchain_result):
+    hidden = {g.group for g in flchain_result.groups_of("age_band") if g.suppressed}
+    released = [g for g in flchain_result.groups_of("age_band") if not g.suppressed]
+    for metric in flchain_result.metric_ids:
+        summary = flchain_result.fairness_of(metric, "age_band")
+        assert summary.worst_group not in hidden
+        values = [g.value(metric) for g in released if g.value(metric) is not None]
+        if summary.difference is not None:
+            assert summary.difference == pytest.approx(max(values) - min(values), abs=1e-12)
+
+
+def test_a_row_stored_before_suppression_is_suppressed_when_read(flchain_result):
+    stored = json.loads(json.dumps(flchain_result.to_dict()))
+    for group in stored["groups"]:
+        del group["suppressed"]
+    # As an old evaluation had it: fairness over every group that is not small.
+    stored["fairness"]["sensitivity"]["age_band"]["worst_group"] = "80-89"
+    read = SplitResult.from_dict(stored)
+    assert [(g.attribute, g.group) for g in read.groups if g.suppressed] == [
+        (g.attribute, g.group) for g in flchain_result.groups if g.suppressed]
+    assert read.fairness_of("sensitivity", "age_band").worst_group is None
+    assert "rescore" in read.fairness_of("sensitivity", "age_band").reason
+    assert read.parity["age_band"].get("demographic_parity_difference") is None
+    # An attribute where nothing new is hidden keeps its summaries.
+    assert read.fairness_of("sensitivity", "sex") == flchain_result.fairness_of("sensitivity",
+                                                                                 "sex")
+    assert read_stored({"public": stored})["public"] == read
