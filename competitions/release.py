@@ -11,7 +11,9 @@ The rules today:
 - organisers of the challenge see everything, exactly;
 - while a phase hides its scores (``Phase.scores_hidden``), no one else sees any of its numbers;
 - a small group's values, its size and its counts are withheld (they can reveal individual
-  labels): the viewer learns that the group is small;
+  labels): the viewer learns that the group is small; so are those of the groups hidden with
+  it so that it cannot be derived by subtraction, and every rank, score or summary computed
+  from them (``suppressed``; the rule is ``scoring.suppression``'s, see docs/security.md);
 - the private split is shown only after the phase ends (``released_splits``);
 - a study's design arm decides which leaderboards a person sees (``released_boards``);
 - a team that chose to be anonymous is "Anonymous team (n)" to everyone but its members
@@ -31,8 +33,9 @@ from competitions.models import Leaderboard, Participant, Phase
 from competitions.permissions import is_organiser
 
 # Keys of a cell that are not numbers about the data: kept when the numbers are withheld.
-_LABEL_KEYS = frozenset({"group", "attribute", "label", "small", "reason", "column", "team",
-                         "team_id", "submission", "submitted_at", "css", "measure", "id"})
+_LABEL_KEYS = frozenset({"group", "attribute", "label", "small", "suppressed", "reason", "column",
+                         "team", "team_id", "submission", "submitted_at", "css", "measure",
+                         "id"})
 
 
 @dataclass(frozen=True)
@@ -78,13 +81,16 @@ def viewer_cache(user):
 def release_cell(cell: Mapping[str, Any], *, viewer: Viewer) -> dict[str, Any]:
     """``cell`` as ``viewer`` may see it: a copy, with every number withheld (``None``) where a
     rule hides it and ``reason`` saying why. A cell is any mapping of numbers with optional
-    labels; ``small`` marks a small group's cell."""
+    labels; ``small`` marks a small group's cell, ``suppressed`` one hidden with it (secondary
+    suppression, ``scoring.suppression``) or a number that would reveal one (a rank on it)."""
     if viewer.organiser:
         return dict(cell)
     if not viewer.scores_visible:
         return _withheld(cell, _("scores hidden"))
     if cell.get("small"):
         return _withheld(cell, _("small group"))
+    if cell.get("suppressed"):
+        return _withheld(cell, _("hidden to protect a small group"))
     return dict(cell)
 
 

@@ -62,20 +62,22 @@ def overall_released(result: SplitResult, viewer: Viewer) -> dict[str, dict]:
 
 
 def subgroup_rows(result: SplitResult, *, viewer: Viewer) -> list[dict]:
-    """Per-subgroup metrics of one split's result as the viewer may see them: a small group's
-    values (and its size) are withheld from everyone but the organisers."""
+    """Per-subgroup metrics of one split's result as the viewer may see them: the values (and
+    the size) of a small group, and of the groups hidden with it, are withheld from everyone
+    but the organisers."""
     rows = []
     for group in result.groups:
-        shown = release_cell({"n": group.n, "small": group.small}, viewer=viewer)
+        flags = {"small": group.small, "suppressed": group.suppressed}
+        shown = release_cell({"n": group.n, **flags}, viewer=viewer)
         hidden = shown["n"] is None
         rows.append({
             "attribute": group.attribute,
             "group": group.group,
             "n": shown["n"],
-            "small": group.small,
+            **flags,
             "hidden": hidden,
             "metrics": {} if hidden else {
-                metric: release_cell({**entry.to_dict(), "small": group.small}, viewer=viewer)
+                metric: release_cell({**entry.to_dict(), **flags}, viewer=viewer)
                 for metric, entry in group.metrics.items()
             },
         })
