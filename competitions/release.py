@@ -94,9 +94,11 @@ def release_cell(cell: Mapping[str, Any], *, viewer: Viewer) -> dict[str, Any]:
     return dict(cell)
 
 
-def release_value(value: Any, *, viewer: Viewer, small: bool = False) -> Any:
+def release_value(value: Any, *, viewer: Viewer, small: bool = False,
+                  suppressed: bool = False) -> Any:
     """One number through ``release_cell``: the value, or ``None`` where it is withheld."""
-    return release_cell({"value": value, "small": small}, viewer=viewer)["value"]
+    return release_cell({"value": value, "small": small, "suppressed": suppressed},
+                        viewer=viewer)["value"]
 
 
 def _withheld(cell: Mapping[str, Any], reason: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count
 
 from competitions.models import Participant, Phase, Submission
-from competitions.release import release_cell, viewer_for
+from competitions.release import release_value, viewer_for
 from competitions.standings import phase_standings
 from surveys.conditions import answers_by_key, is_shown
 from surveys.models import (
@@ -192,8 +192,8 @@ def _activity(study: Study, users: list[int], linking: set[int]):
         # The public's view of the primary leaderboard: the export is released like a page.
         public = viewer_for(AnonymousUser(), phase)
         rows = [row for row in phase_standings(phase)
-                if release_cell({"value": row.rank, "suppressed": row.suppressed},
-                                viewer=public)["value"] is not None]
+                if release_value(row.rank, viewer=public, suppressed=row.suppressed)
+                is not None]
         team_rank = {row.team_id: row.rank for row in rows}
         for uid, p in participants.items():
             rank = team_rank.get(p.team_id)

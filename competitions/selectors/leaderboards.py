@@ -157,7 +157,8 @@ def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> d
     # Where the ranking is withheld, so is who leads it.
     leader = None if table["ranking_withheld"] else table["rows"][0]
     results = dict(
-        Submission.objects.filter(pk__in={submission_id, leader and leader["submission"]})
+        Submission.objects.filter(pk__in={submission_id, *([leader["submission"]] if leader
+                                                           else [])})
         .annotate(split_result=F(f"result__{split}"))
         .values_list("pk", "split_result")
     )

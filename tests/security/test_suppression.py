@@ -279,6 +279,9 @@ def test_ranks_and_scores_on_a_small_band_reveal_nothing_when_one_exists_anyway(
     hidden = summary["columns"].index(f"{METRIC}@age_band=80+")
     assert all(line[hidden] is None for line in summary["correlation"])
     assert all(tau is None for tau in summary["correlation"][hidden])
+    entry = selectors.entry_view(board, split="public", submission_id=entries[1][1].pk,
+                                 user=AnonymousUser())
+    assert entry["leader"] is None and all(g["leader"] is None for g in entry["groups"])
     client.force_login(organiser)
     exact = _document(client, phase, board).json()
     assert sorted(e["rank"] for e in exact["entries"]) in ([1, 2], [1, 1])
