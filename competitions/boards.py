@@ -11,8 +11,13 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 
+from competitions.case_results import phase_truth
 from competitions.columns import Column, parse_column
-from competitions.models import Leaderboard, LeaderboardColumn
+from competitions.models import Leaderboard, LeaderboardColumn, Phase
+from competitions.splits import split_mask
+from scoring.groups import group_sizes
+from scoring.suppression import sized_groups, suppressed_groups
+from scoring.vocabulary import SPLITS
 from scoring.weighted_stats import PER_CASE_METRICS
 
 
@@ -65,7 +70,49 @@ def leaderboard_validate(
                 + ", ".join(PER_CASE_METRICS)
                 + ") on all cases or one group; mark exactly one such column as ranked."
             )
+    if not problems:
+        problems += _ranked_on_withheld_groups(
+            phase, [parse_column(c, phase.challenge.task) for c in ranked]
+        )
     if problems:
         raise ValidationError(problems)
+
+
+def _ranked_on_withheld_groups(phase: Phase, ranked: list[Column]) -> list[str]:
+    """A ranked column on a group whose values participants may not see (small, or hidden with
+    a small one) would give it away through ranks and scores: one problem per such column,
+    naming the group and its size in the first split where it is withheld."""
+    on_groups = [spec for spec in ranked if spec.attribute is not None and not spec.worst]
+    if not on_groups or not phase.ground_truth:
+        return []
+    truth = phase_truth(phase)
+    problems: dict[str, str] = {}
+    for split in SPLITS:
+        mask = split_mask(truth, split)
+        if mask is None or not mask.any():
+            continue
+        sized = sized_groups(group_sizes(truth, phase.intersection_pairs, mask),
+                             phase.min_group_size)
+        hidden = suppressed_groups(sized)
+        size = {(g.attribute, g.group): g.n for g in sized}
+        for spec in on_groups:
+            key = (spec.attribute, spec.group)
+            if spec.id in problems or key not in hidden:
+                continue
+            group, n, least = f"{spec.attribute}={spec.group}", size[key], phase.min_group_size
+            why = (
+                f"which has {n} cases in the {split} split, fewer than the phase's minimum "
+                f"group size ({least})"
+                if n < least else
+                f"({n} cases in the {split} split), hidden with a group of {spec.attribute} "
+                f"under the phase's minimum group size ({least}) so that it cannot be worked "
+                "out from the others"
+            )
+            problems[spec.id] = (
+                f"“{spec.id}” ranks on {group}, {why}: its values are withheld from "
+                "participants, and ranks and scores on it would reveal them. Rank on another "
+                "column, or show this one without ranking it."
+            )
+    return list(problems.values())
 
 

@@ -41,30 +41,34 @@ def stored_split(result: SplitResult | Mapping | None) -> SplitResult | None:
 
 
 def column_value(result: SplitResult | Mapping | None, column: Column) -> dict:
-    """``{"value", "ci", "n", "small", "group"}`` of ``column`` in one split's stored result.
+    """``{"value", "ci", "n", "small", "suppressed", "group"}`` of ``column`` in one split's
+    stored result (``suppressed``: the group is withheld from participants, small or hidden
+    with a small one; ``scoring.suppression``).
 
     ``value`` is ``None`` where the metric is undefined there (no positives in the group, a group
-    the split lacks, fewer than two groups that are not small for a worst group); ``reason`` says
-    which. The cell is a plain dict: the snapshot stores it as JSON, the release step reads it.
+    the split lacks, fewer than two groups that are not suppressed for a worst group);
+    ``reason`` says which. The cell is a plain dict: the snapshot stores it as JSON, the release
+    step reads it.
     """
     result = stored_split(result)
     if result is None:
-        return _cell(None, group=None, n=None, small=False)
+        return _cell(None, group=None, n=None)
     if column.attribute is None:
-        return _cell(result.metric(column.metric), group=None, n=result.n_cases, small=False)
+        return _cell(result.metric(column.metric), group=None, n=result.n_cases)
     group = column.group
     if column.worst:
         summary = result.fairness_of(column.metric, column.attribute)
         group = summary.worst_group if summary else None
         if group is None:
             reason = (summary.reason if summary else None) or _("no groups")
-            return {"value": None, "ci": None, "n": None, "small": False, "group": None,
-                    "reason": reason}
+            return {"value": None, "ci": None, "n": None, "small": False, "suppressed": False,
+                    "group": None, "reason": reason}
     found = result.group(column.attribute, group)
     if found is not None:
-        return _cell(found.metric(column.metric), group=group, n=found.n, small=found.small)
-    return {"value": None, "ci": None, "n": 0, "small": False, "group": group,
-            "reason": _("no cases in this group")}
+        return _cell(found.metric(column.metric), group=group, n=found.n, small=found.small,
+                     suppressed=found.suppressed)
+    return {"value": None, "ci": None, "n": 0, "small": False, "suppressed": False,
+            "group": group, "reason": _("no cases in this group")}
 
 
 def group_cells(result: SplitResult | Mapping | None, metric: str) -> dict[str, dict]:
@@ -73,16 +77,18 @@ def group_cells(result: SplitResult | Mapping | None, metric: str) -> dict[str, 
     result = stored_split(result)
     return {
         f"{item.attribute}={item.group}": _cell(
-            item.metric(metric), group=item.group, n=item.n, small=item.small
+            item.metric(metric), group=item.group, n=item.n, small=item.small,
+            suppressed=item.suppressed,
         )
         for item in (result.groups if result else ())
     }
 
 
-def _cell(entry: MetricValue | None, *, group: str | None, n: int | None, small: bool) -> dict:
+def _cell(entry: MetricValue | None, *, group: str | None, n: int | None, small: bool = False,
+          suppressed: bool = False) -> dict:
     value = entry.value if entry else None
     cell = {"value": value, "ci": list(entry.ci) if entry and entry.ci else None, "n": n,
-            "small": small, "group": group}
+            "small": small, "suppressed": suppressed, "group": group}
     if value is None:
         cell["reason"] = (entry.reason if entry else None) or _("not computed")
     return cell

@@ -849,13 +849,17 @@ class LeaderboardSnapshot(models.Model):
     # The phase's leaderboard_version when the field was read for this snapshot.
     version = models.PositiveIntegerField(default=0)
     # [{"submission": id, "team": id, "rank": int, "score": float|None,
-    #   "values": {column id: {"value", "ci", "n", "small", "group"}},
-    #   "median_rank", "rank_interval", "p_first", "tied_with_above"}] in rank order.
+    #   "values": {column id: {"value", "ci", "n", "small", "suppressed", "group"}},
+    #   "median_rank", "rank_interval", "p_first", "tied_with_above", "suppressed"}] in rank
+    #   order ("suppressed": the board ranks on a withheld group, so rank and score are withheld
+    #   too).
     rows = models.JSONField(default=list)
-    # {"what_if": [{"column", "winners": [team ids]}], "columns": [ids], "correlation": [[tau]],
+    # {"what_if": [{"column", "winners": [team ids], "suppressed"}], "columns": [ids],
+    #  "correlation": [[tau]], "suppressed_columns": [ids], "panel": {...},
     #  "significance": {"column", "metric", "test", "alpha", "family", "entries", "pairs", ...}}:
-    # who would win on each ranked column alone, how alike the columns' rankings are, and which
-    # entries differ significantly on the first ranked column (competitions.worker.significance).
+    # who would win on each ranked column alone, how alike the columns' rankings are, how the
+    # ranking moves with the rule, and which entries differ significantly on the first ranked
+    # column (competitions.worker.significance).
     summary = models.JSONField(default=dict, blank=True)
     # {metric: {submission id: {"attribute=group": cell}}} for every metric of the board's
     # columns: the results page's entries x subgroups heatmap and the per-group columns.

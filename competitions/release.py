@@ -16,7 +16,9 @@ The rules today:
   JSON and ``data-*`` attributes included: no released value carries more digits than the page
   shows (exact digits spell labels: a Brier score of 0.5 − 2⁻ᵏ probes reads them in binary);
 - a small group's values, its size and its counts are withheld (they can reveal individual
-  labels): the viewer learns that the group is small;
+  labels): the viewer learns that the group is small; so are those of the groups hidden with
+  it so that it cannot be derived by subtraction, and every rank, score or summary computed
+  from them (``suppressed``; the rule is ``scoring.suppression``'s, see docs/security.md);
 - the private split is shown only after the phase ends (``released_splits``);
 - a study's design arm decides which leaderboards a person sees (``released_boards``);
 - a team that chose to be anonymous is "Anonymous team (n)" to everyone but its members
@@ -38,8 +40,9 @@ from competitions.models import Leaderboard, Participant, Phase, Submission
 from competitions.permissions import is_organiser
 
 # Keys of a cell that are not numbers about the data: kept when the numbers are withheld.
-_LABEL_KEYS = frozenset({"group", "attribute", "label", "small", "reason", "column", "team",
-                         "team_id", "submission", "submitted_at", "css", "measure", "id"})
+_LABEL_KEYS = frozenset({"group", "attribute", "label", "small", "suppressed", "reason", "column",
+                         "team", "team_id", "submission", "submitted_at", "css", "measure",
+                         "id"})
 
 
 @dataclass(frozen=True)
@@ -89,23 +92,29 @@ def release_cell(
     """``cell`` as ``viewer`` may see it: a copy, with every number withheld (``None``) where a
     rule hides it and ``reason`` saying why, and the rest rounded to the phase's release
     resolution. A cell is any mapping of numbers with optional labels; ``small`` marks a small
-    group's cell. ``submission``: the one submission whose own values the cell holds (its
-    results on ``split``), for the ladder's rule; leaderboard rows are released ones."""
+    group's cell, ``suppressed`` one hidden with it (secondary suppression,
+    ``scoring.suppression``) or a number that would reveal one (a rank on it). ``submission``:
+    the one submission whose own values the cell holds (its results on ``split``), for the
+    ladder's rule; leaderboard rows are released ones."""
     if viewer.organiser:
         return dict(cell)
     if not viewer.scores_visible:
         return _withheld(cell, _("scores hidden"))
     if cell.get("small"):
         return _withheld(cell, _("small group"))
+    if cell.get("suppressed"):
+        return _withheld(cell, _("hidden to protect a small group"))
     held = _held_by_ladder(viewer.phase, submission, split)
     if held:
         return _withheld(cell, held)
     return _rounded(cell, viewer.phase.release_decimals)
 
 
-def release_value(value: Any, *, viewer: Viewer, small: bool = False) -> Any:
+def release_value(value: Any, *, viewer: Viewer, small: bool = False,
+                  suppressed: bool = False) -> Any:
     """One number through ``release_cell``: the value, or ``None`` where it is withheld."""
-    return release_cell({"value": value, "small": small}, viewer=viewer)["value"]
+    return release_cell({"value": value, "small": small, "suppressed": suppressed},
+                        viewer=viewer)["value"]
 
 
 def release_policy_text(phase: Phase) -> str:

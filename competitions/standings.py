@@ -24,13 +24,15 @@ from scoring.vocabulary import SPLITS
 @dataclass(frozen=True)
 class Standing:
     """One counting entry on the primary board. ``team`` is the team's real name: pages show it
-    through the release step, which masks anonymous teams."""
+    through the release step, which masks anonymous teams. ``suppressed``: the board ranks on
+    a group withheld from participants, so the release step withholds rank and value too."""
 
     rank: int | None
     team_id: int
     team: str
     submission_id: int
     value: float | None
+    suppressed: bool = False
 
 
 def primary_board(phase: Phase) -> Leaderboard | None:
@@ -75,6 +77,7 @@ def phase_standings(phase: Phase, *, split: str = "public") -> list[Standing]:
             team=names.get(row["team"], ""),
             submission_id=row["submission"],
             value=(row["values"].get(column.id) or {}).get("value") if column else None,
+            suppressed=bool(row.get("suppressed")),
         )
         for row in snapshot.rows
         if row["team"] in names

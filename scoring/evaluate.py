@@ -19,6 +19,7 @@ from scoring.io import Predictions, Truth
 from scoring.metrics import Metric
 from scoring.registry import check_metrics, get_metric, metrics_for
 from scoring.result import FairnessSummary, GroupResult, MetricValue, Parity, SplitResult
+from scoring.suppression import GroupSize, suppressed_groups
 from scoring.tallies import tally
 
 
@@ -41,7 +42,9 @@ def evaluate(
     ``attributes`` the attribute columns to split by (default: all); ``intersections`` pairs
     of attributes whose value combinations form groups too; ``bootstrap`` the number of
     resamples for 95% intervals (0: no intervals); ``min_group`` the size below which a group
-    is flagged ``small`` and left out of fairness summaries; ``cases`` an optional boolean
+    is flagged ``small`` (and ``suppressed`` with the groups hidden beside it, see
+    :mod:`scoring.suppression`; suppressed groups are left out of fairness summaries and
+    parity); ``cases`` an optional boolean
     mask selecting the cases to score (e.g. the public split). ``threshold`` turns binary
     scores into decisions (``score >= threshold``) unless the team gave labels, and is the
     net-benefit threshold. Raises :class:`InputError` for invalid options.
@@ -85,22 +88,32 @@ def evaluate(
         )
 
     small = sizes < min_group
-    groups = []
-    for partition in grouping.partitions[1:]:
-        for g in partition.groups:
-            groups.append(GroupResult(
-                attribute=partition.name,
-                group=grouping.names[g],
-                n=int(sizes[g]),
-                small=bool(small[g]),
-                metrics={metric.id: entry(metric, g) for metric in chosen},
-            ))
+    listed = [g for partition in grouping.partitions[1:] for g in partition.groups]
+    # Small groups and those hidden with them (secondary suppression): out of the summaries
+    # too, or the worst value or the gap would name what the release step withholds.
+    hidden = suppressed_groups([
+        GroupSize(grouping.attribute[g], grouping.names[g], int(sizes[g]), bool(small[g]))
+        for g in listed
+    ])
+    suppressed = np.zeros(grouping.n_groups, dtype=bool)
+    suppressed[[g for g in listed if (grouping.attribute[g], grouping.names[g]) in hidden]] = True
+    groups = [
+        GroupResult(
+            attribute=grouping.attribute[g],
+            group=grouping.names[g],
+            n=int(sizes[g]),
+            small=bool(small[g]),
+            metrics={metric.id: entry(metric, g) for metric in chosen},
+            suppressed=bool(suppressed[g]),
+        )
+        for g in listed
+    ]
 
     fairness: dict[str, dict[str, FairnessSummary]] = {}
     for metric in chosen:
         fairness[metric.id] = {}
         for partition in grouping.partitions[1:]:
-            kept = [g for g in partition.groups if not small[g]]
+            kept = [g for g in partition.groups if not suppressed[g]]
             fairness[metric.id][partition.name] = summary(
                 values[metric.id][kept], [grouping.names[g] for g in kept],
                 metric.higher_is_better,
@@ -113,7 +126,7 @@ def evaluate(
         overall={metric.id: entry(metric, 0) for metric in chosen},
         groups=groups,
         fairness=fairness,
-        parity=_parity(truth, predictions, threshold, design, grouping, point_stats, small),
+        parity=_parity(truth, predictions, threshold, design, grouping, point_stats, suppressed),
     )
 
 
@@ -172,11 +185,11 @@ def _design(truth: Truth, predictions: Predictions, threshold: float,
 
 
 def _parity(truth: Truth, predictions: Predictions, threshold: float, design: Design,
-            grouping: Grouping, stats: Stats, small: np.ndarray) -> dict[str, Parity]:
+            grouping: Grouping, stats: Stats, suppressed: np.ndarray) -> dict[str, Parity]:
     result: dict[str, Parity] = {}
     order = None if design.scores is None else np.argsort(design.scores, kind="stable")
     for partition in grouping.partitions[1:]:
-        kept = [g for g in partition.groups if not small[g]]
+        kept = [g for g in partition.groups if not suppressed[g]]
         entry: dict[str, float | None] = {}
         if truth.task == "binary":
             confusion = stats["confusion"][0][kept]
@@ -192,7 +205,7 @@ def _parity(truth: Truth, predictions: Predictions, threshold: float, design: De
                 design.scores, order, partition.case_group, kept
             )
         reason = (
-            "fewer than two groups that are not small (and with the rate defined)"
+            "fewer than two groups that are not suppressed (and with the rate defined)"
             if any(value is None for value in entry.values()) else None
         )
         result[partition.name] = Parity(measures=entry, reason=reason)

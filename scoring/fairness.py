@@ -1,7 +1,9 @@
 """Fairness summaries per metric and attribute, and parity measures per attribute.
 
-Both use only the groups that are not small (a 6-case group must not decide the worst group)
-and, for a metric, where it is defined; with fewer than two such groups a summary is ``None``.
+Both use only the groups that are not suppressed (a 6-case group must not decide the worst
+group, and the worst value must not name a group the release step withholds: see
+``scoring.suppression``) and, for a metric, where it is defined; with fewer than two such groups
+a summary is ``None``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ def summary(
 ) -> FairnessSummary:
     """difference (max − min), ratio (min / max, None if a value is ≤ 0), worst group and value.
 
-    ``values`` holds the metric for the attribute's non-small groups, NaN where undefined.
+    ``values`` holds the metric for the attribute's groups that are not suppressed, NaN where
+    undefined.
     """
     defined = np.isfinite(values)
     if defined.sum() < 2:
         return FairnessSummary(
-            reason="fewer than two groups that are not small and where the metric is defined",
+            reason="fewer than two groups that are not suppressed and where the metric is defined",
         )
     kept = values[defined]
     kept_names = [name for name, ok in zip(names, defined, strict=True) if ok]

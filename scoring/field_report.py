@@ -102,7 +102,7 @@ def field_ensembles_report(
 
     Each ensemble lists its ``members`` (entry names), its ``metrics`` overall (every metric
     ``evaluate`` reports), its ``worst_group`` on ``metric`` among the groups of ``attributes``
-    (default all) that are not small, and its ``gain_over_best``: per metric, how much better
+    (default all) that are not suppressed, and its ``gain_over_best``: per metric, how much better
     it is than the best single entry on that metric (positive = better; None where undefined).
     ``cases`` (boolean, one per ground-truth case) restricts everything to a split.
     ``single_metrics`` (per entry, ``{metric: value}`` overall on those cases, e.g. stored
@@ -185,9 +185,10 @@ def _overall_values(result: SplitResult) -> dict[str, float | None]:
 def _worst_group(
     groups: Sequence[GroupResult], metric: str, higher_is_better: bool
 ) -> dict[str, Any] | None:
-    """The group with the worst defined ``metric`` among those not small; None if there is none."""
+    """The group with the worst defined ``metric`` among those not suppressed (a suppressed
+    group's values are withheld from participants); None if there is none."""
     candidates = [
-        group for group in groups if not group.small and group.value(metric) is not None
+        group for group in groups if not group.suppressed and group.value(metric) is not None
     ]
     if not candidates:
         return None

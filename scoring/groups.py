@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scoring.io import INTERSECTION, UNKNOWN
+from scoring.io import INTERSECTION, UNKNOWN, Truth
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,23 @@ def check_selection(
             if name not in available:
                 problems.append(f"unknown attribute {name!r} in intersection {pair[0]}:{pair[1]}")
     return problems
+
+
+def group_sizes(
+    truth: Truth, intersections: Sequence[tuple[str, str]] = (), cases: np.ndarray | None = None
+) -> list[tuple[str, str, int]]:
+    """``(attribute, group, n)`` of every group ``evaluate`` lists for ``cases`` (a boolean mask;
+    None: all) with every attribute and these intersections, in its order: the sizes the
+    small-group rule and secondary suppression read, without scoring anything."""
+    if cases is not None:
+        truth = truth.subset(cases)
+    grouping = build_grouping(truth.n, truth.attributes, list(truth.attributes),
+                              [tuple(pair) for pair in intersections])
+    sizes = np.bincount(grouping.cell, minlength=grouping.cell_group.shape[0])
+    totals = np.zeros(grouping.n_groups, dtype=np.int64)
+    np.add.at(totals, grouping.cell_group, sizes[:, None])
+    return [(grouping.attribute[g], grouping.names[g], int(totals[g]))
+            for partition in grouping.partitions[1:] for g in partition.groups]
 
 
 def build_grouping(

@@ -33,6 +33,7 @@ from scoring.ranking import (
     rank_columns,
     rank_entries,
 )
+from scoring.suppression import GroupSize, suppressed_groups
 from scoring.weighted_stats import (
     PER_CASE_METRICS,
     FieldStats,
@@ -268,7 +269,13 @@ def build_board(field: Field) -> Board:
                                 decisions=own.astype(np.float64), grouping=grouping,
                                 threshold=threshold)
     sizes = board_field.membership().sum(axis=0)
-    group_index = {c: _groups_of(c, grouping, sizes, min_group_size) for c in all_columns}
+    hidden = suppressed_groups([
+        GroupSize(grouping.attribute[g], grouping.names[g], int(sizes[g]),
+                  bool(sizes[g] < min_group_size))
+        for g in range(1, grouping.n_groups)
+    ])
+    group_index = {c: _groups_of(c, grouping, sizes, min_group_size, hidden)
+                   for c in all_columns}
     if ranking == "rank_then_aggregate" and not group_index[board_columns[ranked[0]]]:
         raise InputError(f"column {board_columns[ranked[0]].id!r}: the group has fewer than "
                          f"{min_group_size} cases, too few to rank on")
@@ -347,14 +354,16 @@ def _ranked(rule: str, columns: list[Column], primary_index: int) -> list[int]:
     return [primary_index]
 
 
-def _groups_of(column: Column, grouping, sizes: np.ndarray, min_group_size: int) -> list[int]:
+def _groups_of(column: Column, grouping, sizes: np.ndarray, min_group_size: int,
+               hidden: set[tuple[str, str]]) -> list[int]:
     """Group indices a column reads. Groups below ``min_group_size`` cases are left out, so a
-    column on such a group reads nothing and is undefined, and a worst group ignores them."""
+    column on such a group reads nothing and is undefined; a worst group also ignores the
+    groups suppressed with them (``hidden``), as ``evaluate``'s fairness summaries do."""
     if column.attribute is None:
         return [0]
     in_attribute = [g for g, a in enumerate(grouping.attribute) if a == column.attribute]
     if column.worst:
-        return [g for g in in_attribute if sizes[g] >= min_group_size]
+        return [g for g in in_attribute if (column.attribute, grouping.names[g]) not in hidden]
     matches = [g for g in in_attribute if grouping.names[g] == column.group]
     if not matches:
         groups = ", ".join(grouping.names[g] for g in in_attribute)

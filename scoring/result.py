@@ -13,9 +13,10 @@ percentile bootstrap intervals, ``None`` without bootstrap.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from scoring.suppression import suppressed_groups
 from scoring.vocabulary import SPLITS
 
 
@@ -70,8 +71,11 @@ def _metrics_from_dict(data: Mapping[str, Any] | None) -> dict[str, MetricValue]
 class GroupResult:
     """Every metric on one group of one attribute (or intersection ``a×b``).
 
-    ``small`` marks a group with fewer cases than the evaluation's ``min_group``: shown, but left
-    out of the fairness summaries and parity.
+    ``small`` marks a group with fewer cases than the evaluation's ``min_group``; ``suppressed``
+    a group whose values are withheld from participants (every small group, and the groups
+    hidden with them so that no small one can be derived by subtraction: see
+    :mod:`scoring.suppression`). Suppressed groups are left out of the fairness summaries and
+    parity, for everyone.
     """
 
     attribute: str
@@ -79,6 +83,7 @@ class GroupResult:
     n: int
     small: bool
     metrics: dict[str, MetricValue]
+    suppressed: bool = False
 
     def metric(self, metric_id: str) -> MetricValue | None:
         """The metric on this group; None when it was not scored."""
@@ -92,23 +97,28 @@ class GroupResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "attribute": self.attribute, "group": self.group, "n": self.n, "small": self.small,
-            "metrics": _metrics_to_dict(self.metrics),
+            "suppressed": self.suppressed, "metrics": _metrics_to_dict(self.metrics),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupResult:
+        """One stored group; without a ``suppressed`` key (rows stored before it), a small group
+        reads as suppressed and ``SplitResult.from_dict`` adds the groups hidden with it."""
+        small = bool(data.get("small", False))
         return cls(
             attribute=str(data["attribute"]),
             group=str(data["group"]),
             n=int(data.get("n", 0)),
-            small=bool(data.get("small", False)),
+            small=small,
             metrics=_metrics_from_dict(data.get("metrics")),
+            suppressed=bool(data.get("suppressed", small)),
         )
 
 
 @dataclass(frozen=True)
 class FairnessSummary:
-    """One metric across the groups of one attribute that are not small, where it is defined.
+    """One metric across the groups of one attribute that are not suppressed, where it is
+    defined (a suppressed group's value would follow from the worst value or the gap).
 
     ``difference`` is max − min, ``ratio`` min / max (None when a value is 0 or below), and
     ``worst_group``/``worst_value`` the group with the worst value in the metric's direction.
@@ -143,7 +153,7 @@ class FairnessSummary:
 
 @dataclass(frozen=True)
 class Parity:
-    """Parity measures across the groups of one attribute that are not small.
+    """Parity measures across the groups of one attribute that are not suppressed.
 
     ``measures`` maps a measure's name to its value (None when undefined): binary tasks have
     ``demographic_parity_difference`` and ``equalized_odds_difference``, predictions with scores
@@ -226,7 +236,8 @@ class SplitResult:
 
     def worst_group(self, metric_id: str, attribute: str) -> str | None:
         """The group that fares worst on the metric among the attribute's groups that are not
-        small; None when fewer than two such groups have a value, or the pair was not scored."""
+        suppressed; None when fewer than two such groups have a value, or the pair was not
+        scored."""
         summary = self.fairness_of(metric_id, attribute)
         return None if summary is None else summary.worst_group
 
@@ -247,13 +258,19 @@ class SplitResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SplitResult:
-        """Read a stored document; keys missing from older rows read as None or empty."""
-        return cls(
+        """Read a stored document; keys missing from older rows read as None or empty.
+
+        A row stored before secondary suppression gets it here, from its groups' sizes, so old
+        submissions are protected too; its fairness summaries and parity were computed with the
+        newly hidden groups in, so on their attributes they read as undefined (rescoring the
+        submission computes them again without those groups)."""
+        stored_groups = data.get("groups") or []
+        result = cls(
             task=data.get("task"),
             n_cases=int(data.get("n_cases", 0)),
             threshold=_optional_float(data.get("threshold")),
             overall=_metrics_from_dict(data.get("overall")),
-            groups=[GroupResult.from_dict(group) for group in data.get("groups") or []],
+            groups=[GroupResult.from_dict(group) for group in stored_groups],
             fairness={
                 metric_id: {
                     attribute: FairnessSummary.from_dict(summary)
@@ -264,6 +281,34 @@ class SplitResult:
             parity={
                 attribute: Parity.from_dict(entry)
                 for attribute, entry in (data.get("parity") or {}).items()
+            },
+        )
+        if all("suppressed" in group for group in stored_groups):
+            return result
+        return result._with_suppression()
+
+    def _with_suppression(self) -> SplitResult:
+        """This result with ``suppressed`` set by the rule, and the summaries of every attribute
+        where that hides a group that is not small made undefined."""
+        hidden = suppressed_groups(self.groups)
+        groups = [replace(g, suppressed=(g.attribute, g.group) in hidden) for g in self.groups]
+        stale = {g.attribute for g in groups if g.suppressed and not g.small}
+        reason = ("computed before secondary suppression, with a hidden group in; "
+                  "rescore to compute it without")
+        return replace(
+            self,
+            groups=groups,
+            fairness={
+                metric_id: {
+                    attribute: FairnessSummary(reason=reason) if attribute in stale else summary
+                    for attribute, summary in by_attribute.items()
+                }
+                for metric_id, by_attribute in self.fairness.items()
+            },
+            parity={
+                attribute: Parity(measures=dict.fromkeys(entry.measures), reason=reason)
+                if attribute in stale else entry
+                for attribute, entry in self.parity.items()
             },
         )
 

@@ -192,7 +192,8 @@ def _activity(study: Study, users: list[int], linking: set[int]):
         # The public's view of the primary leaderboard: the export is released like a page.
         public = viewer_for(AnonymousUser(), phase)
         rows = [row for row in phase_standings(phase)
-                if release_value(row.rank, viewer=public) is not None]
+                if release_value(row.rank, viewer=public, suppressed=row.suppressed)
+                is not None]
         team_rank = {row.team_id: row.rank for row in rows}
         for uid, p in participants.items():
             rank = team_rank.get(p.team_id)

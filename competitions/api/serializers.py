@@ -73,6 +73,11 @@ class LeaderboardEntrySerializer(serializers.Serializer):
     )
     small = serializers.ListField(child=serializers.CharField(),
                                   help_text="Columns on a small group (value withheld).")
+    suppressed = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Columns on a group whose value is withheld: small, or hidden with a small "
+                  "one so that it cannot be derived by subtraction.",
+    )
     median_rank = serializers.FloatField(allow_null=True)
     rank_interval = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
     p_first = serializers.FloatField(allow_null=True)
@@ -112,6 +117,10 @@ class LeaderboardSerializer(serializers.Serializer):
     entries = LeaderboardEntrySerializer(many=True)
     kendall_tau = serializers.FloatField(allow_null=True)
     ties = LeaderboardTiesSerializer(allow_null=True)
+    ranking_withheld = serializers.CharField(
+        help_text="Why ranks and scores are withheld (the board ranks on a group too small to "
+                  "show; entries then come in the order they were submitted); empty otherwise.",
+    )
 
 
 class SubmissionEventSerializer(serializers.ModelSerializer):

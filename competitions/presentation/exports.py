@@ -1,8 +1,8 @@
 """Leaderboards as documents: JSON for programs, CSV for spreadsheets.
 
 Both are built from ``selectors.leaderboard_table``, the page's own data, so an export holds what
-the viewer may see on the page and nothing more (no hidden scores, no small-group values for
-participants, no private split before the end).
+the viewer may see on the page and nothing more (no hidden scores, no values of small groups
+or of the groups hidden with them for participants, no private split before the end).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def leaderboard_document(table: dict) -> dict:
                                                                       strict=True)},
             "small": [c["id"] for c, cell in zip(columns, row["cells"], strict=True)
                       if cell.get("small")],
+            "suppressed": [c["id"] for c, cell in zip(columns, row["cells"], strict=True)
+                           if cell.get("suppressed")],
             "median_rank": row["median_rank"],
             "rank_interval": row["rank_interval"],
             "p_first": row["p_first"],
@@ -57,6 +59,7 @@ def leaderboard_document(table: dict) -> dict:
         "entries": entries,
         "kendall_tau": robustness.get("kendall_tau"),
         "ties": _ties(table["significance"]),
+        "ranking_withheld": table.get("ranking_withheld", ""),
     }
 
 

@@ -31,7 +31,8 @@ def compute_view(phase: Phase, *, split: str, user) -> dict:
     labels = released_names(viewer, [r.team for r in rows], [r.team_id for r in rows],
                             [anonymous.get(r.team_id, False) for r in rows])
     costs = {pk: release_cell(cost, viewer=viewer) for pk, cost in submission_costs(ids).items()}
-    released = [release_cell({"rank": r.rank, "value": r.value}, viewer=viewer) for r in rows]
+    released = [release_cell({"rank": r.rank, "value": r.value, "suppressed": r.suppressed},
+                             viewer=viewer) for r in rows]
     energies = [costs.get(pk, {}).get("energy_kwh") for pk in ids]
     values = [item["value"] for item in released]
     higher = column.higher_is_better if column else True
@@ -47,6 +48,10 @@ def compute_view(phase: Phase, *, split: str, user) -> dict:
         }
         for index, row in enumerate(rows)
     ]
+    if any(item["rank"] is None and row.rank is not None
+           for item, row in zip(released, rows, strict=True)):
+        # The ranking is withheld (it is on a group too small to show): so is its order.
+        table.sort(key=lambda item: item["submission_id"])
     plotted = [
         i
         for i, (energy, value) in enumerate(zip(energies, values, strict=True))

@@ -37,7 +37,9 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     """A leaderboard as the page, the API and the exports show it, from the worker's snapshot.
 
     Every number passes ``release_cell``: participants and the public see no scores while the
-    phase hides them, and no value of a small group (they see that the group is small).
+    phase hides them, and no value of a small group (they see that the group is small) or of a
+    group hidden with one. Where the board ranks on such a group, ranks, scores and rank
+    intervals are withheld and the rows come in the order they were submitted.
     """
     phase = board.phase
     viewer = viewer_for(user, phase)
@@ -52,7 +54,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         "hidden": not viewer.scores_visible, "computed_at": None,
         "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
         "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
-        "has_costs": False, "power_notes": [], "significance": None,
+        "has_costs": False, "power_notes": [], "significance": None, "ranking_withheld": "",
     }
     if table["hidden"]:
         return table
@@ -66,9 +68,10 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     if snapshot is None:
         return table
     table["computed_at"] = snapshot.computed_at
-    table["robustness"] = _released_robustness(snapshot.robustness, viewer)
+    ranked_on_hidden = any(row.get("suppressed") for row in snapshot.rows)
+    table["robustness"] = _released_robustness(snapshot.robustness, viewer, ranked_on_hidden)
     table["robustness_note"] = snapshot.robustness_note
-    table["summary"] = _released_summary(snapshot.summary, viewer)
+    table["summary"] = _released_summary(snapshot.summary, viewer, ranked_on_hidden)
     table["significance"] = table["summary"].get("significance")
     by_entry: dict = {}
     if with_groups:
@@ -105,7 +108,12 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
             for g in table["groups"]
         ]
         masked = name != team.name
-        numbers = release_cell({key: row.get(key) for key in _ROW_NUMBERS}, viewer=viewer)
+        numbers = release_cell(
+            {**{key: row.get(key) for key in _ROW_NUMBERS},
+             "suppressed": row.get("suppressed", False)},
+            viewer=viewer,
+        )
+        numbers.pop("suppressed")
         cost = costs.get(row["submission"])
         table["rows"].append({
             **numbers, "team_id": team.pk, "team": name,
@@ -115,6 +123,11 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
             "n_submissions": counts.get(team.pk, 0),
             "cost": None if cost is None else release_cell(cost, viewer=viewer),
         })
+    withheld = [row for row in table["rows"] if row["rank"] is None]
+    if ranked_on_hidden and withheld:
+        # The order itself is the ranking: show the entries in the order they were submitted.
+        table["ranking_withheld"] = withheld[0]["reason"]
+        table["rows"].sort(key=lambda row: (row["submitted_at"], row["submission"]))
     return table
 
 
@@ -154,28 +167,41 @@ def _power_notes(phase, split: str, ranked: list[Column], viewer) -> list[dict]:
     return notes
 
 
-def _released_robustness(robustness: dict | None, viewer) -> dict | None:
-    """The bootstrap summary (rank distributions, Kendall's tau) through the release step."""
+def _released_robustness(robustness: dict | None, viewer, suppressed: bool) -> dict | None:
+    """The bootstrap summary (rank distributions, Kendall's tau) through the release step;
+    ``suppressed`` when the board ranks on a withheld group."""
     if not robustness:
         return robustness
     entries = {
-        name: release_cell(entry, viewer=viewer)
+        name: release_cell({**entry, "suppressed": suppressed}, viewer=viewer)
         for name, entry in (robustness.get("entries") or {}).items()
     }
-    return {**robustness, "entries": entries,
-            "kendall_tau": release_cell({"value": robustness.get("kendall_tau")},
-                                        viewer=viewer)["value"]}
+    tau = release_cell({"value": robustness.get("kendall_tau"), "suppressed": suppressed},
+                       viewer=viewer)["value"]
+    return {**robustness, "entries": entries, "kendall_tau": tau}
 
 
-def _released_summary(summary: dict | None, viewer) -> dict:
-    """What-if winners, the columns' rank correlations and the sensitivity panel's ranks and
-    Kendall's tau-b through the release step."""
+def _released_summary(summary: dict | None, viewer, ranked_on_hidden: bool = False) -> dict:
+    """What-if winners, the columns' rank correlations, the sensitivity panel's ranks and
+    Kendall's tau-b and the significance of the first ranked column through the release step:
+    a column ranked on a withheld group has neither winners nor correlations, and when the
+    board ranks on one (``ranked_on_hidden``) neither the panel nor the comparison is shown."""
     summary = dict(summary or {})
+    hidden = set(summary.get("suppressed_columns") or [])
+    released = [release_cell(item, viewer=viewer) for item in summary.get("what_if", [])]
+    summary["what_if"] = [{**item, "winners": item["winners"] or []} for item in released]
     if "correlation" in summary:
+        columns = summary.get("columns") or [""] * len(summary["correlation"])
         summary["correlation"] = [
-            [release_cell({"value": tau}, viewer=viewer)["value"] for tau in line]
-            for line in summary["correlation"]
+            [release_cell({"value": tau, "suppressed": bool({first, second} & hidden)},
+                          viewer=viewer)["value"]
+             for second, tau in zip(columns, line, strict=True)]
+            for first, line in zip(columns, summary["correlation"], strict=True)
         ]
+    if ranked_on_hidden and not viewer.organiser:
+        # Rankings on the withheld group would give it away, as its ranks would.
+        summary.pop("panel", None)
+        summary.pop("significance", None)
     if "panel" in summary:
         panel = summary["panel"]
         summary["panel"] = {
@@ -224,26 +250,29 @@ def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> d
     viewer = viewer_for(user, board.phase)
     specs = ranked_column_specs(board)
     metric = specs[0].metric if specs else table["columns"][0]["id"].split("@")[0]
-    leader = table["rows"][0]
+    # Where the ranking is withheld, so is who leads it.
+    leader = None if table["ranking_withheld"] else table["rows"][0]
     results = dict(
-        Submission.objects.filter(pk__in={submission_id, leader["submission"]})
+        Submission.objects.filter(pk__in={submission_id, *([leader["submission"]] if leader
+                                                           else [])})
         .annotate(split_result=F(f"result__{split}"))
         .values_list("pk", "split_result")
     )
     mine = stored_split(results.get(submission_id))
-    best = stored_split(results.get(leader["submission"]))
+    best = stored_split(results.get(leader["submission"])) if leader else None
     leader_cells = group_cells(best, metric)
     overall = release_cell({**_metric_cell(mine, metric), "n": mine.n_cases if mine else None},
                            viewer=viewer)
     leader_overall = release_cell(_metric_cell(best, metric), viewer=viewer)
-    groups = [{"label": "all cases", "n": overall.get("n"), "small": False,
+    groups = [{"label": "all cases", "n": overall.get("n"), "small": False, "suppressed": False,
                "value": overall.get("value"), "ci": overall.get("ci"),
                "leader": leader_overall.get("value")}]
     for key, cell in group_cells(mine, metric).items():
         shown = release_cell(cell, viewer=viewer)
         leader_value = release_cell(leader_cells.get(key, {}), viewer=viewer).get("value")
         groups.append({"label": key, "n": shown["n"], "small": cell["small"],
-                       "value": shown["value"], "ci": shown["ci"], "leader": leader_value})
+                       "suppressed": cell["suppressed"], "value": shown["value"],
+                       "ci": shown["ci"], "leader": leader_value})
     for item in groups:
         both = item["value"] is not None and item["leader"] is not None
         # A difference of released values, released again: no more digits than they have.

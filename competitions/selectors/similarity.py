@@ -8,6 +8,7 @@ from competitions.presentation.charts import heat_class, map_points
 from competitions.release import Viewer, release_cell, release_value, released_names, viewer_for
 from competitions.standings import primary_column
 from scoring.similarity import FLAG_THRESHOLD
+from scoring.suppression import sized_groups, suppressed_groups
 from scoring.vocabulary import LABEL_SIMILARITY_MEASURES
 from scoring.vocabulary import SIMILARITY_MEASURES as STORED_SIMILARITY_MEASURES
 
@@ -24,7 +25,9 @@ def similarity_view(
 
     ``group`` ("attribute=value") shows the similarity within one subgroup ("these two fail the
     same female patients"); like label-based measures and the ensembles of the field, only
-    where ``show_label_measures`` (organisers, or everyone after the phase ends).
+    where ``show_label_measures`` (organisers, or everyone after the phase ends). A small
+    subgroup, and those hidden with it (``scoring.suppression``, by the phase's
+    ``min_group_size`` now), show no numbers to participants.
     """
     reports = SimilarityReport.objects.filter(phase=phase, split=split)
     latest = reports.first()
@@ -38,12 +41,18 @@ def similarity_view(
     order = latest.order or list(range(len(latest.entries)))
     labels = entry_labels(viewer, latest.entries)
     teams = [labels[i] for i in order]
+    report_groups = latest.report.get("groups", [])
     group_choices = [
-        f"{g['attribute']}={g['group']}" for g in latest.report.get("groups", [])
+        f"{g['attribute']}={g['group']}" for g in report_groups
     ] if show_label_measures else []
     source = latest.report["measures"]
+    flags = {"small": False, "suppressed": False}
     if group in group_choices:
-        source = latest.report["groups"][group_choices.index(group)]["measures"]
+        chosen = report_groups[group_choices.index(group)]
+        source = chosen["measures"]
+        flags = _group_flags(report_groups, phase.min_group_size)[
+            (chosen["attribute"], chosen["group"])
+        ]
     else:
         group = ""
     heatmaps = []
@@ -56,7 +65,8 @@ def similarity_view(
                     {
                         "team": labels[i],
                         "cells": [
-                            _heat(release_cell({"value": matrix[i][j]}, viewer=viewer))
+                            _heat(release_cell({"value": matrix[i][j], **flags},
+                                               viewer=viewer))
                             for j in order
                         ],
                     }
@@ -94,6 +104,8 @@ def similarity_view(
         )["value"],
         "show_mean_ec": show_label_measures,
         "group": group,
+        "group_withheld": bool(group) and release_cell(
+            {"value": 0, **flags}, viewer=viewer)["value"] is None,
         "group_choices": group_choices,
         "map": map_points(positions, labels)
         if show_label_measures and all(None not in point for point in positions)
@@ -163,6 +175,16 @@ def entry_labels(viewer: Viewer, entries: list[dict]) -> list[str]:
     team_ids = [from_submission.get(pk, 0) for pk in submissions]
     return released_names(viewer, [entry["team"] for entry in entries], team_ids,
                           [anonymous.get(team_id, False) for team_id in team_ids])
+
+
+def _group_flags(groups: list[dict], min_group: int) -> dict[tuple[str, str], dict]:
+    """``{(attribute, group): {"small", "suppressed"}}`` of the report's subgroups, as the
+    evaluation marks them (the same rule; the report stores each group's size)."""
+    sized = sized_groups(((g["attribute"], g["group"], g.get("n", 0)) for g in groups), min_group)
+    hidden = suppressed_groups(sized)
+    return {(g.attribute, g.group): {"small": g.small,
+                                     "suppressed": (g.attribute, g.group) in hidden}
+            for g in sized}
 
 
 def _heat(cell: dict) -> dict:

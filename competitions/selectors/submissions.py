@@ -72,22 +72,23 @@ def subgroup_rows(
     result: SplitResult, *, viewer: Viewer, submission: Submission | None = None,
     split: str = "public",
 ) -> list[dict]:
-    """Per-subgroup metrics of one split's result as the viewer may see them: a small group's
-    values (and its size) are withheld from everyone but the organisers, and all of them where
-    the ladder did not release the submission."""
+    """Per-subgroup metrics of one split's result as the viewer may see them: the values (and
+    the size) of a small group, and of the groups hidden with it, are withheld from everyone
+    but the organisers, and all of them where the ladder did not release the submission."""
     rows = []
     for group in result.groups:
-        shown = release_cell({"n": group.n, "small": group.small}, viewer=viewer,
-                             submission=submission, split=split)
+        flags = {"small": group.small, "suppressed": group.suppressed}
+        shown = release_cell({"n": group.n, **flags}, viewer=viewer, submission=submission,
+                             split=split)
         hidden = shown["n"] is None
         rows.append({
             "attribute": group.attribute,
             "group": group.group,
             "n": shown["n"],
-            "small": group.small,
+            **flags,
             "hidden": hidden,
             "metrics": {} if hidden else {
-                metric: release_cell({**entry.to_dict(), "small": group.small}, viewer=viewer,
+                metric: release_cell({**entry.to_dict(), **flags}, viewer=viewer,
                                      submission=submission, split=split)
                 for metric, entry in group.metrics.items()
             },

@@ -50,7 +50,8 @@ def localtime_tag(value):
 @register.simple_tag
 def metric_cell(cell: dict) -> str:
     """A leaderboard cell: the value with its 95% interval, a small group marked (its value is
-    withheld from participants), the group a worst-group column found. A tag rather than an
+    withheld from participants) and a group hidden with one, the group a worst-group column
+    found. A tag rather than an
     included template: a 1,000-team leaderboard has thousands of cells."""
     value = cell.get("value")
     sort_key = "" if value is None else value
@@ -58,6 +59,12 @@ def metric_cell(cell: dict) -> str:
         return format_html(
             '<td data-value=""><span class="small-group" title="{}">{}</span></td>',
             _("A small group: its value can reveal individual labels"), _("small"),
+        )
+    if cell.get("suppressed") and value is None:
+        return format_html(
+            '<td data-value=""><span class="small-group" title="{}">{}</span></td>',
+            _("Hidden so that a small group's value cannot be worked out from the others"),
+            _("hidden"),
         )
     parts = [format_html("{}", metric(value))]
     if cell.get("ci"):

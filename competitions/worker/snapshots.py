@@ -79,8 +79,24 @@ def rank_field(board: Leaderboard, split: str) -> RankedField:
             rank=[row["rank"] for row in rows], case_values=panel_case_values(board, split, ids),
         )
         summary = _what_if_and_correlation(rows, specs, matrix, panel)
+        # A ranked column on a withheld group (the admin refuses one; min_group_size may have
+        # been raised since): the order, score and ranks would reveal it, so they are
+        # marked for the release step, which withholds them from participants (and the panel
+        # and the pairwise comparison with them).
+        hidden = [spec.id for spec in specs
+                  if any(_withheld(row["values"][spec.id]) for row in rows)]
+        summary["suppressed_columns"] = hidden
+        for item in summary["what_if"]:
+            item["suppressed"] = item["column"] in hidden
+        for row in rows:
+            row["suppressed"] = bool(hidden)
         rows.sort(key=lambda row: (row["rank"], row["submitted_at"]))
     return RankedField(rows=rows, summary=summary, groups=groups)
+
+
+def _withheld(cell: dict) -> bool:
+    """Whether a column's cell is on a group participants may not see."""
+    return bool(cell.get("small") or cell.get("suppressed"))
 
 
 def _what_if_and_correlation(

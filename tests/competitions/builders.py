@@ -21,6 +21,7 @@ from scoring.fairness import summary
 from scoring.io import read_predictions, read_truth
 from scoring.registry import get_metric
 from scoring.result import GroupResult, MetricValue, SplitResult
+from scoring.suppression import suppressed_groups
 from tests.factories import ParticipantFactory
 
 N_CASES = 100
@@ -60,8 +61,11 @@ def stored_result(auroc, sensitivity=None, groups=None, small=()) -> dict:
                     metrics={m: _value(m, v, None) for m, v in values.items()})
         for name, values in (groups or {}).items()
     ]
-    # The fairness summaries of the chosen values, by the engine's own rule.
-    kept = [g for g in group_rows if not g.small]
+    # Suppression and the fairness summaries of the chosen values, by the engine's own rules.
+    hidden = suppressed_groups(group_rows)
+    group_rows = [dataclasses.replace(g, suppressed=(g.attribute, g.group) in hidden)
+                  for g in group_rows]
+    kept = [g for g in group_rows if not g.suppressed]
     fairness = {
         m: {"sex": summary(np.array([np.nan if g.value(m) is None else g.value(m) for g in kept]),
                            [g.group for g in kept], get_metric(m, "binary").higher_is_better)}

@@ -87,10 +87,12 @@ def test_worst_group_ranks_on_the_worst_group_that_is_not_small(open_phase):
     a, b, c = make_teams(open_phase, 3)
     make_scored(open_phase, a, auroc=0.9, sensitivity=0.8,
             groups={"female": {"sensitivity": 0.4}, "male": {"sensitivity": 0.9}})
-    # b's tiny group is worse but small: its worst group that counts is male at 0.6.
+    # b's tiny group is worse but small, and female is hidden with it (the smallest other
+    # group, by name among equals): its worst group that counts is male at 0.6.
     make_scored(open_phase, b, auroc=0.8, sensitivity=0.7,
             groups={"female": {"sensitivity": 0.7}, "male": {"sensitivity": 0.6},
-                    "other": {"sensitivity": 0.0}}, small=("other",))
+                    "unknown": {"sensitivity": 0.8}, "other": {"sensitivity": 0.0}},
+            small=("other",))
     make_scored(open_phase, c, auroc=0.7, sensitivity=0.7, groups={"female": {"sensitivity": 0.7}})
     board = make_board(open_phase, "worst_group", [("sensitivity", True)], worst_group_on="sex")
     ranks, table = _ranks(board)
@@ -118,8 +120,8 @@ def test_a_participant_sees_no_small_group_value_and_an_organiser_does(open_phas
                    [("sensitivity", True), ("sensitivity@sex=other", False)])
     _ranks_, table = _ranks(board, user=a.user)
     assert table["rows"][0]["cells"][1] == {
-        "value": None, "ci": None, "n": None, "small": True, "group": "other",
-        "reason": "small group",
+        "value": None, "ci": None, "n": None, "small": True, "suppressed": True,
+        "group": "other", "reason": "small group",
     }
     organiser = UserFactory()
     open_phase.challenge.organisers.add(organiser)

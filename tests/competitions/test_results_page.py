@@ -33,12 +33,15 @@ def test_what_if_names_each_columns_winner_and_tau_matches_scipy(open_phase):
 def test_the_subgroup_heatmap_hides_small_groups_from_participants(client, open_phase):
     (a,) = make_teams(open_phase, 1)
     make_scored(open_phase, a, auroc=0.9, sensitivity=0.8,
-            groups={"female": {"sensitivity": 0.55}, "other": {"sensitivity": 0.99}},
+            groups={"female": {"sensitivity": 0.55}, "male": {"sensitivity": 0.7},
+                    "other": {"sensitivity": 0.99}},
             small=("other",))
     board = make_board(open_phase, "primary", [("sensitivity", True)])
     phase_leaderboards_refresh(open_phase)
     client.force_login(a.user)
     url = reverse("competitions:results", args=[open_phase.challenge.slug, open_phase.slug])
     page = client.get(url, {"board": board.slug, "metric": "sensitivity"}).content.decode()
-    assert "sex=female" in page and "0.550" in page
+    assert "sex=male" in page and "0.700" in page
     assert "sex=other" in page and "0.990" not in page
+    # Female (as large as male, first by name) is hidden with the small group.
+    assert "sex=female" in page and "0.550" not in page

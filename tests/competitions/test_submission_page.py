@@ -43,15 +43,23 @@ def test_participants_see_intervals_but_not_the_values_of_small_groups(
     client, participant, scored
 ):
     page = _page(client, participant.user, scored)
-    women = scored.result["public"]["groups"]
-    female = next(g for g in women if g["group"] == "female")
-    low, high = female["metrics"]["auroc"]["ci"]
-    assert f"{low:.3f}–{high:.3f}" in _group_row(page, "female")
+    groups = scored.result["public"]["groups"]
+    shown = next(g for g in groups if not g["suppressed"] and g["attribute"] != "sex")
+    low, high = shown["metrics"]["auroc"]["ci"]
+    assert f"{low:.3f}–{high:.3f}" in _group_row(page, shown["group"])
     male_row = _group_row(page, "male")
     assert "(small)" in male_row
     assert "hidden" in male_row
-    male = next(g for g in women if g["group"] == "male")
+    male = next(g for g in groups if g["group"] == "male")
     assert f"{male['metrics']['auroc']['value']:.3f}" not in male_row
+    # Women are not small, but the only other group of sex: hidden too, with no size, or the
+    # men's values would follow from the overall ones.
+    female = next(g for g in groups if g["group"] == "female")
+    assert female["suppressed"] and not female["small"]
+    female_row = _group_row(page, "female")
+    assert "(small)" not in female_row and "hidden" in female_row
+    assert f"{female['metrics']['auroc']['value']:.3f}" not in female_row
+    assert f">{female['n']}<" not in female_row
 
 
 def test_private_results_are_shown_to_organisers_but_not_to_participants_before_the_end(

@@ -154,12 +154,13 @@ def test_parity_matches_fairlearn_over_groups_that_are_not_small(flchain, result
         assert parity["score_wasserstein"] == pytest.approx(expected, abs=TOLERANCE)
 
 
-def test_worst_group_ignores_small_groups_and_follows_the_metric_direction(result):
+def test_worst_group_ignores_suppressed_groups_and_follows_the_metric_direction(result):
     by_group = {
         g["group"]: g["metrics"] for g in result["groups"] if g["attribute"] == "sex×age_band"
     }
+    # Small groups and those hidden with them (secondary suppression).
     small = {g["group"] for g in result["groups"] if g["attribute"] == "sex×age_band"
-             and g["small"]}
+             and g["suppressed"]}
     auroc = result["fairness"]["auroc"]["sex×age_band"]
     values = {k: v["auroc"]["value"] for k, v in by_group.items()
               if k not in small and v["auroc"]["value"] is not None}
