@@ -181,9 +181,13 @@ class PhaseAdminForm(forms.ModelForm):
         attributes = self.instance.truth_attributes if self.instance.pk else []
         if upload and challenge:
             try:
-                attributes = list(read_truth(upload, task=challenge.task).attributes)
+                truth = read_truth(upload, task=challenge.task)
             except InputError as exc:
                 raise ValidationError({"ground_truth_upload": exc.problems}) from exc
+            problem = services.truth_case_id_problem(truth)
+            if problem:
+                raise ValidationError({"ground_truth_upload": problem})
+            attributes = list(truth.attributes)
             upload.seek(0)
         if "intersections" in cleaned and (upload or self.instance.ground_truth):
             problems = check_selection(attributes, None, parse_pairs(cleaned["intersections"]))

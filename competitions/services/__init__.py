@@ -22,6 +22,7 @@ from competitions.services.phases import (
     phase_scores_publish,
     phase_similarity_recompute,
     phase_truth_report_refresh,
+    truth_case_id_problem,
     truth_upload,
 )
 from competitions.services.submissions import submission_create, submission_select
@@ -55,5 +56,6 @@ __all__ = [
     "team_merge_decline",
     "team_merge_request",
     "team_set_anonymous",
+    "truth_case_id_problem",
     "truth_upload",
 ]

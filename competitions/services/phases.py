@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cheetah.safe_csv import FORMULA_STARTS
 from competitions.models import Leaderboard, LeaderboardColumn, Phase, Submission, SubmissionEvent
 from competitions.splits import split_mask
 from competitions.transitions import submission_transition
@@ -156,6 +157,9 @@ def truth_upload(*, phase: Phase, upload: File) -> Phase:
         truth = read_truth(upload, task=phase.challenge.task)
     except InputError as exc:
         raise ValidationError(exc.problems) from exc
+    problem = truth_case_id_problem(truth)
+    if problem:
+        raise ValidationError(problem)
     if truth.split is None and phase.private_share > 0:
         upload = _with_seeded_split(upload, truth, phase)
         truth = read_truth(upload, task=phase.challenge.task)
@@ -182,6 +186,20 @@ def truth_upload(*, phase: Phase, upload: File) -> Phase:
         phase.truth_report = report
         phase.save()
     return phase
+
+
+def truth_case_id_problem(truth) -> str | None:
+    """Why the ground truth's case ids cannot be served, or None. Participants download the case
+    list and the sample submission, which must keep the ids as they are (the uploads match
+    them), so an id a spreadsheet would run as a formula cannot be neutralised there."""
+    formula_like = [str(c) for c in truth.case_ids if str(c).startswith(FORMULA_STARTS)]
+    if not formula_like:
+        return None
+    return _(
+        "%(n)d case ids begin with =, +, -, @, a tab, a carriage return or NUL (first: "
+        "%(first)s): a spreadsheet would run them as formulas when a participant opens the "
+        "case list. Give the cases ids that begin with a letter or a digit."
+    ) % {"n": len(formula_like), "first": formula_like[0][:40]}
 
 
 def _with_seeded_split(upload: File, truth, phase: Phase) -> ContentFile:

@@ -150,3 +150,18 @@ def test_a_leaderboard_posted_for_another_organisers_phase_is_a_form_error(clien
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not theirs.leaderboards.filter(slug="sneaky").exists()
+
+
+def test_case_ids_a_spreadsheet_would_run_are_refused_with_the_reason(client, organiser):
+    """The case list participants download keeps ids as they are, so they cannot be neutralised
+    there (cheetah/safe_csv.py): the ground truth is refused instead."""
+    challenge = ChallengeFactory()
+    challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    hostile = b'case_id,label\n=HYPERLINK("x"),1\n@cmd,0\nc,1\nd,0\n'
+    response = client.post(reverse("admin:competitions_phase_add"),
+                           _phase_form(challenge, hostile))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "2 case ids begin with =, +, -, @" in page and "would run them as formulas" in page
+    assert not Phase.objects.filter(slug="final").exists()
