@@ -7,6 +7,8 @@ admin here is scoped per object: an organiser sees and changes only the challeng
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -15,6 +17,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -86,8 +89,25 @@ class OrganiserScopedAdmin(ScopedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class DataFileForm(forms.ModelForm):
+    class Meta:
+        model = DataFile
+        fields = ("title", "description", "file", "filename", "url")
+
+    def clean(self):
+        """A file uploaded without a download name keeps its own (files are stored under
+        generated names, so it would otherwise download as ``<slug>-data-<id>``, no extension)."""
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload and "file" in self.changed_data and not cleaned.get("filename"):
+            cleaned["filename"] = get_valid_filename(Path(upload.name).name)[:200]
+            self.instance.filename = cleaned["filename"]
+        return cleaned
+
+
 class DataFileInline(admin.TabularInline):
     model = DataFile
+    form = DataFileForm
     extra = 0
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = ("title", "description", "file", "filename", "url")
@@ -165,6 +185,8 @@ class PhaseAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         task = self.instance.challenge.task if self.instance.challenge_id else "binary"
         self.fields["primary_metric"].choices = metric_choices(task)
+        # The model's default (auroc), not the first choice of the list (accuracy).
+        self.fields["primary_metric"].initial = self.instance.primary_metric
 
     def clean_intersections(self) -> str:
         text = self.cleaned_data["intersections"]

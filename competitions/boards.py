@@ -43,6 +43,7 @@ def leaderboard_validate(
 ) -> None:
     """Refuse a configuration the ranking cannot use, with every problem at once."""
     phase = board.phase
+    column_ids = list(column_ids)
     attributes = phase.truth_attributes or None
     problems: list[str] = []
     for column_id in column_ids:
@@ -50,6 +51,9 @@ def leaderboard_validate(
             parse_column(column_id, phase.challenge.task, attributes)
         except ValidationError as exc:
             problems += exc.messages
+    if not problems:
+        problems += _unknown_groups(phase, [parse_column(c, phase.challenge.task)
+                                            for c in column_ids])
     ranked = list(ranked)
     if not ranked:
         problems.append("Mark at least one column as ranked.")
@@ -76,6 +80,23 @@ def leaderboard_validate(
         )
     if problems:
         raise ValidationError(problems)
+
+
+def _unknown_groups(phase: Phase, columns: list[Column]) -> list[str]:
+    """A column on a group the ground truth does not have would show "—" to everyone: one
+    problem per such column, naming the groups there are (from the evaluation-data report)."""
+    known = {item["attribute"]: [g["group"] for g in item["groups"]]
+             for item in (phase.truth_report or {}).get("attributes", [])}
+    problems = []
+    for spec in columns:
+        groups = known.get(spec.attribute or "")
+        if spec.worst or groups is None or spec.group in groups:
+            continue
+        problems.append(
+            f"“{spec.id}”: the ground truth has no group “{spec.group}” in {spec.attribute} "
+            f"(its groups: {', '.join(sorted(map(str, groups)))})."
+        )
+    return problems
 
 
 def _ranked_on_withheld_groups(phase: Phase, ranked: list[Column]) -> list[str]:

@@ -350,6 +350,7 @@ def submission_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "fact_sheet": getattr(submission, "fact_sheet", None),
         "cost": selectors.submission_cost(submission, request.user),
         "grid_intensity": submission.phase.effective_grid_intensity,
+        "counts_picks": selectors.counts_team_picks(submission.phase),
     }
     return render(request, "competitions/submission_detail.html", context)
 

@@ -11,7 +11,7 @@ from competitions.selectors.challenges import (
     phases_overview,
 )
 from competitions.selectors.compute import compute_view
-from competitions.selectors.leaderboards import entry_view, leaderboard_table
+from competitions.selectors.leaderboards import counts_team_picks, entry_view, leaderboard_table
 from competitions.selectors.results import label_bias_rows, results_view, truth_populations
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
 from competitions.selectors.submissions import (
@@ -31,6 +31,7 @@ __all__ = [
     "compute_view",
     "ensemble_rows",
     "entry_labels",
+    "counts_team_picks",
     "entry_view",
     "label_bias_rows",
     "leaderboard_splits",

@@ -167,6 +167,12 @@ def _power_notes(phase, split: str, ranked: list[Column], viewer) -> list[dict]:
     return notes
 
 
+def counts_team_picks(phase) -> bool:
+    """Whether any leaderboard of the phase counts the submission a team picked: only then is
+    picking one offered."""
+    return phase.leaderboards.filter(counting=Leaderboard.Counting.CHOSEN).exists()
+
+
 def _released_robustness(robustness: dict | None, viewer, suppressed: bool) -> dict | None:
     """The bootstrap summary (rank distributions, Kendall's tau) through the release step;
     ``suppressed`` when the board ranks on a withheld group."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from competitions.models import Challenge, Phase
@@ -165,3 +166,23 @@ def test_case_ids_a_spreadsheet_would_run_are_refused_with_the_reason(client, or
     page = response.content.decode()
     assert "2 case ids begin with =, +, -, @" in page and "would run them as formulas" in page
     assert not Phase.objects.filter(slug="final").exists()
+
+
+def test_a_data_file_uploaded_without_a_name_keeps_its_own(db):
+    """Files are stored under generated names; the download keeps the uploaded name and
+    extension unless the organiser renames it."""
+    from competitions.admin import DataFileForm
+
+    upload = SimpleUploadedFile("flchain features.csv", b"case_id,age\nx,1\n")
+    form = DataFileForm(data={"title": "Features"}, files={"file": upload})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["filename"] == "flchain_features.csv"
+    renamed = DataFileForm(data={"title": "Features", "filename": "train.csv"},
+                           files={"file": SimpleUploadedFile("x.bin", b"a\n")})
+    assert renamed.is_valid() and renamed.cleaned_data["filename"] == "train.csv"
+
+
+def test_a_new_phase_form_proposes_the_models_default_metric(client, organiser):
+    client.force_login(organiser)
+    form = client.get(reverse("admin:competitions_phase_add")).context["adminform"].form
+    assert form["primary_metric"].value() == "auroc"

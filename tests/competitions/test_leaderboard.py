@@ -184,6 +184,18 @@ def test_an_organiser_cannot_save_a_board_the_rule_cannot_use(open_phase):
     assert "Name the attribute whose worst group ranks" in messages
 
 
+def test_a_column_on_a_group_the_ground_truth_lacks_is_refused(open_phase):
+    """Not a column of "—" for everyone: the message names the groups there are."""
+    board = Leaderboard(phase=open_phase, slug="x", name="x", ranking="primary")
+    with pytest.raises(ValidationError) as caught:
+        leaderboard_validate(board, (c for c in ["auroc", "sensitivity@sex=west"]), ["auroc"])
+    assert caught.value.messages == [
+        "“sensitivity@sex=west”: the ground truth has no group “west” in sex "
+        "(its groups: female, male)."
+    ]
+    leaderboard_validate(board, ["auroc", "sensitivity@sex=female"], ["auroc"])
+
+
 def _queries_for_page(client, phase) -> int:
     url = reverse("competitions:leaderboard", args=[phase.challenge.slug, phase.slug])
     with CaptureQueriesContext(connection) as queries:

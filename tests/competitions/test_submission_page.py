@@ -73,3 +73,13 @@ def test_private_results_are_shown_to_organisers_but_not_to_participants_before_
     assert "Results on the private cases" in page
     male = next(g for g in scored.result["public"]["groups"] if g["group"] == "male")
     assert f"{male['metrics']['auroc']['value']:.3f}" in _group_row(page, "male")
+
+
+def test_picking_a_submission_is_offered_only_where_a_board_counts_the_pick(
+    client, participant, scored
+):
+    assert "Count this submission" not in _page(client, participant.user, scored)
+    board = scored.phase.leaderboards.get(is_primary=True)
+    board.counting = "chosen"
+    board.save()
+    assert "Count this submission" in _page(client, participant.user, scored)
