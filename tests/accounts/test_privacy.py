@@ -99,6 +99,7 @@ def expected_download(participant) -> dict:
         "design_arms": [
             {"study": "who-takes-part", "arm": "single", "assigned_at": str(assignment.assigned_at)}
         ],
+        "study_events": [],
     }
 
 

@@ -162,3 +162,12 @@ def test_after_deletion_consenting_again_offers_the_survey_afresh(study, survey,
     assert selectors.surveys_due(member) == [survey]
     fresh = services.response_for(survey=survey, user=member)
     assert fresh.answers.count() == 0
+
+
+def test_my_data_download_holds_my_withdrawal(study, member, client):
+    _agree(member, study)
+    services.consent_withdraw(user=member, study=study)
+    client.force_login(member)
+    data = client.get(reverse("accounts:my-data")).json()
+    [event] = data["study_events"]
+    assert event["study"] == study.slug and event["kind"] == "withdrawal"
