@@ -4,10 +4,12 @@ An app registers its callables in its ``AppConfig.ready``. Competitions calls th
 places where a study may take part in a participant's path:
 
 - ``submit_gates``: before a submission is accepted. A gate returns a message that says why the
-  user may not submit yet (e.g. "Agree to take part in the study first") or ``None``.
+  user may not submit yet, or ``None``; the submit page shows it above the upload form. Research
+  consent is never a gate: taking part in a challenge must not depend on it (GDPR Art. 7(4)),
+  so surveys registers none.
 - ``leaderboard_filters``: which of a phase's leaderboards a user sees (a design arm of a study
   may show one arm the single-metric leaderboard and the other the subgroup-aware one).
-- ``participant_joined``: sent after a user joins a challenge (a pre-survey may become due).
+- ``participant_joined``: sent after a user joins a challenge.
 - ``demo_seeded``: sent at the end of ``seed_demo`` (a study may add its demo data).
 """
 

@@ -298,7 +298,9 @@ def submission_create(request: HttpRequest, slug: str, phase: str) -> HttpRespon
                 messages.success(request, _("Received; it is queued for scoring."))
             return redirect(url)
     context = {"challenge": challenge, "phase": phase_obj, "form": form, "participant": participant,
-               "quota": selectors.quota_remaining(phase_obj, request.user)}
+               "quota": selectors.quota_remaining(phase_obj, request.user),
+               # What stops an upload is said above the form, never only after an upload.
+               "refusal": services.submission_refusal(phase=phase_obj, user=request.user)}
     return render(request, "competitions/submission_form.html", context)
 
 

@@ -28,6 +28,7 @@ from surveys.models import (
     Question,
     Section,
     Study,
+    StudyEvent,
     Survey,
 )
 
@@ -85,7 +86,7 @@ class ArmInline(admin.TabularInline):
 @admin.register(Study)
 class StudyAdmin(ResearcherScopedAdmin):
     study_path = ""
-    list_display = ("title", "slug", "challenge", "retention_until")
+    list_display = ("title", "slug", "challenge", "retention_until", "ethics_approval")
     inlines = [ConsentVersionInline, ArmInline]
     filter_horizontal = ("researchers",)
 
@@ -198,6 +199,21 @@ class SectionAdmin(ResearcherScopedAdmin):
 class ExportLogAdmin(ResearcherScopedAdmin):
     list_display = ("study", "user", "via", "at", "rows")
     readonly_fields = ("study", "user", "via", "at", "rows")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StudyEvent)
+class StudyEventAdmin(ResearcherScopedAdmin):
+    """The audit log of withdrawals: what each did, read-only."""
+
+    list_display = ("study", "kind", "at", "detail")
+    list_filter = ("kind",)
+    readonly_fields = ("study", "user", "kind", "at", "detail")
 
     def has_add_permission(self, request):
         return False

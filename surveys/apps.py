@@ -4,8 +4,9 @@ from django.apps import AppConfig
 class SurveysConfig(AppConfig):
     """Consent, surveys, design arms and research exports.
 
-    Plugs into competitions through its hooks (competitions never imports surveys): taking-part
-    consent gates submissions, a join assigns design arms, and arms filter leaderboards. It plugs
+    Plugs into competitions through its hooks (competitions never imports surveys): design arms
+    filter leaderboards. Consent gates nothing in the competition (GDPR Art. 7(4)): no submit
+    gate, and arms are assigned at consent, not at joining. It plugs
     into ``accounts.hooks`` the same way: its records join the user's data download and leave
     with a deleted account.
     """
@@ -24,12 +25,7 @@ class SurveysConfig(AppConfig):
         account_hooks.register(account_hooks.personal_data_sections, personal_data.sections)
         account_hooks.register(account_hooks.account_deletion_steps, services.account_data_delete)
 
-        if services.submit_gate not in hooks.submit_gates:
-            hooks.submit_gates.append(services.submit_gate)
         if services.leaderboard_filter not in hooks.leaderboard_filters:
             hooks.leaderboard_filters.append(services.leaderboard_filter)
-        hooks.participant_joined.connect(
-            services.on_participant_joined, dispatch_uid="surveys-assign-arms"
-        )
         hooks.demo_seeded.connect(demo.seed_study, dispatch_uid="surveys-demo-study")
         post_migrate.connect(ensure_researcher_group, sender=self)

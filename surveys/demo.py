@@ -35,11 +35,14 @@ CONSENT_TEXT = """\
 **Who takes part in medical ML challenges, and who stays?**
 
 We, the Cheetah research team, study how the design of a challenge affects who joins and who
-keeps going. Taking part in the challenge needs only the first box. Everything else is optional
-and separate; you can change every decision at any time under *Privacy and studies*.
+keeps going. Every box is optional and separate, and none is needed to take part in the
+challenge: you can join, submit and be ranked whatever you decide. You can change every
+decision at any time under *Privacy and studies*.
 
-* Your survey answers are stored under a pseudonym. No name or e-mail is ever exported.
-* If you withdraw research consent, your answers are deleted and you leave every later export.
+* Your survey answers are stored under a pseudonym. No name or e-mail is ever exported. A
+  pseudonymised export is still personal data (GDPR Recital 26), not anonymous data.
+* If you withdraw, your answers are deleted, you leave every later export and the interview
+  contact list, and no survey is offered to you again.
 * Answers are deleted after the retention date shown on the study page.
 * Questions on ethnicity or disability are used only with your explicit consent.
 """
@@ -118,8 +121,8 @@ def seed_study(sender=None, challenge=None, **kwargs) -> None:
         user = users.get(username)
         if user is None or ConsentDecision.objects.filter(user=user, study=study).exists():
             continue
+        # Consenting to take part places the user in a design arm.
         services.consent_record(user=user, study=study, version=version, choices=choices)
-        services.arm_assign(study=study, user=user)
         _answer(pre, user)
         if username == WITHDRAWN:
             services.consent_withdraw(user=user, study=study)

@@ -20,7 +20,8 @@ PREFER_NOT_VALUE = str(PREFER_NOT)
 
 CONSENT_HELP = {
     ConsentItem.PARTICIPATE: gettext_lazy(
-        "Needed to submit to the challenge. You can still decline everything else."
+        "The study may offer you its surveys and show you the leaderboards of one design arm. "
+        "Not needed to submit: the challenge does not depend on any of these boxes."
     ),
     ConsentItem.RESEARCH: gettext_lazy(
         "Your survey answers, under a pseudonym, may be analysed and shared with researchers."

@@ -62,6 +62,15 @@ class Study(models.Model):
             "(the consent page says so); otherwise they are deleted at withdrawal."
         ),
     )
+    ethics_approval = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "The committee and reference that approved the study (e.g. “University Research "
+            "Ethics Committee, ref. 2026/117”). Needed to keep answers after withdrawal: the "
+            "consent form and the withdrawal page name it with the legal basis."
+        ),
+    )
     retention_until = models.DateField(
         help_text=_("After this day a scheduled task deletes the study's research answers.")
     )
@@ -80,11 +89,25 @@ class Study(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        # Keeping answers after a withdrawal rests on GDPR Art. 17(3)(d) with the safeguards of
+        # Art. 89, which an ethics approval documents; without one the answers must go.
+        if self.keep_answers_after_withdrawal and not self.ethics_approval.strip():
+            raise ValidationError(
+                {
+                    "ethics_approval": _(
+                        "Name the ethics approval: answers kept after withdrawal need it."
+                    )
+                }
+            )
+
 
 class ConsentItem(models.TextChoices):
-    """The separate decisions a consent document asks for."""
+    """The separate decisions a consent document asks for. Every one is optional and none is
+    needed to take part in the challenge (GDPR Art. 7(4)): ``participate`` lets the study offer
+    its surveys and place the person in a design arm; the others keep their own meaning."""
 
-    PARTICIPATE = "participate", _("Taking part (needed to submit)")
+    PARTICIPATE = "participate", _("Taking part in the study (its surveys and experiment)")
     RESEARCH = "research", _("Research use of my survey answers")
     LINKING = "linking", _("Linking my survey answers to my competition activity")
     SPECIAL = "special", _("Special-category data (e.g. ethnicity, disability)")
@@ -514,3 +537,27 @@ class ExportLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.slug} exported by {self.user} ({self.via}, {self.rows} rows)"
+
+
+class StudyEvent(models.Model):
+    """The study's audit log: a withdrawal, with what it did (items withdrawn, responses deleted
+    or kept, notices removed). Written by the services, never edited."""
+
+    class Kind(models.TextChoices):
+        WITHDRAWAL = "withdrawal", _("Consent withdrawn")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
+    # Kept, without a person, if the account is deleted: the log shows the withdrawal happened.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind)
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["study", "user", "kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.get_kind_display()} by {self.user} at {self.at:%Y-%m-%d}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from surveys.models import ArmAssignment, ConsentDecision, Response
+from surveys.models import ArmAssignment, ConsentDecision, Response, StudyEvent
 
 
 def sections(user) -> dict:
     """Registered in ``accounts.hooks.personal_data_sections``: the user's consent history,
-    survey answers and design arms."""
+    survey answers, design arms and withdrawals (the studies' audit log about them)."""
     return {
         "consent_decisions": [
             {
@@ -28,6 +28,10 @@ def sections(user) -> dict:
         "design_arms": [
             {"study": a.study.slug, "arm": a.arm.slug, "assigned_at": a.assigned_at}
             for a in ArmAssignment.objects.filter(user=user).select_related("study", "arm")
+        ],
+        "study_events": [
+            {"study": e.study.slug, "kind": e.kind, "at": e.at, "detail": e.detail}
+            for e in StudyEvent.objects.filter(user=user).select_related("study")
         ],
     }
 

@@ -17,6 +17,7 @@ RESEARCHER_PERMISSIONS = {
     "gridrow": ("add", "change", "delete", "view"),
     "arm": ("add", "change", "view"),
     "exportlog": ("view",),
+    "studyevent": ("view",),
 }
 
 

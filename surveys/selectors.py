@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -11,6 +13,7 @@ from surveys.models import (
     ConsentVersion,
     Response,
     Study,
+    StudyEvent,
     Survey,
 )
 
@@ -44,6 +47,45 @@ def has_agreed(user, study: Study, item: str, *, current_only: bool = False) -> 
         version = current_version(study)
         return version is not None and decision.version_id == version.pk
     return True
+
+
+def given_items(user, study: Study) -> list[str]:
+    """The items whose latest decision is yes: what the user could withdraw (empty: nothing to
+    withdraw, so withdrawal is not offered)."""
+    return [item for item, d in latest_decisions(user, study).items() if d.agreed]
+
+
+def has_withdrawn(user, study: Study) -> bool:
+    """Whether the user once took part in the study and no longer does (withdrew, by the
+    button or by unticking taking part), as opposed to never having agreed."""
+    if not user.is_authenticated:
+        return False
+    decisions = ConsentDecision.objects.filter(
+        user=user, study=study, item=ConsentItem.PARTICIPATE
+    )
+    latest = decisions.last()
+    return latest is not None and not latest.agreed and decisions.filter(agreed=True).exists()
+
+
+def last_withdrawals(user) -> dict[int, datetime]:
+    """Study id -> the time of the user's latest withdrawal from taking part in it."""
+    last: dict[int, datetime] = {}
+    events = StudyEvent.objects.filter(user=user, kind=StudyEvent.Kind.WITHDRAWAL).order_by("at")
+    for study_id, at, detail in events.values_list("study_id", "at", "detail"):
+        if ConsentItem.PARTICIPATE in detail.get("items", []):
+            last[study_id] = at
+    return last
+
+
+def kept_from_before_withdrawal(response: Response) -> bool:
+    """A response started before the user's latest withdrawal from its study: kept (when the
+    study keeps answers) as it was, never reopened — consenting again starts afresh."""
+    withdrawn = last_withdrawals(response.user).get(response.survey.study_id)
+    return withdrawn is not None and response.started_at <= withdrawn
+
+
+def responses_of(user, study: Study) -> QuerySet[Response]:
+    return Response.objects.filter(user=user, survey__study=study)
 
 
 def may_take_part(user, study: Study) -> bool:
@@ -112,7 +154,21 @@ def surveys_due(user) -> list[Survey]:
         .select_related("study")
         .distinct()
     )
-    return [s for s in surveys if has_agreed(user, s.study, ConsentItem.PARTICIPATE)]
+    surveys = [s for s in surveys if has_agreed(user, s.study, ConsentItem.PARTICIPATE)]
+    if not surveys:
+        return []
+    withdrawn = last_withdrawals(user)
+    if not withdrawn:
+        return surveys
+    # A response kept from before a withdrawal is not offered again, even after a new consent.
+    kept = {
+        survey_id
+        for survey_id, study_id, started in Response.objects.filter(
+            user=user, survey__in=surveys
+        ).values_list("survey_id", "survey__study_id", "started_at")
+        if study_id in withdrawn and started <= withdrawn[study_id]
+    }
+    return [s for s in surveys if s.pk not in kept]
 
 
 def latest_survey_versions(study: Study) -> list[Survey]:

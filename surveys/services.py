@@ -39,6 +39,7 @@ from surveys.models import (
     Response,
     Section,
     Study,
+    StudyEvent,
     Survey,
     SurveyNotice,
 )
@@ -54,8 +55,12 @@ def consent_record(
     *, user, study: Study, version: ConsentVersion, choices: Mapping[str, bool]
 ) -> list[ConsentDecision]:
     """Record the user's decisions under ``version``: one new row per item whose answer or
-    version changed (the history is never rewritten). Withdrawing research consent deletes the
-    study's answers unless the study keeps answers given before withdrawal."""
+    version changed (the history is never rewritten). Every item is optional and none touches
+    the competition (GDPR Art. 7(4)).
+
+    Giving ``participate`` places the user in a design arm. Taking back any item is a
+    withdrawal of that item (``_withdrawal_apply``): logged, and taking back research use or
+    taking part deletes the study's answers unless the study keeps answers given before."""
     if version.study_id != study.pk:
         raise ValidationError(_("That consent form belongs to another study."))
     if version != selectors.current_version(study):
@@ -82,43 +87,64 @@ def consent_record(
                     decided_at=now,
                 )
             )
-        research_before = previous.get(ConsentItem.RESEARCH)
-        if research_before and research_before.agreed and not choices.get(ConsentItem.RESEARCH):
-            _forget_answers(user=user, study=study)
+        withdrawn = [
+            item
+            for item in ConsentItem.values
+            if item in previous and previous[item].agreed and not choices.get(item)
+        ]
+        if withdrawn:
+            _withdrawal_apply(user=user, study=study, items=withdrawn, at=now)
+        if choices.get(ConsentItem.PARTICIPATE):
+            arm_assign(study=study, user=user)
     return made
 
 
-def consent_withdraw(*, user, study: Study) -> None:
-    """Withdraw research consent (taking part and the other items stay as they are)."""
+def consent_withdraw(*, user, study: Study) -> StudyEvent:
+    """Withdraw from the study: every item given becomes no, under the current version. The
+    answers are deleted (or kept, if the study keeps answers given before withdrawal), the
+    user leaves the contact list and every later export, pending notices and reminders go,
+    and no survey is offered again until they consent again. Taking part in the challenge
+    is untouched. Returns the audit-log entry."""
     version = selectors.current_version(study)
     if version is None:
         raise ValidationError(_("This study has no consent form."))
-    latest = selectors.latest_decisions(user, study)
-    choices = {item: d.agreed for item, d in latest.items()}
-    choices[ConsentItem.RESEARCH] = False
-    choices[ConsentItem.LINKING] = False
-    choices[ConsentItem.SPECIAL] = False
-    consent_record(user=user, study=study, version=version, choices=choices)
+    with transaction.atomic():
+        if not selectors.given_items(user, study):
+            raise ValidationError(_("You have given nothing to withdraw from this study."))
+        consent_record(
+            user=user,
+            study=study,
+            version=version,
+            choices=dict.fromkeys(ConsentItem.values, False),
+        )
+        return StudyEvent.objects.filter(
+            study=study, user=user, kind=StudyEvent.Kind.WITHDRAWAL
+        ).first()
 
 
-def _forget_answers(*, user, study: Study) -> None:
-    if study.keep_answers_after_withdrawal:
-        return
-    Response.objects.filter(user=user, survey__study=study).delete()
-
-
-def submit_gate(user, challenge) -> str | None:
-    """Registered in ``competitions.hooks.submit_gates``: taking part under the current version
-    of every study of the challenge is needed to submit."""
-    for study in challenge.studies.all():
-        if selectors.current_version(study) is None:
-            continue
-        if not selectors.has_agreed(user, study, ConsentItem.PARTICIPATE, current_only=True):
-            return _(
-                "Agree to take part in the study “%(study)s” before you submit "
-                "(your settings: %(url)s)."
-            ) % {"study": study.title, "url": reverse("surveys:consent", args=[study.slug])}
-    return None
+def _withdrawal_apply(*, user, study: Study, items: list[str], at) -> StudyEvent:
+    """What taking back ``items`` does at once, logged as one event. The contact list and the
+    exports read the latest decisions, so they follow without a write here."""
+    forgets = ConsentItem.RESEARCH in items or ConsentItem.PARTICIPATE in items
+    deleted = 0
+    if forgets and not study.keep_answers_after_withdrawal:
+        responses = Response.objects.filter(user=user, survey__study=study)
+        deleted = responses.delete()[1].get("surveys.Response", 0)
+    notices = 0
+    if ConsentItem.PARTICIPATE in items:
+        notices = SurveyNotice.objects.filter(user=user, survey__study=study).delete()[0]
+    return StudyEvent.objects.create(
+        study=study,
+        user=user,
+        kind=StudyEvent.Kind.WITHDRAWAL,
+        at=at,
+        detail={
+            "items": items,
+            "responses_deleted": deleted,
+            "answers_kept": forgets and study.keep_answers_after_withdrawal,
+            "notices_removed": notices,
+        },
+    )
 
 
 # --- Design arms ----------------------------------------------------------------------------
@@ -135,7 +161,9 @@ def arm_for_sequence(arms: list[Arm], seed: int, sequence: int) -> Arm:
 
 
 def arm_assign(*, study: Study, user) -> ArmAssignment | None:
-    """Assign the user to an arm of the study (once; ``None`` if the study has no arms)."""
+    """Assign the user to an arm of the study (once; ``None`` if the study has no arms).
+    Called when the user consents to take part in the study, never at joining the challenge:
+    whoever has not consented stays outside every arm."""
     with transaction.atomic():
         locked = Study.objects.select_for_update().get(pk=study.pk)
         existing = ArmAssignment.objects.filter(study=locked, user=user).first()
@@ -154,7 +182,9 @@ def leaderboard_filter(user, phase, boards: list) -> list:
     that a design arm lists is shown only to that arm's members — to no one else, logged out
     or not, so the arms stay apart. A member of an arm sees the arm's boards of ``phase`` (all,
     if it lists none of them); everyone outside every arm sees the boards no arm lists, and
-    always the primary one. After the phase ends every board is shown."""
+    always the primary one. Only the arms of studies the user currently takes part in count: a
+    refuser, or someone who withdrew, is outside every arm. After the phase ends every board is
+    shown."""
     if phase.has_ended:
         return boards
     arms = Arm.leaderboards.through.objects.filter(
@@ -165,19 +195,17 @@ def leaderboard_filter(user, phase, boards: list) -> list:
         return boards
     mine: set[int] = set()
     if user.is_authenticated:
-        assignments = ArmAssignment.objects.filter(
-            user=user, study__challenge_id=phase.challenge_id
-        ).values_list("arm_id", flat=True)
+        assignments = [
+            a.arm_id
+            for a in ArmAssignment.objects.filter(
+                user=user, study__challenge_id=phase.challenge_id
+            ).select_related("study")
+            if selectors.has_agreed(user, a.study, ConsentItem.PARTICIPATE)
+        ]
         mine = set(arms.filter(arm_id__in=assignments).values_list("leaderboard_id", flat=True))
     if mine:
         return [board for board in boards if board.pk in mine]
     return [board for board in boards if board.pk not in restricted or board.is_primary]
-
-
-def on_participant_joined(sender, participant: Participant, **kwargs) -> None:
-    """A join assigns the participant to the design arms of the challenge's studies."""
-    for study in participant.challenge.studies.all():
-        arm_assign(study=study, user=participant.user)
 
 
 # --- Responses ------------------------------------------------------------------------------
@@ -196,6 +224,13 @@ def response_for(*, survey: Survey, user) -> Response:
         user=user,
         defaults={"consent_version": selectors.current_version(survey.study)},
     )
+    if selectors.kept_from_before_withdrawal(response):
+        raise ValidationError(
+            _(
+                "Your answers to this survey were given before you withdrew; they are kept as "
+                "they were and can no longer change."
+            )
+        )
     return response
 
 
@@ -360,7 +395,12 @@ def post_survey_announce(*, survey_id: int) -> int:
         survey.announced_at = survey.announced_at or now
         survey.save(update_fields=["announced_at"])
     sent = 0
-    for notice in SurveyNotice.objects.filter(survey_id=survey_id, emailed_at__isnull=True):
+    for notice in SurveyNotice.objects.filter(
+        survey_id=survey_id, emailed_at__isnull=True
+    ).select_related("survey__study", "user"):
+        # A withdrawal deletes its notices; this check also covers one made meanwhile.
+        if not selectors.has_agreed(notice.user, notice.survey.study, ConsentItem.PARTICIPATE):
+            continue
         _email_notice(notice)
         SurveyNotice.objects.filter(pk=notice.pk).update(emailed_at=timezone.now())
         sent += 1
@@ -455,5 +495,6 @@ def account_data_delete(user) -> None:
     itself is only emptied (its team keeps its submissions)."""
     Response.objects.filter(user=user).delete()
     ConsentDecision.objects.filter(user=user).delete()
+    StudyEvent.objects.filter(user=user).update(user=None)
     ArmAssignment.objects.filter(user=user).delete()
     SurveyNotice.objects.filter(user=user).delete()

@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from cheetah.safe_csv import SafeWriter
 from surveys import dataset, selectors, services
@@ -43,6 +42,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
                 "study": study,
                 "version": version,
                 "decisions": selectors.latest_decisions(request.user, study),
+                "may_withdraw": bool(selectors.given_items(request.user, study)),
             }
         )
     context = {
@@ -86,32 +86,36 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
+    """The confirmation page that says what withdrawing does (GET), and the withdrawal (POST).
+    Offered only to whoever has given something to withdraw; anyone else gets 404."""
     study = get_object_or_404(Study, slug=slug)
     if not selectors.may_take_part(request.user, study):
         raise Http404
-    try:
-        services.consent_withdraw(user=request.user, study=study)
-    except ValidationError as exc:
-        raise Http404 from exc
-    if study.keep_answers_after_withdrawal:
+    given = selectors.given_items(request.user, study)
+    if not given or selectors.current_version(study) is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            services.consent_withdraw(user=request.user, study=study)
+        except ValidationError as exc:
+            raise Http404 from exc
         messages.success(
             request,
             _(
-                "Research consent withdrawn: you will not appear in later exports. As the consent "
-                "said, answers given before today are kept."
-            ),
+                "You have withdrawn from “%(study)s”. No survey of this study will be offered "
+                "to you again. You still take part in the challenge."
+            )
+            % {"study": study.title},
         )
-    else:
-        messages.success(
-            request,
-            _(
-                "Research consent withdrawn: your answers to this study are deleted. "
-                "You still take part in the challenge."
-            ),
-        )
-    return redirect("surveys:privacy")
+        return redirect("surveys:privacy")
+    context = {
+        "study": study,
+        "given": [item for item in ConsentItem if item.value in given],
+        "on_contacts": ConsentItem.CONTACT in given,
+        "responses": selectors.responses_of(request.user, study).count(),
+    }
+    return render(request, "surveys/withdraw.html", context)
 
 
 @login_required
@@ -121,6 +125,9 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     if not selectors.may_take_part(request.user, survey.study):
         raise Http404
     if not selectors.has_agreed(request.user, survey.study, ConsentItem.PARTICIPATE):
+        if selectors.has_withdrawn(request.user, survey.study):
+            # Nothing is created or shown: the survey link still works, and says why.
+            return render(request, "surveys/withdrawn.html", {"study": survey.study})
         messages.info(request, _("Please read the study's consent form first."))
         return redirect(f"{_consent_url(survey.study)}?next={request.path}")
     try:

@@ -25,7 +25,11 @@ from competitions.services.phases import (
     truth_case_id_problem,
     truth_upload,
 )
-from competitions.services.submissions import submission_create, submission_select
+from competitions.services.submissions import (
+    submission_create,
+    submission_refusal,
+    submission_select,
+)
 from competitions.services.teams import (
     participant_join,
     team_create,
@@ -46,6 +50,7 @@ __all__ = [
     "phase_similarity_recompute",
     "phase_truth_report_refresh",
     "submission_create",
+    "submission_refusal",
     "submission_select",
     "team_create",
     "team_invite",

@@ -41,28 +41,10 @@ def submission_create(
     """
     now = now or timezone.now()
     sheet = _fact_sheet_checked(fact_sheet) if fact_sheet else None
-    participant = (
-        Participant.objects.select_related("team")
-        .filter(challenge_id=phase.challenge_id, user=user)
-        .first()
-    )
-    if participant is None:
-        raise ValidationError(_("Join the challenge before you submit."))
-    refusal = submit_refusal(user, phase.challenge)
+    refusal = submission_refusal(phase=phase, user=user, now=now)
     if refusal:
         raise ValidationError(refusal)
-    if now < phase.start:
-        raise ValidationError(
-            _("Phase “%(phase)s” opens at %(start)s UTC.")
-            % {"phase": phase.name, "start": f"{phase.start:%Y-%m-%d %H:%M}"}
-        )
-    if now >= phase.end:
-        raise ValidationError(
-            _("Phase “%(phase)s” closed at %(end)s UTC; it takes no more submissions.")
-            % {"phase": phase.name, "end": f"{phase.end:%Y-%m-%d %H:%M}"}
-        )
-    if not phase.ground_truth:
-        raise ValidationError(_("The organisers have not set up scoring for this phase yet."))
+    participant = Participant.objects.get(challenge_id=phase.challenge_id, user=user)
     # An empty or malformed file is accepted here and fails in the worker with a message, like
     # every other content problem; only the size limit is checked before anything is stored.
     size = upload.size or 0
@@ -109,6 +91,32 @@ def submission_create(
             sheet.save()
         submission_enqueue(submission)
     return submission
+
+
+def submission_refusal(*, phase: Phase, user, now: datetime | None = None) -> str | None:
+    """Why ``user`` may not submit to ``phase`` now, whatever the file: not joined (the
+    challenge's rules are accepted at joining), a registered gate, the phase not open, no
+    scoring set up. ``None`` when an upload may be tried. The submit page shows this above the
+    form, so nobody learns it only after uploading; ``submission_create`` applies the same."""
+    now = now or timezone.now()
+    if not Participant.objects.filter(challenge_id=phase.challenge_id, user=user).exists():
+        return _("Join the challenge (and accept its rules) before you submit.")
+    refusal = submit_refusal(user, phase.challenge)
+    if refusal:
+        return refusal
+    if now < phase.start:
+        return _("Phase “%(phase)s” opens at %(start)s UTC.") % {
+            "phase": phase.name,
+            "start": f"{phase.start:%Y-%m-%d %H:%M}",
+        }
+    if now >= phase.end:
+        return _("Phase “%(phase)s” closed at %(end)s UTC; it takes no more submissions.") % {
+            "phase": phase.name,
+            "end": f"{phase.end:%Y-%m-%d %H:%M}",
+        }
+    if not phase.ground_truth:
+        return _("The organisers have not set up scoring for this phase yet.")
+    return None
 
 
 def _fact_sheet_checked(data: dict) -> FactSheet:

@@ -49,10 +49,10 @@ def lived_in(open_phase, good_predictions):
     version = ConsentVersionFactory(study=study)
     survey = SurveyFactory(study=study)
     question = add_question(Section.objects.create(survey=survey, position=1), "why", "long_text")
-    arm = Arm.objects.create(study=study, slug="single", name="Single metric")
+    Arm.objects.create(study=study, slug="single", name="Single metric")
     for user in (participant.user, mate.user):
+        # Consenting to take part places the user in the study's (one) arm.
         survey_services.consent_record(user=user, study=study, version=version, choices=ALL_YES)
-        ArmAssignment.objects.create(study=study, user=user, arm=arm, sequence=user.pk)
         response = survey_services.response_for(survey=survey, user=user)
         Answer.objects.create(response=response, question=question, text=f"by {user.username}")
         SurveyNotice.objects.create(survey=survey, user=user)
@@ -99,6 +99,7 @@ def expected_download(participant) -> dict:
         "design_arms": [
             {"study": "who-takes-part", "arm": "single", "assigned_at": str(assignment.assigned_at)}
         ],
+        "study_events": [],
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from competitions import hooks, services
 from competitions.models import Submission
@@ -50,3 +51,15 @@ def test_joining_a_challenge_is_announced_once_after_commit(django_capture_on_co
     finally:
         hooks.participant_joined.disconnect(listener)
     assert heard == ["newcomer"]
+
+
+def test_a_registered_gate_is_said_on_the_submit_page_above_the_form_with_a_link(
+    gate, client, open_phase, participant
+):
+    client.force_login(participant.user)
+    slug = open_phase.challenge.slug
+    page = client.get(reverse("competitions:submission-create", args=[slug, open_phase.slug]))
+    body = page.content.decode()
+    assert "Agree to take part in the study first." in body
+    assert reverse("competitions:challenge-detail", args=[slug]) in body
+    assert "data-upload" not in body

@@ -196,7 +196,8 @@ ROWS = [
     # The rival sees an empty form of their own, never the participant's answers.
     ("surveys:answer", "", _url("surveys:answer", "survey"), MEMBERS_ONLY),
     ("surveys:consent", "", _url("surveys:consent", "study"), MEMBERS_ONLY),
-    ("surveys:withdraw", "GET", _url("surveys:withdraw", "study"), POST_ONLY),
+    # The confirmation page, for those who have given something to withdraw (both have).
+    ("surveys:withdraw", "", _url("surveys:withdraw", "study"), MEMBERS_ONLY),
     ("surveys:study", "", _url("surveys:study", "study"), RESEARCHERS_ONLY),
     ("surveys:export", "", _url("surveys:export", "study"), RESEARCHERS_ONLY),
     ("surveys:contacts", "", _url("surveys:contacts", "study"), RESEARCHERS_ONLY),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from competitions import services as competition_services
 from competitions.models import Leaderboard, Phase
 from surveys import services
-from surveys.models import Arm, ArmAssignment
+from surveys.models import Arm, ArmAssignment, ConsentItem
 from tests.factories import PhaseFactory, UserFactory
 from tests.surveys.conftest import ConsentVersionFactory, StudyFactory
 
@@ -42,7 +42,7 @@ def test_assignment_is_balanced_at_every_step_and_replays_from_the_seed(study, n
     assert other_seed != sequence  # the seed matters (fixed seeds: not a flaky check)
 
 
-def test_joining_assigns_once_and_the_assignment_is_recorded(
+def test_consenting_to_the_study_assigns_once_and_joining_alone_assigns_nothing(
     study, django_capture_on_commit_callbacks
 ):
     _arms(study, "single", "multi")
@@ -51,6 +51,11 @@ def test_joining_assigns_once_and_the_assignment_is_recorded(
         competition_services.participant_join(
             challenge=study.challenge, user=user, accept_rules=True
         )
+    assert not ArmAssignment.objects.filter(study=study, user=user).exists()
+    services.consent_record(
+        user=user, study=study, version=study.consent_versions.get(),
+        choices={ConsentItem.PARTICIPATE: True},
+    )
     first = ArmAssignment.objects.get(study=study, user=user)
     assert services.arm_assign(study=study, user=user) == first
     assert first.sequence == 0 and first.assigned_at is not None
@@ -66,9 +71,13 @@ def test_an_arm_decides_which_leaderboards_a_participant_sees(client):
     single_arm.leaderboards.add(primary)
     multi_arm.leaderboards.add(subgroup)
     users = {}
+    version = study.consent_versions.get()
     for arm in (single_arm, multi_arm):
         user = UserFactory()
-        ArmAssignment.objects.create(study=study, user=user, arm=arm, sequence=arm.pk)
+        services.consent_record(
+            user=user, study=study, version=version, choices={ConsentItem.PARTICIPATE: True}
+        )
+        ArmAssignment.objects.filter(study=study, user=user).update(arm=arm)
         users[arm.slug] = user
     assert services.leaderboard_filter(users["single"], phase, [primary, subgroup]) == [primary]
     assert services.leaderboard_filter(users["multi"], phase, [primary, subgroup]) == [subgroup]

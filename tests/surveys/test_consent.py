@@ -1,4 +1,4 @@
-"""Versioned consent: the submit gate, asking again on a new version, withdrawal, own data."""
+"""Versioned consent: asking again on a new version, withdrawal, own data."""
 
 from __future__ import annotations
 
@@ -33,29 +33,15 @@ def gated_phase(open_phase):
     return open_phase, study
 
 
-def test_no_submission_without_taking_part_consent(gated_phase, good_predictions):
-    phase, study = gated_phase
-    user = ParticipantFactory(team__challenge=phase.challenge).user
-    with pytest.raises(ValidationError, match="Agree to take part in the study"):
-        competition_services.submission_create(
-            phase=phase, user=user, upload=upload(good_predictions)
-        )
-    _agree(user, study, participate=True, research=False)
-    competition_services.submission_create(phase=phase, user=user, upload=upload(good_predictions))
-    assert Submission.objects.filter(phase=phase).count() == 1
-
-
-def test_a_new_version_blocks_submitting_and_asks_again_at_the_next_visit(
+def test_a_new_version_asks_again_at_the_next_visit_but_never_blocks_submitting(
     gated_phase, good_predictions, client
 ):
     phase, study = gated_phase
     user = ParticipantFactory(team__challenge=phase.challenge).user
     _agree(user, study)
     ConsentVersionFactory(study=study, version=2, text="Now we also record the time of day.")
-    with pytest.raises(ValidationError, match="Agree to take part"):
-        competition_services.submission_create(
-            phase=phase, user=user, upload=upload(good_predictions)
-        )
+    competition_services.submission_create(phase=phase, user=user, upload=upload(good_predictions))
+    assert Submission.objects.filter(phase=phase).count() == 1
     client.force_login(user)
     page = client.get(reverse("competitions:challenge-list"))
     assert page.status_code == 302
@@ -84,7 +70,6 @@ def test_withdrawal_deletes_answers_unless_the_study_keeps_them(study, survey, m
     Response.objects.create(survey=survey, user=member)
     services.consent_withdraw(user=member, study=study)
     assert not Response.objects.filter(user=member).exists()
-    assert services.submit_gate(member, study.challenge) is None  # taking part continues
 
     study.keep_answers_after_withdrawal = True
     study.save()
@@ -95,12 +80,15 @@ def test_withdrawal_deletes_answers_unless_the_study_keeps_them(study, survey, m
     assert Response.objects.filter(user=other).exists()
 
 
-def test_the_settings_page_shows_decisions_and_withdrawing_is_a_button(study, member, client):
+def test_the_settings_page_shows_decisions_and_links_to_the_withdrawal_page(
+    study, member, client
+):
     _agree(member, study, contact=False)
     client.force_login(member)
     page = client.get(reverse("surveys:privacy"))
     assert page.status_code == 200
-    assert study.title.encode() in page.content and b"Withdraw research consent" in page.content
+    assert study.title.encode() in page.content and b"Withdraw from the study" in page.content
+    assert reverse("surveys:withdraw", args=[study.slug]).encode() in page.content
     client.post(reverse("surveys:withdraw", args=[study.slug]))
     latest = ConsentDecision.objects.filter(user=member, item=ConsentItem.RESEARCH).last()
     assert latest.agreed is False
