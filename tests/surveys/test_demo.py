@@ -11,10 +11,12 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from surveys.dataset import build
+from surveys.item_bank import ITEMS
 from surveys.models import (
     ArmAssignment,
     ConsentDecision,
     ConsentVersion,
+    GridRow,
     Question,
     Response,
     Study,
@@ -49,3 +51,27 @@ def test_the_demo_study_is_seeded_once_with_a_withdrawn_participant(client):
     client.logout()
     assert client.login(username="organiser", password="cheetah-demo")
     assert client.get(reverse("surveys:study", args=[study.slug])).status_code == 404
+
+
+def test_the_demo_shows_participants_real_wording_marked_as_examples_in_the_admin():
+    call_command("seed_demo", stdout=io.StringIO())
+    texts = [*Question.objects.values_list("text", flat=True)]
+    texts += GridRow.objects.values_list("text", flat=True)
+    assert texts and not [t for t in texts if "[" in t or "paste" in t.lower()]
+    for key in ("belonging", "self_efficacy"):
+        assert "example wording" in ITEMS[key].title
+
+
+def test_the_demo_export_reports_its_smallest_group_and_withholds_what_would_single_out():
+    call_command("seed_demo", stdout=io.StringIO())
+    study = Study.objects.get(slug="who-takes-part")
+    data = build(study)
+    report = data.disclosure
+    # Four participants can never form groups of five: the codebook warns, and nothing that
+    # tells them apart (the only two-person team among them) is released.
+    assert report.k_before == 1 and report.k == 4 and report.below_threshold
+    quasi = [c for cols in report.quasi_identifiers.values() for c in cols]
+    assert {"joined_at", "team_size", "n_submissions", "rank_band", "arm", "pre_age_band"} <= set(
+        quasi
+    )
+    assert data.wide[quasi].isna().all(axis=None)
