@@ -54,6 +54,12 @@ RANK_BANDS = {1: "top 10%", 2: "10-25%", 3: "25-50%", 4: "bottom 50%"}
 TEAM_SIZES = {1: "1 (alone)", 2: "2 or more"}
 #: Submission bands: (code, label, lowest count in the band).
 SUBMISSION_BANDS = ((0, "none", 0), (1, "1-5", 1), (2, "6-20", 6), (3, "21 or more", 21))
+#: What every quasi-identifier's rule ends with.
+QUASI_RULE = (
+    " A quasi-identifier: withheld (empty) in rows whose combination of quasi-identifiers is "
+    "shared by fewer participants than the study's threshold (see “Re-identification "
+    "controls”)."
+)
 
 
 @dataclass
@@ -286,7 +292,7 @@ def _activity(study: Study, users: list[int], linking: set[int]):
     ordered_arms = list(study.arms.order_by("slug"))
     arm_codes = {arm.pk: i for i, arm in enumerate(ordered_arms, start=1)}
     exact = set(study.export_exact_fields)
-    unlinked = " Empty without the linking consent."
+    unlinked = " Empty without the linking consent." + QUASI_RULE
     variables = [
         _joined_variable(exact),
         _team_size_variable(exact),
@@ -362,7 +368,7 @@ def _joined_variable(exact: set[str]) -> Variable:
         "string",
         "competition activity",
         quasi_identifier="joined_at",
-        rule=rule + " Empty without the linking consent.",
+        rule=rule + " Empty without the linking consent." + QUASI_RULE,
     )
 
 
@@ -376,7 +382,7 @@ def _team_size_variable(exact: set[str]) -> Variable:
             "competition activity",
             quasi_identifier="team_size",
             rule=rule + " (this study opted into the exact count). Empty without the linking "
-            "consent.",
+            "consent." + QUASI_RULE,
         )
     return Variable(
         "team_size",
@@ -387,7 +393,7 @@ def _team_size_variable(exact: set[str]) -> Variable:
         ordered=True,
         quasi_identifier="team_size",
         rule=rule + ": 1 if the participant is alone, 2 if the team has two or more members. "
-        "Empty without the linking consent.",
+        "Empty without the linking consent." + QUASI_RULE,
     )
 
 
@@ -402,7 +408,7 @@ def _submissions_variable(exact: set[str]) -> Variable:
             "competition activity",
             quasi_identifier="n_submissions",
             rule=rule + " (this study opted into the exact count). Empty without the linking "
-            "consent.",
+            "consent." + QUASI_RULE,
         )
     bands = "; ".join(f"{code} = {label}" for code, label, _lowest in SUBMISSION_BANDS)
     return Variable(
@@ -413,7 +419,7 @@ def _submissions_variable(exact: set[str]) -> Variable:
         categories={code: label for code, label, _lowest in SUBMISSION_BANDS},
         ordered=True,
         quasi_identifier="n_submissions",
-        rule=rule + f", in bands: {bands}. Empty without the linking consent.",
+        rule=rule + f", in bands: {bands}. Empty without the linking consent." + QUASI_RULE,
     )
 
 
@@ -464,11 +470,7 @@ def _release_rule(question: Question) -> str:
     if question.special_category:
         rule += " Special-category data: empty without the explicit special-category consent."
     if question.quasi_identifier:
-        rule += (
-            " A quasi-identifier: withheld (empty) in rows whose combination of "
-            "quasi-identifiers is shared by fewer participants than the study's threshold "
-            "(see “Re-identification controls”)."
-        )
+        rule += QUASI_RULE
     return rule
 
 

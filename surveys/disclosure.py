@@ -79,10 +79,10 @@ def _value(cell) -> str:
 
 
 def quasi_keys(frame: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
-    """One string column per quasi-identifier: its columns' values joined by ``|``."""
+    """One string column per quasi-identifier: its columns' values joined by ``", "``."""
     return pd.DataFrame(
         {
-            name: ["|".join(_value(frame.at[i, c]) for c in columns) for i in frame.index]
+            name: [", ".join(_value(frame.at[i, c]) for c in columns) for i in frame.index]
             for name, columns in groups.items()
         },
         index=frame.index,
@@ -120,7 +120,7 @@ def protect(
     report.alone = {name: smallest_group(key_frame[[name]]) for name in groups}
     report.rows_below_before = int((group_sizes(key_frame) < threshold).sum())
     order = list(groups)
-    blank = {name: "|".join([EMPTY] * len(columns)) for name, columns in groups.items()}
+    blank = {name: ", ".join([EMPTY] * len(columns)) for name, columns in groups.items()}
     while True:
         sizes = group_sizes(key_frame)
         small = key_frame.index[sizes < threshold]

@@ -341,7 +341,9 @@ def _disclosure_section(report: DisclosureReport | None, exact_fields: list[str]
             "| rows | " + " | ".join(f"`{name}`" for name in names) + " |",
             "|---|" + "---|" * len(names),
             *[
-                f"| {group.size} | " + " | ".join(group.values[n] for n in names) + " |"
+                f"| {group.size} | "
+                + " | ".join(group.values[n].replace("|", "\\|") for n in names)
+                + " |"
                 for group in report.small_groups
             ],
             "",
