@@ -197,8 +197,8 @@ class SectionAdmin(ResearcherScopedAdmin):
 
 @admin.register(ExportLog)
 class ExportLogAdmin(ResearcherScopedAdmin):
-    list_display = ("study", "user", "via", "at", "rows")
-    readonly_fields = ("study", "user", "via", "at", "rows")
+    list_display = ("study", "user", "via", "at", "rows", "k", "min_group", "exact_fields")
+    readonly_fields = ("study", "user", "via", "at", "rows", "k", "min_group", "exact_fields")
 
     def has_add_permission(self, request):
         return False

@@ -8,7 +8,13 @@ writes them to files. The rules (docs/studies.md):
   with the explicit special-category consent (otherwise those cells are empty);
 - pseudonyms are keyed hashes (``services.pseudonym``), never user ids, names or e-mails;
 - numeric answers missing for a known reason carry -97 (not shown), -98 (not answered) or -99
-  (prefer not to say); an empty cell means "not asked / not released".
+  (prefer not to say); an empty cell means "not asked / not released";
+- quasi-identifiers (linked activity, the arm, demographic answers) are coarse by default
+  (joined week, team size 1 / 2+, submission bands; a study may opt into finer ones) and
+  withheld in rows whose combination is rarer than the study's threshold
+  (``surveys.disclosure``).
+
+Every variable carries its ``rule``: how its value is derived, which the codebook states.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import hashlib
 import hmac
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC
 
 import pandas as pd
 from django.contrib.auth.models import AnonymousUser
@@ -26,6 +33,7 @@ from competitions.models import Participant, Phase, Submission
 from competitions.release import release_value, viewer_for
 from competitions.standings import phase_standings
 from surveys.conditions import answers_by_key, is_shown
+from surveys.disclosure import DisclosureReport, protect
 from surveys.models import (
     ArmAssignment,
     ConsentDecision,
@@ -42,6 +50,16 @@ from surveys.naming import NOT_ANSWERED, NOT_SHOWN, PREFER_NOT, prefixed
 #: participant through the public leaderboard. Left empty when fewer than this many teams rank.
 MIN_TEAMS_FOR_BAND = 10
 RANK_BANDS = {1: "top 10%", 2: "10-25%", 3: "25-50%", 4: "bottom 50%"}
+#: The default, coarse codings of team size and submissions (exact values are an opt-in).
+TEAM_SIZES = {1: "1 (alone)", 2: "2 or more"}
+#: Submission bands: (code, label, lowest count in the band).
+SUBMISSION_BANDS = ((0, "none", 0), (1, "1-5", 1), (2, "6-20", 6), (3, "21 or more", 21))
+#: What every quasi-identifier's rule ends with.
+QUASI_RULE = (
+    " A quasi-identifier: withheld (empty) in rows whose combination of quasi-identifiers is "
+    "shared by fewer participants than the study's threshold (see “Re-identification "
+    "controls”)."
+)
 
 
 @dataclass
@@ -59,6 +77,15 @@ class Variable:
     special_category: bool = False
     reverse_coded: bool = False
     ordered: bool = False
+    rule: str = ""  # how the value is derived, stated in the codebook
+    quasi_identifier: str = ""  # the quasi-identifier this column belongs to, if any
+
+    @property
+    def measure(self) -> str:
+        """SPSS's measurement level: counts and amounts are scale, ordered codes ordinal."""
+        if self.type == "number" or (self.type == "integer" and not self.categories):
+            return "scale"
+        return "ordinal" if self.ordered else "nominal"
 
 
 @dataclass
@@ -67,6 +94,8 @@ class StudyDataset:
     variables: list[Variable]
     wide: pd.DataFrame
     long: pd.DataFrame
+    disclosure: DisclosureReport | None = None
+    exact_fields: list[str] = field(default_factory=list)
 
 
 def pseudonym(study: Study, user_id: int) -> str:
@@ -76,6 +105,11 @@ def pseudonym(study: Study, user_id: int) -> str:
         study.pseudonym_secret.encode(), str(user_id).encode(), hashlib.sha256
     ).hexdigest()
     return f"P{digest[:12]}"
+
+
+def submission_band(n: int) -> int:
+    """The code of the band of ``SUBMISSION_BANDS`` that ``n`` submissions fall in."""
+    return max(code for code, _label, lowest in SUBMISSION_BANDS if n >= lowest)
 
 
 def rank_band(rank: int, n_teams: int) -> int | None:
@@ -118,10 +152,21 @@ def build(study: Study) -> StudyDataset:
 
     variables = [
         Variable(
-            "pseudonym", "Participant pseudonym (stable within this study)", "string", "study"
+            "pseudonym",
+            "Participant pseudonym (stable within this study)",
+            "string",
+            "study",
+            rule="P followed by the first 12 hex digits of HMAC-SHA256(study secret, user id): "
+            "the same participant has the same pseudonym in every export of this study and a "
+            "different one in every other study.",
         ),
         Variable(
-            "consent_version", "Consent version agreed to for research use", "integer", "consent"
+            "consent_version",
+            "Consent version agreed to for research use",
+            "integer",
+            "consent",
+            rule="The version of the consent form under which the participant last said yes to "
+            "research use (only participants whose latest research decision is yes appear).",
         ),
     ]
     columns: dict[str, list] = {
@@ -140,6 +185,8 @@ def build(study: Study) -> StudyDataset:
     )
     versions = Counter(survey.slug for survey in surveys)
     long_rows: list[dict] = []
+    # quasi-identifier name -> (survey slug, version, question variable) of the long file
+    question_keys: dict[str, tuple[str, int, str]] = {}
     for survey in surveys:
         prefix = survey.slug if versions[survey.slug] == 1 else f"{survey.slug}_v{survey.version}"
         survey_vars, survey_cols = _survey_columns(
@@ -147,7 +194,20 @@ def build(study: Study) -> StudyDataset:
         )
         variables += survey_vars
         columns.update(survey_cols)
+        for section in survey.sections.all():
+            for question in section.questions.all():
+                if question.quasi_identifier:
+                    question_keys[prefixed(prefix, question.variable)] = (
+                        survey.slug,
+                        survey.version,
+                        question.variable,
+                    )
     wide = pd.DataFrame(columns, columns=[v.name for v in variables])
+    groups: dict[str, list[str]] = defaultdict(list)
+    for v in variables:
+        if v.quasi_identifier:
+            groups[v.quasi_identifier].append(v.name)
+    wide, report, withheld = protect(wide, dict(groups), study.export_min_group)
     long = pd.DataFrame(
         long_rows,
         columns=[
@@ -161,7 +221,35 @@ def build(study: Study) -> StudyDataset:
             "missing",
         ],
     )
-    return StudyDataset(study=study, variables=variables, wide=wide, long=long)
+    long = _withhold_long(long, wide, withheld, question_keys)
+    return StudyDataset(
+        study=study,
+        variables=variables,
+        wide=wide,
+        long=long,
+        disclosure=report,
+        exact_fields=study.export_exact_fields,
+    )
+
+
+def _withhold_long(long, wide, withheld, question_keys) -> pd.DataFrame:
+    """The long file withholds what the wide one does: a withheld answer keeps one row whose
+    code, number, text and missing cells are all empty."""
+    for name, rows in withheld.items():
+        if name not in question_keys or not rows:
+            continue
+        survey, version, variable = question_keys[name]
+        hit = (
+            long["pseudonym"].isin(set(wide.loc[rows, "pseudonym"]))
+            & (long["survey"] == survey)
+            & (long["survey_version"] == version)
+            & (long["variable"] == variable)
+        )
+        blank = long[hit].drop_duplicates(["pseudonym"]).assign(
+            code=None, number=None, text=None, missing=None
+        )
+        long = pd.concat([long[~hit], blank]).sort_index()
+    return long.reset_index(drop=True)
 
 
 def _activity(study: Study, users: list[int], linking: set[int]):
@@ -203,19 +291,12 @@ def _activity(study: Study, users: list[int], linking: set[int]):
     }
     ordered_arms = list(study.arms.order_by("slug"))
     arm_codes = {arm.pk: i for i, arm in enumerate(ordered_arms, start=1)}
+    exact = set(study.export_exact_fields)
+    unlinked = " Empty without the linking consent." + QUASI_RULE
     variables = [
-        Variable(
-            "joined_at",
-            "When the participant joined the challenge (UTC, ISO 8601)",
-            "string",
-            "competition activity",
-        ),
-        Variable(
-            "team_size", "Members of the participant's team", "integer", "competition activity"
-        ),
-        Variable(
-            "n_submissions", "Submissions the participant made", "integer", "competition activity"
-        ),
+        _joined_variable(exact),
+        _team_size_variable(exact),
+        _submissions_variable(exact),
         Variable(
             "rank_band",
             "Best rank of the team on the primary leaderboard (band)",
@@ -223,6 +304,13 @@ def _activity(study: Study, users: list[int], linking: set[int]):
             "competition activity",
             categories=RANK_BANDS,
             ordered=True,
+            quasi_identifier="rank_band",
+            rule=f"The team's rank on the primary leaderboard of {_phase_name(phase)}, as the "
+            "public sees it, divided by the number of teams ranked there: 1 if at most 0.10, "
+            "2 if at most 0.25, 3 if at most 0.50, 4 otherwise. Empty when fewer than "
+            f"{MIN_TEAMS_FOR_BAND} teams are ranked (an exact rank or score would identify a "
+            "team on the public leaderboard), when the public leaderboard withholds the team's "
+            "rank, or when the team has no ranked submission." + unlinked,
         ),
         Variable(
             "arm",
@@ -230,19 +318,109 @@ def _activity(study: Study, users: list[int], linking: set[int]):
             "integer",
             "design experiment",
             categories={arm_codes[arm.pk]: arm.name[:80] for arm in ordered_arms},
+            quasi_identifier="arm",
+            rule="The design arm the participant was assigned to when joining (permuted blocks "
+            "seeded by the study; arms numbered in the order of their slugs)." + unlinked,
         ),
     ]
     columns: dict[str, list] = {v.name: [] for v in variables}
     for uid in users:
         p = participants.get(uid)
         linked = uid in linking and p is not None
-        columns["joined_at"].append(p.joined_at.isoformat(timespec="seconds") if linked else None)
-        columns["team_size"].append(team_sizes.get(p.team_id) if linked else None)
-        columns["n_submissions"].append(submissions.get(uid, 0) if linked else None)
+        size = team_sizes.get(p.team_id) if linked else None
+        count = submissions.get(uid, 0) if linked else None
+        columns["joined_at"].append(_joined(p.joined_at, exact) if linked else None)
+        columns["team_size"].append(
+            size if size is None or "team_size" in exact else min(size, 2)
+        )
+        columns["n_submissions"].append(
+            count if count is None or "n_submissions" in exact else submission_band(count)
+        )
         columns["rank_band"].append(bands.get(uid) if linked else None)
         arm = arms.get(uid)
         columns["arm"].append(arm_codes[arm.pk] if linked and arm else None)
     return variables, columns
+
+
+def _phase_name(phase: Phase | None) -> str:
+    return f"the phase “{phase.name}”" if phase is not None else "the challenge's last phase"
+
+
+def _joined(at, exact: set[str]) -> str:
+    if "joined_at" in exact:
+        return at.isoformat(timespec="seconds")
+    year, week, _day = at.astimezone(UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _joined_variable(exact: set[str]) -> Variable:
+    if "joined_at" in exact:
+        label = "When the participant joined the challenge (UTC, ISO 8601)"
+        rule = "The time the participant joined the challenge, UTC, to the second (this study "
+        rule += "opted into the exact time)."
+    else:
+        label = "ISO week in which the participant joined the challenge (UTC)"
+        rule = "The ISO 8601 week (YYYY-Www, weeks start on Monday, UTC) in which the "
+        rule += "participant joined the challenge."
+    return Variable(
+        "joined_at",
+        label,
+        "string",
+        "competition activity",
+        quasi_identifier="joined_at",
+        rule=rule + " Empty without the linking consent." + QUASI_RULE,
+    )
+
+
+def _team_size_variable(exact: set[str]) -> Variable:
+    rule = "Members of the participant's team in this challenge at the time of the export"
+    if "team_size" in exact:
+        return Variable(
+            "team_size",
+            "Members of the participant's team",
+            "integer",
+            "competition activity",
+            quasi_identifier="team_size",
+            rule=rule + " (this study opted into the exact count). Empty without the linking "
+            "consent." + QUASI_RULE,
+        )
+    return Variable(
+        "team_size",
+        "Members of the participant's team (1 / 2 or more)",
+        "integer",
+        "competition activity",
+        categories=TEAM_SIZES,
+        ordered=True,
+        quasi_identifier="team_size",
+        rule=rule + ": 1 if the participant is alone, 2 if the team has two or more members. "
+        "Empty without the linking consent." + QUASI_RULE,
+    )
+
+
+def _submissions_variable(exact: set[str]) -> Variable:
+    rule = "Submissions the participant uploaded to any phase of the challenge (each upload "
+    rule += "counts, whatever its outcome)"
+    if "n_submissions" in exact:
+        return Variable(
+            "n_submissions",
+            "Submissions the participant made",
+            "integer",
+            "competition activity",
+            quasi_identifier="n_submissions",
+            rule=rule + " (this study opted into the exact count). Empty without the linking "
+            "consent." + QUASI_RULE,
+        )
+    bands = "; ".join(f"{code} = {label}" for code, label, _lowest in SUBMISSION_BANDS)
+    return Variable(
+        "n_submissions",
+        "Submissions the participant made (band)",
+        "integer",
+        "competition activity",
+        categories={code: label for code, label, _lowest in SUBMISSION_BANDS},
+        ordered=True,
+        quasi_identifier="n_submissions",
+        rule=rule + f", in bands: {bands}. Empty without the linking consent." + QUASI_RULE,
+    )
 
 
 def _survey_columns(survey, prefix, users, by_user, special, long_rows, study):
@@ -279,11 +457,36 @@ def _missing(question: Question, answers: dict, row: GridRow | None = None) -> i
     return None
 
 
+#: How the missing codes and the empty cell of a coded survey variable arise.
+CODED_MISSING_RULE = (
+    " -97 if a show-if condition hid the question, -98 if it was shown but not answered (or its "
+    "page was never reached), -99 for “prefer not to say”; empty if the participant has no "
+    "response to this survey."
+)
+
+
+def _release_rule(question: Question) -> str:
+    rule = ""
+    if question.special_category:
+        rule += " Special-category data: empty without the explicit special-category consent."
+    if question.quasi_identifier:
+        rule += QUASI_RULE
+    return rule
+
+
 def _question_variables(question: Question, prefix: str, source: str):
     """[(Variable, getter(answers) -> cell)] for one question."""
-    flags = {"special_category": question.special_category, "source": source}
+    name = prefixed(prefix, question.variable)
+    flags = {
+        "special_category": question.special_category,
+        "source": source,
+        "quasi_identifier": name if question.quasi_identifier else "",
+    }
     categories = {o.code: o.label for o in question.options.all()}
-    ordered = question.kind in (Question.Kind.LIKERT, Question.Kind.GRID)
+    ordered = question.kind in (Question.Kind.LIKERT, Question.Kind.GRID) or (
+        question.kind == Question.Kind.SINGLE and question.ordered
+    )
+    released = _release_rule(question)
     specs = []
     if question.kind == Question.Kind.GRID:
         for row in question.rows.all():
@@ -305,13 +508,21 @@ def _question_variables(question: Question, prefix: str, source: str):
                         coded_missing=True,
                         reverse_coded=row.reverse_coded,
                         ordered=True,
+                        rule="The code of the scale point chosen for this item"
+                        + (
+                            ", as answered (a reverse-coded item: reverse it before building "
+                            "a scale score);"
+                            if row.reverse_coded
+                            else ";"
+                        )
+                        + CODED_MISSING_RULE
+                        + released,
                         **flags,
                     ),
                     grid_cell,
                 )
             )
         return specs
-    name = prefixed(prefix, question.variable)
     if question.kind == Question.Kind.MULTIPLE:
         for option in question.options.all():
 
@@ -330,6 +541,9 @@ def _question_variables(question: Question, prefix: str, source: str):
                         question=question.text,
                         categories={0: "not chosen", 1: "chosen"},
                         coded_missing=True,
+                        rule=f"1 if the option “{option.label}” (code {option.code}) was chosen, "
+                        "0 if the question was answered without it;" + CODED_MISSING_RULE
+                        + released,
                         **flags,
                     ),
                     chosen,
@@ -352,6 +566,10 @@ def _question_variables(question: Question, prefix: str, source: str):
                     coded_missing=True,
                     ordered=ordered,
                     reverse_coded=question.reverse_coded,
+                    rule="The code of the option chosen"
+                    + (" (reverse-coded: reverse it before building a scale score)"
+                       if question.reverse_coded else "")
+                    + ";" + CODED_MISSING_RULE + released,
                     **flags,
                 ),
                 single,
@@ -368,9 +586,12 @@ def _question_variables(question: Question, prefix: str, source: str):
                 Variable(
                     name,
                     question.label,
-                    "number",
+                    "integer" if question.whole_number else "number",
                     question=question.text,
                     coded_missing=True,
+                    rule=("The whole number given" if question.whole_number
+                          else "The number given")
+                    + _range(question) + ";" + CODED_MISSING_RULE + released,
                     **flags,
                 ),
                 number,
@@ -390,6 +611,8 @@ def _question_variables(question: Question, prefix: str, source: str):
                     "string",
                     question=question.text,
                     identifying=True,
+                    rule="The text as typed; empty when not shown, not answered, declined or "
+                    "not asked." + released,
                     **flags,
                 ),
                 text,
@@ -409,12 +632,23 @@ def _question_variables(question: Question, prefix: str, source: str):
                     "string",
                     question=question.text,
                     identifying=True,
+                    rule="The description typed with the self-describe option; empty "
+                    "otherwise." + released,
                     **flags,
                 ),
                 described,
             )
         )
     return specs
+
+
+def _range(question: Question) -> str:
+    bounds = [
+        f"{word} {int(b) if b.is_integer() else b}"
+        for word, b in (("at least", question.minimum), ("at most", question.maximum))
+        if b is not None
+    ]
+    return f" ({' and '.join(bounds)})" if bounds else ""
 
 
 def _long_rows(pseudo: str, survey: Survey, question: Question, answers: dict) -> list[dict]:

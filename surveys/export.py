@@ -1,9 +1,10 @@
 """Write a study's data set as the files researchers load into R, Python, SPSS or Stata.
 
 ``write(dataset, folder)`` writes responses_wide.csv, responses_long.csv, responses.sav (SPSS:
-variable labels, value labels, -97/-98/-99 declared missing), responses.dta (Stata: labels, the
-missing codes as extended missing values .a/.b/.c), datapackage.json (Frictionless Data Package
-v2; Table Schema ``categories`` carry the value labels) and codebook.md.
+variable labels, value labels, -97/-98/-99 declared missing, measurement levels, integer formats),
+responses.dta (Stata: labels, the missing codes as extended missing values .a/.b/.c with their
+value labels), datapackage.json (Frictionless Data Package v2; Table Schema ``categories`` carry
+the value labels) and codebook.md (every variable's rule and the re-identification report).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from cheetah.safe_csv import frame_to_csv
 from surveys.dataset import StudyDataset, Variable
+from surveys.disclosure import DisclosureReport
 from surveys.naming import MISSING_CODES, STATA_MISSING
 
 FILES = (
@@ -92,12 +94,9 @@ def _write_sav(frame: pd.DataFrame, variables: list[Variable], path: Path) -> No
         column_labels={v.name: v.label for v in variables},
         variable_value_labels={v.name: _value_labels(v) for v in variables if _value_labels(v)},
         missing_ranges={v.name: sorted(MISSING_CODES) for v in variables if v.coded_missing},
-        variable_measure={
-            v.name: "scale"
-            if v.type == "number" or (v.type == "integer" and not v.categories)
-            else ("ordinal" if v.ordered else "nominal")
-            for v in variables
-        },
+        variable_measure={v.name: v.measure for v in variables},
+        # SPSS stores every number as a double; the format says how many decimals it has.
+        variable_format={v.name: "F8.0" for v in variables if v.type == "integer"},
     )
 
 
@@ -122,14 +121,23 @@ def _write_dta(frame: pd.DataFrame, variables: list[Variable], path: Path) -> No
         str(path),
         column_labels={v.name: v.label for v in variables},
         variable_value_labels={
-            v.name: {float(c): label for c, label in v.categories.items()}
-            for v in variables
-            if v.categories
+            v.name: _stata_value_labels(v) for v in variables if v.categories or v.coded_missing
         },
         missing_user_values={
             v.name: sorted(STATA_MISSING.values()) for v in variables if v.coded_missing
         },
+        # Integers are stored as doubles (pyreadstat 1.3 writes a system-missing cell of an
+        # int32 column that also holds .a/.b/.c as 0) and displayed without decimals.
+        variable_format={v.name: "%8.0g" for v in variables if v.type == "integer"},
     )
+
+
+def _stata_value_labels(v: Variable) -> dict:
+    """Value labels with the extended missing values .a/.b/.c labelled like SPSS's codes."""
+    labels: dict = {float(c): label for c, label in v.categories.items()}
+    if v.coded_missing:
+        labels.update({STATA_MISSING[code]: label for code, label in MISSING_CODES.items()})
+    return labels
 
 
 def _field(v: Variable) -> dict:
@@ -222,10 +230,16 @@ def codebook(dataset: StudyDataset) -> str:
             for code, label in MISSING_CODES.items()
         ],
         "| (empty) | . | not asked (no response to that survey), or not released: linked "
-        "activity without the linking consent, special-category data without explicit consent |",
+        "activity without the linking consent, special-category data without explicit "
+        "consent, or a quasi-identifier withheld in a group that is too small (see "
+        "“Re-identification controls”) |",
         "",
         "The codes are declared as missing values in the `.sav` and as extended missing values "
-        "in the `.dta`. Text variables use an empty cell for every kind of missing answer.",
+        "(with the same value labels) in the `.dta`. Text variables use an empty cell for "
+        "every kind of missing answer. In the long file, a withheld answer is one row whose "
+        "`code`, `number`, `text` and `missing` are all empty.",
+        "",
+        *_disclosure_section(dataset.disclosure, dataset.exact_fields),
         "",
         "## Text that looks like a formula",
         "",
@@ -254,10 +268,14 @@ def codebook(dataset: StudyDataset) -> str:
             "",
             f"- label: {v.label}",
             f"- type: {v.type}",
+            f"- measurement level: {v.measure}",
             f"- source: {v.source}",
+            f"- rule: {v.rule}",
         ]
         if v.question:
             lines.append(f"- question: {v.question}")
+        if v.quasi_identifier:
+            lines.append(f"- quasi-identifier: `{v.quasi_identifier}`")
         if flags:
             lines.append(f"- flags: {', '.join(flags)}")
         if v.categories:
@@ -268,3 +286,66 @@ def codebook(dataset: StudyDataset) -> str:
             lines.append("- missing: -97, -98, -99 (see above)")
         lines.append("")
     return "\n".join(lines)
+
+
+def _disclosure_section(report: DisclosureReport | None, exact_fields: list[str]) -> list[str]:
+    """The re-identification report: the quasi-identifiers, the smallest group (k) before and
+    after withholding, and a warning with the groups that stay under the threshold."""
+    lines = ["## Re-identification controls", ""]
+    coarse = (
+        "By default the linked activity is coarsened: `joined_at` is the ISO week, `team_size` "
+        "is 1 / 2 or more and `n_submissions` a band."
+    )
+    if exact_fields:
+        coarse += " This study opted into finer values of: " + ", ".join(
+            f"`{name}`" for name in exact_fields
+        ) + " (recorded in the export log)."
+    lines += [coarse, ""]
+    if report is None or not report.quasi_identifiers:
+        return [*lines, "This export holds no quasi-identifiers.", ""]
+    lines += [
+        "Quasi-identifiers (a missing value counts as a value of its own): "
+        + ", ".join(
+            f"`{name}`" + (f" ({', '.join(f'`{c}`' for c in cols)})" if cols != [name] else "")
+            for name, cols in report.quasi_identifiers.items()
+        )
+        + ".",
+        "",
+    ]
+    if report.k_before is None:
+        return [*lines, "The export has no rows, so no group sizes.", ""]
+    lines += [
+        f"- threshold (the study's smallest group): {report.threshold}",
+        f"- smallest group before withholding (k): {report.k_before}, "
+        f"{report.rows_below_before} of the rows in groups under the threshold",
+        f"- smallest group as exported (k): {report.k}",
+    ]
+    if report.alone:
+        lines.append(
+            "- smallest group of each quasi-identifier on its own: "
+            + ", ".join(f"`{name}` {n}" for name, n in report.alone.items())
+        )
+    if report.withheld:
+        lines.append(
+            "- withheld (rows): "
+            + ", ".join(f"`{name}` {n}" for name, n in report.withheld.items())
+        )
+    lines.append("")
+    if report.below_threshold:
+        names = list(report.quasi_identifiers)
+        lines += [
+            f"**Warning:** k = {report.k} is below the threshold of {report.threshold}, even "
+            "with values withheld (too few participants share these combinations). The groups "
+            "under the threshold, as exported:",
+            "",
+            "| rows | " + " | ".join(f"`{name}`" for name in names) + " |",
+            "|---|" + "---|" * len(names),
+            *[
+                f"| {group.size} | "
+                + " | ".join(group.values[n].replace("|", "\\|") for n in names)
+                + " |"
+                for group in report.small_groups
+            ],
+            "",
+        ]
+    return lines

@@ -154,13 +154,19 @@ class SurveyPageForm(forms.Form):
                     initial=_initial_code(answers.get((question.pk, row.pk))),
                 )
         elif question.kind == Question.Kind.NUMBER:
-            self.fields[name] = forms.FloatField(
+            # A whole number (a count) is an IntegerField: "2.5" is refused with its message.
+            number_field = forms.IntegerField if question.whole_number else forms.FloatField
+            initial = existing.number if existing else None
+            self.fields[name] = number_field(
                 label=question.text,
                 required=False,
                 min_value=question.minimum,
                 max_value=question.maximum,
-                widget=forms.NumberInput(attrs={**attrs, "step": "any"}),
-                initial=existing.number if existing else None,
+                widget=forms.NumberInput(
+                    attrs={**attrs, "step": "1" if question.whole_number else "any"}
+                ),
+                initial=int(initial) if question.whole_number and initial is not None
+                else initial,
             )
         else:
             widget = (

@@ -1,11 +1,13 @@
 """The built-in item bank that researchers copy questions from (admin action on a survey).
 
-Demographic items are worded for Cheetah and free to ship. The two scales (sense of belonging,
-self-efficacy) ship as **structure only**: the number of items, the response scale, which items
-are reverse-coded and stable variable names, with placeholder wording. Published wordings of
-such scales are often under copyright or licence terms (e.g. the Math Sense of Belonging Scale,
-Good, Rattan & Dweck 2012; the General Self-Efficacy Scale, Schwarzer & Jerusalem 1995, free
-for non-commercial research only): the researcher pastes the licensed wording into the copy.
+Demographic items are worded for Cheetah and free to ship; they are marked as quasi-identifiers
+(the export's smallest-group check counts them). The two scales (sense of belonging,
+self-efficacy) carry **example wording written for Cheetah** (same licence as the code): real
+sentences a participant can answer, in the structure of the published scales (number of items,
+response scale, reverse-coded items), but not a validated instrument. The admin says so in the
+item's title; a study that needs a validated scale replaces the wording in its copy with the
+licensed one (e.g. the Math Sense of Belonging Scale, Good, Rattan & Dweck 2012; the General
+Self-Efficacy Scale, Schwarzer & Jerusalem 1995, free for non-commercial research only).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class BankItem:
     help_text: str = ""
     minimum: float | None = None
     maximum: float | None = None
+    whole_number: bool = False
+    ordered: bool = False
+    quasi_identifier: bool = False
 
     def create(self, *, section: Section, position: int) -> Question:
         question = Question.objects.create(
@@ -51,6 +56,9 @@ class BankItem:
             special_category=self.special_category,
             minimum=self.minimum,
             maximum=self.maximum,
+            whole_number=self.whole_number,
+            ordered=self.ordered,
+            quasi_identifier=self.quasi_identifier,
         )
         options = [
             Option(question=question, position=i, code=c, label=t)
@@ -82,15 +90,35 @@ class BankItem:
         return question
 
 
-def _placeholder_rows(prefix: str, n: int, reverse: set[int]) -> list[tuple[str, str, bool]]:
-    return [
-        (f"{prefix}{i}", f"[Item {i}: paste the licensed wording here]", i in reverse)
-        for i in range(1, n + 1)
-    ]
+EXAMPLE = "example wording written for Cheetah, not a validated scale"
+BELONGING = (
+    "I feel that I belong in this competition.",
+    "I feel accepted by the other participants.",
+    "I sometimes feel like an outsider here.",  # reverse-coded
+    "I feel comfortable asking questions in the forum.",
+    "I feel that my work here is valued.",
+)
+SELF_EFFICACY = (
+    "I can find a way to improve my model when my score stops improving.",
+    "I can understand the evaluation metric well enough to work towards it.",
+    "I can prepare the challenge data for training on my own.",
+    "I can find and fix mistakes in my own code.",
+    "I can get a submission ready before the deadline.",
+    "I can choose a sensible way to validate a model on this data.",
+    "I can learn a new method quickly if the challenge needs it.",
+    "I can judge whether a result is likely to hold on unseen data.",
+    "I can explain how my model works to someone else.",
+    "I can keep going when my first attempts do not work.",
+)
+
+
+def _rows(prefix: str, texts: tuple[str, ...], reverse: set[int]) -> list[tuple[str, str, bool]]:
+    return [(f"{prefix}{i}", text, i in reverse) for i, text in enumerate(texts, start=1)]
 
 
 ITEMS: dict[str, BankItem] = {
     "gender": BankItem(
+        quasi_identifier=True,
         title="Gender (with self-describe)",
         kind=Question.Kind.SINGLE,
         variable="gender",
@@ -100,6 +128,8 @@ ITEMS: dict[str, BankItem] = {
         self_describe=(4, "I describe myself in another way"),
     ),
     "age_band": BankItem(
+        quasi_identifier=True,
+        ordered=True,
         title="Age band",
         kind=Question.Kind.SINGLE,
         variable="age_band",
@@ -114,6 +144,7 @@ ITEMS: dict[str, BankItem] = {
         ],
     ),
     "career_stage": BankItem(
+        quasi_identifier=True,
         title="Career stage",
         kind=Question.Kind.SINGLE,
         variable="career",
@@ -131,6 +162,7 @@ ITEMS: dict[str, BankItem] = {
         self_describe=(8, "Other"),
     ),
     "country": BankItem(
+        quasi_identifier=True,
         title="Country of residence",
         kind=Question.Kind.SHORT_TEXT,
         variable="country",
@@ -138,6 +170,7 @@ ITEMS: dict[str, BankItem] = {
         text="In which country do you live?",
     ),
     "first_generation": BankItem(
+        quasi_identifier=True,
         title="First-generation student",
         kind=Question.Kind.SINGLE,
         variable="firstgen",
@@ -146,6 +179,8 @@ ITEMS: dict[str, BankItem] = {
         options=[(1, "Yes"), (0, "No"), (2, "Not sure")],
     ),
     "prior_competitions": BankItem(
+        quasi_identifier=True,
+        whole_number=True,
         title="Prior competition experience",
         kind=Question.Kind.NUMBER,
         variable="prior_comp",
@@ -155,6 +190,7 @@ ITEMS: dict[str, BankItem] = {
         maximum=1000,
     ),
     "ethnicity": BankItem(
+        quasi_identifier=True,
         title="Ethnicity (special-category data)",
         kind=Question.Kind.MULTIPLE,
         variable="ethnic",
@@ -174,21 +210,21 @@ ITEMS: dict[str, BankItem] = {
         special_category=True,
     ),
     "belonging": BankItem(
-        title="Sense of belonging (structure: 5 items, 5-point agreement, item 3 reversed)",
+        title=f"Sense of belonging (5 items, 5-point agreement, item 3 reversed; {EXAMPLE})",
         kind=Question.Kind.GRID,
         variable="belong",
         label="Sense of belonging in the competition",
         text="How much do you agree with each statement about this competition?",
         options=AGREE_5,
-        rows=_placeholder_rows("belong", 5, reverse={3}),
+        rows=_rows("belong", BELONGING, reverse={3}),
     ),
     "self_efficacy": BankItem(
-        title="Self-efficacy (structure: 10 items, 4-point truth scale)",
+        title=f"Self-efficacy (10 items, 4-point truth scale; {EXAMPLE})",
         kind=Question.Kind.GRID,
         variable="selfeff",
         label="Self-efficacy",
         text="How true is each statement for you?",
         options=TRUE_4,
-        rows=_placeholder_rows("selfeff", 10, reverse=set()),
+        rows=_rows("selfeff", SELF_EFFICACY, reverse=set()),
     ),
 }

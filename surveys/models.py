@@ -12,6 +12,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -80,11 +81,36 @@ class Study(models.Model):
     assignment_seed = models.PositiveIntegerField(
         default=0, help_text=_("Seeds the random, balanced assignment to design arms.")
     )
+    # Disclosure control of the export (docs/studies.md, "Re-identification controls").
+    export_min_group = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(2)],
+        help_text=_(
+            "Smallest group the export lets stand: a participant whose combination of "
+            "quasi-identifiers (joined week, team size, submissions, rank band, arm, demographic "
+            "answers) is shared by fewer people has values withheld until it is not."
+        ),
+    )
+    export_exact_joined_at = models.BooleanField(
+        default=False,
+        help_text=_("Export the join time to the second instead of the ISO week."),
+    )
+    export_exact_team_size = models.BooleanField(
+        default=False, help_text=_("Export the team's number of members instead of 1 / 2+.")
+    )
+    export_exact_submissions = models.BooleanField(
+        default=False, help_text=_("Export the number of submissions instead of its band.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["slug"]
         verbose_name_plural = "studies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(export_min_group__gte=2), name="study_export_min_group_at_least_2"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -100,6 +126,19 @@ class Study(models.Model):
                     )
                 }
             )
+
+    @property
+    def export_exact_fields(self) -> list[str]:
+        """The linked-activity variables this study exports finer than the default."""
+        return [
+            name
+            for name, on in (
+                ("joined_at", self.export_exact_joined_at),
+                ("team_size", self.export_exact_team_size),
+                ("n_submissions", self.export_exact_submissions),
+            )
+            if on
+        ]
 
 
 class ConsentItem(models.TextChoices):
@@ -320,6 +359,22 @@ class Question(models.Model):
     )
     minimum = models.FloatField(null=True, blank=True)
     maximum = models.FloatField(null=True, blank=True)
+    whole_number = models.BooleanField(
+        default=False,
+        help_text=_("A number question that takes whole numbers only (a count): exported as an "
+                    "integer."),
+    )
+    ordered = models.BooleanField(
+        default=False,
+        help_text=_("The options of a single choice are in order (e.g. age bands): exported as "
+                    "ordinal. Likert items and grids are always ordinal."),
+    )
+    quasi_identifier = models.BooleanField(
+        default=False,
+        help_text=_("A demographic answer that, combined with others, could single a person "
+                    "out: counted in the export's smallest-group check and withheld in groups "
+                    "that are too small."),
+    )
     show_if_question = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependants"
     )
@@ -367,6 +422,8 @@ class Question(models.Model):
                 problems["show_if_question"] = _(
                     "A condition may only refer to a question on an earlier page of this survey."
                 )
+        if self.ordered and self.randomise_options:
+            problems["randomise_options"] = _("Ordered options cannot be shown in random order.")
         if self.minimum is not None and self.maximum is not None and self.minimum >= self.maximum:
             problems["maximum"] = _("The maximum must be above the minimum.")
         if self.section_id and self.variable:
@@ -531,6 +588,11 @@ class ExportLog(models.Model):
     via = models.CharField(max_length=16)  # "web", "command", "contacts"
     at = models.DateTimeField(default=timezone.now)
     rows = models.PositiveIntegerField()
+    # What the export released: the finer fields the study opted into, the smallest group over
+    # its quasi-identifiers after suppression and the threshold it was held to.
+    exact_fields = models.JSONField(default=list, blank=True)
+    k = models.PositiveIntegerField(null=True, blank=True)
+    min_group = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at"]

@@ -452,12 +452,21 @@ def studies_past_retention_purge() -> int:
 
 
 def study_export(*, study: Study, user, via: str, folder: Path) -> tuple[list[Path], int]:
-    """Write the study's export files into ``folder`` and log who exported how many rows."""
+    """Write the study's export files into ``folder`` and log who exported how many rows, the
+    finer fields the study opted into and the smallest group (k) the export released."""
     from surveys import dataset, export
 
     data = dataset.build(study)
     paths = export.write(data, folder)
-    ExportLog.objects.create(study=study, user=user, via=via, rows=len(data.wide))
+    ExportLog.objects.create(
+        study=study,
+        user=user,
+        via=via,
+        rows=len(data.wide),
+        exact_fields=data.exact_fields,
+        k=data.disclosure.k if data.disclosure else None,
+        min_group=study.export_min_group,
+    )
     return paths, len(data.wide)
 
 

@@ -59,7 +59,7 @@ def test_the_item_bank_action_copies_the_chosen_items(study, staff_researcher, c
     client.force_login(staff_researcher)
     url = reverse("admin:surveys_survey_changelist")
     form = client.post(url, {"action": "add_from_item_bank", "_selected_action": [survey.pk]})
-    assert b"Scales ship as structure only" in form.content
+    assert b"example wording written for Cheetah" in form.content
     client.post(
         url,
         {

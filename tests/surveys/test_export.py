@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 
 import pandas as pd
@@ -108,7 +109,7 @@ def test_missing_answers_are_coded_and_multiple_choice_is_one_column_per_option(
     assert ben["pre_gender"] == -99  # prefer not to say
     assert ben["pre_langs_1"] == -98  # shown, not answered
     assert ben["pre_ncomp"] == -97  # hidden: the condition was "before = 1"
-    assert pd.isna(ben["joined_at"]) and not pd.isna(ann["joined_at"])  # linking consent only
+    assert pd.isna(ben["joined_at"])  # linking consent only (ann's is withheld: see below)
 
 
 def test_the_sav_reads_back_with_variable_labels_value_labels_and_missing_codes(
@@ -128,7 +129,13 @@ def test_the_sav_reads_back_with_variable_labels_value_labels_and_missing_codes(
 def test_the_dta_reads_back_labelled_with_extended_missing_values(study, people, exported):
     frame, meta = pyreadstat.read_dta(str(exported / "responses.dta"), user_missing=True)
     assert meta.column_names_to_labels["pre_before"] == "Before"
-    assert meta.variable_value_labels["pre_before"] == {1: "Yes", 0: "No"}
+    assert meta.variable_value_labels["pre_before"] == {
+        1: "Yes",
+        0: "No",
+        "a": "not shown (skipped by a condition)",
+        "b": "shown but not answered",
+        "c": "prefer not to say",
+    }
     ben = frame[frame["pseudonym"] == pseudonym(study, people["ben"].pk)].iloc[0]
     assert (ben["pre_gender"], ben["pre_langs_1"], ben["pre_ncomp"]) == ("c", "b", "a")
 
@@ -274,6 +281,8 @@ def test_the_rank_band_of_the_export_is_released_like_the_public_leaderboard(
     study, people, monkeypatch
 ):
     _ranked_field(study, people)
+    # Two rows can never form groups of five: disclosure control (tested below) is set aside.
+    monkeypatch.setattr(dataset, "protect", lambda frame, groups, threshold: (frame, None, {}))
     bands = dataset.build(study).wide["rank_band"]
     # ann ranks first of 12 and agreed to linking her activity; ben did not, so he has none.
     assert bands.dropna().astype(int).tolist() == [1]
@@ -305,3 +314,57 @@ def test_formula_like_answers_and_names_are_text_in_the_csv_exports(
     page = client.get(reverse("surveys:contacts", args=[study.slug]) + "?format=csv")
     contact = next(csv.DictReader(io.StringIO(page.content.decode())))
     assert contact["name"] == "'" + people["ann"].display_name
+
+
+# --- Types, levels and rules (issue 14, item 5) -------------------------------------------
+
+
+@pytest.fixture
+def typed_export(study, survey, people, tmp_path):
+    Question.objects.filter(variable="ncomp").update(whole_number=True)
+    Question.objects.filter(variable="before").update(ordered=True)
+    call_command("export_study", study.slug, "--out", str(tmp_path), stdout=io.StringIO())
+    return tmp_path
+
+
+def _sections(codebook: str) -> dict[str, str]:
+    parts = re.split(r"^### `([^`]+)`$", codebook, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_the_codebook_states_every_variables_rule_and_when_the_rank_band_is_empty(
+    typed_export,
+):
+    wide = pd.read_csv(typed_export / "responses_wide.csv")
+    sections = _sections((typed_export / "codebook.md").read_text())
+    assert set(sections) == set(wide.columns)
+    for name, text in sections.items():
+        rule = re.search(r"^- rule: (.+)$", text, flags=re.M)
+        assert rule and len(rule.group(1)) > 20, name
+    rank = sections["rank_band"]
+    assert "fewer than 10 teams" in rank and "0.10" in rank and "withholds" in rank
+    assert "-99 for “prefer not to say”" in sections["pre_gender"]
+
+
+def test_sav_and_dta_read_back_with_labelled_missing_codes_levels_and_integers(typed_export):
+    exported = typed_export
+    _frame, sav = pyreadstat.read_sav(str(exported / "responses.sav"), user_missing=True)
+    assert sav.variable_measure["pre_before"] == "ordinal"  # an ordered single choice
+    assert sav.variable_measure["pre_gender"] == "nominal"
+    assert sav.variable_measure["pre_ncomp"] == "scale"  # a count
+    assert sav.variable_measure["rank_band"] == "ordinal"
+    assert sav.original_variable_types["pre_ncomp"] == "F8.0"
+    assert sav.original_variable_types["consent_version"] == "F8.0"
+    assert sav.variable_value_labels["pre_langs_1"][-98.0] == "shown but not answered"
+    frame, dta = pyreadstat.read_dta(str(exported / "responses.dta"), user_missing=True)
+    labels = dta.variable_value_labels["pre_gender"]
+    assert (labels["a"], labels["b"], labels["c"]) == (
+        "not shown (skipped by a condition)",
+        "shown but not answered",
+        "prefer not to say",
+    )
+    assert dta.variable_value_labels["pre_ncomp"]["a"].startswith("not shown")
+    assert dta.original_variable_types["pre_ncomp"] == "%8.0g"
+    wide = pd.read_csv(exported / "responses_wide.csv")
+    assert wide["pre_ncomp"].dtype.kind == "i"  # 3, not 3.0
+    assert "3.0" not in (exported / "responses_wide.csv").read_text()

@@ -270,3 +270,23 @@ def test_a_waiting_survey_is_announced_on_every_page_until_answered(survey, cons
     Response.objects.create(survey=survey, user=consenting, completed_at=timezone.now())
     home = client.get(reverse("competitions:challenge-list")).content.decode()
     assert "A short survey is waiting for you" not in home
+
+
+def test_a_whole_number_question_refuses_a_fraction_and_keeps_a_count(
+    survey, consenting, client
+):
+    Question.objects.filter(variable="ncomp").update(whole_number=True)
+    client.force_login(consenting)
+    client.post(_url(survey), {"gender": "1", "before": "1", "action": "next"})
+    refused = client.post(_url(survey, 2), {"ncomp": "2.5", "action": "next"})
+    assert refused.status_code == 200 and b'step="1"' in refused.content
+    assert not Answer.objects.filter(question__variable="ncomp").exists()
+    client.post(_url(survey, 2), {"ncomp": "3", "action": "next"})
+    assert Answer.objects.get(question__variable="ncomp").number == 3
+
+
+def test_ordered_options_cannot_also_be_randomised(survey):
+    question = Question.objects.get(variable="gender")
+    question.ordered = question.randomise_options = True
+    with pytest.raises(ValidationError, match="random order"):
+        question.clean()
