@@ -413,10 +413,10 @@ def studies_past_retention_purge() -> int:
 
 def study_export(*, study: Study, user, via: str, folder: Path) -> tuple[list[Path], int]:
     """Write the study's export files into ``folder`` and log who exported how many rows."""
-    from surveys import dataset, export
+    from surveys import dataset, export, participation
 
     data = dataset.build(study)
-    paths = export.write(data, folder)
+    paths = export.write(data, folder) + participation.write(study, folder)
     ExportLog.objects.create(study=study, user=user, via=via, rows=len(data.wide))
     return paths, len(data.wide)
 

@@ -160,13 +160,15 @@ def retention(
 ) -> Retention:
     """Curves per arm (and, with ``variable``, per arm × group over linked answerers) and
     the log-rank test of the arms within each."""
+    people = normalise(people)
     table = durations(people, phase_end=phase_end, now=now)
     arms = list(arms) if arms is not None else sorted(table["arm"].unique())
     splits: list[tuple[str | None, pd.DataFrame]] = [(None, table)]
-    if variable is not None:
+    if variable is not None and "group" in people.columns:
+        # The funnel's groups (every consenting answerer's), so both show the same groups.
+        groups = sorted(people.loc[people["consented"] & people["group"].notna(), "group"].unique())
         linked = table[table["linked"] & table["group"].notna()]
-        splits += [(group, linked[linked["group"] == group])
-                   for group in sorted(linked["group"].unique())]
+        splits += [(group, linked[linked["group"] == group]) for group in groups]
     curves, tests = [], []
     for group, rows in splits:
         sizes = []

@@ -1,0 +1,91 @@
+"""The funnel and retention of a study built from the database: a hand count on the demo
+study, its research page and the two files of its export."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from surveys.models import Answer, ArmAssignment, Study
+from surveys.participation import group_variables, study_participation
+from surveys.services import study_export_zip
+
+pytestmark = pytest.mark.django_db
+
+# Research use: alice, bob, carol, dave (erin withdrew); linking: alice, bob, carol.
+CONSENTING = ("alice", "bob", "carol", "dave")
+LINKED = ("alice", "bob", "carol")
+ARM_STAGES = ("consented", "submitted", "submitted_3", "active", "post_survey")
+
+
+@pytest.fixture
+def demo():
+    call_command("seed_demo", stdout=io.StringIO())
+    return Study.objects.get(slug="who-takes-part")
+
+
+def test_the_demo_funnel_and_retention_match_a_hand_count(demo):
+    arm_of = dict(
+        ArmAssignment.objects.filter(study=demo).values_list("user__username", "arm__name")
+    )
+    genders = {
+        a.response.user.username: a.question.options.get(code=a.codes[0]).label
+        for a in Answer.objects.filter(
+            question__variable="gender", declined=False, response__survey__slug="pre"
+        ).select_related("response__user", "question")
+    }
+    result = study_participation(demo, threshold=1, variable="pre_gender")
+    funnel = result.funnel
+    assert (funnel.joined, funnel.consented) == (5, 4)
+    assert funnel.arms == tuple(demo.arms.order_by("slug").values_list("name", flat=True))
+    for arm in funnel.arms:
+        mine = [u for u in CONSENTING if arm_of[u] == arm]
+        # Each uploaded one submission at the seed, the phase runs 60 more days (so all are
+        # active) and its post-survey is not answered yet.
+        n = len(mine)
+        assert [funnel.cell(arm, s).count for s in ARM_STAGES] == [n, n, 0, n, 0]
+        for group in funnel.groups:
+            answered = [u for u in mine if genders.get(u) == group]
+            linked = [u for u in answered if u in LINKED]
+            cell = funnel.cell
+            assert cell(arm, "answered", group).count == len(answered)
+            assert cell(arm, "linked", group).count == len(linked)
+            assert cell(arm, "submitted", group).count == len(linked)
+    assert set(funnel.groups) == {genders[u] for u in CONSENTING if u in genders}
+    # Nobody has dropped out yet: every curve is censored throughout.
+    assert all(sum(c.events) == 0 for c in result.retention.curves)
+    assert sum(c.n for c in result.retention.curves if c.group is None) == 4
+
+
+def test_the_research_page_shows_the_funnel_split_by_a_question(demo, client):
+    assert "pre_gender" in group_variables(demo)
+    assert client.login(username="researcher", password="cheetah-demo")
+    page = client.get(reverse("surveys:study", args=[demo.slug]), {"by": "pre_gender"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Participation funnel and retention per arm" in html
+    assert all(arm.name in html for arm in demo.arms.all())
+    assert 'value="pre_gender" selected' in html
+    # Every arm of the demo has fewer than 5 consenting people: no count or curve is shown.
+    assert "log-rank test not shown" in html
+
+
+def test_the_export_holds_funnel_and_retention_with_small_cells_withheld(demo):
+    researcher = demo.researchers.get()
+    archive = zipfile.ZipFile(io.BytesIO(study_export_zip(study=demo, user=researcher)))
+    names = set(archive.namelist())
+    assert {f"{demo.slug}/funnel.csv", f"{demo.slug}/retention.csv"} <= names
+    funnel = pd.read_csv(archive.open(f"{demo.slug}/funnel.csv"))
+    totals = funnel[funnel["arm"] == "all"].set_index("stage")["count"]
+    assert totals["joined"] == 5 and pd.isna(totals["consented"])  # 4 < 5: withheld
+    arms = funnel[funnel["arm"] != "all"]
+    assert (arms["count"].isna() | (arms["count"] == 0)).all()  # no arm reaches 5 here
+    assert arms["share"].isna().all()
+    assert set(funnel["variable"].fillna("")) >= {"", "pre_gender"}
+    codebook = archive.read(f"{demo.slug}/codebook.md").decode()
+    assert "## funnel.csv and retention.csv" in codebook
