@@ -5,15 +5,31 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from surveys.models import Answer, ArmAssignment, Study
-from surveys.participation import group_variables, study_participation
+from competitions.models import Participant, Submission
+from surveys import services
+from surveys.dataset import pseudonym
+from surveys.models import (
+    Answer,
+    Arm,
+    ArmAssignment,
+    ConsentItem,
+    Question,
+    Response,
+    Study,
+    Survey,
+)
+from surveys.participation import group_variables, study_participation, study_people
 from surveys.services import study_export_zip
+from tests.factories import ParticipantFactory, PhaseFactory, TeamFactory
+from tests.surveys.conftest import ALL_YES, SurveyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +105,61 @@ def test_the_export_holds_funnel_and_retention_with_small_cells_withheld(demo):
     assert set(funnel["variable"].fillna("")) >= {"", "pre_gender"}
     codebook = archive.read(f"{demo.slug}/codebook.md").decode()
     assert "## funnel.csv and retention.csv" in codebook
+
+
+def test_the_people_table_reads_only_what_the_rules_allow(study, survey):
+    now = timezone.now()
+    phase = PhaseFactory(challenge=study.challenge, start=now - timedelta(days=40),
+                         end=now - timedelta(days=1))
+    post = SurveyFactory(study=study, slug="post", trigger=Survey.Trigger.PHASE_END, phase=phase)
+    for slug in ("a", "b"):
+        Arm.objects.create(study=study, slug=slug, name=f"Arm {slug}")
+    version = study.consent_versions.get()
+    users = {}
+    for name, choices in (
+        ("ann", ALL_YES),
+        ("ben", {ConsentItem.PARTICIPATE: True, ConsentItem.RESEARCH: True}),
+        ("cy", {ConsentItem.PARTICIPATE: True}),  # no research use
+    ):
+        user = ParticipantFactory(team=TeamFactory(challenge=study.challenge)).user
+        services.consent_record(user=user, study=study, version=version, choices=choices)
+        services.arm_assign(study=study, user=user)
+        users[name] = user
+    Participant.objects.update(joined_at=now - timedelta(days=30))
+    team_of = {name: Participant.objects.get(user=u).team for name, u in users.items()}
+
+    def submit(name, days_ago, status=Submission.Status.QUEUED):
+        Submission.objects.create(
+            phase=phase, team=team_of[name], created_by=users[name], file="x.csv",
+            original_name="x.csv", status=status, created_at=now - timedelta(days=days_ago),
+        )
+
+    submit("ann", 20)
+    submit("ann", 10, Submission.Status.FAILED)  # an attempt counts
+    submit("ann", 3)
+    submit("ben", 25)
+    submit("cy", 2)
+    Response.objects.create(survey=post, user=users["ann"], completed_at=now)
+    Response.objects.create(survey=post, user=users["ben"])  # not completed
+    gender = Question.objects.get(section__survey=survey, variable="gender")
+    for name, declined in (("ann", False), ("ben", True)):
+        response = Response.objects.create(survey=survey, user=users[name], completed_at=now)
+        Answer.objects.create(response=response, question=gender, codes=[] if declined else [1],
+                              declined=declined)
+
+    people = study_people(study, phase, variable="pre_gender").set_index("person")
+    row = {name: people.loc[pseudonym(study, u.pk)] for name, u in users.items()}
+    assert len(people) == 3
+    assert (row["ann"]["n_submissions"], row["ben"]["n_submissions"]) == (3, 1)
+    assert row["ann"]["last_submission_at"] == now - timedelta(days=3)
+    assert (row["ann"]["post_survey"], row["ben"]["post_survey"]) == (True, False)
+    assert row["ann"]["group"] == "Woman" and pd.isna(row["ben"]["group"])  # ben declined
+    assert (row["ann"]["linked"], row["ben"]["linked"]) == (True, False)
+    # Of someone without research consent only the join is read.
+    assert not row["cy"]["consented"]
+    assert pd.isna(row["cy"]["arm"]) and row["cy"]["n_submissions"] == 0
+    result = study_participation(study, threshold=1, variable="pre_gender")
+    assert (result.funnel.joined, result.funnel.consented) == (3, 2)
+    # ann was active in the phase's last 7 days; ben's last submission is a drop-out.
+    events = {c.arm: sum(c.events) for c in result.retention.curves if c.group is None and c.n}
+    assert sorted(events.values()) == [0, 1]
