@@ -31,7 +31,7 @@ from datetime import datetime
 import pandas as pd
 
 from surveys.analysis.intervals import newcombe, wilson
-from surveys.analysis.people import ACTIVE_WINDOW, normalise, observation_end
+from surveys.analysis.people import ACTIVE_WINDOW, answer_groups, normalise, observation_end
 
 #: Cells of fewer people than this are withheld (the study's small-cell threshold).
 SMALL_CELL_THRESHOLD = 5
@@ -140,9 +140,7 @@ def funnel(
     flags = reached(people, observation_end(phase_end, now))
     base = people["consented"] & people["arm"].notna()
     arms = list(arms) if arms is not None else sorted(people.loc[base, "arm"].unique())
-    groups = (
-        sorted(people.loc[flags["answered"], "group"].unique()) if variable is not None else []
-    )
+    groups = answer_groups(people) if variable is not None else []
     counts: dict[Key, int] = {}
     for arm in arms:
         in_arm = base & (people["arm"] == arm)

@@ -46,6 +46,14 @@ def observation_end(phase_end: datetime, now: datetime) -> datetime:
     return min(phase_end, now)
 
 
+def answer_groups(people: pd.DataFrame) -> list[str]:
+    """The groups of a split, sorted: every answer a consenting person gave (normalised
+    table; none without a ``group`` column). The funnel and the curves show the same ones."""
+    if "group" not in people.columns:
+        return []
+    return sorted(people.loc[people["consented"] & people["group"].notna(), "group"].unique())
+
+
 def normalise(people: pd.DataFrame) -> pd.DataFrame:
     """A copy with typed columns: times as UTC datetimes, flags as bools, counts as ints, arm
     and group as strings or ``None``. Raises ``PeopleError`` for a missing column."""

@@ -36,7 +36,7 @@ import pandas as pd
 from scipy.stats import chi2
 
 from surveys.analysis.funnel import SMALL_CELL_THRESHOLD
-from surveys.analysis.people import ACTIVE_WINDOW, normalise, observation_end
+from surveys.analysis.people import ACTIVE_WINDOW, answer_groups, normalise, observation_end
 
 DAY_SECONDS = 86400.0
 
@@ -164,11 +164,9 @@ def retention(
     table = durations(people, phase_end=phase_end, now=now)
     arms = list(arms) if arms is not None else sorted(table["arm"].unique())
     splits: list[tuple[str | None, pd.DataFrame]] = [(None, table)]
-    if variable is not None and "group" in people.columns:
-        # The funnel's groups (every consenting answerer's), so both show the same groups.
-        groups = sorted(people.loc[people["consented"] & people["group"].notna(), "group"].unique())
+    if variable is not None:
         linked = table[table["linked"] & table["group"].notna()]
-        splits += [(group, linked[linked["group"] == group]) for group in groups]
+        splits += [(group, linked[linked["group"] == group]) for group in answer_groups(people)]
     curves, tests = [], []
     for group, rows in splits:
         sizes = []
