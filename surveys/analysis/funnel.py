@@ -17,10 +17,11 @@ parent stage (``Stage.parent``), the parent's count minus the stage's is the num
 between the two: a stage is also withheld when that difference, taken from the nearest released
 ancestor, is under the threshold but not zero. Counts that add up to a released number — the
 arms' consented counts to the consented total, and at each stage of an arm the groups' counts
-(to the arm's count, when everyone answered) — follow the line rule of secondary suppression:
-when exactly one is withheld, the smallest other one is withheld too (``scoring.suppression``
-explains why). The rules run until nothing changes. A share is withheld when its count or its
-denominator is. Zero counts are shown.
+and the people outside every group to the arm's count of that stage (``WHOLE``) — follow the
+line rule of secondary suppression: when exactly one is withheld (the people outside every
+group count as withheld when they are few), the smallest other one is withheld too
+(``scoring.suppression`` explains why). The rules run until nothing changes. A share is
+withheld when its count or its denominator is. Zero counts are shown.
 """
 
 from __future__ import annotations
@@ -175,14 +176,20 @@ def _is_small(count: int, threshold: int) -> bool:
     return 0 < count < threshold
 
 
+#: The arm funnel's stage that a split's stage is part of: the groups' counts and the people
+#: outside every group (not answering, not linked) add up to it.
+WHOLE = {"answered": "consented", "submitted": "submitted", "submitted_3": "submitted_3",
+         "active": "active", "post_survey": "post_survey"}
+
+
 def suppress(
     counts: dict[Key, int], arms: list[str], groups: list[str], threshold: int
 ) -> set[Key]:
     """The cells to withhold (the module's rule), to a fixed point."""
     hidden = {key for key, count in counts.items() if _is_small(count, threshold)}
-    lines = [[(arm, None, STAGES[0].key) for arm in arms]]
+    lines = [([(arm, None, STAGES[0].key) for arm in arms], None)]
     lines += [
-        [(arm, group, stage.key) for group in groups]
+        ([(arm, group, stage.key) for group in groups], (arm, None, WHOLE.get(stage.key)))
         for arm in arms
         for stage in GROUP_STAGES
     ]
@@ -196,9 +203,14 @@ def suppress(
             if ancestor is not None and _is_small(counts[ancestor] - count, threshold):
                 hidden.add((arm, group, key))
                 changed = True
-        for line in lines:
+        for line, whole in lines:
             withheld = [key for key in line if key in hidden]
             others = [key for key in line if key not in hidden]
+            if whole in counts and whole not in hidden:
+                # The arm's own count minus the groups' is those outside every group: when
+                # that is small, it is a withheld cell of the line too.
+                rest = counts[whole] - sum(counts[key] for key in line)
+                withheld += ["rest"] if _is_small(rest, threshold) else []
             if len(withheld) == 1 and others:
                 hidden.add(min(others, key=lambda key: (counts[key], str(key[1]), key[0])))
                 changed = True

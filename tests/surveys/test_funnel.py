@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from surveys.analysis.__main__ import main
-from surveys.analysis.funnel import GROUP_STAGES, STAGES, funnel, funnel_frame
+from surveys.analysis.funnel import GROUP_STAGES, STAGES, WHOLE, funnel, funnel_frame
 from surveys.analysis.intervals import newcombe, wilson
 from tests.surveys.people_tables import AFTER_THE_PHASE, PHASE_END, person, table
 
@@ -134,6 +134,15 @@ def test_one_small_arm_takes_another_with_it_so_the_total_does_not_give_it_away(
     assert [result.cell(arm, "consented").count for arm in "ABC"] == [30, None, None]
 
 
+def test_a_few_who_did_not_answer_cannot_be_had_from_the_arm_minus_its_groups():
+    rows = [person("A", group="woman") for _ in range(9)]
+    rows += [person("A", group="man") for _ in range(9)] + [person("A") for _ in range(2)]
+    result = funnel(table(rows), phase_end=PHASE_END, now=AFTER_THE_PHASE, variable="gender")
+    assert result.cell("A", "consented").count == 20
+    answered = [result.cell("A", "answered", g).count for g in result.groups]
+    assert answered.count(None) == 1  # 20 - 9 - 9 would tell that 2 did not answer
+
+
 cells = st.tuples(
     st.sampled_from(["A", "B", "C"]),
     st.booleans(),  # linked
@@ -164,12 +173,21 @@ def test_no_released_count_lets_a_small_cell_be_derived(rows, threshold):
         if parent is not None:
             left = by_key[(arm, group, parent)].count - cell.count
             assert left == 0 or left >= threshold
-    lines = [[(arm, None, "consented") for arm in result.arms]] + [
-        [(arm, group, s.key) for group in result.groups]
+    lines = [([(arm, None, "consented") for arm in result.arms], None)] + [
+        ([(arm, group, s.key) for group in result.groups], (arm, None, WHOLE.get(s.key)))
         for arm in result.arms for s in GROUP_STAGES
     ]
-    for line in lines:
+    exact = {(c.arm, c.group, c.stage): c.count
+             for c in funnel(people, phase_end=PHASE_END, now=AFTER_THE_PHASE, threshold=1,
+                             variable="gender").cells}
+    for line, whole in lines:
         withheld = [key for key in line if by_key[key].count is None]
+        if whole in by_key and by_key[whole].count is not None:
+            # Everyone outside the groups: by subtraction from the arm's own count when no
+            # group is withheld; an unknown beside a withheld group when few.
+            rest = exact[whole] - sum(exact[key] for key in line)
+            assert withheld or rest == 0 or rest >= threshold
+            withheld += ["rest"] if 0 < rest < threshold else []
         assert len(withheld) != 1 or len(line) == 1
 
 
