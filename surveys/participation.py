@@ -234,14 +234,16 @@ def _split_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["group"] != ""]
 
 
-def research_page(study: Study, *, variable: str | None = None) -> dict | None:
+def research_page(
+    study: Study, *, variable: str | None = None, threshold: int = SMALL_CELL_THRESHOLD
+) -> dict | None:
     """What the study page shows of the funnel and retention: a table row per stage with each
     arm's released cell, bar-chart geometry of the shares and a step chart of the curves
     (``None`` for a study without a phase). ``variable`` must be one of ``group_variables``."""
     choices = group_variables(study)
     if variable not in choices:
         variable = None
-    result = study_participation(study, variable=variable)
+    result = study_participation(study, variable=variable, threshold=threshold)
     if result is None:
         return None
     f, r = result.funnel, result.retention

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 from django.core.management import call_command
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,7 +27,12 @@ from surveys.models import (
     Study,
     Survey,
 )
-from surveys.participation import group_variables, study_participation, study_people
+from surveys.participation import (
+    group_variables,
+    research_page,
+    study_participation,
+    study_people,
+)
 from surveys.services import study_export_zip
 from tests.factories import ParticipantFactory, PhaseFactory, TeamFactory
 from tests.surveys.conftest import ALL_YES, SurveyFactory
@@ -163,3 +169,9 @@ def test_the_people_table_reads_only_what_the_rules_allow(study, survey):
     # ann was active in the phase's last 7 days; ben's last submission is a drop-out.
     events = {c.arm: sum(c.events) for c in result.retention.curves if c.group is None and c.n}
     assert sorted(events.values()) == [0, 1]
+    # The page's part, with every cell shown: bars, step lines and their tables.
+    html = render_to_string(
+        "surveys/_participation.html",
+        {"participation": research_page(study, variable="pre_gender", threshold=1)},
+    )
+    assert "<polyline" in html and "Woman" in html and "log-rank χ²" in html
