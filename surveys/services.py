@@ -454,10 +454,10 @@ def studies_past_retention_purge() -> int:
 def study_export(*, study: Study, user, via: str, folder: Path) -> tuple[list[Path], int]:
     """Write the study's export files into ``folder`` and log who exported how many rows, the
     finer fields the study opted into and the smallest group (k) the export released."""
-    from surveys import dataset, export
+    from surveys import dataset, export, participation
 
     data = dataset.build(study)
-    paths = export.write(data, folder)
+    paths = export.write(data, folder) + participation.write(study, folder)
     ExportLog.objects.create(
         study=study,
         user=user,

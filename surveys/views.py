@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from cheetah.safe_csv import SafeWriter
-from surveys import dataset, selectors, services
+from surveys import dataset, participation, selectors, services
 from surveys.conditions import answers_by_key, is_shown
 from surveys.forms import ConsentForm, SurveyPageForm
 from surveys.models import ConsentItem, Study, Survey
@@ -230,6 +230,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "n_research": len(dataset.consenting_users(study)),
         "exports": study.exports.select_related("user")[:20],
         "arms": study.arms.all(),
+        "participation": participation.research_page(study, variable=request.GET.get("by")),
     }
     return render(request, "surveys/study_detail.html", context)
 
