@@ -144,17 +144,26 @@ def _rounded(cell: Mapping[str, Any], decimals: int) -> dict[str, Any]:
             for key, value in cell.items()}
 
 
+# Types that are never rounded: checked by identity first, since a 1,000-team page rounds tens
+# of thousands of values and the numbers ABCs below are slow to test against.
+_KEPT = frozenset({int, bool, str, type(None)})
+
+
 def _round(value: Any, decimals: int) -> Any:
     """Floats rounded (nested lists and mappings too); integers, booleans and text as they are."""
-    if isinstance(value, bool) or value is None or isinstance(value, numbers.Integral):
+    kind = type(value)
+    if kind is float:
+        return round(value, decimals) if math.isfinite(value) else value
+    if kind in _KEPT:
         return value
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        return round(number, decimals) if math.isfinite(number) else number
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return _rounded(value, decimals)
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple:
         return [_round(item, decimals) for item in value]
+    if isinstance(value, numbers.Integral):  # numpy integers
+        return value
+    if isinstance(value, numbers.Real):  # numpy floats
+        return _round(float(value), decimals)
     return value
 
 
