@@ -252,11 +252,19 @@ def _withhold_long(long, wide, withheld, question_keys) -> pd.DataFrame:
     return long.reset_index(drop=True)
 
 
-def _activity(study: Study, users: list[int], linking: set[int]):
-    phase = (
+def study_phase(study: Study) -> Phase | None:
+    """The phase whose activity the study looks at (the export's activity variables, the funnel
+    and retention): ``linked_phase``, else the challenge's last to end."""
+    if study.challenge_id is None:
+        return None
+    return (
         study.linked_phase
         or Phase.objects.filter(challenge=study.challenge).order_by("-end").first()
     )
+
+
+def _activity(study: Study, users: list[int], linking: set[int]):
+    phase = study_phase(study)
     participants = {
         p.user_id: p
         for p in Participant.objects.filter(

@@ -43,7 +43,7 @@ from surveys.analysis.funnel import (
 from surveys.analysis.people import COLUMNS
 from surveys.analysis.retention import Retention, retention, retention_frame
 from surveys.charts import survival_chart
-from surveys.dataset import consenting_users, pseudonym
+from surveys.dataset import consenting_users, pseudonym, study_phase
 from surveys.models import Answer, ArmAssignment, ConsentItem, Question, Response, Study, Survey
 from surveys.naming import prefixed
 
@@ -55,16 +55,6 @@ class Participation:
     funnel: Funnel
     retention: Retention
     phase: Phase
-
-
-def study_phase(study: Study) -> Phase | None:
-    """The phase whose activity the study looks at: ``linked_phase``, else the last to end."""
-    if study.challenge_id is None:
-        return None
-    return (
-        study.linked_phase
-        or Phase.objects.filter(challenge=study.challenge).order_by("-end").first()
-    )
 
 
 def group_variables(study: Study) -> dict[str, Question]:
