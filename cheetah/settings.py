@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "competitions",
     "surveys",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,8 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cheetah@localhost")
+# Links in e-mail point here (the site as its users reach it).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Celery ---------------------------------------------------------------------------------
 # Default: kombu's file-system transport under var/, which needs no server. It does not
@@ -254,6 +257,14 @@ CELERY_BEAT_SCHEDULE = {
     "announce-post-surveys": {
         "task": "surveys.tasks.announce_post_surveys",
         "schedule": env.float("SURVEY_ANNOUNCE_INTERVAL_SECONDS", default=300.0),
+    },
+    "send-notice-emails": {
+        "task": "notifications.tasks.send_notice_emails",
+        "schedule": env.float("NOTICE_EMAIL_INTERVAL_SECONDS", default=60.0),
+    },
+    "announce-phase-changes": {
+        "task": "competitions.tasks.announce_phase_changes",
+        "schedule": env.float("PHASE_ANNOUNCE_INTERVAL_SECONDS", default=300.0),
     },
     "purge-answers-past-retention": {
         "task": "surveys.tasks.purge_answers_past_retention",

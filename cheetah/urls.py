@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include(auth_urlpatterns)),
     path("accounts/", include("accounts.urls")),
     path("api/", include("competitions.api.urls")),
+    path("notices/", include("notifications.urls")),
     path("", include(moved_urlpatterns)),
     path("", include("surveys.urls")),
     path("", include("competitions.urls")),

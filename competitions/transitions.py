@@ -3,7 +3,8 @@
 The team's step log ("received, queued, started, requeued, started, finished") is how
 participants and organisers follow a submission, so a status must never change without its
 event. Services (upload, rescore) and the worker (claim, record, fail, sweep) all change status
-through ``submission_transition``; the caller holds the row lock and the transaction.
+through ``submission_transition``; the caller holds the row lock and the transaction. A
+submission that ends (scored or failed) tells its author, in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from competitions.models import Submission, SubmissionEvent
+from competitions.notices import submission_finished
 
 Kind = SubmissionEvent.Kind
 Status = Submission.Status
@@ -34,6 +36,9 @@ def submission_transition(
     for name, value in fields.items():
         setattr(submission, name, value)
     submission.save(update_fields=["status", *fields])
-    return SubmissionEvent.objects.create(
+    event = SubmissionEvent.objects.create(
         submission=submission, kind=kind, at=at, detail=(detail or "")[:500]
     )
+    if kind in (Kind.FINISHED, Kind.FAILED):
+        submission_finished(submission)
+    return event

@@ -171,7 +171,9 @@ def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, _("Invitation sent; it shows on their team page."))
+            messages.success(
+                request, _("Invitation sent; it shows on their notices and their team page.")
+            )
     return redirect("competitions:team", slug=slug)
 
 

@@ -14,16 +14,16 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competitions.models import Participant
+from notifications.models import Kind
+from notifications.services import notices_retract, notify
 from surveys import selectors
 from surveys.models import (
     Answer,
@@ -133,6 +133,7 @@ def _withdrawal_apply(*, user, study: Study, items: list[str], at) -> StudyEvent
     notices = 0
     if ConsentItem.PARTICIPATE in items:
         notices = SurveyNotice.objects.filter(user=user, survey__study=study).delete()[0]
+        notices += notices_retract(user=user, key_prefix=study_notice_prefix(study))
     return StudyEvent.objects.create(
         study=study,
         user=user,
@@ -408,24 +409,28 @@ def post_survey_announce(*, survey_id: int) -> int:
 
 
 def _email_notice(notice: SurveyNotice) -> None:
+    """Through the mail module: an on-site notice and, unless the person opted out of study
+    e-mail, an e-mail the worker sends. The key starts with the study, so a withdrawal takes
+    it back (``study_notice_prefix``)."""
     survey, user = notice.survey, notice.user
-    if not user.email:
-        return
-    send_mail(
-        subject=_("A short survey: %(title)s") % {"title": survey.title},
-        message=_(
-            "Hello %(name)s,\n\nThe phase has ended. The study “%(study)s” asks for a few "
-            "minutes of your time: %(path)s\n\nYou may skip any question, and change your "
-            "consent at any time in your privacy settings."
+    notify(
+        user_ids=[user.pk],
+        kind=Kind.STUDY,
+        key=f"{study_notice_prefix(survey.study)}survey:{survey.pk}",
+        title=_("A short survey: %(title)s") % {"title": survey.title},
+        body=_(
+            "The phase has ended. The study “%(study)s” asks for a few minutes of your time. "
+            "You may skip any question, and change your consent at any time in your privacy "
+            "settings."
         )
-        % {
-            "name": user.public_name,
-            "study": survey.study.title,
-            "path": reverse("surveys:answer", args=[survey.pk]),
-        },
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[user.email],
+        % {"study": survey.study.title},
+        url=reverse("surveys:answer", args=[survey.pk]),
     )
+
+
+def study_notice_prefix(study: Study) -> str:
+    """The start of the key of every notice a study sends, so that withdrawing takes them all."""
+    return f"study:{study.pk}:"
 
 
 def studies_past_retention_purge() -> int:

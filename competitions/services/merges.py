@@ -34,6 +34,7 @@ from competitions.models import (
     TeamInvitation,
     TeamMergeRequest,
 )
+from competitions.notices import merge_requested
 from competitions.quota import team_merge_refusal
 from competitions.worker.dispatch import leaderboards_refresh_enqueue
 
@@ -73,7 +74,11 @@ def team_merge_request(*, team: Team, user, into_name: str) -> TeamMergeRequest:
                 % {"team": into.name}
             )
         _check_merge(team, into, members, timezone.now())
-        return TeamMergeRequest.objects.create(from_team=team, into_team=into, requested_by=user)
+        merge_request = TeamMergeRequest.objects.create(
+            from_team=team, into_team=into, requested_by=user
+        )
+        merge_requested(merge_request)
+        return merge_request
 
 
 def team_merge_accept(*, merge_request: TeamMergeRequest, user) -> Team:

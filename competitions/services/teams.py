@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from competitions.hooks import participant_joined
 from competitions.models import Challenge, Participant, Team, TeamInvitation
+from competitions.notices import invitation_sent
 from competitions.quota import merge_refusal
 
 
@@ -73,9 +74,11 @@ def team_invite(*, team: Team, invited_by, username: str) -> TeamInvitation:
         raise ValidationError(_("No user is called “%(name)s”.") % {"name": username})
     if Participant.objects.filter(team=team, user=user).exists():
         raise ValidationError(_("%(name)s is in this team already.") % {"name": username})
-    invitation, _created = TeamInvitation.objects.get_or_create(
+    invitation, created = TeamInvitation.objects.get_or_create(
         team=team, user=user, defaults={"invited_by": invited_by}
     )
+    if created:
+        invitation_sent(invitation)
     return invitation
 
 

@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import logging
 
-from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
-from kombu.exceptions import OperationalError as KombuOperationalError
 
+from cheetah.queue import send_quietly
 from competitions.models import Phase, Submission
 
 logger = logging.getLogger(__name__)
-
-BROKER_ERRORS = (KombuOperationalError, OSError)
 
 SCORE_SUBMISSION = "competitions.tasks.score_submission"
 REFRESH_LEADERBOARDS = "competitions.tasks.refresh_phase_leaderboards"
@@ -40,17 +37,6 @@ QUEUE_UNREACHABLE_MESSAGE = gettext_lazy(
     "Received and saved. The scoring queue is unreachable at the moment; scoring will start "
     "automatically when it is back."
 )
-
-
-def send_quietly(name: str, *args, **kwargs) -> bool:
-    """Send task ``name`` now; False (and a warning in the log) if the broker is down."""
-    try:
-        current_app.send_task(name, args=args, kwargs=kwargs)
-    except BROKER_ERRORS:
-        logger.warning("Could not send %s%r: the broker is unreachable", name, args,
-                       exc_info=True)
-        return False
-    return True
 
 
 def submission_enqueue(submission: Submission) -> None:

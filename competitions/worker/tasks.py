@@ -13,10 +13,12 @@ from datetime import datetime
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cheetah.transient import TRANSIENT_ERRORS
 from competitions.models import Phase
+from competitions.notices import phase_changes_announce
 from competitions.worker import dispatch, evaluation
 from competitions.worker.similarity import phase_similarity_compute, similarity_fresh_since
 from competitions.worker.snapshots import phase_leaderboards_refresh, stale_phases_refresh
@@ -65,6 +67,14 @@ def sweep_stuck_submissions() -> dict[str, int]:
     if any(counts.values()):
         logger.warning("Sweeper: %s", counts)
     return counts
+
+
+@shared_task(name="competitions.tasks.announce_phase_changes", acks_late=True,
+             autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
+def announce_phase_changes() -> int:
+    """Tell participants about phases that opened or closed since the last runs (idempotent:
+    each phase event is one notice per person)."""
+    return phase_changes_announce(now=timezone.now())
 
 
 @shared_task(name=dispatch.COMPUTE_SIMILARITY, **LONG_TASK_OPTIONS, max_retries=3)

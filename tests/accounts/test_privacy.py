@@ -100,6 +100,8 @@ def expected_download(participant) -> dict:
             {"study": "who-takes-part", "arm": "single", "assigned_at": str(assignment.assigned_at)}
         ],
         "study_events": [],
+        "notices": [],
+        "email_opt_outs": [],
     }
 
 

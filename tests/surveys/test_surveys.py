@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from competitions import services as competition_services
+from notifications import tasks as notification_tasks
 from surveys import selectors, services, tasks
 from surveys.models import Answer, Question, Response, Survey, SurveyNotice
 from tests.factories import ParticipantFactory, PhaseFactory, UserFactory
@@ -166,6 +167,7 @@ def test_the_post_survey_is_announced_once_by_e_mail_and_on_the_site(study, cons
     post = SurveyFactory(study=study, slug="post", trigger=Survey.Trigger.PHASE_END, phase=phase)
     assert tasks.announce_post_surveys() == 1
     assert tasks.announce_post_surveys() == 0
+    assert notification_tasks.send_notice_emails()["sent"] == 1  # the worker's mail run
     assert len(mail.outbox) == 1 and consenting.email in mail.outbox[0].to
     assert SurveyNotice.objects.filter(survey=post, user=consenting).count() == 1
     client.force_login(consenting)

@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys import selectors, services
+from notifications import tasks as notification_tasks
+from notifications.models import Notice
+from surveys import selectors, services, tasks
 from surveys.models import Answer, ConsentItem, Response, StudyEvent, Survey, SurveyNotice
 from tests.factories import PhaseFactory
 from tests.surveys.conftest import ALL_YES
@@ -109,6 +111,26 @@ def test_withdrawal_stops_reminders(study, member, mailoutbox):
     assert not SurveyNotice.objects.filter(user=member).exists()
     assert services.post_survey_announce(survey_id=post.pk) == 0
     assert mailoutbox == [] and not SurveyNotice.objects.filter(user=member).exists()
+
+
+def test_a_survey_notice_written_but_not_yet_e_mailed_is_taken_back_by_withdrawal(
+    study, member, mailoutbox
+):
+    phase = PhaseFactory(
+        challenge=study.challenge,
+        start=timezone.now() - timedelta(days=3),
+        end=timezone.now() - timedelta(days=1),
+    )
+    Survey.objects.create(
+        study=study, slug="post", title="After", trigger=Survey.Trigger.PHASE_END, phase=phase,
+        opens_at=timezone.now() - timedelta(days=3), closes_at=timezone.now() + timedelta(days=9),
+    )
+    _agree(member, study)
+    assert tasks.announce_post_surveys() == 1
+    assert Notice.objects.filter(user=member, email=Notice.Email.PENDING).count() == 1
+    services.consent_withdraw(user=member, study=study)
+    assert not Notice.objects.filter(user=member).exists()
+    assert notification_tasks.send_notice_emails()["sent"] == 0 and mailoutbox == []
 
 
 def test_withdrawal_is_in_the_audit_log_with_what_it_did(study, survey, member):
