@@ -31,6 +31,14 @@ def _new_secret() -> str:
     return secrets.token_hex(32)
 
 
+INTERVIEW_BODY = _(
+    "You agreed to be contacted for an interview by the study “{study}”. We would like to talk "
+    "with you for about 30 minutes, online, about how you took part in {challenge}.\n\n"
+    "Please tell us on the page linked below whether you would like to take part. Saying no, "
+    "or not answering, changes nothing in the competition."
+)
+
+
 class Study(models.Model):
     """A research study attached to one challenge, or site-wide when ``challenge`` is empty."""
 
@@ -101,6 +109,11 @@ class Study(models.Model):
     export_exact_submissions = models.BooleanField(
         default=False, help_text=_("Export the number of submissions instead of its band.")
     )
+    # The interview invitation (docs/studies.md, "Interviews"), edited on the interviews page.
+    interview_subject = models.CharField(
+        max_length=200, default=_("An interview about taking part in {challenge}")
+    )
+    interview_body = models.TextField(default=INTERVIEW_BODY)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -603,10 +616,14 @@ class ExportLog(models.Model):
 
 class StudyEvent(models.Model):
     """The study's audit log: a withdrawal, with what it did (items withdrawn, responses deleted
-    or kept, notices removed). Written by the services, never edited."""
+    or kept, notices removed); interview samples, invitations and status changes. Written by
+    the services, never edited."""
 
     class Kind(models.TextChoices):
         WITHDRAWAL = "withdrawal", _("Consent withdrawn")
+        INTERVIEW_SAMPLE = "interview_sample", _("Interview sample drawn")
+        INTERVIEW_INVITE = "interview_invite", _("Interview invitation sent")
+        INTERVIEW_STATUS = "interview_status", _("Interview status changed")
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
     # Kept, without a person, if the account is deleted: the log shows the withdrawal happened.
@@ -623,3 +640,68 @@ class StudyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.slug}: {self.get_kind_display()} by {self.user} at {self.at:%Y-%m-%d}"
+
+
+class InterviewSample(models.Model):
+    """One stratified draw from the people who agreed to interview contact: by arm × the group
+    of ``variable`` (empty: by arm only), ``per_stratum`` from each, with ``seed`` (the same
+    seed over the same people draws the same sample). ``strata`` keeps the sizes shown."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="interview_samples")
+    variable = models.CharField(max_length=80, blank=True)
+    per_stratum = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    seed = models.PositiveBigIntegerField()
+    strata = models.JSONField(default=list)  # [{"arm", "group", "eligible", "drawn"}]
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    drawn_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-drawn_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(per_stratum__gte=1), name="interview_sample_per_stratum_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} interview sample of {self.drawn_at:%Y-%m-%d}"
+
+
+class Interview(models.Model):
+    """One person drawn for an interview and where it stands. Removed when the person withdraws
+    interview contact or the study; seen by the study's researchers only."""
+
+    class Status(models.TextChoices):
+        DRAWN = "drawn", _("drawn, not yet invited")
+        INVITED = "invited", _("invited")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+        DONE = "done", _("interviewed")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="interviews")
+    sample = models.ForeignKey(
+        InterviewSample, on_delete=models.CASCADE, related_name="interviews"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    arm = models.CharField(max_length=120, blank=True)
+    group = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAWN)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["arm", "group", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="interview_once_per_person"),
+            models.CheckConstraint(
+                condition=Q(status="drawn") | Q(invited_at__isnull=False),
+                name="interview_invited_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.user} ({self.status})"

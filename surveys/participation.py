@@ -105,7 +105,7 @@ def study_people(study: Study, phase: Phase, *, variable: str | None = None) -> 
             user_id__in=research,
         ).values_list("user_id", flat=True)
     )
-    groups = _groups(study, variable, research) if variable else {}
+    groups = answer_groups(study, variable, research) if variable else {}
     rows = []
     for uid in sorted(joined, key=lambda uid: pseudonym(study, uid)):
         mine = submissions.get(uid, {})
@@ -127,7 +127,10 @@ def study_people(study: Study, phase: Phase, *, variable: str | None = None) -> 
     return pd.DataFrame(rows, columns=[*COLUMNS, "group"])
 
 
-def _groups(study: Study, variable: str, research: set[int]) -> dict[int, str]:
+def answer_groups(study: Study, variable: str, research: set[int]) -> dict[int, str]:
+    """User id -> the label of their answer to ``variable`` (a ``group_variables`` name), for
+    those of ``research`` whose answer may be used (a special-category question needs the
+    explicit consent too)."""
     question = group_variables(study).get(variable)
     if question is None:
         return {}

@@ -25,6 +25,7 @@ from competitions.models import Participant
 from notifications.models import Kind
 from notifications.services import notices_retract, notify
 from surveys import selectors
+from surveys.interviews import interviews_forget
 from surveys.models import (
     Answer,
     Arm,
@@ -130,6 +131,9 @@ def _withdrawal_apply(*, user, study: Study, items: list[str], at) -> StudyEvent
     if forgets and not study.keep_answers_after_withdrawal:
         responses = Response.objects.filter(user=user, survey__study=study)
         deleted = responses.delete()[1].get("surveys.Response", 0)
+    interviews = 0
+    if ConsentItem.CONTACT in items or ConsentItem.PARTICIPATE in items:
+        interviews = interviews_forget(user=user, study=study)
     notices = 0
     if ConsentItem.PARTICIPATE in items:
         notices = SurveyNotice.objects.filter(user=user, survey__study=study).delete()[0]
@@ -144,6 +148,7 @@ def _withdrawal_apply(*, user, study: Study, items: list[str], at) -> StudyEvent
             "responses_deleted": deleted,
             "answers_kept": forgets and study.keep_answers_after_withdrawal,
             "notices_removed": notices,
+            "interviews_removed": interviews,
         },
     )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys import views
+from surveys import interview_views, views
 
 app_name = "surveys"
 
@@ -12,4 +12,10 @@ urlpatterns = [
     path("studies/<slug:slug>/research/", views.study_detail, name="study"),
     path("studies/<slug:slug>/research/export.zip", views.study_export, name="export"),
     path("studies/<slug:slug>/research/contacts/", views.study_contacts, name="contacts"),
+    path("studies/<slug:slug>/research/interviews/", interview_views.study_interviews,
+         name="interviews"),
+    path("studies/<slug:slug>/interview/", interview_views.interview_invitation,
+         name="interview"),
+    path("studies/<slug:slug>/interview/answer/", interview_views.interview_answer,
+         name="interview-answer"),
 ]
