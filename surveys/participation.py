@@ -21,6 +21,7 @@ A participant who withdraws research consent leaves the data entirely (as in eve
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,7 @@ from surveys.analysis.people import COLUMNS
 from surveys.analysis.retention import Retention, retention, retention_frame
 from surveys.charts import survival_chart
 from surveys.dataset import consenting_users, pseudonym, study_phase
+from surveys.export import TABLE_SCHEMA
 from surveys.models import Answer, ArmAssignment, ConsentItem, Question, Response, Study, Survey
 from surveys.naming import prefixed
 
@@ -215,12 +217,50 @@ def write(study: Study, folder: Path) -> list[Path]:
     paths = [folder / name for name in FILES]
     frame_to_csv(pd.concat(funnels, ignore_index=True), paths[0])
     frame_to_csv(pd.concat(curves, ignore_index=True), paths[1])
+    _describe_in_datapackage(folder, {
+        "funnel": (funnels, "The participation funnel per arm and per arm × group; see "
+                            "codebook.md, “Funnel and retention”."),
+        "retention": (curves, "Kaplan–Meier retention per arm and per arm × group; see "
+                              "codebook.md, “Funnel and retention”."),
+    })
     codebook = folder / "codebook.md"
     if codebook.exists():
         text = CODEBOOK.format(phase=overall.phase.name, threshold=overall.funnel.threshold)
         with codebook.open("a", encoding="utf-8") as out:
             out.write(text)
     return paths
+
+
+def _describe_in_datapackage(folder: Path, tables: dict[str, tuple[list, str]]) -> None:
+    """Add the two tables to the export's datapackage.json (when there is one), with a Table
+    Schema whose field types follow the columns (integer, number, boolean, else string)."""
+    descriptor_path = folder / "datapackage.json"
+    if not descriptor_path.exists():
+        return
+    descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    for name, (frames, description) in tables.items():
+        frame = pd.concat(frames, ignore_index=True)
+        descriptor["resources"].append({
+            "name": name, "path": f"{name}.csv", "type": "table", "format": "csv",
+            "mediatype": "text/csv", "encoding": "utf-8", "description": description,
+            "schema": {
+                "$schema": TABLE_SCHEMA,
+                "fields": [{"name": str(column), "type": _table_type(frame[column])}
+                           for column in frame.columns],
+            },
+        })
+    descriptor_path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
+                               encoding="utf-8")
+
+
+def _table_type(column: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(column):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(column):
+        return "integer"
+    if pd.api.types.is_float_dtype(column):
+        return "number"
+    return "string"
 
 
 def _split_rows(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,6 +4,7 @@ study, its research page and the two files of its export."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from datetime import timedelta
 
@@ -175,3 +176,19 @@ def test_the_people_table_reads_only_what_the_rules_allow(study, survey):
         {"participation": research_page(study, variable="pre_gender", threshold=1)},
     )
     assert "<polyline" in html and "Woman" in html and "log-rank χ²" in html
+
+
+def test_the_data_package_describes_funnel_and_retention_and_validates(demo, tmp_path):
+    from frictionless import Package
+
+    researcher = demo.researchers.get()
+    zipfile.ZipFile(io.BytesIO(study_export_zip(study=demo, user=researcher))).extractall(tmp_path)
+    folder = tmp_path / demo.slug
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    resources = {r["name"]: r for r in descriptor["resources"]}
+    assert {"funnel", "retention"} <= set(resources)
+    fields = {f["name"]: f["type"] for f in resources["funnel"]["schema"]["fields"]}
+    assert fields["stage"] == "string" and fields["count"] in {"integer", "number"}
+    assert list(fields) == list(pd.read_csv(folder / "funnel.csv").columns)
+    report = Package(str(folder / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
