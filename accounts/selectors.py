@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.authtoken.models import Token
 
 from accounts import hooks
 
@@ -27,3 +28,8 @@ def personal_data(user) -> dict[str, Any]:
             raise ImproperlyConfigured(f"Two apps give the personal-data section(s) {clash}.")
         data.update(part)
     return data
+
+
+def api_token(user) -> str | None:
+    """The user's API token key, or ``None`` before they first create one."""
+    return Token.objects.filter(user=user).values_list("key", flat=True).first()

@@ -7,6 +7,7 @@ import uuid
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from accounts import hooks
 
@@ -34,3 +35,10 @@ def account_delete(*, user) -> str:
         user.set_unusable_password()
         user.save()
         return "anonymised"
+
+
+def api_token_regenerate(*, user) -> Token:
+    """A new API token for ``user``; the old one (if any) stops working at once."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user)

@@ -8,6 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("profile/", views.profile, name="profile"),
+    path("me/token/", views.api_token, name="api-token"),
     path("me/data/", views.my_data, name="my-data"),
     path("me/delete/", views.account_delete, name="account-delete"),
 ]

@@ -35,6 +35,19 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def api_token(request: HttpRequest) -> HttpResponse:
+    """The user's API token, with how to use it; POST makes a new one (the old one stops)."""
+    if request.method == "POST":
+        services.api_token_regenerate(user=request.user)
+        messages.success(request, _("A new token is made; the old one no longer works."))
+        return redirect("accounts:api-token")
+    return render(request, "accounts/api_token.html", {
+        "token": selectors.api_token(request.user),
+        "base": request.build_absolute_uri("/").rstrip("/"),
+    })
+
+
+@login_required
 def my_data(request: HttpRequest) -> HttpResponse:
     """Everything Cheetah holds about the user, as JSON (GDPR Art. 15 and 20)."""
     body = json.dumps(selectors.personal_data(request.user), indent=2, default=str)

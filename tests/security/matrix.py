@@ -175,6 +175,13 @@ ROWS = [
     # Each signed-in user downloads their own data only: the markers below check that nobody
     # outside the participant's team and study finds the participant's answer or description.
     ("accounts:my-data", "", _url("accounts:my-data"), SIGNED_IN),
+    ("accounts:api-token", "", _url("accounts:api-token"), SIGNED_IN),
+    ("favicon", "", _url("favicon"), EVERYONE),
+    ("notifications:notices", "", _url("notifications:notices"), SIGNED_IN),
+    # Nobody opens a notice that is not theirs (this one is nobody's).
+    ("notifications:open", "", _url("notifications:open", 999999), _row(L, P, P, P, P, P, P, P)),
+    ("notifications:read", "GET", _url("notifications:read"), POST_ONLY),
+    ("notifications:preferences", "", _url("notifications:preferences"), SIGNED_IN),
     ("accounts:account-delete", "", _url("accounts:account-delete"), SIGNED_IN),
     ("moved-my-data", "", _url("moved-my-data"), MOVED),
     ("moved-account-delete", "", _url("moved-account-delete"), MOVED),
@@ -201,6 +208,11 @@ ROWS = [
     ("surveys:study", "", _url("surveys:study", "study"), RESEARCHERS_ONLY),
     ("surveys:export", "", _url("surveys:export", "study"), RESEARCHERS_ONLY),
     ("surveys:contacts", "", _url("surveys:contacts", "study"), RESEARCHERS_ONLY),
+    ("surveys:interviews", "", _url("surveys:interviews", "study"), RESEARCHERS_ONLY),
+    # Only a person invited to the study's interviews has an invitation page; nobody here is.
+    ("surveys:interview", "not invited", _url("surveys:interview", "study"),
+     _row(L, P, P, P, P, P, P, P)),
+    ("surveys:interview-answer", "GET", _url("surveys:interview-answer", "study"), POST_ONLY),
     ("competitions:challenge-list", "", _url("competitions:challenge-list"), EVERYONE),
     ("competitions:challenge-detail", "", _url("competitions:challenge-detail", "slug"),
      EVERYONE),
