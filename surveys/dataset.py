@@ -136,10 +136,17 @@ def consenting_users(study: Study, item: str = ConsentItem.RESEARCH) -> dict[int
     return {uid: d.version.version for uid, d in latest.items() if d.agreed}
 
 
-def build(study: Study) -> StudyDataset:
+def released_people(study: Study) -> tuple[dict[int, int], set[int]]:
+    """Whom the research data hold: user id -> consent version of everyone whose latest
+    research decision is yes (withdrawn people are not among them), and the ids of those of
+    them whose special-category answers are released too (explicit consent)."""
     research = consenting_users(study)
+    return research, set(consenting_users(study, ConsentItem.SPECIAL)) & set(research)
+
+
+def build(study: Study) -> StudyDataset:
+    research, special = released_people(study)
     linking = set(consenting_users(study, ConsentItem.LINKING)) & set(research)
-    special = set(consenting_users(study, ConsentItem.SPECIAL)) & set(research)
     responses = (
         Response.objects.filter(survey__study=study, user_id__in=research)
         .select_related("survey")
@@ -444,7 +451,7 @@ def _survey_columns(survey, prefix, users, by_user, special, long_rows, study):
             columns[spec.name] = []
         for uid in users:
             response = by_user[uid].get(survey.pk)
-            released = response is not None and (not question.special_category or uid in special)
+            released = response is not None and special_released(question, uid, special)
             answers = answers_by_key(list(response.answers.all())) if response else {}
             for spec, getter in specs:
                 columns[spec.name].append(getter(answers) if released else None)
@@ -453,8 +460,15 @@ def _survey_columns(survey, prefix, users, by_user, special, long_rows, study):
     return variables, columns
 
 
-def _missing(question: Question, answers: dict, row: GridRow | None = None) -> int | None:
-    """The missing code for a slot, or ``None`` if it holds an answer."""
+def special_released(question: Question, user_id: int, special: set[int]) -> bool:
+    """Whether a respondent's answers to ``question`` are released: a special-category
+    question's only for those in ``special`` (explicit consent, with research use)."""
+    return not question.special_category or user_id in special
+
+
+def missing_code(question: Question, answers: dict, row: GridRow | None = None) -> int | None:
+    """The missing code of a slot (a question, or a grid row) in one response's ``answers``
+    (``conditions.answers_by_key``), or ``None`` if it holds an answer."""
     if not is_shown(question, answers):
         return NOT_SHOWN
     answer = answers.get((question.pk, row.pk if row else None))
@@ -500,7 +514,7 @@ def _question_variables(question: Question, prefix: str, source: str):
         for row in question.rows.all():
 
             def grid_cell(answers, row=row):
-                code = _missing(question, answers, row)
+                code = missing_code(question, answers, row)
                 if code is not None:
                     return code
                 return answers[(question.pk, row.pk)].codes[0]
@@ -535,7 +549,7 @@ def _question_variables(question: Question, prefix: str, source: str):
         for option in question.options.all():
 
             def chosen(answers, code=option.code):
-                missing = _missing(question, answers)
+                missing = missing_code(question, answers)
                 if missing is not None:
                     return missing
                 return int(code in answers[(question.pk, None)].codes)
@@ -560,7 +574,7 @@ def _question_variables(question: Question, prefix: str, source: str):
     elif question.kind in (Question.Kind.SINGLE, Question.Kind.LIKERT):
 
         def single(answers):
-            missing = _missing(question, answers)
+            missing = missing_code(question, answers)
             return missing if missing is not None else answers[(question.pk, None)].codes[0]
 
         specs.append(
@@ -586,7 +600,7 @@ def _question_variables(question: Question, prefix: str, source: str):
     elif question.kind == Question.Kind.NUMBER:
 
         def number(answers):
-            missing = _missing(question, answers)
+            missing = missing_code(question, answers)
             return missing if missing is not None else answers[(question.pk, None)].number
 
         specs.append(
@@ -665,7 +679,7 @@ def _long_rows(pseudo: str, survey: Survey, question: Question, answers: dict) -
     targets = list(question.rows.all()) if question.kind == Question.Kind.GRID else [None]
     for row in targets:
         variable = row.variable if row else question.variable
-        missing = _missing(question, answers, row)
+        missing = missing_code(question, answers, row)
         if missing is not None:
             rows.append({**base, "variable": variable, "missing": missing})
             continue
@@ -680,37 +694,3 @@ def _long_rows(pseudo: str, survey: Survey, question: Question, answers: dict) -
                 {**base, "variable": variable, "number": answer.number, "text": answer.text}
             )
     return rows
-
-
-def study_counts(study: Study, survey: Survey, *, minimum: int = 5) -> list[dict]:
-    """Per single-choice or Likert question of ``survey``: how many consenting participants
-    chose each option, with counts under ``minimum`` shown as "< 5" (cell suppression)."""
-    research = consenting_users(study)
-    tables = []
-    answers = Response.objects.filter(survey=survey, user_id__in=research).values_list(
-        "answers__question_id", "answers__codes", "answers__declined"
-    )
-    counts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for question_id, codes, declined in answers:
-        if question_id is None:
-            continue
-        if declined:
-            counts[question_id][PREFER_NOT] += 1
-        for code in codes or []:
-            counts[question_id][code] += 1
-    for section in survey.sections.all():
-        for question in section.questions.filter(
-            kind__in=[Question.Kind.SINGLE, Question.Kind.LIKERT], special_category=False
-        ).prefetch_related("options"):
-            cells = [(o.label, counts[question.pk].get(o.code, 0)) for o in question.options.all()]
-            cells.append(("Prefer not to say", counts[question.pk].get(PREFER_NOT, 0)))
-            tables.append(
-                {
-                    "question": question,
-                    "cells": [
-                        (label, str(n) if n == 0 or n >= minimum else f"< {minimum}")
-                        for label, n in cells
-                    ],
-                }
-            )
-    return tables

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from surveys.analysis import SMALL_CELL_THRESHOLD
 from surveys.naming import (
     MAX_LABEL,
     export_name_problem,
@@ -89,14 +90,19 @@ class Study(models.Model):
     assignment_seed = models.PositiveIntegerField(
         default=0, help_text=_("Seeds the random, balanced assignment to design arms.")
     )
-    # Disclosure control of the export (docs/studies.md, "Re-identification controls").
+    # The study's one small-cell threshold (docs/studies.md, "Re-identification controls" and
+    # "The study page"): the export's k, the funnel's and the summaries' small cells.
     export_min_group = models.PositiveSmallIntegerField(
-        default=5,
+        _("small-cell threshold"),
+        default=SMALL_CELL_THRESHOLD,
         validators=[MinValueValidator(2)],
         help_text=_(
-            "Smallest group the export lets stand: a participant whose combination of "
-            "quasi-identifiers (joined week, team size, submissions, rank band, arm, demographic "
-            "answers) is shared by fewer people has values withheld until it is not."
+            "Smallest group the study lets stand, everywhere: on the study page a count of "
+            "fewer people (in the answer summaries, the funnel and retention) is withheld, and "
+            "so are cells that would give it away by subtraction; in the export a participant "
+            "whose combination of quasi-identifiers (joined week, team size, submissions, rank "
+            "band, arm, demographic answers) is shared by fewer people has values withheld "
+            "until it is not."
         ),
     )
     export_exact_joined_at = models.BooleanField(
@@ -592,13 +598,20 @@ class SurveyNotice(models.Model):
 
 
 class ExportLog(models.Model):
-    """Who exported which study when, and how many rows: every export writes one."""
+    """Who exported (or looked at) which study's individual data when, and how many rows:
+    every export, contact list and page of the response browser writes one."""
+
+    class Via(models.TextChoices):
+        WEB = "web", _("Export download")
+        COMMAND = "command", _("Export command")
+        CONTACTS = "contacts", _("Contact list")
+        BROWSE = "browse", _("Responses viewed")
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="exports")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    via = models.CharField(max_length=16)  # "web", "command", "contacts"
+    via = models.CharField(max_length=16, choices=Via)
     at = models.DateTimeField(default=timezone.now)
     rows = models.PositiveIntegerField()
     # What the export released: the finer fields the study opted into, the smallest group over

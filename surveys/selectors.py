@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+import pandas as pd
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from surveys import dataset
+from surveys.analysis.frequencies import released_total
 from surveys.models import (
+    Arm,
     ConsentDecision,
     ConsentItem,
     ConsentVersion,
+    Question,
     Response,
     Study,
     StudyEvent,
     Survey,
 )
+from surveys.naming import NOT_ANSWERED, NOT_SHOWN, PREFER_NOT
+
+#: Responses per page of the researcher's response browser.
+RESPONSES_PER_PAGE = 20
 
 
 def current_version(study: Study) -> ConsentVersion | None:
@@ -171,9 +183,101 @@ def surveys_due(user) -> list[Survey]:
     return [s for s in surveys if s.pk not in kept]
 
 
-def latest_survey_versions(study: Study) -> list[Survey]:
-    """The newest version of each of the study's surveys."""
-    seen: dict[str, Survey] = {}
-    for survey in study.surveys.order_by("slug", "-version"):
-        seen.setdefault(survey.slug, survey)
-    return list(seen.values())
+def study_surveys(study: Study) -> list[Survey]:
+    """Every version of every survey of ``study``, by slug and version."""
+    return list(study.surveys.order_by("slug", "version"))
+
+
+def research_consents(study: Study) -> int | None:
+    """How many consent to research use, as the study page shows it: ``None`` (withheld)
+    under the study's small-cell threshold."""
+    return released_total(len(dataset.consenting_users(study)), study.export_min_group)
+
+
+def arm_sizes(study: Study) -> list[tuple[Arm, int | None]]:
+    """Each design arm with how many were assigned to it, withheld under the study's
+    small-cell threshold."""
+    arms = study.arms.annotate(n=Count("assignments")).order_by("slug")
+    return [(arm, released_total(arm.n, study.export_min_group)) for arm in arms]
+
+
+@dataclass(frozen=True)
+class BrowsedResponse:
+    """One respondent's answers to a survey version as the export holds them, under the
+    study pseudonym: ``answers`` is (question, answer as shown) in the survey's order."""
+
+    pseudonym: str
+    answers: list[tuple[str, str]]
+
+
+def study_responses(
+    study: Study, survey: Survey, *, page: int | str | None = None
+) -> tuple[Page, int | None]:
+    """A page of the respondents to ``survey`` (by pseudonym, as in the export) with their
+    answers, and the k the export's disclosure control reached. Read from the export's data
+    set (``dataset.build``), so only who and what the export would hold is here: respondents
+    whose latest research decision is yes (not the withdrawn, whether their answers were kept
+    or not), special-category answers only with the explicit consent, and quasi-identifier
+    answers withheld where the export withholds them. No name, e-mail or username."""
+    data = dataset.build(study)
+    research, _special = dataset.released_people(study)
+    respondents = Response.objects.filter(survey=survey, user_id__in=research).values_list(
+        "user_id", flat=True
+    )
+    pseudonyms = sorted(dataset.pseudonym(study, uid) for uid in respondents)
+    shown = Paginator(pseudonyms, RESPONSES_PER_PAGE).get_page(page)
+    long = data.long
+    long = long[
+        (long["survey"] == survey.slug)
+        & (long["survey_version"] == survey.version)
+        & long["pseudonym"].isin(set(shown.object_list))
+    ]
+    rows = dict(list(long.groupby(["pseudonym", "variable"])))
+    slots = [
+        (question, row)
+        for section in survey.sections.prefetch_related("questions__options", "questions__rows")
+        for question in section.questions.all()
+        for row in (question.rows.all() if question.kind == Question.Kind.GRID else [None])
+    ]
+    shown.object_list = [
+        BrowsedResponse(
+            pseudonym=p,
+            answers=[
+                (
+                    f"{question.text} — {row.text} ({row.variable})"
+                    if row
+                    else f"{question.text} ({question.variable})",
+                    _answer_shown(question, rows.get((p, (row or question).variable))),
+                )
+                for question, row in slots
+            ],
+        )
+        for p in shown.object_list
+    ]
+    return shown, data.disclosure.k if data.disclosure else None
+
+
+def _answer_shown(question: Question, rows: pd.DataFrame | None) -> str:
+    """One answer of the long file (its rows for one variable) in words."""
+    if rows is None:
+        return _("not released (no special-category consent)")
+    first = rows.iloc[0]
+    if not pd.isna(first["missing"]):
+        return {
+            NOT_SHOWN: _("not shown (skipped by a condition)"),
+            NOT_ANSWERED: _("shown but not answered"),
+            PREFER_NOT: _("prefer not to say"),
+        }[int(first["missing"])]
+    if all(pd.isna(first[c]) for c in ("code", "number", "text")):
+        return _("withheld (a rare combination of quasi-identifiers)")
+    text = "" if pd.isna(first["text"]) else str(first["text"])
+    codes = [int(c) for c in rows["code"] if not pd.isna(c)]
+    if question.kind in Question.CHOICE_KINDS:
+        labels = {o.code: o.label for o in question.options.all()}
+        shown = "; ".join(labels.get(code, str(code)) for code in codes)
+        shown = shown or _("none of the options")
+        return f"{shown} — “{text}”" if text else shown
+    if question.kind == Question.Kind.NUMBER:
+        number = float(first["number"])
+        return str(int(number)) if number.is_integer() else str(number)
+    return text

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -483,7 +484,7 @@ def study_export(*, study: Study, user, via: str, folder: Path) -> tuple[list[Pa
 def study_export_zip(*, study: Study, user) -> bytes:
     """The export files in one ZIP archive, for the download on the study page."""
     with tempfile.TemporaryDirectory() as tmp:
-        paths, _rows = study_export(study=study, user=user, via="web", folder=Path(tmp))
+        paths, _rows = study_export(study=study, user=user, via=ExportLog.Via.WEB, folder=Path(tmp))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in paths:
@@ -501,8 +502,24 @@ def contact_list(*, study: Study, user) -> list[dict]:
         {"name": u.get_full_name() or u.public_name, "email": u.email}
         for u in users.order_by("email")
     ]
-    ExportLog.objects.create(study=study, user=user, via="contacts", rows=len(rows))
+    ExportLog.objects.create(study=study, user=user, via=ExportLog.Via.CONTACTS, rows=len(rows))
     return rows
+
+
+def responses_browse(*, study: Study, user, survey: Survey, page: int | str | None) -> Page:
+    """A page of the pseudonymised responses to ``survey`` (``selectors.study_responses``),
+    logged like an export: who looked at how many responses, with the k and the threshold of
+    the data set they were read from."""
+    shown, k = selectors.study_responses(study, survey, page=page)
+    ExportLog.objects.create(
+        study=study,
+        user=user,
+        via=ExportLog.Via.BROWSE,
+        rows=len(shown.object_list),
+        k=k,
+        min_group=study.export_min_group,
+    )
+    return shown
 
 
 # --- Account ------------------------------------------------------------------------------

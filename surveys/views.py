@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from cheetah.safe_csv import SafeWriter
-from surveys import dataset, participation, selectors, services
+from surveys import participation, selectors, services, summaries
 from surveys.conditions import answers_by_key, is_shown
 from surveys.forms import ConsentForm, SurveyPageForm
 from surveys.models import ConsentItem, Study, Survey
@@ -215,24 +215,37 @@ def _researched_or_404(request: HttpRequest, slug: str) -> Study:
 @login_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
     study = _researched_or_404(request, slug)
-    surveys = selectors.latest_survey_versions(study)
     context = {
         "study": study,
+        "threshold": study.export_min_group,
         "version": selectors.current_version(study),
-        "surveys": [
-            {
-                "survey": s,
-                "responses": s.responses.count(),
-                "tables": dataset.study_counts(study, s),
-            }
-            for s in surveys
-        ],
-        "n_research": len(dataset.consenting_users(study)),
+        "summaries": summaries.study_summaries(study),
+        "n_research": selectors.research_consents(study),
         "exports": study.exports.select_related("user")[:20],
-        "arms": study.arms.all(),
+        "arms": selectors.arm_sizes(study),
         "participation": participation.research_page(study, variable=request.GET.get("by")),
     }
     return render(request, "surveys/study_detail.html", context)
+
+
+@login_required
+def study_responses(request: HttpRequest, slug: str) -> HttpResponse:
+    """The pseudonymised responses to one survey version, a page at a time (``?survey=<id>``,
+    default the study's first; ``?page=N``): what the export holds of them, and logged."""
+    study = _researched_or_404(request, slug)
+    surveys = selectors.study_surveys(study)
+    survey = surveys[0] if surveys else None
+    if request.GET.get("survey"):
+        survey = next((s for s in surveys if str(s.pk) == request.GET["survey"]), None)
+        if survey is None:
+            raise Http404
+    page = None
+    if survey is not None:
+        page = services.responses_browse(
+            study=study, user=request.user, survey=survey, page=request.GET.get("page")
+        )
+    context = {"study": study, "surveys": surveys, "survey": survey, "page": page}
+    return render(request, "surveys/study_responses.html", context)
 
 
 @login_required

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from surveys.analysis.funnel import SMALL_CELL_THRESHOLD, funnel, funnel_frame
+from surveys.analysis import SMALL_CELL_THRESHOLD
+from surveys.analysis.funnel import funnel, funnel_frame
 from surveys.analysis.people import PeopleError, read_people
 from surveys.analysis.retention import retention, retention_frame
 

@@ -31,11 +31,9 @@ from datetime import datetime
 
 import pandas as pd
 
+from surveys.analysis import SMALL_CELL_THRESHOLD
 from surveys.analysis.intervals import newcombe, wilson
 from surveys.analysis.people import ACTIVE_WINDOW, answer_groups, normalise, observation_end
-
-#: Cells of fewer people than this are withheld (the study's small-cell threshold).
-SMALL_CELL_THRESHOLD = 5
 
 
 @dataclass(frozen=True)

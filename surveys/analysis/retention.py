@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from surveys.analysis.funnel import SMALL_CELL_THRESHOLD
+from surveys.analysis import SMALL_CELL_THRESHOLD
 from surveys.analysis.people import ACTIVE_WINDOW, answer_groups, normalise, observation_end
 
 DAY_SECONDS = 86400.0

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0005_study_export_controls'),
+        ('surveys', '0006_study_small_cell_threshold'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

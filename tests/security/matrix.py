@@ -206,6 +206,7 @@ ROWS = [
     # The confirmation page, for those who have given something to withdraw (both have).
     ("surveys:withdraw", "", _url("surveys:withdraw", "study"), MEMBERS_ONLY),
     ("surveys:study", "", _url("surveys:study", "study"), RESEARCHERS_ONLY),
+    ("surveys:responses", "", _url("surveys:responses", "study"), RESEARCHERS_ONLY),
     ("surveys:export", "", _url("surveys:export", "study"), RESEARCHERS_ONLY),
     ("surveys:contacts", "", _url("surveys:contacts", "study"), RESEARCHERS_ONLY),
     ("surveys:interviews", "", _url("surveys:interviews", "study"), RESEARCHERS_ONLY),

@@ -8,7 +8,16 @@ import factory
 import pytest
 from django.utils import timezone
 
-from surveys.models import ConsentItem, ConsentVersion, Option, Question, Section, Study, Survey
+from surveys.models import (
+    Answer,
+    ConsentItem,
+    ConsentVersion,
+    Option,
+    Question,
+    Section,
+    Study,
+    Survey,
+)
 from tests.factories import ChallengeFactory, ParticipantFactory, UserFactory
 
 ALL_YES = dict.fromkeys(ConsentItem.values, True)
@@ -59,6 +68,24 @@ def add_question(section: Section, variable: str, kind: str = "single", options=
     for i, (code, label) in enumerate(options or [], start=1):
         Option.objects.create(question=question, position=i, code=code, label=label)
     return question
+
+
+def store_answer(response, question, value, row=None) -> Answer | None:
+    """Store one answer directly: a list of codes, a float, a text, "decline" (prefer not to
+    say), or ``None`` (no answer: nothing is stored)."""
+    if value is None:
+        return None
+    answer = Answer(response=response, question=question, row=row)
+    if value == "decline":
+        answer.declined = True
+    elif isinstance(value, list):
+        answer.codes = value
+    elif isinstance(value, float):
+        answer.number = value
+    else:
+        answer.text = value
+    answer.save()
+    return answer
 
 
 @pytest.fixture
