@@ -554,11 +554,16 @@ class Submission(models.Model):
     released = models.BooleanField(null=True, blank=True, editable=False)
     release_note = models.CharField(max_length=200, blank=True, editable=False)
     ladder = models.JSONField(null=True, blank=True, editable=False)
+    # The team's own count: its first submission is #1, whoever made it and in whichever phase
+    # (ids are site-wide and tell a team nothing). Given under the team's lock at upload;
+    # ``label`` falls back to the id for rows made without it (bulk inserts in benchmarks).
+    number = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["team", "phase", "status", "created_at"])]
         constraints = [
+            models.UniqueConstraint(fields=["team", "number"], name="submission_number_per_team"),
             models.UniqueConstraint(
                 fields=["team", "phase"],
                 condition=Q(selected=True),
@@ -576,6 +581,11 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"Submission {self.pk} by {self.team}"
+
+    @property
+    def label(self) -> int:
+        """The number the team knows this submission by."""
+        return self.number or self.pk
 
 
 class FactSheet(models.Model):

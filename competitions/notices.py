@@ -27,14 +27,14 @@ def submission_finished(submission: Submission) -> None:
         return
     challenge = submission.phase.challenge
     url = reverse("competitions:submission", args=[challenge.slug, submission.pk])
-    names = {"n": submission.pk, "phase": submission.phase.name, "challenge": challenge.title}
+    names = {"n": submission.label, "phase": submission.phase.name, "challenge": challenge.title}
     if submission.status == Submission.Status.FAILED:
         first_line = (submission.message or "").strip().splitlines()[:1]
         notify(
             user_ids=[submission.created_by_id],
             kind=Kind.SUBMISSION,
             key=f"submission:{submission.pk}:failed",
-            title=_("Submission %(n)s to %(challenge)s · %(phase)s failed") % names,
+            title=_("Submission #%(n)s to %(challenge)s · %(phase)s failed") % names,
             body=first_line[0] if first_line else "",
             url=url,
         )
@@ -43,7 +43,7 @@ def submission_finished(submission: Submission) -> None:
             user_ids=[submission.created_by_id],
             kind=Kind.SUBMISSION,
             key=f"submission:{submission.pk}:scored",
-            title=_("Submission %(n)s to %(challenge)s · %(phase)s is scored") % names,
+            title=_("Submission #%(n)s to %(challenge)s · %(phase)s is scored") % names,
             body=_("Its results are on the submission's page."),
             url=url,
         )

@@ -312,7 +312,7 @@ def submission_list(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "challenge": challenge,
         "participant": participant,
-        "submissions": selectors.team_submissions(participant.team),
+        "rows": selectors.team_submission_rows(participant.team, request.user),
         "phases": challenge.phases.all(),
     }
     return render(request, "competitions/submission_list.html", context)

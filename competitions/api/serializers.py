@@ -140,8 +140,8 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Submission
-        fields = ("id", "challenge", "phase", "team", "original_name", "description", "status",
-                  "message", "created_at", "finished_at", "events", "results", "released",
+        fields = ("id", "number", "challenge", "phase", "team", "original_name", "description",
+                  "status", "message", "created_at", "finished_at", "events", "results", "released",
                   "release_note")
 
     def get_released(self, submission: Submission) -> bool | None:

@@ -20,6 +20,7 @@ from competitions.selectors.submissions import (
     subgroup_rows,
     submission_cost,
     submission_results,
+    team_submission_rows,
     team_submissions,
     user_submissions,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "submission_cost",
     "submission_results",
     "team_merges",
+    "team_submission_rows",
     "team_submissions",
     "truth_populations",
     "user_submissions",

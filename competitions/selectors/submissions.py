@@ -10,6 +10,7 @@ from competitions.costs import submission_costs
 from competitions.models import Participant, Submission, Team
 from competitions.quota import Remaining, remaining
 from competitions.release import Viewer, release_cell, released_splits, viewer_cache, viewer_for
+from competitions.selectors.leaderboards import leaderboard_table
 from scoring.result import SplitResult, read_stored
 
 
@@ -124,3 +125,33 @@ def api_results_for(user):
                 submission_results(submission, user, viewer=viewer_of(submission.phase))}
 
     return results
+
+
+def team_submission_rows(team: Team, user) -> list[dict]:
+    """The team's submissions for its list, newest first, each with its primary metric on the
+    public split as the user may see it (released: rounded, withheld under the ladder) and,
+    for the submission a phase's primary leaderboard counts, the rank that board shows."""
+    submissions = list(team_submissions(team))
+    viewer_of = viewer_cache(user)
+    counted: dict[int, int | None] = {}
+    for phase in {s.phase for s in submissions if s.status == Submission.Status.SCORED}:
+        board = phase.leaderboards.filter(is_primary=True).first()
+        if board is None:
+            continue
+        for row in leaderboard_table(board, split="public", user=user)["rows"]:
+            if row["team_id"] == team.pk:
+                counted[row["submission"]] = row.get("rank")
+    rows = []
+    for submission in submissions:
+        score = None
+        results = read_stored(submission.result) if submission.result else {}
+        public = results.get("public")
+        metric = submission.phase.primary_metric
+        if public is not None and metric in public.overall:
+            score = release_cell(public.overall[metric].to_dict(),
+                                 viewer=viewer_of(submission.phase), submission=submission)
+        rows.append({
+            "submission": submission, "metric": metric, "score": score,
+            "counted": submission.pk in counted, "rank": counted.get(submission.pk),
+        })
+    return rows

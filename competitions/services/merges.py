@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -106,7 +106,13 @@ def team_merge_accept(*, merge_request: TeamMergeRequest, user) -> Team:
             team=old, selected=True,
             phase__in=Submission.objects.filter(team=merged, selected=True).values("phase"),
         ).update(selected=False)
-        Submission.objects.filter(team=old, phase__in=running).update(team=merged)
+        # Moved submissions take the next numbers of the team they join, in upload order.
+        last = Submission.objects.filter(team=merged).aggregate(last=Max("number"))["last"] or 0
+        moving = list(Submission.objects.filter(team=old, phase__in=running)
+                      .order_by("created_at", "pk"))
+        for offset, submission in enumerate(moving, start=1):
+            submission.team, submission.number = merged, last + offset
+        Submission.objects.bulk_update(moving, ["team", "number"])
         TeamMergeRequest.objects.filter(Q(from_team=old) | Q(into_team=old)).delete()
         TeamInvitation.objects.filter(team=old).delete()
         if not old.submissions.exists():

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,6 +64,7 @@ def submission_create(
         submission = Submission(
             phase=phase,
             team=team,
+            number=next_team_number(team),
             created_by=user,
             original_name=(upload.name or "predictions.csv")[-255:],
             size=size,
@@ -91,6 +93,12 @@ def submission_create(
             sheet.save()
         submission_enqueue(submission)
     return submission
+
+
+def next_team_number(team: Team) -> int:
+    """The number of the team's next submission; the caller holds the team's row lock."""
+    last = Submission.objects.filter(team=team).aggregate(last=Max("number"))["last"]
+    return (last or 0) + 1
 
 
 def submission_refusal(*, phase: Phase, user, now: datetime | None = None) -> str | None:

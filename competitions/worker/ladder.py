@@ -85,7 +85,7 @@ def release_decide(
     detail = {"compared_to": best.pk, "column": column.id, **step.to_dict()}
     if step.released:
         return Decision(released=True, ladder=detail)
-    note = _("not significantly better than your best (#%(n)d)") % {"n": best.pk}
+    note = _("not significantly better than your best (#%(n)d)") % {"n": best.label}
     return Decision(released=False, note=note, ladder=detail)
 
 

@@ -134,7 +134,7 @@ def test_the_author_is_told_when_a_submission_is_scored_and_when_one_fails(
     # No score leaves in a notice: the numbers are on the page it links to, released there.
     told = notices[f"submission:{scored.pk}:scored"]
     assert told.title == (
-        f"Submission {scored.pk} to {open_phase.challenge.title} · {open_phase.name} is scored"
+        f"Submission #{scored.label} to {open_phase.challenge.title} · {open_phase.name} is scored"
     )
     assert told.body == "Its results are on the submission's page."
 
