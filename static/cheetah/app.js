@@ -126,6 +126,26 @@
     });
   }
 
+  // Table frames: the page serves each with tabindex=0 so that a keyboard can scroll a wide
+  // table; a frame whose table fits needs no tab stop, so it leaves the tab order until the window
+  // narrows and it scrolls again.
+  function updateFrames() {
+    document.querySelectorAll(".table-frame").forEach(function (frame) {
+      if (frame.scrollWidth > frame.clientWidth) frame.setAttribute("tabindex", "0");
+      else frame.removeAttribute("tabindex");
+    });
+  }
+
+  function tableFrames() {
+    var pending = false;
+    window.addEventListener("resize", function () {
+      if (pending) return;
+      pending = true;
+      window.requestAnimationFrame(function () { pending = false; updateFrames(); });
+    });
+    updateFrames();
+  }
+
   // Leaderboards: fetch the table every few seconds (data-live-interval) and swap it in when the
   // worker has ranked a newer field.
   function liveTables() {
@@ -144,6 +164,7 @@
               current.replaceWith(fresh);
               localTimes(box);
               sortable(box);
+              updateFrames();
             }
           }
           window.setTimeout(poll, every);
@@ -159,5 +180,6 @@
     statusPolling();
     sortable(document);
     liveTables();
+    tableFrames();
   });
 })();

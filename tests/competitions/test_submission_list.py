@@ -89,5 +89,5 @@ def test_a_submission_the_ladder_did_not_release_shows_no_score(
                               args=[open_phase.challenge.slug])).content.decode()
     row = html.split(f'data-submission="{again.pk}"')[1].split("</tr>")[0]
     cells = [cell.split("</td>")[0].strip() for cell in row.split("<td>")[1:]]
-    assert cells[6] == "—" and cells[7] == "—"  # no score, no rank
-    assert 'class="withheld"' in cells[5]
+    assert cells[5] == "—" and cells[6] == "—"  # no score, no rank
+    assert 'class="withheld"' in cells[4]

@@ -35,7 +35,7 @@ def _page(client, user, submission) -> str:
 
 
 def _group_row(page: str, group: str) -> str:
-    start = page.index(f"<td>{group}")
+    start = page.index(f'<th scope="row">{group}')  # the group heads its row
     return page[start : page.index("</tr>", start)]
 
 

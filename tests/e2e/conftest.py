@@ -316,6 +316,13 @@ def wait_for(predicate, *, timeout: float = 60, interval: float = 0.25, what: st
     raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
 
 
+# An init script (which the page's policy does not govern) that records every violation of it.
+COLLECT_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

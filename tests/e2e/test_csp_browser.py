@@ -6,15 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import COLLECT_VIOLATIONS
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-COLLECT_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation',
-  (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
-"""
 
 
 def _violations(page, console: list[str]) -> list[str]:

@@ -236,8 +236,8 @@ def test_the_submission_page_leaves_no_attribute_or_intersection_line_with_one_u
     for group in result.groups:
         if group.suppressed:
             values = [m.value for m in group.metrics.values() if m.value is not None]
-            row = re.search(rf"<td>{re.escape(group.attribute)}</td><td>"
-                            rf"{re.escape(group.group)}[^<]*(?:<abbr[^>]*>[^<]*</abbr>)?</td>"
+            row = re.search(rf"<td>{re.escape(group.attribute)}</td><th scope=\"row\">"
+                            rf"{re.escape(group.group)}[^<]*(?:<abbr[^>]*>[^<]*</abbr>)?</th>"
                             r"<td>([^<]*)</td>(.*?)</tr>", text, re.S)
             assert row is not None, group.group
             assert row.group(1) == "—"
