@@ -134,19 +134,19 @@ def read_truth(
     if task == "binary":
         labels, bad = _parse_binary(raw)
         if bad.any():
-            problems.append(_rows(bad, "labels are not 0 or 1 (true/false also accepted)"))
+            problems.append(_rows(bad, _LABEL, "not 0 or 1 (true/false also accepted)"))
     elif task == "multiclass":
         labels = raw
         empty = labels == ""
         if empty.any():
-            problems.append(_rows(empty, "labels are empty"))
+            problems.append(_rows(empty, _LABEL, "empty"))
         present = sorted(set(labels[~empty]))
         if classes is not None:
             found_classes = tuple(str(c) for c in classes)
             undeclared = sorted(set(present) - set(found_classes))
             if undeclared:
                 unknown = np.isin(labels, undeclared)
-                problems.append(_rows(unknown, "labels are not among the declared classes"))
+                problems.append(_rows(unknown, _LABEL, "not among the declared classes"))
         else:
             found_classes = tuple(_natural_order(present))
         if found_classes is not None and len(found_classes) < 2:
@@ -154,16 +154,17 @@ def read_truth(
     else:
         labels, bad_number, bad_missing = _parse_numbers(raw)
         if bad_missing.any():
-            problems.append(_rows(bad_missing, "labels are empty or NaN"))
+            problems.append(_rows(bad_missing, _LABEL, "empty or NaN"))
         if bad_number.any():
-            problems.append(_rows(bad_number, "labels are not finite numbers"))
+            problems.append(_rows(bad_number, ("label is not a finite number",
+                                               "labels are not finite numbers")))
 
     split = None
     if "split" in header:
         split = table["split"].str.lower().to_numpy(dtype=object)
         bad = ~np.isin(split, SPLITS)
         if bad.any():
-            problems.append(_rows(bad, "split values are not 'public' or 'private'"))
+            problems.append(_rows(bad, _SPLIT_VALUE, "not 'public' or 'private'"))
     if problems:
         raise InputError(problems)
 
@@ -234,50 +235,54 @@ def read_predictions(
     position = pd.Index(truth.case_ids).get_indexer(ids)
     unknown = (position < 0) & (ids != "")
     if unknown.any():
-        problems.append(_ids(ids[unknown], "case ids are not in the ground truth"))
+        problems.append(_ids(ids[unknown], _CASE_ID, "not in the ground truth"))
     seen = np.zeros(truth.n, dtype=bool)
     seen[position[position >= 0]] = True
     if not seen.all():
-        problems.append(_ids(truth.case_ids[~seen], "cases missing"))
+        problems.append(_ids(truth.case_ids[~seen], ("case", "cases"), "missing"))
 
-    def numbers(column: str, what: str) -> np.ndarray:
+    def numbers(column: str, what: tuple[str, str]) -> np.ndarray:
         values, not_number, missing = _parse_numbers(table[column].to_numpy(dtype=object))
+        one, many = what
         if missing.any():
-            problems.append(_by_id(ids, missing, f"{what} are empty or NaN"))
+            problems.append(_by_id(ids, missing, (f"{one} is", f"{many} are"), "empty or NaN"))
         if not_number.any():
-            problems.append(_by_id(ids, not_number, f"{what} are not finite numbers"))
+            problems.append(_by_id(ids, not_number, (f"{one} is not a finite number",
+                                                     f"{many} are not finite numbers")))
         return values
 
     scores = labels = probabilities = values = None
     if task == "binary":
-        scores = numbers("score", "scores")
+        scores = numbers("score", ("score", "scores"))
         outside = np.isfinite(scores) & ((scores < 0) | (scores > 1))
         if outside.any():
-            problems.append(_by_id(ids, outside, "scores are outside [0, 1]"))
+            problems.append(_by_id(ids, outside, ("score is", "scores are"), "outside [0, 1]"))
         if "label" in header:
             labels, bad = _parse_binary(table["label"].to_numpy(dtype=object))
             if bad.any():
-                problems.append(_by_id(ids, bad, "labels are not 0 or 1"))
+                problems.append(_by_id(ids, bad, _LABEL, "not 0 or 1"))
     elif task == "multiclass":
         labels = table["label"].to_numpy(dtype=object)
         bad = ~np.isin(labels, np.array(truth.classes, dtype=object))
         if bad.any():
             problems.append(
-                _by_id(ids, bad, "labels are not one of the classes " + ", ".join(truth.classes))
+                _by_id(ids, bad, _LABEL,
+                       "not one of the classes " + ", ".join(truth.classes))
             )
         if all(c in header for c in probability_columns):
             probabilities = np.column_stack(
-                [numbers(c, f"{c} values") for c in probability_columns]
+                [numbers(c, (f"{c} value", f"{c} values")) for c in probability_columns]
             )
             finite = np.isfinite(probabilities).all(axis=1)
             outside = finite & ((probabilities < 0) | (probabilities > 1)).any(axis=1)
             if outside.any():
-                problems.append(_by_id(ids, outside, "probabilities are outside [0, 1]"))
+                problems.append(_by_id(ids, outside, _PROBABILITY, "outside [0, 1]"))
             off = finite & (np.abs(probabilities.sum(axis=1) - 1) > 1e-6)
             if off.any():
-                problems.append(_by_id(ids, off, "probability rows do not sum to 1 (± 1e-6)"))
+                problems.append(_by_id(ids, off, ("probability row does", "probability rows do"),
+                       "not sum to 1 (± 1e-6)"))
     else:
-        values = numbers("value", "values")
+        values = numbers("value", ("value", "values"))
     if problems:
         raise InputError(problems)
 
@@ -439,31 +444,32 @@ def _check_columns(
     optional: Sequence[str] | None,
     expected: str,
 ) -> list[str]:
-    """Missing required columns; unexpected ones too unless ``optional`` is None (any extra)."""
-    problems = [
-        f"missing column {name!r} (expected columns: {expected})"
-        for name in required
-        if name not in header
-    ]
+    """Missing required columns and, unless ``optional`` is None (any extra allowed),
+    unexpected ones: one problem that names the expected columns once."""
+    missing = [name for name in required if name not in header]
+    unexpected = []
     if optional is not None:
         allowed = set(required) | set(optional)
         unexpected = [name for name in header if name not in allowed]
-        if unexpected:
-            problems.append(
-                "unexpected columns: " + ", ".join(unexpected) + f" (expected columns: {expected})"
-            )
-    return problems
+    parts = []
+    if missing:
+        parts.append(("missing column " if len(missing) == 1 else "missing columns ")
+                     + ", ".join(repr(name) for name in missing))
+    if unexpected:
+        parts.append(("unexpected column: " if len(unexpected) == 1 else "unexpected columns: ")
+                     + ", ".join(unexpected))
+    return [f"{'; '.join(parts)} (expected columns: {expected})"] if parts else []
 
 
 def _check_ids(ids: np.ndarray) -> list[str]:
     problems = []
     empty = ids == ""
     if empty.any():
-        problems.append(_rows(empty, "rows have an empty case_id"))
+        problems.append(_rows(empty, ("row has", "rows have"), "an empty case_id"))
     series = pd.Series(ids[~empty])
     repeated = series[series.duplicated(keep="first")].unique()
     if len(repeated):
-        problems.append(_ids(repeated, "case ids appear more than once"))
+        problems.append(_ids(repeated, ("case id appears", "case ids appear"), "more than once"))
     return problems
 
 
@@ -501,21 +507,33 @@ def _first(items: Sequence[str], count: int) -> str:
     return shown + (", …" if count > SHOWN else "")
 
 
-def _rows(mask: np.ndarray, what: str) -> str:
+Subject = tuple[str, str]  # the words for one and for many: ("score is", "scores are")
+_LABEL: Subject = ("label is", "labels are")
+_SPLIT_VALUE: Subject = ("split value is", "split values are")
+_CASE_ID: Subject = ("case id is", "case ids are")
+_PROBABILITY: Subject = ("probability is", "probabilities are")
+
+
+def _counted(n: int, subject: Subject, rest: str) -> str:
+    """"1 score is empty", "2 scores are empty": the subject agrees with the count."""
+    return " ".join(part for part in (str(n), subject[0 if n == 1 else 1], rest) if part)
+
+
+def _rows(mask: np.ndarray, subject: Subject, rest: str = "") -> str:
     rows = (np.flatnonzero(mask) + 2).tolist()
-    return f"{len(rows)} {what}, first rows: {_first(rows, len(rows))}"
+    return f"{_counted(len(rows), subject, rest)}, first rows: {_first(rows, len(rows))}"
 
 
-def _ids(ids: Sequence[str] | np.ndarray, what: str) -> str:
+def _ids(ids: Sequence[str] | np.ndarray, subject: Subject, rest: str = "") -> str:
     ids = list(ids)
-    return f"{len(ids)} {what}, first: {_first(ids, len(ids))}"
+    return f"{_counted(len(ids), subject, rest)}, first: {_first(ids, len(ids))}"
 
 
-def _by_id(ids: np.ndarray, mask: np.ndarray, what: str) -> str:
+def _by_id(ids: np.ndarray, mask: np.ndarray, subject: Subject, rest: str = "") -> str:
     """Name offending cases by id where they have one, else by row."""
     if (ids[mask] == "").any():
-        return _rows(mask, what)
-    return _ids(ids[mask], what)
+        return _rows(mask, subject, rest)
+    return _ids(ids[mask], subject, rest)
 
 
 def _size(n_bytes: int) -> str:

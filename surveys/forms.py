@@ -51,7 +51,7 @@ class ConsentForm(forms.Form):
                 help_text=CONSENT_HELP[item],
                 initial=initial_choices.get(item.value, False),
                 # form_fields.html prints the help text with this id.
-                widget=forms.CheckboxInput(attrs={"aria-describedby": f"id_{item.value}_help"}),
+                widget=forms.CheckboxInput(attrs={"aria-describedby": f"id_{item.value}_helptext"}),
             )
 
     def choices(self) -> dict[str, bool]:

@@ -73,3 +73,25 @@ def test_the_footer_links_the_api_docs_and_for_the_signed_in_their_token(client)
     client.force_login(UserFactory())
     assert reverse("accounts:api-token") in client.get(
         reverse("competitions:challenge-list")).content.decode()
+
+
+def test_every_description_a_form_control_points_to_is_on_the_page(client):
+    """Screen readers announce a field's help through ``aria-describedby``: the id it names must
+    exist (the sign-up's username help pointed to a missing one)."""
+    import re
+
+    pages = [reverse("accounts:signup")]
+    client.get(pages[0])
+    user = UserFactory()
+    client.force_login(user)
+    pages += [reverse("accounts:profile"), reverse("notifications:preferences")]
+    client.logout()
+    for url in pages:
+        if url != pages[0]:
+            client.force_login(user)
+        html = client.get(url).content.decode()
+        ids = set(re.findall(r'\sid="([^"]+)"', html))
+        described = {i for group in re.findall(r'aria-describedby="([^"]+)"', html)
+                     for i in group.split()}
+        assert described or url != pages[0], url
+        assert described <= ids, (url, described - ids)

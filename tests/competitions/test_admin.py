@@ -52,7 +52,7 @@ def test_a_ground_truth_with_duplicate_ids_is_refused_with_the_reason(client, or
     response = client.post(reverse("admin:competitions_phase_add"), _phase_form(challenge, bad))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "1 case ids appear more than once, first: a" in page
+    assert "1 case id appears more than once, first: a" in page
     assert "first rows: 4" in page
     assert not Phase.objects.filter(slug="final").exists()
 

@@ -54,9 +54,9 @@ def test_invalid_input_exits_2_with_one_line_per_problem(files, tmp_path, capsys
     bad.write_text("case_id,score\np00000,2\np00000,0.5\n")
     assert main(["evaluate", "--truth", str(truth), "--predictions", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert "1 case ids appear more than once, first: p00000" in err
+    assert "1 case id appears more than once, first: p00000" in err
     assert "7873 cases missing, first: p00001, p00002, p00003, p00004, p00005, …" in err
-    assert "1 scores are outside [0, 1], first: p00000" in err
+    assert "1 score is outside [0, 1], first: p00000" in err
     assert not any("Traceback" in line for line in err)
 
 

@@ -59,20 +59,21 @@ def test_every_prediction_problem_is_reported_at_once_with_counts_and_first_ids(
     found = problems(read_predictions, io.BytesIO(("case_id,score\n" + "\n".join(rows)).encode()),
                      reference)
     joined = "\n".join(found)
-    assert "1 case ids appear more than once, first: p00000" in found
-    assert "1 case ids are not in the ground truth, first: x1" in found
+    assert "1 case id appears more than once, first: p00000" in found
+    assert "1 case id is not in the ground truth, first: x1" in found
     assert "46 cases missing, first: p00050, p00051, p00052, p00053, p00054, …" in found
-    assert "1 scores are not finite numbers, first: p00060" in found
+    assert "1 score is not a finite number, first: p00060" in found
     assert "2 scores are empty or NaN, first: p00061, p00063" in found
-    assert "1 scores are outside [0, 1], first: p00062" in found
+    assert "1 score is outside [0, 1], first: p00062" in found
     assert "Traceback" not in joined
 
 
 def test_missing_and_unexpected_columns_name_what_was_expected():
     found = problems(read_predictions, io.BytesIO(b"id,prob\np1,0.2\n"), truth())
     expected = "expected columns: case_id, score and optionally label"
-    assert f"missing column 'case_id' ({expected})" in found
-    assert any(line.startswith("unexpected columns: id, prob") for line in found)
+    # One line, which names the expected columns once.
+    assert found == [f"missing columns 'case_id', 'score'; unexpected columns: id, prob "
+                     f"({expected})"]
 
 
 @pytest.mark.parametrize(
@@ -112,15 +113,15 @@ def test_files_over_the_size_limit_are_refused_before_parsing():
 def test_ground_truth_problems_never_show_a_label():
     data = b"case_id,label\np1,1\np1,0\n,1\np4,yes\np5,2\n"
     found = problems(truth, data)
-    assert "1 rows have an empty case_id, first rows: 4" in found
-    assert "1 case ids appear more than once, first: p1" in found
+    assert "1 row has an empty case_id, first rows: 4" in found
+    assert "1 case id appears more than once, first: p1" in found
     assert "2 labels are not 0 or 1 (true/false also accepted), first rows: 5, 6" in found
     assert not any("yes" in line or " 2," in line for line in found)
 
 
 def test_ground_truth_split_must_be_public_or_private():
     found = problems(truth, b"case_id,label,split\np1,1,public\np2,0,test\n")
-    assert found == ["1 split values are not 'public' or 'private', first rows: 3"]
+    assert found == ["1 split value is not 'public' or 'private', first rows: 3"]
 
 
 def test_multiclass_classes_follow_the_declared_order_or_sort_naturally():
@@ -137,9 +138,9 @@ def test_multiclass_probabilities_must_cover_every_class_and_sum_to_one():
     assert any("missing p_z" in line for line in found)
     bad = b"case_id,label,p_x,p_y,p_z\na,x,0.5,0.6,0\nb,w,0.2,0.3,0.5\nc,z,-0.1,0.1,1\n"
     found = problems(read_predictions, io.BytesIO(bad), reference, task="multiclass")
-    assert "1 labels are not one of the classes x, y, z, first: b" in found
-    assert "1 probabilities are outside [0, 1], first: c" in found
-    assert "1 probability rows do not sum to 1 (± 1e-6), first: a" in found
+    assert "1 label is not one of the classes x, y, z, first: b" in found
+    assert "1 probability is outside [0, 1], first: c" in found
+    assert "1 probability row does not sum to 1 (± 1e-6), first: a" in found
 
 
 def test_regression_reads_numbers_and_reports_non_numbers():

@@ -48,8 +48,8 @@ def test_a_new_version_asks_again_at_the_next_visit_but_never_blocks_submitting(
     assert page["Location"].startswith(reverse("surveys:consent", args=[study.slug]))
     form = client.get(page["Location"])
     assert b"version 1" in form.content and b"time of day" in form.content
-    assert b'aria-describedby="id_research_help"' in form.content
-    assert b'<small id="id_research_help">' in form.content
+    assert b'aria-describedby="id_research_helptext"' in form.content
+    assert b'<small id="id_research_helptext">' in form.content
     client.post(form.wsgi_request.get_full_path(), {"participate": "on", "research": "on"})
     assert client.get(reverse("competitions:challenge-list")).status_code == 200
     latest = ConsentDecision.objects.filter(user=user, item="participate").last()
