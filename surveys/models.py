@@ -271,6 +271,9 @@ class Survey(models.Model):
         PHASE_END = "phase_end", _("After a phase ends (post-survey, with an e-mail and notice)")
         LINK = "link", _("By link only")
 
+    # What a response means; frozen once there is one (``clean``).
+    FROZEN_FIELDS = ("study", "slug", "title", "intro", "trigger", "phase")
+
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="surveys")
     slug = models.CharField(
         max_length=10,
@@ -313,6 +316,17 @@ class Survey(models.Model):
     def __str__(self) -> str:
         return f"{self.title} (v{self.version})"
 
+    def save(self, *args, **kwargs) -> None:
+        fields = kwargs.get("update_fields")
+        if fields is None or {name.removesuffix("_id") for name in fields} & set(
+            self.FROZEN_FIELDS
+        ):
+            self._refuse_frozen_fields_change()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self._refuse_frozen_fields_change()
+
     def is_open(self, at=None) -> bool:
         at = at or timezone.now()
         return self.opens_at <= at < self.closes_at
@@ -322,18 +336,75 @@ class Survey(models.Model):
         """Whether the questions may no longer change in place (someone has answered)."""
         return self.pk is not None and self.responses.exists()
 
+    def _refuse_frozen_fields_change(self) -> None:
+        """What a response means — the questionnaire's identity, its introduction, whom it
+        asks — is frozen with it; when it is open (``opens_at``, ``closes_at``) is not, so an
+        answered survey can still be extended or closed early."""
+        if self.pk is None:
+            return
+        stored = Survey.objects.filter(pk=self.pk).first()
+        attnames = [self._meta.get_field(name).attname for name in self.FROZEN_FIELDS]
+        if stored is not None and any(
+            getattr(self, name) != getattr(stored, name) for name in attnames
+        ):
+            _refuse_if_frozen(stored)
+
 
 def _refuse_if_frozen(survey: Survey) -> None:
     """Questions of a survey with responses may not change in place (codes would mean two
-    things in one export); a change makes a new version."""
+    things in one export); a change makes a new version. The error's code (``frozen``) and
+    ``survey`` parameter let a form link to that action."""
     if survey.is_frozen:
         raise ValidationError(
-            _("“%(survey)s” has responses: make a new version to change its questions.")
-            % {"survey": survey}
+            _("“%(survey)s” has responses: make a new version to change its questions."),
+            code="frozen",
+            params={"survey": survey},
         )
 
 
-class Section(models.Model):
+def _refuse_frozen_change(part: SurveyPart) -> None:
+    """Refuse to add, change or move ``part`` (a page, question, option or grid row) in a
+    survey with responses — the one it belongs to now or the one it was saved in. Saving it
+    unchanged is allowed, so a form that shows a frozen part alongside others still saves."""
+    model = type(part)
+    stored = model.objects.filter(pk=part.pk).first() if part.pk is not None else None
+    if stored is not None and all(
+        getattr(part, f.attname) == getattr(stored, f.attname) for f in model._meta.concrete_fields
+    ):
+        return
+    for survey in {_survey_of(part), _survey_of(stored)}:
+        if survey is not None:
+            _refuse_if_frozen(survey)
+
+
+def _survey_of(part: SurveyPart | None) -> Survey | None:
+    """The survey ``part`` belongs to (``None`` before a form has chosen its parent)."""
+    if isinstance(part, Section):
+        return part.survey if part.survey_id else None
+    if isinstance(part, Question):
+        return part.section.survey if part.section_id else None
+    if isinstance(part, Option | GridRow):
+        return part.question.section.survey if part.question_id else None
+    return None
+
+
+class SurveyPart(models.Model):
+    """A page, question, option or grid row: none may be added, changed or moved in place
+    once its survey has responses (refused in ``clean()``, so forms show it, and in
+    ``save()``, so nothing else gets past)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        _refuse_frozen_change(self)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        _refuse_frozen_change(self)
+
+
+class Section(SurveyPart):
     """A page of a survey; answers are saved page by page."""
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="sections")
@@ -344,10 +415,11 @@ class Section(models.Model):
         ordering = ["survey", "position", "pk"]
 
     def __str__(self) -> str:
-        return self.title
+        # Names its survey and version: two versions' pages are otherwise alike in a choice.
+        return f"{self.survey}: {self.title}"
 
 
-class Question(models.Model):
+class Question(SurveyPart):
     class Kind(models.TextChoices):
         SINGLE = "single", _("Single choice")
         MULTIPLE = "multiple", _("Multiple choice")
@@ -380,19 +452,24 @@ class Question(models.Model):
     maximum = models.FloatField(null=True, blank=True)
     whole_number = models.BooleanField(
         default=False,
-        help_text=_("A number question that takes whole numbers only (a count): exported as an "
-                    "integer."),
+        help_text=_(
+            "A number question that takes whole numbers only (a count): exported as an integer."
+        ),
     )
     ordered = models.BooleanField(
         default=False,
-        help_text=_("The options of a single choice are in order (e.g. age bands): exported as "
-                    "ordinal. Likert items and grids are always ordinal."),
+        help_text=_(
+            "The options of a single choice are in order (e.g. age bands): exported as "
+            "ordinal. Likert items and grids are always ordinal."
+        ),
     )
     quasi_identifier = models.BooleanField(
         default=False,
-        help_text=_("A demographic answer that, combined with others, could single a person "
-                    "out: counted in the export's smallest-group check and withheld in groups "
-                    "that are too small."),
+        help_text=_(
+            "A demographic answer that, combined with others, could single a person "
+            "out: counted in the export's smallest-group check and withheld in groups "
+            "that are too small."
+        ),
     )
     show_if_question = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependants"
@@ -407,11 +484,7 @@ class Question(models.Model):
         ordering = ["section__position", "position", "pk"]
 
     def __str__(self) -> str:
-        return self.variable
-
-    def save(self, *args, **kwargs) -> None:
-        _refuse_if_frozen(self.section.survey)
-        super().save(*args, **kwargs)
+        return f"{self.section.survey}: {self.variable}"
 
     @property
     def survey(self) -> Survey:
@@ -426,6 +499,7 @@ class Question(models.Model):
         return {int(c) for c in self.show_if_codes.replace(" ", "").split(",") if c}
 
     def clean(self) -> None:
+        super().clean()
         problems = {}
         if self.show_if_question_id and not self.show_if_codes.strip():
             problems["show_if_codes"] = _("List the codes that make this question show.")
@@ -467,7 +541,7 @@ def _variable_problem(survey: Survey, variable: str, owner: models.Model) -> str
     return export_name_problem(survey.slug, survey.version, variable)
 
 
-class Option(models.Model):
+class Option(SurveyPart):
     """A choice (or a Likert grid's scale point) with its integer code."""
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
@@ -490,12 +564,8 @@ class Option(models.Model):
     def __str__(self) -> str:
         return f"{self.code} = {self.label}"
 
-    def save(self, *args, **kwargs) -> None:
-        _refuse_if_frozen(self.question.section.survey)
-        super().save(*args, **kwargs)
 
-
-class GridRow(models.Model):
+class GridRow(SurveyPart):
     """One item of a Likert grid, with a variable of its own."""
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="rows")
@@ -511,11 +581,8 @@ class GridRow(models.Model):
     def __str__(self) -> str:
         return self.variable
 
-    def save(self, *args, **kwargs) -> None:
-        _refuse_if_frozen(self.question.section.survey)
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
+        super().clean()
         if self.question_id and self.variable:
             problem = _variable_problem(self.question.section.survey, self.variable, self)
             if problem:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +23,7 @@ from surveys.models import (
     Study,
     StudyEvent,
     Survey,
+    SurveyNotice,
 )
 from surveys.naming import NOT_ANSWERED, NOT_SHOWN, PREFER_NOT
 
@@ -72,9 +73,7 @@ def has_withdrawn(user, study: Study) -> bool:
     button or by unticking taking part), as opposed to never having agreed."""
     if not user.is_authenticated:
         return False
-    decisions = ConsentDecision.objects.filter(
-        user=user, study=study, item=ConsentItem.PARTICIPATE
-    )
+    decisions = ConsentDecision.objects.filter(user=user, study=study, item=ConsentItem.PARTICIPATE)
     latest = decisions.last()
     return latest is not None and not latest.agreed and decisions.filter(agreed=True).exists()
 
@@ -150,37 +149,87 @@ def is_researcher(user, study: Study) -> bool:
     return researched_by(user).filter(pk=study.pk).exists()
 
 
-def surveys_due(user) -> list[Survey]:
-    """Open surveys the user is invited to and has not completed: pre-surveys of joined
-    challenges, and post-surveys they were notified of."""
-    now = timezone.now()
-    joined = Survey.objects.filter(
-        trigger=Survey.Trigger.JOIN, study__challenge__participants__user=user
+def current_versions(surveys: QuerySet[Survey]) -> QuerySet[Survey]:
+    """Only the surveys no newer version replaces: a survey's current version is the highest
+    of its study and slug, whether or not it is open yet."""
+    newer = Survey.objects.filter(
+        study=OuterRef("study"), slug=OuterRef("slug"), version__gt=OuterRef("version")
     )
-    notified = Survey.objects.filter(notices__user=user)
-    done = Response.objects.filter(user=user, completed_at__isnull=False).values("survey")
-    surveys = (
-        (joined | notified)
-        .filter(opens_at__lte=now, closes_at__gt=now)
-        .exclude(pk__in=done)
+    return surveys.filter(~Exists(newer))
+
+
+def is_current_version(survey: Survey) -> bool:
+    return current_versions(Survey.objects.filter(pk=survey.pk)).exists()
+
+
+def newest_version(survey: Survey) -> Survey:
+    """The highest version of ``survey``'s study and slug (``survey`` itself when current)."""
+    return Survey.objects.filter(study_id=survey.study_id, slug=survey.slug).order_by("-version")[0]
+
+
+def unfrozen(rows: QuerySet, survey_path: str = "pk") -> QuerySet:
+    """The rows of ``rows`` (surveys, or their pages or questions, whose survey is reached by
+    ``survey_path``) whose survey has no response yet: what an edit may still target."""
+    return rows.filter(~Exists(Response.objects.filter(survey=OuterRef(survey_path))))
+
+
+def surveys_due(user) -> list[Survey]:
+    """One prompt per survey that waits for the user: a pre-survey of a challenge they joined,
+    a post-survey they were notified of (of any version), in a study they take part in.
+
+    Versions of one survey (study and slug) are one survey to a participant (docs/studies.md,
+    "Versions"): it is offered at its current version, once; whoever completed any version is
+    not asked again, and whoever saved answers to an older version that is still open is
+    asked to finish that one rather than to start over.
+    """
+    now = timezone.now()
+    told = SurveyNotice.objects.filter(
+        user=user, survey__study=OuterRef("study"), survey__slug=OuterRef("slug")
+    )
+    current = (
+        current_versions(Survey.objects.all())
+        .filter(
+            Q(trigger=Survey.Trigger.JOIN, study__challenge__participants__user=user)
+            | Q(Exists(told))
+        )
         .select_related("study")
         .distinct()
     )
-    surveys = [s for s in surveys if has_agreed(user, s.study, ConsentItem.PARTICIPATE)]
-    if not surveys:
+    taking_part: dict[int, bool] = {}
+    offered = []
+    for survey in current:
+        study = survey.study
+        if study.pk not in taking_part:
+            taking_part[study.pk] = may_take_part(user, study) and has_agreed(
+                user, study, ConsentItem.PARTICIPATE
+            )
+        if taking_part[study.pk]:
+            offered.append(survey)
+    if not offered:
         return []
     withdrawn = last_withdrawals(user)
-    if not withdrawn:
-        return surveys
-    # A response kept from before a withdrawal is not offered again, even after a new consent.
-    kept = {
-        survey_id
-        for survey_id, study_id, started in Response.objects.filter(
-            user=user, survey__in=surveys
-        ).values_list("survey_id", "survey__study_id", "started_at")
-        if study_id in withdrawn and started <= withdrawn[study_id]
-    }
-    return [s for s in surveys if s.pk not in kept]
+    responses: dict[tuple[int, str], list[Response]] = {}
+    for response in Response.objects.filter(
+        user=user, survey__study__in={s.study_id for s in offered}
+    ).select_related("survey"):
+        responses.setdefault((response.survey.study_id, response.survey.slug), []).append(response)
+    due = []
+    for survey in offered:
+        mine = responses.get((survey.study_id, survey.slug), [])
+        # A response kept from before a withdrawal is not offered again, even after a new
+        # consent; like a completed one, it answers the survey.
+        if any(
+            r.completed_at is not None
+            or (survey.study_id in withdrawn and r.started_at <= withdrawn[survey.study_id])
+            for r in mine
+        ):
+            continue
+        started = [r.survey for r in mine if r.pages_seen and r.survey.is_open(now)]
+        if started:
+            due.append(max(started, key=lambda s: s.version))
+        elif survey.is_open(now):
+            due.append(survey)
+    return due
 
 
 def study_surveys(study: Study) -> list[Survey]:
@@ -281,3 +330,4 @@ def _answer_shown(question: Question, rows: pd.DataFrame | None) -> str:
         number = float(first["number"])
         return str(int(number)) if number.is_integer() else str(number)
     return text
+

@@ -286,10 +286,9 @@ def survey_new_version(*, survey: Survey) -> Survey:
     """Copy a survey (pages, questions, options, grid rows, conditions) as version + 1, for
     editing when the current version has responses and so may not change in place."""
     with transaction.atomic():
-        top = Survey.objects.filter(study=survey.study, slug=survey.slug).order_by("-version")
         new = Survey.objects.get(pk=survey.pk)
         new.pk = None
-        new.version = top.first().version + 1
+        new.version = selectors.newest_version(survey).version + 1
         new.announced_at = None
         new.save()
         copied: dict[int, Question] = {}
@@ -377,6 +376,10 @@ def post_survey_announce(*, survey_id: int) -> int:
     """Create a notice for each consenting participant of a post-survey's challenge once its
     phase has ended, and e-mail each notice once. Returns how many e-mails went out.
 
+    Only a survey's current version is announced, and only to whoever has neither been told of
+    another version of it (their notice already leads to the current one, see
+    ``selectors.surveys_due``) nor completed one: a new version prompts no one twice.
+
     Idempotent: notices are unique per (survey, user) and an e-mail is sent only for a notice
     without ``emailed_at``, so a second run sends nothing new.
     """
@@ -388,13 +391,26 @@ def post_survey_announce(*, survey_id: int) -> int:
             .filter(pk=survey_id, trigger=Survey.Trigger.PHASE_END)
             .first()
         )
-        if survey is None or survey.phase.end > now or not survey.is_open(now):
+        if (
+            survey is None
+            or survey.phase.end > now
+            or not survey.is_open(now)
+            or not selectors.is_current_version(survey)
+        ):
             return 0
+        versions = Survey.objects.filter(study=survey.study, slug=survey.slug).exclude(pk=survey.pk)
+        settled = set(
+            SurveyNotice.objects.filter(survey__in=versions).values_list("user_id", flat=True)
+        ) | set(
+            Response.objects.filter(survey__in=versions, completed_at__isnull=False).values_list(
+                "user_id", flat=True
+            )
+        )
         users = [
             p.user
-            for p in Participant.objects.filter(
-                challenge_id=survey.phase.challenge_id
-            ).select_related("user")
+            for p in Participant.objects.filter(challenge_id=survey.phase.challenge_id)
+            .exclude(user_id__in=settled)
+            .select_related("user")
         ]
         for user in users:
             if selectors.has_agreed(user, survey.study, ConsentItem.PARTICIPATE):

@@ -12,7 +12,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from cheetah.transient import TRANSIENT_ERRORS
-from surveys import services
+from surveys import selectors, services
 from surveys.models import Survey
 
 logger = logging.getLogger(__name__)
@@ -30,11 +30,17 @@ BEAT_TASK_OPTIONS = {
 
 @shared_task(**BEAT_TASK_OPTIONS)
 def announce_post_surveys() -> int:
-    """E-mail and notify participants of every open post-survey whose phase has ended."""
+    """E-mail and notify participants of every open post-survey whose phase has ended (at its
+    current version: an older one is not announced again)."""
     now = timezone.now()
     sent = 0
-    due = Survey.objects.filter(
-        trigger=Survey.Trigger.PHASE_END, phase__end__lte=now, opens_at__lte=now, closes_at__gt=now
+    due = selectors.current_versions(
+        Survey.objects.filter(
+            trigger=Survey.Trigger.PHASE_END,
+            phase__end__lte=now,
+            opens_at__lte=now,
+            closes_at__gt=now,
+        )
     ).values_list("pk", flat=True)
     for survey_id in due:
         sent += services.post_survey_announce(survey_id=survey_id)
