@@ -15,20 +15,26 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("CHEETAH_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-env.read_env(BASE_DIR / ".env")  # optional; absent in the repository
+# The checkout's own settings, written once by `make env` (which `make demo` runs): DEBUG, a
+# generated SECRET_KEY and the demo's folder, so every manage.py command works in a checkout
+# with nothing exported. Never in the repository or the image (.gitignore, .dockerignore).
+# Variables set in the environment win over the file (read_env only fills in what is unset).
+env.read_env(BASE_DIR / ".env")
+
+VAR_DIR = Path(env.str("CHEETAH_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 
-# A default key only when DEBUG is on (make demo and make test set it), so a production
-# deployment cannot start with a key that is published here.
+# A default key only when DEBUG is on (make test sets it), so a production deployment cannot
+# start with a key that is published here. manage.py prints this message as one line.
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "Set SECRET_KEY in the environment (or DEBUG=1 for development)."
+            "Set SECRET_KEY in the environment (or DEBUG=1 for development; in a checkout, "
+            "`make env` writes both to .env)."
         )
     SECRET_KEY = "insecure-development-key-used-only-with-DEBUG"
 
