@@ -221,9 +221,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cheetah@localhost")
 # --- Celery ---------------------------------------------------------------------------------
 # Default: kombu's file-system transport under var/, which needs no server. It does not
 # redeliver a message whose worker died; the database row is the source of truth and the sweeper
-# (beat) re-enqueues what is stuck, so nothing depends on redelivery.
+# (beat) re-enqueues what is stuck, so nothing depends on redelivery. The URL names the host the
+# transport assumes: with none, kombu logs "No hostname was supplied" at every connection, i.e.
+# for every task sent or received.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR.mkdir(parents=True, exist_ok=True)  # the transport does not create it
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -357,6 +359,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # failures are what we count; successful logins need no log
+# No "AXES: BEGIN version …" line at every start of every process (each manage.py command, each
+# worker); lockouts are still logged, naming the locked (user name, address) pair only.
+AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_address"
 
 LOGGING = {
