@@ -20,67 +20,35 @@ import argparse
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LEADERBOARD = "c/flchain-mortality/phases/test/leaderboard.json"
-TEAMS = 3  # Light Chain Gang (alice and bob), carol, dave: seed_demo's four submissions
+sys.path.insert(0, str(ROOT))
+
+from tests.checkout import (  # noqa: E402 - after the path
+    DEMO_TEAMS,
+    demo_teams_ranked,
+    newcomer_env,
+    page,
+    stop_process_group,
+)
+
 NOISE = {
     "No hostname was supplied": "kombu, per connection",
     "superuser privileges": "Celery, worker as root",
     "AXES: BEGIN": "django-axes, per process",
 }
-# What a developer's shell may hold that the demo must not need.
-UNSET = (
-    "DEBUG",
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "REDIS_URL",
-    "CHEETAH_VAR_DIR",
-    "NUMBA_CACHE_DIR",
-    "DJANGO_SETTINGS_MODULE",
-    "VIRTUAL_ENV",
-)
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def get(url: str) -> bytes | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read() if response.status == 200 else None
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
-
-
-def teams_on_board(url: str) -> int:
-    body = get(url)
-    if body is None:
-        return 0
-    return sum(1 for entry in json.loads(body)["entries"] if entry["score"] is not None)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def run(clone: Path, venv: Path | None, rev: str, timeout: float) -> dict:
@@ -93,34 +61,31 @@ def run(clone: Path, venv: Path | None, rev: str, timeout: float) -> dict:
         installed = (venv / ".installed").stat().st_mtime
         os.utime(clone / "requirements.txt", (installed - 1, installed - 1))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in UNSET}
     log_path = clone / "demo.log"
     with open(log_path, "wb") as log:
         start = time.monotonic()
         process = subprocess.Popen(
             ["make", "demo", f"PORT={port}"],
             cwd=clone,
-            env=env,
+            env=newcomer_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    page = board = None
+    base = f"http://127.0.0.1:{port}/"
+    first_page = board = None
     try:
         while time.monotonic() - start < timeout and process.poll() is None:
             now = time.monotonic() - start
-            if page is None and get(f"http://127.0.0.1:{port}/") is not None:
-                page = now
-            if (
-                page is not None
-                and teams_on_board(f"http://127.0.0.1:{port}/{LEADERBOARD}") >= TEAMS
-            ):
+            if first_page is None and page(base) is not None:
+                first_page = now
+            if first_page is not None and demo_teams_ranked(base) >= DEMO_TEAMS:
                 board = now
                 break
             time.sleep(0.25)
         time.sleep(2)  # let the last log lines land
     finally:
-        stop(process)
+        stop_process_group(process)
     log = log_path.read_text(errors="replace")
     if board is None:
         print(log[-3000:])
@@ -136,9 +101,11 @@ def run(clone: Path, venv: Path | None, rev: str, timeout: float) -> dict:
             capture_output=True,
             text=True,
         ).stdout.strip(),
-        "first_page_s": None if page is None else round(page, 1),
+        "first_page_s": None if first_page is None else round(first_page, 1),
         "leaderboard_filled_s": None if board is None else round(board, 1),
-        "filled_after_page_s": None if None in (page, board) else round(board - page, 1),
+        "filled_after_page_s": (
+            None if None in (first_page, board) else round(board - first_page, 1)
+        ),
         "warm": warm.group(0) if warm else None,
         "tasks_s": tasks,
         "noise": {text: log.count(text) for text in NOISE},

@@ -1,4 +1,5 @@
-"""A fresh checkout for tests that run the project as a newcomer does: ``make``, ``manage.py``.
+"""A fresh checkout for tests that run the project as a newcomer does: ``make``, ``manage.py``,
+``make demo`` (also used by ``benchmarks/demo_start.py``).
 
 The copy holds the files a clone of this working tree would (tracked and new files, nothing that
 .gitignore lists: no .env, no var/, no compiled kernels) and shares this checkout's venv.
@@ -7,10 +8,14 @@ Commands run with none of the settings a developer's shell (or this test run) ma
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,3 +73,36 @@ def run(
     return subprocess.run(
         args, cwd=cwd, env=newcomer_env(**extra), capture_output=True, text=True, timeout=timeout
     )
+
+
+# Light Chain Gang (alice and bob), carol and dave: the teams of seed_demo's four submissions.
+DEMO_TEAMS = 3
+DEMO_LEADERBOARD = "c/flchain-mortality/phases/test/leaderboard.json"
+
+
+def page(url: str) -> bytes | None:
+    """The body of ``url``, or None while the server does not answer with it."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def demo_teams_ranked(base_url: str) -> int:
+    """How many teams the demo leaderboard (JSON) shows with a score."""
+    body = page(base_url + DEMO_LEADERBOARD)
+    entries = json.loads(body)["entries"] if body else []
+    return sum(1 for entry in entries if entry["score"] is not None)
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM to a process started with ``start_new_session`` and all it started (``make
+    demo``: rundemo stops its web server, worker and beat), SIGKILL after 30 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

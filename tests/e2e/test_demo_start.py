@@ -8,50 +8,25 @@ in ``make install``, before the demo starts.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.checkout import checkout_copy, newcomer_env
+from tests.checkout import (
+    DEMO_TEAMS,
+    checkout_copy,
+    demo_teams_ranked,
+    newcomer_env,
+    page,
+    stop_process_group,
+)
 from tests.e2e.conftest import _free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
-# Light Chain Gang (alice and bob), carol and dave: the teams of seed_demo's four submissions.
-TEAMS = 3
 NOISE = ("No hostname was supplied", "superuser privileges", "AXES: BEGIN", "Traceback")
-
-
-def _get(url: str) -> bytes | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read()
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
-
-
-def _scored_teams(url: str) -> int:
-    body = _get(url)
-    entries = json.loads(body)["entries"] if body else []
-    return sum(1 for entry in entries if entry["score"] is not None)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to make and everything it started (rundemo stops its three processes)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_the_demo_ranks_its_submissions_within_15_s_of_its_first_page(tmp_path: Path):
@@ -71,23 +46,24 @@ def test_the_demo_ranks_its_submissions_within_15_s_of_its_first_page(tmp_path: 
         )
     try:
         wait_for(
-            lambda: _get(base) is not None or process.poll() is not None,
+            lambda: page(base) is not None or process.poll() is not None,
             timeout=300,
             what="the demo's first page",
         )
         assert process.poll() is None, log_path.read_text()[-3000:]
-        page = time.monotonic()
-        board = f"{base}c/flchain-mortality/phases/test/leaderboard.json"
+        answered = time.monotonic()
         try:
-            wait_for(lambda: _scored_teams(board) >= TEAMS, timeout=15, what="the leaderboard")
+            wait_for(
+                lambda: demo_teams_ranked(base) >= DEMO_TEAMS, timeout=15, what="the leaderboard"
+            )
         except AssertionError:
             pytest.fail(
-                f"{_scored_teams(board)} of {TEAMS} teams on the leaderboard 15 s after "
+                f"{demo_teams_ranked(base)} of {DEMO_TEAMS} teams on the leaderboard 15 s after "
                 f"the first page:\n{log_path.read_text()[-3000:]}"
             )
-        filled = time.monotonic() - page
+        filled = time.monotonic() - answered
     finally:
-        _stop(process)
+        stop_process_group(process)
     log = log_path.read_text(errors="replace")
     assert [text for text in NOISE if text in log] == [], log[-3000:]
     served = log.split("Cheetah demo:", 1)[1]
