@@ -3,11 +3,12 @@
 numba compiles a kernel at its first call, once per combination of argument types, and with
 ``cache=True`` keeps the machine code on disk (``scoring/__pycache__``, or ``NUMBA_CACHE_DIR``)
 keyed by the source file, so a later process only loads it. A fresh checkout or image has no
-such cache: the worker's first submissions would each wait for the compiler (12 to 50 s on two
-cores, docs/benchmarks.md, "Compiling the kernels"). :func:`warm_kernels` runs the entry points
-that the worker calls on a tiny made-up field, so every kernel is compiled (or loaded) for the
-argument types those entry points pass, not for types guessed here. ``make install`` and
-``make demo`` run it (``python -m scoring warm``), and so does the image's build.
+such cache: the worker's first submissions would each wait for the compiler (12 to 50 s on
+two cores, docs/benchmarks.md, "make demo from a fresh clone"). :func:`warm_kernels` runs the
+entry points that the worker calls on a tiny made-up field, so every kernel is compiled (or
+loaded) for the argument types those entry points pass, not for types guessed here.
+``make install`` (and so ``make demo`` and ``make test``) runs it as ``python -m scoring warm``,
+and so does the image's build.
 
 Not warmed: a per-case scorer's ``.median`` in a comparison or ladder (its median sweep is
 called with float weights); scorers are plugins the operator installs, so the first such
