@@ -15,20 +15,26 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("CHEETAH_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-env.read_env(BASE_DIR / ".env")  # optional; absent in the repository
+# The checkout's own settings, written once by `make env` (which `make demo` runs): DEBUG, a
+# generated SECRET_KEY and the demo's folder, so every manage.py command works in a checkout
+# with nothing exported. Never in the repository or the image (.gitignore, .dockerignore).
+# Variables set in the environment win over the file (read_env only fills in what is unset).
+env.read_env(BASE_DIR / ".env")
+
+VAR_DIR = Path(env.str("CHEETAH_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 
-# A default key only when DEBUG is on (make demo and make test set it), so a production
-# deployment cannot start with a key that is published here.
+# A default key only when DEBUG is on (make test sets it), so a production deployment cannot
+# start with a key that is published here. manage.py prints this message as one line.
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "Set SECRET_KEY in the environment (or DEBUG=1 for development)."
+            "Set SECRET_KEY in the environment (or DEBUG=1 for development; in a checkout, "
+            "`make env` writes both to .env)."
         )
     SECRET_KEY = "insecure-development-key-used-only-with-DEBUG"
 
@@ -218,9 +224,11 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # --- Celery ---------------------------------------------------------------------------------
 # Default: kombu's file-system transport under var/, which needs no server. It does not
 # redeliver a message whose worker died; the database row is the source of truth and the sweeper
-# (beat) re-enqueues what is stuck, so nothing depends on redelivery.
+# (beat) re-enqueues what is stuck, so nothing depends on redelivery. The URL names the host the
+# transport assumes: with none, kombu logs "No hostname was supplied" at every connection, i.e.
+# for every task sent or received.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR.mkdir(parents=True, exist_ok=True)  # the transport does not create it
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -362,6 +370,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # failures are what we count; successful logins need no log
+# No "AXES: BEGIN version …" line at every start of every process (each manage.py command, each
+# worker); lockouts are still logged, naming the locked (user name, address) pair only.
+AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_address"
 
 LOGGING = {

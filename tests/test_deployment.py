@@ -1,9 +1,12 @@
-"""docker-compose.yml, checked statically (no Docker engine here), and the CI environment."""
+"""docker-compose.yml and .dockerignore, checked statically (no Docker engine here), and the CI
+environment."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,8 +25,13 @@ def compose() -> dict:
 def test_compose_runs_postgres_redis_web_worker_and_beat(compose):
     assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat"}
     assert "gunicorn cheetah.wsgi" in compose["services"]["web"]["command"]
-    assert compose["services"]["worker"]["command"][:5] == ["celery", "-A", "cheetah", "worker",
-                                                           "--loglevel=INFO"]
+    assert compose["services"]["worker"]["command"][:5] == [
+        "celery",
+        "-A",
+        "cheetah",
+        "worker",
+        "--loglevel=INFO",
+    ]
     assert compose["services"]["beat"]["command"][:4] == ["celery", "-A", "cheetah", "beat"]
 
 
@@ -48,8 +56,6 @@ def test_every_variable_compose_sets_is_read_by_the_settings(compose):
         assert f'"{name}"' in source, name
 
 
-
-
 def test_ci_uses_the_real_services():
     """In CI (CHEETAH_REQUIRE_SERVICES=1) missing Postgres, Redis or Chromium fails here."""
     if os.environ.get("CHEETAH_REQUIRE_SERVICES") != "1":
@@ -62,3 +68,84 @@ def test_ci_uses_the_real_services():
     assert redis.Redis.from_url(settings.CELERY_BROKER_URL).ping()
     chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     assert shutil.which(chromium), f"Chromium not found at {chromium}"
+
+
+def _dockerignore_patterns() -> list[tuple[bool, re.Pattern]]:
+    """.dockerignore as Docker reads it (moby/patternmatcher): each line a pattern matched
+    against the path from the context's root, after a cleaning of the path; ``*`` and ``?``
+    stop at ``/``, ``**`` crosses folders; ``!`` re-includes; the last matching line wins."""
+    patterns = []
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        include = line.startswith("!")
+        text = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
+        regex = ""
+        i = 0
+        while i < len(text):
+            if text.startswith("**/", i):
+                regex, i = regex + "(?:.*/)?", i + 3
+            elif text.startswith("**", i):
+                regex, i = regex + ".*", i + 2
+            elif text[i] == "*":
+                regex, i = regex + "[^/]*", i + 1
+            elif text[i] == "?":
+                regex, i = regex + "[^/]", i + 1
+            elif text[i] == "[":
+                end = text.index("]", i)
+                regex, i = regex + text[i : end + 1], end + 1
+            else:
+                regex, i = regex + re.escape(text[i]), i + 1
+        patterns.append((include, re.compile(regex + r"\Z")))
+    return patterns
+
+
+def _in_build_context(path: str, patterns) -> bool:
+    """Whether ``docker build .`` sends ``path``: a pattern that matches it or a parent folder
+    of it decides, the last one that does wins."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    sent = True
+    for include, pattern in patterns:
+        if any(pattern.match(candidate) for candidate in candidates):
+            sent = include
+    return sent
+
+
+def test_the_image_gets_the_sources_but_not_the_checkouts_secrets_or_state():
+    """The Dockerfile copies the whole context (COPY . .); without .dockerignore, the .env that
+    make env writes (the checkout's SECRET_KEY) and the demo's database went into the image."""
+    patterns = _dockerignore_patterns()
+    local = [
+        ".env",
+        "var/cheetah.sqlite3",
+        "var/cheetah.sqlite3-wal",
+        "var/demo.key",
+        "var/private/truth/flchain.csv",
+        "var/broker/1_abc.cheetah.msg",
+        "db.sqlite3",
+        "competitions/fixtures/copy.sqlite3",
+        ".venv/bin/python",
+        ".git/config",
+        "scoring/__pycache__/tallies._tally-170.py311.1.nbc",
+        "cheetah/__pycache__/settings.cpython-311.pyc",
+        "media/avatar.png",
+    ]
+    assert [path for path in local if _in_build_context(path, patterns)] == []
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "manage.py" in tracked and "scoring/tallies.py" in tracked
+    assert [path for path in tracked if not _in_build_context(path, patterns)] == []
+
+
+def test_the_image_ships_compiled_kernels_outside_the_files_volume(compose):
+    """Kernels compiled at build time in a folder the volume does not cover, so that a new image's
+    kernels are not hidden by an older image's copy in the volume."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cache = re.search(r"NUMBA_CACHE_DIR=(\S+)", dockerfile)[1]
+    assert "python -m scoring warm" in dockerfile
+    assert dockerfile.index("COPY . .") < dockerfile.index("python -m scoring warm")
+    mounts = [volume.split(":")[1] for volume in compose["services"]["worker"]["volumes"]]
+    assert not [mount for mount in mounts if Path(cache).is_relative_to(mount)]

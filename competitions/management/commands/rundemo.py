@@ -15,6 +15,11 @@ from django.core.management.base import BaseCommand
 
 from competitions.management.commands.seed_demo import demo_logins_text
 
+# A Python warnings filter (-W) for Celery's SecurityWarning at the start of a worker that runs
+# as root, which is how a demo in a container runs; the warning is meant for deployments, and
+# the image runs its processes as its own user (Dockerfile).
+ROOT_WARNING = "ignore:You're running the worker with superuser privileges"
+
 
 class Command(BaseCommand):
     help = "Serve the demo with a Celery worker and beat; Ctrl-C stops everything."
@@ -25,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         python = sys.executable
-        celery = [python, "-m", "celery", "-A", "cheetah"]
+        celery = [python, "-W", ROOT_WARNING, "-m", "celery", "-A", "cheetah"]
         commands = {
             "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
             "beat": [*celery, "beat", "--loglevel=INFO"],
