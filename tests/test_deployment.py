@@ -3,10 +3,12 @@ environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,25 @@ def test_the_image_ships_compiled_kernels_outside_the_files_volume(compose):
     assert dockerfile.index("COPY . .") < dockerfile.index("python -m scoring warm")
     mounts = [volume.split(":")[1] for volume in compose["services"]["worker"]["volumes"]]
     assert not [mount for mount in mounts if Path(cache).is_relative_to(mount)]
+
+
+def test_the_image_collects_static_files_with_their_manifest_outside_the_files_volume(
+    compose, tmp_path
+):
+    """Production serves static files through the manifest storage, which needs the manifest
+    collectstatic writes only with DEBUG off; and the files sit outside the volume, so a new
+    image's files are not hidden by an older image's copy. The build's command, run here."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    static_root = re.search(r"STATIC_ROOT=(\S+)", dockerfile)[1]
+    mounts = [volume.split(":")[1] for volume in compose["services"]["web"]["volumes"]]
+    assert not [mount for mount in mounts if Path(static_root).is_relative_to(mount)]
+    command = re.search(r"(DEBUG=0 \S+ python manage.py collectstatic --noinput)", dockerfile)[1]
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"DEBUG", "SECRET_KEY", "DATABASE_URL"}}
+    env.update(STATIC_ROOT=str(tmp_path / "static"), CHEETAH_VAR_DIR=str(tmp_path / "var"))
+    done = subprocess.run(command.replace("python", sys.executable, 1), shell=True, cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())
+    assert "cheetah/cheetah.css" in manifest["paths"]
+    assert "cheetah/favicon.svg" in manifest["paths"]
