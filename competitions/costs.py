@@ -18,7 +18,8 @@ def submission_costs(submission_ids: Iterable[int]) -> dict[int, dict[str, float
     """``{id: {"energy_kwh", "co2e_kg", "compute_hours"}}`` for submissions that declared compute.
 
     ``compute_hours`` are device-hours (training + inference); ``co2e_kg`` is None when neither
-    the phase nor the challenge has a grid intensity. Submissions without a fact sheet, or whose
+    the phase nor the challenge has a grid intensity, and both estimates are None for "other"
+    hardware. Submissions without a fact sheet, or whose
     fact sheet gives no compute, are absent. One query.
     """
     sheets = FactSheet.objects.filter(
@@ -26,6 +27,11 @@ def submission_costs(submission_ids: Iterable[int]) -> dict[int, dict[str, float
     ).select_related("submission__phase__challenge")
     costs = {}
     for sheet in sheets:
+        if sheet.hardware == carbon.OTHER_HARDWARE:
+            # Hours declared on hardware without a rated power: no energy to estimate.
+            costs[sheet.submission_id] = {"energy_kwh": None, "co2e_kg": None,
+                                          "compute_hours": sheet.compute_hours}
+            continue
         intensity = sheet.submission.phase.effective_grid_intensity
         estimate = carbon.estimate_cost(
             carbon.FactSheet(

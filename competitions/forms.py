@@ -91,9 +91,18 @@ class SubmissionForm(forms.Form):
         max_value=MAX_DEVICES,
     )
 
+    # Given together or not at all: the page shows them as one group.
+    COMPUTE_FIELDS = ("training_hours", "inference_hours", "hardware", "devices")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["hardware"].choices = [("", _("— not given —")), *hardware_choices()]
+
+    def main_fields(self) -> list:
+        return [self[name] for name in self.fields if name not in self.COMPUTE_FIELDS]
+
+    def compute_fields(self) -> list:
+        return [self[name] for name in self.COMPUTE_FIELDS]
 
     def clean(self):
         cleaned = super().clean()

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 
-from scoring.carbon import HARDWARE_POWER_W
+from scoring.carbon import HARDWARE_POWER_W, OTHER_HARDWARE
 from scoring.groups import parse_pairs
 from scoring.similarity import FLAG_THRESHOLD
 from scoring.vocabulary import RULES, SPLITS
@@ -66,8 +66,12 @@ def random_split_seed() -> int:
 
 
 def hardware_choices() -> list[tuple[str, str]]:
-    """The hardware types a fact sheet may name: those ``scoring.carbon`` has a power for."""
-    return [(key, f"{key} ({watts:g} W)") for key, watts in sorted(HARDWARE_POWER_W.items())]
+    """The hardware types a fact sheet may name: those ``scoring.carbon`` has a power for (a
+    laptop's or desktop's processor among them), then "other", whose energy is not estimated."""
+    return [
+        *((key, f"{key} ({watts:g} W)") for key, watts in sorted(HARDWARE_POWER_W.items())),
+        (OTHER_HARDWARE, str(_("other (energy not estimated)"))),
+    ]
 
 
 def _data_file_path(instance: DataFile, filename: str) -> str:

@@ -41,7 +41,14 @@ HARDWARE_POWER_W: dict[str, float] = {
     "google-tpu-v3": 283.0,
     "intel-xeon-gold-6148": 150.0,
     "amd-epyc-7763": 280.0,
+    # A laptop's or a desktop's processor, for entries trained without an accelerator: Intel's
+    # processor base power (ark.intel.com) of a typical 2022 laptop chip (Core i7-1260P, 28 W)
+    # and desktop chip (Core i5-12400, 65 W).
+    "cpu-laptop": 28.0,
+    "cpu-desktop": 65.0,
 }
+# Hardware the table has no power for: the hours are declared, the energy is not estimated.
+OTHER_HARDWARE = "other"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,19 @@ def metric(value) -> str:
 
 
 @register.filter
+def quantity(value, digits: int = 2) -> str:
+    """An estimate such as kWh or kg CO2e: an em dash when none was declared or estimated,
+    "< 0.01" for a positive amount that rounds to zero (not "0.00", which reads as none)."""
+    if value is None or value == "":
+        return "—"
+    number = float(value)
+    smallest = 10 ** -int(digits)
+    if 0 < number < smallest:
+        return f"< {smallest:.{int(digits)}f}"
+    return f"{number:.{int(digits)}f}"
+
+
+@register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key)
 
