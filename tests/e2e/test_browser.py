@@ -37,6 +37,9 @@ def test_a_participant_joins_uploads_and_sees_their_score(
     expect(page.get_by_text(f"You joined {challenge.title}")).to_be_visible()
 
     page.get_by_role("link", name="Submit").first.click()
+    # Where she stands before she uploads: the quota left today and in the phase.
+    expect(page.get_by_text("can submit 3 more today (UTC) and 10 more in this phase")
+           ).to_be_visible()
     page.get_by_label("Predictions CSV").set_input_files(
         files=[{"name": "maria.csv", "mimeType": "text/csv", "buffer": good_predictions}]
     )
@@ -51,6 +54,14 @@ def test_a_participant_joins_uploads_and_sees_their_score(
     submission = Submission.objects.get(created_by__username="maria")
     assert submission.fact_sheet.compute_hours == 2.1
     auroc = submission.result["public"]["overall"]["auroc"]["value"]
+    # The list numbers it as the team's first and shows its released score.
+    mine = page.locator(f'tr[data-submission="{submission.pk}"]')
+    expect(mine.locator("th")).to_have_text("1")
+    expect(mine).to_contain_text(f"auroc {auroc:.3f}")
+    page.goto(f"{live_server.url}/c/{challenge.slug}/phases/{open_phase.slug}/submit/")
+    expect(page.get_by_text("can submit 2 more today (UTC) and 9 more in this phase")
+           ).to_be_visible()
+    page.go_back()
 
     page.get_by_role("link", name=f"Leaderboard: {open_phase.name}").click()
     row = page.locator("table.leaderboard tbody tr").filter(has_text="Maria")
