@@ -25,7 +25,8 @@ def compose() -> dict:
 
 
 def test_compose_runs_postgres_redis_web_worker_and_beat(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(compose["services"]) == {
+        "postgres", "redis", "web", "worker", "field-worker", "beat"}
     assert "gunicorn cheetah.wsgi" in compose["services"]["web"]["command"]
     assert compose["services"]["worker"]["command"][:5] == [
         "celery",
@@ -35,6 +36,10 @@ def test_compose_runs_postgres_redis_web_worker_and_beat(compose):
         "--loglevel=INFO",
     ]
     assert compose["services"]["beat"]["command"][:4] == ["celery", "-A", "cheetah", "beat"]
+    # Scoring and the field's analyses on their own queues, each with its workers.
+    queues = {name: compose["services"][name]["command"] for name in ("worker", "field-worker")}
+    assert queues["worker"][queues["worker"].index("-Q") + 1] == "cheetah"
+    assert queues["field-worker"][queues["field-worker"].index("-Q") + 1] == "cheetah.field"
 
 
 def test_web_worker_and_beat_share_one_environment(compose):

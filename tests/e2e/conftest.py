@@ -54,14 +54,17 @@ def _process_env(queue: str, env: dict[str, str] | None) -> dict[str, str]:
 
 
 def worker_start(
-    *, queue: str, log_path: Path, env: dict[str, str] | None = None, pool: str = "solo"
+    *, queue: str, log_path: Path, env: dict[str, str] | None = None, pool: str = "solo",
+    queues: tuple[str, ...] | None = None,
 ) -> subprocess.Popen:
     """Start ``celery -A cheetah worker`` on ``queue`` and the test database; return once it is
-    ready. ``env`` overrides settings for this worker only (a broker, a sweeper limit, …)."""
+    ready. ``env`` overrides settings for this worker only (a broker, a sweeper limit, …).
+    It reads the scoring queue and its field queue unless ``queues`` names others."""
     environment = _process_env(queue, env)
     command = [
         sys.executable, "-m", "celery", "-A", "cheetah", "worker", f"--pool={pool}",
-        "--concurrency=1", "--loglevel=INFO", "-Q", queue, "--without-gossip",
+        "--concurrency=1", "--loglevel=INFO", "-Q", ",".join(queues or (queue, queue + ".field")),
+        "--without-gossip",
         "--without-mingle", "--without-heartbeat",
     ]
     with open(log_path, "ab") as log:
@@ -159,10 +162,12 @@ class PrivateWorkers:
     started: list[Worker] = field(default_factory=list)
     beats: list[subprocess.Popen] = field(default_factory=list)
 
-    def start(self, pool: str = "solo", **env: str) -> Worker:
+    def start(self, pool: str = "solo", queues: tuple[str, ...] | None = None,
+              **env: str) -> Worker:
         log_path = self.folder / f"worker-{len(self.started)}.log"
         log_path.touch()
-        process = worker_start(queue=self.queue, log_path=log_path, env=env, pool=pool)
+        process = worker_start(queue=self.queue, log_path=log_path, env=env, pool=pool,
+                               queues=queues)
         worker = Worker(process, log_path)
         self.started.append(worker)
         return worker

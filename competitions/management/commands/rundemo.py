@@ -1,6 +1,7 @@
-"""Run the whole demo in one terminal: web server, a real Celery worker and beat.
+"""Run the whole demo in one terminal: web server, real Celery workers (scoring and field
+queues) and beat.
 
-Used by ``make demo``. Ctrl-C (or SIGTERM) stops all three.
+Used by ``make demo``. Ctrl-C (or SIGTERM) stops them all.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from cheetah.celery import field_queue
 from competitions.management.commands.seed_demo import demo_logins_text
 
 # A Python warnings filter (-W) for Celery's SecurityWarning at the start of a worker that runs
@@ -31,8 +34,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         python = sys.executable
         celery = [python, "-W", ROOT_WARNING, "-m", "celery", "-A", "cheetah"]
+        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        # One worker for scoring and one for the field's analyses, so that an upload never
+        # waits behind a similarity run (cheetah/celery.py).
         commands = {
-            "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
+            "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=1", "-Q", queue,
+                       "-n", "scoring@%h"],
+            "field-worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=1", "-Q",
+                             field_queue(queue), "-n", "field@%h"],
             "beat": [*celery, "beat", "--loglevel=INFO"],
             "web": [
                 python,
@@ -47,7 +56,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nCheetah demo: {url}"))
         self.stdout.write(
             f"Admin: {url}admin/\n{demo_logins_text()}\nCtrl-C stops the server, "
-            "the worker and beat.\n"
+            "the workers and beat.\n"
         )
 
         def stop(*_args) -> None:
