@@ -755,6 +755,15 @@ RANKING_LABELS = {
     "rank_then_aggregate": _("Rank on every case, then average"),
     "pareto": _("Pareto layers over the ranked columns"),
 }
+# What each rule's score is, as the leaderboard's column header names it.
+RANKING_SCORE_LABELS = {
+    "primary": _("Value"),
+    "mean_rank": _("Mean rank"),
+    "median_rank": _("Median rank"),
+    "worst_group": _("Worst-group value"),
+    "rank_then_aggregate": _("Mean rank over cases"),
+    "pareto": _("Pareto layer"),
+}
 
 
 class Leaderboard(models.Model):

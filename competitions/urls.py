@@ -6,6 +6,7 @@ app_name = "competitions"
 
 urlpatterns = [
     path("", views.challenge_list, name="challenge-list"),
+    path("metrics/", views.glossary, name="glossary"),
     path("c/<slug:slug>/", views.challenge_detail, name="challenge-detail"),
     path("c/<slug:slug>/join/", views.challenge_join, name="challenge-join"),
     path("c/<slug:slug>/data/<int:pk>/", views.data_file_download, name="data-file"),

@@ -39,6 +39,11 @@ def challenge_list(request: HttpRequest) -> HttpResponse:
     return render(request, "competitions/challenge_list.html", {"challenges": challenges})
 
 
+def glossary(request: HttpRequest) -> HttpResponse:
+    """What every metric means, for everyone: the pages' metric names link here."""
+    return render(request, "competitions/glossary.html", {"tasks": selectors.metric_glossary()})
+
+
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = permissions.challenge_or_404(request.user, slug)
     participant = permissions.participant_for(request.user, challenge)

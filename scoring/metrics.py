@@ -1,5 +1,7 @@
 """Metric definitions: each a formula over tallied statistics, vectorised over groups and
-resamples. Definitions, directions and undefined cases are documented in docs/metrics.md.
+resamples, with the words that explain it. The registry below is the one source of what a metric
+means: the glossary page, ``python -m scoring metrics`` and the tables of docs/metrics.md (written
+by ``python -m scoring metrics --format markdown``, checked by a test) all read it.
 
 A metric returns NaN where it is undefined (a zero denominator); the caller turns NaN into
 ``null`` with the metric's ``undefined`` reason. No metric ever reports 0 for "undefined".
@@ -13,13 +15,30 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scoring.contributions import Stats
-from scoring.vocabulary import HIGHER, LOWER, higher_is_better
+from scoring.vocabulary import (
+    CLASS_LABELS,
+    DECISIONS,
+    HIGHER,
+    LOWER,
+    PROBABILITIES,
+    SCORES,
+    VALUES,
+    higher_is_better,
+)
 
 
 @dataclass(frozen=True)
 class Metric:
     """A metric as organisers choose it: ``id`` is stable API; ``direction`` says whether
-    ``higher`` or ``lower`` values are better; ``undefined`` says when it has no value."""
+    ``higher`` or ``lower`` values are better; ``undefined`` says when it has no value (empty:
+    never).
+
+    The explanation, in plain text with `code` in backticks: ``name`` in words, ``formula``
+    (the notation is ``NOTATION[task]``), ``sklearn`` how scikit-learn or scipy differ (empty:
+    they agree), ``uses`` what it reads from a submission (``vocabulary.METRIC_INPUTS``;
+    ``DECISIONS`` depend on the threshold) and ``bias`` why the plug-in estimate is biased,
+    empty when it is not noticeably (a biased estimate can lie outside its own percentile
+    interval, and the pages say so)."""
 
     id: str
     task: str
@@ -29,10 +48,24 @@ class Metric:
     undefined: str = ""
     needs_probabilities: bool = False
     scorer: str | None = None
+    name: str = ""
+    formula: str = ""
+    sklearn: str = ""
+    uses: str = ""
+    bias: str = ""
 
     @property
     def higher_is_better(self) -> bool:
         return higher_is_better(self.direction)
+
+    @property
+    def uses_decisions(self) -> bool:
+        """Whether the value depends on the decision threshold (binary decisions)."""
+        return self.uses == DECISIONS
+
+    @property
+    def biased_estimate(self) -> bool:
+        return bool(self.bias)
 
 
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -211,88 +244,191 @@ def pearson(st: Stats) -> np.ndarray:
 
 
 _ONE_CLASS = "only one class is present among the true labels"
+_CHANCE = "agreement expected by chance is complete"
+
+# How each task's formulas name their quantities.
+NOTATION: dict[str, str] = {
+    "binary": "tp, fp, fn, tn are the (weighted) confusion counts of labels against decisions;"
+    " n = tp + fp + fn + tn; P = tp + fn, N = tn + fp; t is the threshold. A decision is the"
+    " entry's own 0/1 `label` when it gave one, otherwise score ≥ t.",
+    "multiclass": "C is the confusion matrix (rows true class, columns predicted class); tₖ and"
+    " pₖ its row and column sums; a class is present in a group when tₖ > 0. Classes absent"
+    " from a group are left out of that group's macro averages.",
+    "regression": "value is the entry's prediction and label the true value of a case; means"
+    " are over the group's cases.",
+}
+
+_ECE_BIAS = (
+    "the plug-in estimate is biased upward, the more so the fewer cases a bin holds: noise in"
+    " a bin's positive rate only ever adds to |mean score − positive rate|. A bootstrap"
+    " resample repeats cases and adds more of it, so the percentile interval can lie entirely"
+    " above the value."
+)
 
 BUILTIN: tuple[Metric, ...] = (
-    Metric("accuracy", "binary", HIGHER, "Share of correct decisions.", accuracy),
+    Metric(
+        "accuracy", "binary", HIGHER, "Share of correct decisions.", accuracy,
+        name="Accuracy", formula="(tp + tn) / n", uses=DECISIONS,
+    ),
     Metric(
         "balanced_accuracy", "binary", HIGHER, "Mean of sensitivity and specificity.",
         balanced_accuracy, "no positive or no negative cases",
+        name="Balanced accuracy", formula="(sensitivity + specificity) / 2", uses=DECISIONS,
+        sklearn="with one class, `balanced_accuracy_score` averages the recall of the class"
+        " present (and warns)",
     ),
     Metric(
         "sensitivity", "binary", HIGHER, "Share of positive cases decided positive (recall).",
         sensitivity, "no positive cases",
+        name="Sensitivity (recall, true-positive rate)", formula="tp / (tp + fn)",
+        uses=DECISIONS, sklearn="`recall_score` returns 0 (zero_division)",
     ),
     Metric(
         "specificity", "binary", HIGHER, "Share of negative cases decided negative.",
         specificity, "no negative cases",
+        name="Specificity (true-negative rate)", formula="tn / (tn + fp)", uses=DECISIONS,
+        sklearn="`recall_score(pos_label=0)` returns 0",
     ),
     Metric(
         "ppv", "binary", HIGHER, "Share of positive decisions that are right (precision).",
         ppv, "no positive decisions",
+        name="Positive predictive value (precision)", formula="tp / (tp + fp)", uses=DECISIONS,
+        sklearn="`precision_score` returns 0",
     ),
     Metric(
         "npv", "binary", HIGHER, "Share of negative decisions that are right.",
         npv, "no negative decisions",
+        name="Negative predictive value", formula="tn / (tn + fn)", uses=DECISIONS,
+        sklearn="`precision_score(pos_label=0)` returns 0",
     ),
     Metric(
         "f1", "binary", HIGHER, "Harmonic mean of sensitivity and ppv: 2tp/(2tp+fp+fn).",
         f1, "no positive cases and no positive decisions",
+        name="F1 score", formula="2tp / (2tp + fp + fn)", uses=DECISIONS,
+        sklearn="`f1_score` returns 0",
     ),
     Metric(
         "mcc", "binary", HIGHER, "Matthews correlation between labels and decisions.",
         mcc, "a row or column of the confusion matrix is empty",
+        name="Matthews correlation coefficient",
+        formula="(tp·tn − fp·fn) / √((tp+fp)(tp+fn)(tn+fp)(tn+fn))", uses=DECISIONS,
+        sklearn="`matthews_corrcoef` returns 0",
     ),
     Metric(
-        "auroc", "binary", HIGHER, "Area under the ROC curve of the scores.", auroc, _ONE_CLASS
+        "auroc", "binary", HIGHER, "Area under the ROC curve of the scores.", auroc, _ONE_CLASS,
+        name="Area under the ROC curve", uses=SCORES,
+        formula="Mann-Whitney: share of (positive, negative) pairs where the positive scores"
+        " higher, ties counting ½",
+        sklearn="`roc_auc_score` raises",
     ),
     Metric(
         "auprc", "binary", HIGHER, "Average precision of the scores (as scikit-learn).",
         auprc, _ONE_CLASS,
+        name="Area under the precision-recall curve (average precision)", uses=SCORES,
+        formula="average precision Σₖ (Rₖ − Rₖ₋₁) Pₖ over distinct score thresholds, highest"
+        " first (as `average_precision_score`, no interpolation)",
+        sklearn="with no negatives scikit-learn returns 1; with no positives it warns and"
+        " returns 0 (recent versions)",
     ),
-    Metric("brier", "binary", LOWER, "Mean squared difference of score and label.", brier),
-    Metric("log_loss", "binary", LOWER, "Mean negative log-likelihood of the labels.", log_loss),
     Metric(
-        "ece", "binary", LOWER, "Expected calibration error over 10 equal-width score bins.", ece
+        "brier", "binary", LOWER, "Mean squared difference of score and label.", brier,
+        name="Brier score", formula="mean of (score − label)²", uses=SCORES,
+    ),
+    Metric(
+        "log_loss", "binary", LOWER, "Mean negative log-likelihood of the labels.", log_loss,
+        name="Log loss (cross-entropy)", uses=SCORES,
+        formula="mean of −[y·ln s + (1−y)·ln(1−s)], s clipped to [ε, 1−ε], ε = float64 machine"
+        " epsilon (as scikit-learn)",
+    ),
+    Metric(
+        "ece", "binary", LOWER, "Expected calibration error over 10 equal-width score bins.", ece,
+        name="Expected calibration error", uses=SCORES, bias=_ECE_BIAS,
+        formula="10 equal-width bins, a score s in bin min(⌊10s⌋, 9); Σ over bins of bin share"
+        " × |mean score − positive rate|",
+        sklearn="not in scikit-learn",
     ),
     Metric(
         "net_benefit", "binary", HIGHER,
         "Decision-curve net benefit at the threshold: TP/n − FP/n · t/(1 − t).", net_benefit,
+        name="Net benefit (decision curve analysis)", uses=DECISIONS,
+        formula="tp/n − fp/n · t/(1 − t) (Vickers & Elkin 2006), from the decisions at the"
+        " threshold t, which lies in (0, 1)",
+        sklearn="not in scikit-learn",
     ),
-    Metric("accuracy", "multiclass", HIGHER, "Share of correct labels.", accuracy),
+    Metric(
+        "accuracy", "multiclass", HIGHER, "Share of correct labels.", accuracy,
+        name="Accuracy", formula="trace(C) / n", uses=CLASS_LABELS,
+    ),
     Metric(
         "balanced_accuracy", "multiclass", HIGHER,
         "Mean recall over the classes present.", balanced_accuracy,
+        name="Balanced accuracy", formula="mean over present classes of Cₖₖ / tₖ",
+        uses=CLASS_LABELS, sklearn="same (scikit-learn also drops classes absent from y_true)",
     ),
-    Metric("macro_f1", "multiclass", HIGHER, "Mean F1 over the classes present.", macro_f1),
+    Metric(
+        "macro_f1", "multiclass", HIGHER, "Mean F1 over the classes present.", macro_f1,
+        name="Macro F1", formula="mean over present classes of 2Cₖₖ / (tₖ + pₖ)",
+        uses=CLASS_LABELS,
+        sklearn='`f1_score(average="macro")` also averages classes only predicted, with F1 0;'
+        " equal to `labels=<present classes>`",
+    ),
     Metric(
         "mcc", "multiclass", HIGHER, "Matthews correlation (Gorodkin's R_K).", mcc,
         "all true labels or all predicted labels are one class",
+        name="Matthews correlation coefficient", uses=CLASS_LABELS,
+        formula="(n·trace(C) − Σ tₖpₖ) / √((n² − Σ pₖ²)(n² − Σ tₖ²)) (Gorodkin's R_K, as"
+        " scikit-learn)",
+        sklearn="`matthews_corrcoef` returns 0",
     ),
     Metric(
         "cohen_kappa", "multiclass", HIGHER, "Agreement beyond chance (Cohen's kappa).",
-        cohen_kappa, "agreement expected by chance is complete",
+        cohen_kappa, _CHANCE,
+        name="Cohen's kappa", uses=CLASS_LABELS,
+        formula="1 − Σ wᵢⱼCᵢⱼ / Σ wᵢⱼEᵢⱼ, E = t pᵀ / n, wᵢⱼ = [i ≠ j]",
+        sklearn="`cohen_kappa_score` returns NaN (the default `replace_undefined_by`)",
     ),
     Metric(
         "quadratic_weighted_kappa", "multiclass", HIGHER,
         "Cohen's kappa with quadratic weights over the declared class order.",
-        quadratic_weighted_kappa, "agreement expected by chance is complete",
+        quadratic_weighted_kappa, _CHANCE,
+        name="Quadratic weighted kappa", uses=CLASS_LABELS,
+        formula="1 − Σ wᵢⱼCᵢⱼ / Σ wᵢⱼEᵢⱼ, E = t pᵀ / n, wᵢⱼ = (i − j)² over the declared class"
+        " order",
+        sklearn='same as `cohen_kappa_score(weights="quadratic", labels=<class order>)`',
     ),
     Metric(
         "log_loss", "multiclass", LOWER, "Mean negative log-probability of the true class.",
         log_loss, needs_probabilities=True,
+        name="Log loss (cross-entropy)", uses=PROBABILITIES,
+        formula="mean of −ln p(true class), clipped to [ε, 1−ε]; needs `p_<class>` columns",
     ),
     Metric(
         "auroc", "multiclass", HIGHER, "Macro mean of one-vs-rest ROC areas.", auroc,
         _ONE_CLASS, needs_probabilities=True,
+        name="Area under the ROC curve (one-vs-rest, macro)", uses=PROBABILITIES,
+        formula="mean over present classes k that are not the only class of the one-vs-rest"
+        " AUROC of `p_k`",
+        sklearn='`roc_auc_score(multi_class="ovr")` raises unless every class is present',
     ),
-    Metric("mae", "regression", LOWER, "Mean absolute error.", mae),
-    Metric("rmse", "regression", LOWER, "Root mean squared error.", rmse),
+    Metric(
+        "mae", "regression", LOWER, "Mean absolute error.", mae,
+        name="Mean absolute error", formula="mean |value − label|", uses=VALUES,
+    ),
+    Metric(
+        "rmse", "regression", LOWER, "Root mean squared error.", rmse,
+        name="Root mean squared error", formula="√(mean (value − label)²)", uses=VALUES,
+    ),
     Metric(
         "r2", "regression", HIGHER, "Coefficient of determination.", r2,
         "all true values are equal",
+        name="Coefficient of determination (R²)", uses=VALUES,
+        formula="1 − Σ(value − label)² / Σ(label − mean label)²",
+        sklearn="`r2_score` returns 1.0 (perfect) or 0.0",
     ),
     Metric(
         "pearson", "regression", HIGHER, "Pearson correlation of predicted and true values.",
         pearson, "all true values or all predicted values are equal",
+        name="Pearson correlation", formula="Pearson correlation of value and label",
+        uses=VALUES, sklearn="`scipy.stats.pearsonr` returns NaN and warns",
     ),
 )

@@ -34,9 +34,11 @@ from scoring.vocabulary import RULES
 
 __all__ = ["RULES", "RULE_EXPLANATIONS", "RankingResult", "kendall_tau_b", "rank_entries"]
 
+# What each rule does, in a sentence. Ties and undefined values follow the same conventions
+# under every rule (above), so the leaderboard states them once beside this, not in it.
 RULE_EXPLANATIONS: dict[str, str] = {
-    "primary": "Entries are ordered by one chosen column; entries with the same value share a rank"
-    " and entries without a value come last.",
+    "primary": "Entries are ordered by their value in one chosen column, the better value"
+    " first.",
     "mean_rank": "Entries are ranked on every ranked column separately and then ordered by the"
     " average of those ranks, so a lower average position is better.",
     "median_rank": "Entries are ranked on every ranked column separately and then ordered by the"

@@ -11,6 +11,7 @@ import numpy as np
 from scoring import scorers
 from scoring.contributions import Stats
 from scoring.metrics import BUILTIN, Metric
+from scoring.vocabulary import PER_CASE
 
 
 def _scorer_metrics(item: scorers.Scorer, task: str) -> list[Metric]:
@@ -22,9 +23,15 @@ def _scorer_metrics(item: scorers.Scorer, task: str) -> list[Metric]:
     def median(st: Stats) -> np.ndarray:
         return st.median(key)
 
+    over = {
+        "mean": "mean over the cases of the per-case value",
+        "median": "median over the cases of the per-case value (an even count: the mean of the"
+        " two middle values, as `numpy.median`)",
+    }
     return [
         Metric(f"{item.name}.{kind}", task, item.direction, f"{label} of: {item.description}",
-               compute, scorer=item.name)
+               compute, scorer=item.name, name=f"{label} {item.name}",
+               formula=f"{over[kind]} of `{item.name}`: {item.description}", uses=PER_CASE)
         for kind, label, compute in (("mean", "Mean", mean), ("median", "Median", median))
     ]
 

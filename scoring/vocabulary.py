@@ -37,6 +37,19 @@ def higher_is_better(direction: str) -> bool:
     return direction == HIGHER
 
 
+# What a metric reads from a submission (the registry's ``Metric.uses``): binary decisions (the
+# team's own 0/1 ``label`` column, else ``score >= threshold``, so the threshold matters), the
+# binary scores themselves, the predicted class labels, the class probabilities, the regression
+# values, or a per-case plugin scorer's values.
+DECISIONS = "decisions"
+SCORES = "scores"
+CLASS_LABELS = "class_labels"
+PROBABILITIES = "probabilities"
+VALUES = "values"
+PER_CASE = "per_case"
+METRIC_INPUTS: tuple[str, ...] = (DECISIONS, SCORES, CLASS_LABELS, PROBABILITIES, VALUES,
+                                  PER_CASE)
+
 # Pairwise similarity measures of two entries (definitions: scoring.similarity), in the order
 # reports store and print them.
 SIMILARITY_MEASURES: tuple[str, ...] = (

@@ -11,6 +11,7 @@ from competitions.selectors.challenges import (
     phases_overview,
 )
 from competitions.selectors.compute import compute_view
+from competitions.selectors.glossary import metric_glossary
 from competitions.selectors.leaderboards import counts_team_picks, entry_view, leaderboard_table
 from competitions.selectors.results import label_bias_rows, results_view, truth_populations
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
@@ -37,6 +38,7 @@ __all__ = [
     "label_bias_rows",
     "leaderboard_splits",
     "leaderboard_table",
+    "metric_glossary",
     "phase_leaderboards_for",
     "phases_overview",
     "quota_remaining",

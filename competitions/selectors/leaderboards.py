@@ -10,7 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from competitions.boards import leaderboard_columns, ranked_column_specs
 from competitions.columns import group_cells, stored_split
 from competitions.costs import submission_costs
-from competitions.models import Leaderboard, LeaderboardSnapshot, Participant, Submission, Team
+from competitions.metrics import metric_notes, outside_interval
+from competitions.models import (
+    RANKING_SCORE_LABELS,
+    Leaderboard,
+    LeaderboardSnapshot,
+    Participant,
+    Submission,
+    Team,
+)
 from competitions.presentation.charts import bar_chart
 from competitions.release import release_cell, release_value, released_names, viewer_for
 from scoring.columns import Column
@@ -40,13 +48,18 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     phase hides them, and no value of a small group (they see that the group is small) or of a
     group hidden with one. Where the board ranks on such a group, ranks, scores and rank
     intervals are withheld and the rows come in the order they were submitted.
+
+    What the page says about its metrics comes with the table: ``decisions``, the shown metrics
+    that depend on the phase's ``threshold``; ``biased``, those whose value can lie outside its
+    interval (such cells carry ``outside_interval``); ``score_label``, what the rule's score
+    is; ``rank_resamples``, how many resamples the rank intervals come from (None without).
     """
     phase = board.phase
     viewer = viewer_for(user, phase)
     listed = leaderboard_columns(board)
     columns = [
         {"id": column.column_id, "header": column.header, "ranked": column.ranked,
-         "higher_is_better": spec.higher_is_better}
+         "higher_is_better": spec.higher_is_better, "metric": spec.metric}
         for column, spec in listed if column.shown
     ]
     table = {
@@ -55,9 +68,13 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         "explanation": RULE_EXPLANATIONS[board.ranking], "attribute": "", "groups": [],
         "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
         "has_costs": False, "power_notes": [], "significance": None, "ranking_withheld": "",
+        "score_label": RANKING_SCORE_LABELS[board.ranking], "threshold": phase.threshold,
+        "decisions": [], "biased": [], "rank_resamples": None,
     }
     if table["hidden"]:
         return table
+    notes = metric_notes([c["metric"] for c in columns], phase.challenge.task)
+    table["decisions"] = notes["decisions"]
     if board.ranking != Leaderboard.Ranking.WORST_GROUP:
         table["power_notes"] = _power_notes(
             phase, split, [spec for column, spec in listed if column.ranked], viewer
@@ -123,12 +140,28 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
             "n_submissions": counts.get(team.pk, 0),
             "cost": None if cost is None else release_cell(cost, viewer=viewer),
         })
+    _mark_outside_intervals(table, notes["biased"])
+    if any(row["rank_interval"] for row in table["rows"]):
+        table["rank_resamples"] = (table["robustness"] or {}).get("resamples")
     withheld = [row for row in table["rows"] if row["rank"] is None]
     if ranked_on_hidden and withheld:
         # The order itself is the ranking: show the entries in the order they were submitted.
         table["ranking_withheld"] = withheld[0]["reason"]
         table["rows"].sort(key=lambda row: (row["submitted_at"], row["submission"]))
     return table
+
+
+def _mark_outside_intervals(table: dict, biased: list[str]) -> None:
+    """Flag the cells of biased metrics whose value lies outside its interval, and keep in
+    ``table["biased"]`` the biased metrics shown with an interval (the page's note names
+    them)."""
+    shown = set()
+    for row in table["rows"]:
+        for column, cell in zip(table["columns"], row["cells"], strict=True):
+            if column["metric"] in biased and cell.get("ci"):
+                shown.add(column["metric"])
+                cell["outside_interval"] = outside_interval(cell)
+    table["biased"] = [metric for metric in biased if metric in shown]
 
 
 def _power_notes(phase, split: str, ranked: list[Column], viewer) -> list[dict]:
@@ -279,12 +312,16 @@ def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> d
         groups.append({"label": key, "n": shown["n"], "small": cell["small"],
                        "suppressed": cell["suppressed"], "value": shown["value"],
                        "ci": shown["ci"], "leader": leader_value})
+    notes = metric_notes([metric], board.phase.challenge.task)
     for item in groups:
         both = item["value"] is not None and item["leader"] is not None
         # A difference of released values, released again: no more digits than they have.
         item["gap"] = release_value(item["value"] - item["leader"], viewer=viewer) if both else None
+        item["outside"] = bool(notes["biased"]) and outside_interval(item)
     return {
         "row": row, "leader": leader, "metric": metric, "groups": groups,
+        "decisions": notes["decisions"],
+        "biased": notes["biased"] if any(item["ci"] for item in groups) else [],
         "bars": bar_chart(groups),
         "fairness": [
             {"attribute": attribute, **release_cell(summary.to_dict(), viewer=viewer)}

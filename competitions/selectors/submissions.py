@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from competitions.costs import submission_costs
+from competitions.metrics import metric_notes, outside_interval
 from competitions.models import Participant, Submission, Team
 from competitions.quota import Remaining, remaining
 from competitions.release import Viewer, release_cell, released_splits, viewer_cache, viewer_for
@@ -36,26 +37,47 @@ def user_submissions(user) -> QuerySet[Submission]:
 def submission_results(
     submission: Submission, user, *, viewer: Viewer | None = None
 ) -> list[dict]:
-    """Per split the user may see: the overall metrics and the per-subgroup rows, released.
-    ``viewer``: the user on the submission's phase, when the caller has it (lists)."""
+    """Per split the user may see: the overall metrics and the per-subgroup rows, released,
+    with what the page says about them: the ``threshold`` the result was scored at and the
+    metrics that depend on it (``decisions``), and the biased metrics shown with an interval
+    (``biased``); ``outside`` (per split and per subgroup row) names the values of those that
+    lie outside their own interval. ``viewer``: the user on the submission's phase, when the
+    caller has it (lists)."""
     results = read_stored(submission.result)
     if not results:
         return []
     viewer = viewer or viewer_for(user, submission.phase)
-    return [
-        {
+    splits = []
+    for split in released_splits(viewer):
+        if split not in results:
+            continue
+        overall = overall_released(results[split], viewer, submission=submission, split=split)
+        subgroups = subgroup_rows(results[split], viewer=viewer, submission=submission,
+                                  split=split)
+        notes = metric_notes(overall, submission.phase.challenge.task)
+        biased = set(notes["biased"])
+        for row in subgroups:
+            row["outside"] = {m for m, cell in row["metrics"].items()
+                              if m in biased and outside_interval(cell)}
+        with_interval = {m for m in biased if overall[m].get("ci")} | {
+            m for row in subgroups for m, cell in row["metrics"].items()
+            if m in biased and cell.get("ci")
+        }
+        splits.append({
             "name": split,
             "n_cases": results[split].n_cases,
-            "overall": overall_released(results[split], viewer, submission=submission,
-                                        split=split),
-            "subgroups": subgroup_rows(results[split], viewer=viewer, submission=submission,
-                                       split=split),
+            "overall": overall,
+            "subgroups": subgroups,
             "withheld": release_cell({}, viewer=viewer, submission=submission,
                                      split=split).get("reason"),
-        }
-        for split in released_splits(viewer)
-        if split in results
-    ]
+            # Rows stored before results recorded their threshold were scored at the phase's.
+            "threshold": (submission.phase.threshold if results[split].threshold is None
+                          else results[split].threshold),
+            "decisions": notes["decisions"],
+            "biased": [m for m in notes["biased"] if m in with_interval],
+            "outside": {m for m in biased if outside_interval(overall[m])},
+        })
+    return splits
 
 
 def overall_released(

@@ -1,13 +1,16 @@
-"""Template helpers: sanitised markdown, metric values, local times."""
+"""Template helpers: sanitised markdown, metric values and names, local times."""
 
 from __future__ import annotations
 
 import markdown as markdown_lib
 import nh3
 from django import template
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from competitions.metrics import glossary_anchor
 
 register = template.Library()
 
@@ -28,6 +31,27 @@ def metric(value) -> str:
         return f"{float(value):.3f}"
     except (TypeError, ValueError):
         return str(value)
+
+
+@register.simple_tag
+def metric_link(column_id: str, task: str, label: str = "") -> str:
+    """A metric's name (or a column id, ``sensitivity@sex=female``, or its title ``label``)
+    linked to the metric's glossary entry: every page names metrics through this tag."""
+    metric_id = str(column_id).partition("@")[0]
+    return format_html('<a class="metric-name" href="{}#{}">{}</a>',
+                       reverse("competitions:glossary"), glossary_anchor(metric_id, task),
+                       label or column_id)
+
+
+@register.filter
+def code_spans(text: str) -> str:
+    """The registry's plain text with `code` in backticks, as HTML: escaped, and each
+    backticked part in <code>."""
+    parts = str(text or "").split("`")
+    return mark_safe("".join(  # noqa: S308 - every part is escaped
+        format_html("<code>{}</code>", part) if index % 2 else escape(part)
+        for index, part in enumerate(parts)
+    ))
 
 
 @register.filter
@@ -80,6 +104,8 @@ def metric_cell(cell: dict) -> str:
             _("hidden"),
         )
     parts = [format_html("{}", metric(value))]
+    if cell.get("outside_interval"):
+        parts.append(interval_mark())
     if cell.get("ci"):
         low, high = cell["ci"]
         parts.append(format_html("<br><small>{}–{}</small>", metric(low), metric(high)))
@@ -88,6 +114,13 @@ def metric_cell(cell: dict) -> str:
     if cell.get("group"):
         parts.append(format_html("<br><small>{}</small>", cell["group"]))
     return format_html('<td data-value="{}">{}</td>', sort_key, mark_safe("".join(parts)))  # noqa: S308
+
+
+@register.simple_tag
+def interval_mark() -> str:
+    """The mark of a value that lies outside its own interval; the page's note explains it."""
+    return format_html('<sup class="interval-mark" title="{}">†</sup>',
+                       _("Outside its own interval: see the note below the table"))
 
 
 @register.simple_tag

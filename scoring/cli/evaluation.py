@@ -11,7 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from scoring.cli.format import describe_table, evaluation_table
+from scoring.cli.format import (
+    describe_table,
+    evaluation_table,
+    metrics_listing,
+    metrics_markdown,
+)
 from scoring.cli.inputs import comma_list, pairs
 from scoring.describe import describe
 from scoring.evaluate import evaluate
@@ -56,6 +61,8 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     report.set_defaults(run=run_describe)
     listing = commands.add_parser("metrics", help="list the metrics of a task")
     listing.add_argument("--task", choices=TASKS, default="binary")
+    listing.add_argument("--format", choices=("table", "markdown"), default="table",
+                         help="markdown: the table docs/metrics.md holds for the task")
     listing.set_defaults(run=run_metrics)
 
 
@@ -89,6 +96,7 @@ def run_describe(args: argparse.Namespace) -> int:
 
 
 def run_metrics(args: argparse.Namespace) -> int:
-    for metric in metrics_for(args.task):
-        print(f"{metric.id:<28} {metric.direction:<7} {metric.description}")
+    metrics = metrics_for(args.task)
+    print(metrics_markdown(args.task, metrics) if args.format == "markdown"
+          else metrics_listing(metrics))
     return 0

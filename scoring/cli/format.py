@@ -7,8 +7,22 @@ from __future__ import annotations
 from scoring.compare import Comparison
 from scoring.label_bias import LabelBiasResult
 from scoring.leaderboard import LeaderboardResult
+from scoring.metrics import NOTATION, Metric
 from scoring.result import MetricValue, SplitResult
 from scoring.similarity import MEASURES
+from scoring.vocabulary import (
+    CLASS_LABELS,
+    DECISIONS,
+    PER_CASE,
+    PROBABILITIES,
+    SCORES,
+    VALUES,
+)
+
+# What a metric reads (``Metric.uses``), in the words of docs/metrics.md.
+USES_WORDS = {DECISIONS: "decisions", SCORES: "scores", CLASS_LABELS: "predicted classes",
+              PROBABILITIES: "class probabilities", VALUES: "values",
+              PER_CASE: "per-case values"}
 
 
 def number(value: float | None) -> str:
@@ -43,6 +57,35 @@ def table(header: list[str], rows: list[list[str]]) -> str:
              for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def metrics_listing(metrics: list[Metric]) -> str:
+    """One line per metric: id, direction and description."""
+    return "\n".join(f"{m.id:<28} {m.direction:<7} {m.description}" for m in metrics)
+
+
+def metrics_markdown(task: str, metrics: list[Metric]) -> str:
+    """The metrics of ``task`` as docs/metrics.md shows them: the notation, a Markdown table
+    (id, direction, what it reads, definition, when undefined, how scikit-learn or scipy
+    differ) and a line per metric whose estimate is biased. The registry is the only source;
+    a test checks that the docs hold exactly this."""
+
+    def escaped(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [NOTATION[task], "",
+             "| id | better | uses | definition | undefined when | scikit-learn / scipy |",
+             "|---|---|---|---|---|---|"]
+    lines += [
+        "| " + " | ".join([f"`{m.id}`", m.direction, USES_WORDS[m.uses], escaped(m.formula),
+                            escaped(m.undefined or "never"), escaped(m.sklearn or "—")]) + " |"
+        for m in metrics
+    ]
+    biased = [m for m in metrics if m.biased_estimate]
+    if biased:
+        lines.append("")
+        lines += [f"**Biased estimate.** `{m.id}`: {m.bias}" for m in biased]
+    return "\n".join(lines)
 
 
 def evaluation_table(result: SplitResult) -> str:

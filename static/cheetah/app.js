@@ -120,8 +120,10 @@
           });
           rows.forEach(function (r) { body.appendChild(r); });
         }
-        th.addEventListener("click", sort);
-        th.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
+        // A link in a header (a metric's name, to the glossary) is followed, not sorted on.
+        function onHeader(e) { return !(e.target.closest && e.target.closest("a")); }
+        th.addEventListener("click", function (e) { if (onHeader(e)) sort(); });
+        th.addEventListener("keydown", function (e) { if (e.key === "Enter" && onHeader(e)) sort(); });
       });
     });
   }

@@ -4,7 +4,13 @@ finds)."""
 
 from __future__ import annotations
 
-from competitions.models import Leaderboard, LeaderboardSnapshot, SimilarityReport
+from competitions.metrics import USES_LABELS
+from competitions.models import (
+    RANKING_SCORE_LABELS,
+    Leaderboard,
+    LeaderboardSnapshot,
+    SimilarityReport,
+)
 from competitions.selectors import similarity as similarity_page
 from scoring import ranking, similarity, vocabulary
 
@@ -19,6 +25,15 @@ def test_every_ranking_rule_of_scoring_is_a_leaderboard_choice_and_nothing_else(
 def test_ranking_reads_the_same_rules_and_explains_each():
     assert ranking.RULES is vocabulary.RULES
     assert set(ranking.RULE_EXPLANATIONS) == set(vocabulary.RULES)
+
+
+def test_the_leaderboard_names_the_score_of_every_rule():
+    assert set(RANKING_SCORE_LABELS) == set(vocabulary.RULES)
+    assert len({str(label) for label in RANKING_SCORE_LABELS.values()}) == len(vocabulary.RULES)
+
+
+def test_the_glossary_says_in_words_what_every_metric_may_read():
+    assert set(USES_LABELS) == set(vocabulary.METRIC_INPUTS)
 
 
 def test_stored_splits_are_the_splits_scoring_knows():

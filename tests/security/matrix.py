@@ -215,6 +215,7 @@ ROWS = [
      _row(L, P, P, P, P, P, P, P)),
     ("surveys:interview-answer", "GET", _url("surveys:interview-answer", "study"), POST_ONLY),
     ("competitions:challenge-list", "", _url("competitions:challenge-list"), EVERYONE),
+    ("competitions:glossary", "", _url("competitions:glossary"), EVERYONE),
     ("competitions:challenge-detail", "", _url("competitions:challenge-detail", "slug"),
      EVERYONE),
     ("competitions:challenge-join", "GET", _url("competitions:challenge-join", "slug"),
