@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -244,6 +245,12 @@ else:
     # second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="cheetah")
+# Scoring on the default queue, the field's analyses on "<default>.field" (cheetah/celery.py
+# routes them). A worker started without -Q reads both; make demo and docker-compose give each
+# its own workers.
+CELERY_TASK_QUEUES = (
+    Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.field"),
+)
 CELERY_TASK_IGNORE_RESULT = True  # results live in the database rows, not a result backend
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -10,7 +10,7 @@
 # The database $LOAD_DB is DROPPED and created again, and Redis dbs $BROKER_DB and $CACHE_DB are
 # flushed: point them at nothing you keep. Knobs (environment): DURATION (5m), READERS (200),
 # UPLOADERS (10), UPLOADS_PER_MINUTE (30), SPAWN_RATE (5 users/s), WEB_WORKERS (5: gunicorn's
-# 2 x cores + 1), CELERY_WORKERS (2, one process each), PG_URL, REDIS_HOST_URL, PORT (8765).
+# 2 x cores + 1), CELERY_WORKERS (2, one process each: the first scores, the others take the field queue), PG_URL, REDIS_HOST_URL, PORT (8765).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -76,8 +76,11 @@ $BIN/python manage.py migrate --noinput >"$OUT/migrate.log"
 $BIN/python manage.py collectstatic --noinput >/dev/null
 
 echo "== workers, beat, web"
+# Worker 1 scores (the default queue); the others take the field's analyses (cheetah.field),
+# so an upload never waits behind a similarity run.
 for i in $(seq "$CELERY_WORKERS"); do
-    start "worker$i" $BIN/celery -A cheetah worker --loglevel=INFO --concurrency=1 \
+    if [ "$i" = 1 ]; then QUEUE=cheetah; else QUEUE=cheetah.field; fi
+    start "worker$i" $BIN/celery -A cheetah worker --loglevel=INFO --concurrency=1 -Q "$QUEUE" \
         --hostname "load-w$i@%h" --without-gossip --without-mingle
 done
 start beat $BIN/celery -A cheetah beat --loglevel=INFO --schedule "$VAR/celerybeat-schedule"

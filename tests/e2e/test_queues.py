@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from amqp.exceptions import ChannelError
+from django.conf import settings
 
 from cheetah.celery import FIELD_TASKS, app, field_queue, route_task
 from competitions import services
@@ -31,6 +32,9 @@ def test_every_task_has_its_queue_and_field_tasks_follow_the_default_queue():
     for name in FIELD_TASKS:
         assert route_task(name, (), {}, {}) == {"queue": field_queue()}
     assert field_queue("private-7") == "private-7.field"
+    # A worker started without -Q (an older deployment's command) reads both queues.
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    assert [q.name for q in app.conf.task_queues] == [default, field_queue(default)]
 
 
 def _waiting(queue: str) -> int:
