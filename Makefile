@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test install env kernels lint clean
+.PHONY: demo test install env kernels lint clean screenshots
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Cheetah needs Python 3.11 (found %d.%d)" % sys.version_info[:2])'
@@ -39,6 +39,12 @@ demo: install env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py rundemo --port $(PORT)
+
+# The README's screenshots (docs/img/*.png): docs/screenshots.py starts a demo of its own in a
+# temporary folder and stops it again; `make screenshots URL=http://127.0.0.1:8000` photographs
+# a demo that is running instead.
+screenshots: install
+	$(BIN)/python docs/screenshots.py $(if $(URL),--url $(URL))
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -27,6 +27,8 @@ from django.conf import settings
 from django.db import connection, connections
 from playwright.sync_api import sync_playwright
 
+from tests.chromium import CHROMIUM_ARGS, chromium_path
+
 # Playwright's sync API runs an event loop in this thread; the Django calls the tests make
 # between browser steps are plain synchronous ones.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -328,20 +330,10 @@ document.addEventListener('securitypolicyviolation',
   (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
 """
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
 def browser_page():
-    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    path = chromium_path()
     if not shutil.which(path):
         pytest.fail(f"Chromium not found at {path}: apt-get install chromium, or set CHROMIUM_PATH")
     with sync_playwright() as playwright:
