@@ -11,6 +11,7 @@ import pytest
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.urls import reverse
 
 from competitions import bundle_format as fmt
 from competitions import services
@@ -300,3 +301,54 @@ def test_a_file_the_manifest_names_must_be_in_the_bundle(demo_bundle):
 def test_a_file_that_is_not_a_zip_is_refused():
     messages = _refused(b"PK not really")
     assert any("not a ZIP" in m for m in messages)
+
+
+# --- The admin ------------------------------------------------------------------------------
+
+
+def _upload(bundle: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("course.zip", bundle, content_type="application/zip")
+
+
+def test_an_organiser_exports_their_challenge_from_the_admin(client, organiser, demo_challenge):
+    demo_challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    response = client.post(reverse("admin:competitions_challenge_changelist"), {
+        "action": "export_bundle", "_selected_action": [demo_challenge.pk]})
+    assert response["Content-Type"] == "application/zip"
+    assert "flchain-mortality.cheetah-bundle.zip" in response["Content-Disposition"]
+    assert _manifest(response.content)["challenge"]["title"] == demo_challenge.title
+
+
+def test_an_organiser_previews_then_confirms_an_import_in_the_admin(
+    client, organiser, demo_bundle
+):
+    client.force_login(organiser)
+    url = reverse("admin:competitions_challenge_import_bundle")
+    assert "Import a bundle" in client.get(
+        reverse("admin:competitions_challenge_changelist")).content.decode()
+    preview = client.post(url, {"bundle": _upload(demo_bundle)}).content.decode()
+    assert "What the import will create" in preview
+    assert "flchain-mortality-2" in preview and "Worst sex group" in preview
+    assert not Challenge.objects.filter(slug="flchain-mortality-2").exists()
+    response = client.post(url, {"confirm": "1"})
+    copy = Challenge.objects.get(slug="flchain-mortality-2")
+    assert response.url == reverse("admin:competitions_challenge_change", args=[copy.pk])
+    assert list(copy.organisers.all()) == [organiser]
+    assert not any(name.startswith("bundles/pending/") for name in _stored_files())
+
+
+def test_a_hostile_bundle_in_the_admin_shows_its_problems_and_keeps_nothing(
+    client, organiser, demo_bundle
+):
+    client.force_login(organiser)
+    files = _stored_files()
+    hostile = _rezip(demo_bundle, extra=[("../../evil.txt", b"x")])
+    page = client.post(reverse("admin:competitions_challenge_import_bundle"),
+                       {"bundle": _upload(hostile)}).content.decode()
+    assert "The bundle is refused; nothing was created" in page
+    assert "points outside the bundle" in page
+    assert "Create the challenge" not in page
+    assert Challenge.objects.count() == 1 and _stored_files() == files
