@@ -105,9 +105,23 @@ def bundle_export(challenge: Challenge) -> bytes:
         }
         archive.writestr(
             fmt.MANIFEST_NAME,
-            yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100),
+            yaml.dump(manifest, Dumper=_ManifestDumper, sort_keys=False, allow_unicode=True,
+                      width=100),
         )
     return buffer.getvalue()
+
+
+class _ManifestDumper(yaml.SafeDumper):
+    """Safe YAML with multi-line texts (the markdown pages) as literal blocks, readable and
+    editable as they are written."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ManifestDumper.add_representer(str, _text)
 
 
 def _fields(obj: Model, keys: dict[str, object]) -> dict:
