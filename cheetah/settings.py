@@ -207,6 +207,10 @@ STORAGES = {
 
 # Uploads: a predictions file may be large; Django spools big uploads to disk, never to memory.
 SUBMISSION_MAX_BYTES = env.int("SUBMISSION_MAX_BYTES", default=200 * 1024 * 1024)
+# Challenge bundles (docs/bundles.md): what an imported ZIP may hold once uncompressed.
+BUNDLE_MAX_BYTES = env.int("BUNDLE_MAX_BYTES", default=500 * 1024 * 1024)
+BUNDLE_MAX_ENTRIES = env.int("BUNDLE_MAX_ENTRIES", default=1000)
+BUNDLE_MAX_MANIFEST_BYTES = env.int("BUNDLE_MAX_MANIFEST_BYTES", default=1024 * 1024)
 # Failed uploads a person may make per phase and UTC day, as a multiple of the phase's daily
 # quota: a failed file frees its slot, so without a cap the worker and disk could be tied up.
 FAILED_UPLOADS_PER_DAY_FACTOR = env.int("FAILED_UPLOADS_PER_DAY_FACTOR", default=3)

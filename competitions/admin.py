@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from competitions import services
+from competitions.admin_bundles import BundleAdminMixin
 from competitions.boards import leaderboard_validate
 from competitions.metrics import metric_choices
 from competitions.models import (
@@ -114,7 +115,7 @@ class DataFileInline(admin.TabularInline):
 
 
 @admin.register(Challenge)
-class ChallengeAdmin(OrganiserScopedAdmin):
+class ChallengeAdmin(BundleAdminMixin, OrganiserScopedAdmin):
     challenge_path = ""
     list_display = ("title", "slug", "status", "access", "task", "created_at")
     list_filter = ("status", "access", "task")

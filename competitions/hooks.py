@@ -11,6 +11,8 @@ places where a study may take part in a participant's path:
   may show one arm the single-metric leaderboard and the other the subgroup-aware one).
 - ``participant_joined``: sent after a user joins a challenge.
 - ``demo_seeded``: sent at the end of ``seed_demo`` (a study may add its demo data).
+- ``study_slugs``: the slug of the study attached to a challenge, which its bundle names
+  (docs/bundles.md); competitions cannot look it up itself.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from django.dispatch import Signal
 
 SubmitGate = Callable[[Any, Any], str | None]
 LeaderboardFilter = Callable[[Any, Any, list], list]
+StudySlug = Callable[[Any], str | None]
 
 submit_gates: list[SubmitGate] = []
 leaderboard_filters: list[LeaderboardFilter] = []
+study_slugs: list[StudySlug] = []
 
 #: Sent with ``participant`` (a ``competitions.Participant``) once the join has committed.
 participant_joined = Signal()
@@ -49,3 +53,12 @@ def visible_leaderboards(user, phase, leaderboards: Sequence) -> list:
     for keep in leaderboard_filters:
         boards = keep(user, phase, boards)
     return boards
+
+
+def study_slug(challenge) -> str | None:
+    """The slug of the study attached to ``challenge`` (the first hook's answer), or ``None``."""
+    for lookup in study_slugs:
+        slug = lookup(challenge)
+        if slug:
+            return slug
+    return None

@@ -19,7 +19,7 @@ class SurveysConfig(AppConfig):
 
         from accounts import hooks as account_hooks
         from competitions import hooks
-        from surveys import demo, personal_data, services
+        from surveys import demo, personal_data, selectors, services
         from surveys.roles import ensure_researcher_group
 
         account_hooks.register(account_hooks.personal_data_sections, personal_data.sections)
@@ -27,5 +27,7 @@ class SurveysConfig(AppConfig):
 
         if services.leaderboard_filter not in hooks.leaderboard_filters:
             hooks.leaderboard_filters.append(services.leaderboard_filter)
+        if selectors.challenge_study_slug not in hooks.study_slugs:
+            hooks.study_slugs.append(selectors.challenge_study_slug)
         hooks.demo_seeded.connect(demo.seed_study, dispatch_uid="surveys-demo-study")
         post_migrate.connect(ensure_researcher_group, sender=self)

@@ -331,3 +331,12 @@ def _answer_shown(question: Question, rows: pd.DataFrame | None) -> str:
         return str(int(number)) if number.is_integer() else str(number)
     return text
 
+
+
+def challenge_study_slug(challenge) -> str | None:
+    """The slug of the study attached to ``challenge`` (the first by slug), which the
+    challenge's bundle names (competitions.hooks.study_slugs)."""
+    return (
+        Study.objects.filter(challenge=challenge).order_by("slug").values_list("slug", flat=True)
+        .first()
+    )

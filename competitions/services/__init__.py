@@ -7,6 +7,14 @@ views, the API and the admin show it. Work for the worker is sent only through
 edge writes ``services.submission_create(...)``.
 """
 
+from competitions.services.bundles import (
+    bundle_export,
+    bundle_import,
+    bundle_preview,
+    bundle_stash,
+    bundle_stash_drop,
+    bundle_stash_import,
+)
 from competitions.services.merges import (
     team_merge_accept,
     team_merge_cancel,
@@ -40,6 +48,12 @@ from competitions.services.teams import (
 )
 
 __all__ = [
+    "bundle_export",
+    "bundle_import",
+    "bundle_preview",
+    "bundle_stash",
+    "bundle_stash_drop",
+    "bundle_stash_import",
     "participant_join",
     "phase_create",
     "phase_default_leaderboard",
