@@ -100,7 +100,7 @@ def test_non_numeric_scores_are_reported_with_their_rows(open_phase, participant
     content[4] = f"{ids[3]},high"
     submission = _score(_submit(open_phase, participant, "\n".join(content).encode()))
     assert submission.status == Submission.Status.FAILED
-    assert f"not finite numbers, first: {ids[3]}" in submission.message
+    assert f"1 score is not a finite number, first: {ids[3]}" in submission.message
 
 
 def test_a_second_delivery_of_a_scored_submission_changes_nothing(
