@@ -96,6 +96,7 @@ class AddressEmail(models.Model):
     key = models.CharField(max_length=120, unique=True)
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    url = models.CharField(max_length=300, blank=True, help_text=_("A path on this site."))
     created_at = models.DateTimeField(auto_now_add=True)
     email = models.CharField(
         max_length=10, choices=Notice.Email.choices, default=Notice.Email.PENDING

@@ -86,12 +86,16 @@ def email_preferences_set(*, user, emailed_kinds: Iterable[str]) -> None:
                 EmailOptOut.objects.get_or_create(user=user, kind=kind)
 
 
-def email_to_address(*, address: str, key: str, subject: str, body: str) -> AddressEmail:
+def email_to_address(
+    *, address: str, key: str, subject: str, body: str, url: str = ""
+) -> AddressEmail:
     """E-mail ``address``, which may belong to no account yet (a roster's invitation), once per
     ``key``: written in the caller's transaction, sent by the worker after commit like a
-    notice's e-mail. A second call with the same key returns the first row and sends nothing."""
+    notice's e-mail (``url``, a path on this site, ends the message as a link). A second call
+    with the same key returns the first row and sends nothing."""
     message, created = AddressEmail.objects.get_or_create(
-        key=key[:120], defaults={"address": address, "subject": subject[:200], "body": body}
+        key=key[:120],
+        defaults={"address": address, "subject": subject[:200], "body": body, "url": url[:300]},
     )
     if created:
         transaction.on_commit(lambda: send_quietly(SEND_EMAILS))
@@ -156,7 +160,8 @@ def _email_send(model: type[Notice] | type[AddressEmail], pk: int, now) -> str |
     if model is Notice:
         to, subject, body = row.user.email, row.title, _email_body(row)
     else:
-        to, subject, body = row.address, row.subject, row.body
+        to, subject = row.address, row.subject
+        body = "\n".join([row.body, "", mail.absolute(row.url)]) if row.url else row.body
     try:
         mail.message_send(to=to, subject=subject, body=body)
     except mail.FINAL_MAIL_ERRORS as error:

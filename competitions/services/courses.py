@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 
 from competitions.models import Challenge, GradeRule, Participant, Phase, RosterEntry
 from competitions.services.teams import participant_join
-from notifications import mail
 from notifications.models import Kind
 from notifications.services import email_to_address, notify
 
@@ -173,10 +172,7 @@ def _invite(entry: RosterEntry) -> None:
         notify(user_ids=[entry.user_id], kind=Kind.COURSE, key=key, title=title, body=body,
                url=path)
     else:
-        email_to_address(
-            address=entry.email, key=key, subject=title,
-            body="\n".join([body, "", mail.absolute(path)]),
-        )
+        email_to_address(address=entry.email, key=key, subject=title, body=body, url=path)
 
 
 def grade_rule_set(
