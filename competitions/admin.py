@@ -126,7 +126,8 @@ class ChallengeAdmin(BundleAdminMixin, OrganiserScopedAdmin):
     fieldsets = (
         (None, {"fields": ("title", "slug", "summary", "status", "access", "invitation_code")}),
         (_("Texts (markdown)"), {"fields": ("overview", "rules", "data_description")}),
-        (_("Setup"), {"fields": ("task", "max_team_size", "organisers", "grid_intensity")}),
+        (_("Setup"), {"fields": ("task", "max_team_size", "organisers", "grid_intensity",
+                                 "course_mode")}),
     )
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):

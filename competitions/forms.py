@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from competitions.models import hardware_choices
+from competitions.models import GradeRule, hardware_choices
 
 # Bounds that catch typing errors (a year of a thousand devices is 8.8 million device-hours).
 MAX_HOURS = 100_000
@@ -145,3 +145,55 @@ class LabelBiasForm(forms.Form):
     def __init__(self, *args, populations: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["population"].choices = [(p, p.replace("=", " = ")) for p in populations]
+
+
+class RosterUploadForm(forms.Form):
+    roster = forms.FileField(
+        label=_("Roster CSV"),
+        help_text=_("Columns: email (required), name, lms_id, section; one student a row."),
+    )
+
+
+class CourseJoinForm(forms.Form):
+    accept_rules = forms.BooleanField(
+        label=_("I have read and accept the rules of this challenge."), required=True
+    )
+
+
+class GradeRuleForm(forms.Form):
+    item = forms.CharField(label=_("Grade item"), max_length=100,
+                           help_text=_("Its name in Moodle or Canvas."))
+    lms_item_id = forms.CharField(
+        label=_("Canvas assignment id"), max_length=40, required=False,
+        help_text=_("The number in the assignment's address; empty: Canvas makes a new one."),
+    )
+    basis = forms.ChoiceField(label=_("Grades from"), choices=GradeRule.Basis.choices)
+    steps = forms.CharField(
+        label=_("Steps"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        help_text=_(
+            "One step a line: the bound, a space, the points (e.g. “0.75 10”). A student gets "
+            "the most points of the steps their team reaches: a score at or above the bound "
+            "(at or below for a metric where lower is better), a rank at or above it, or at "
+            "least that many scored submissions."
+        ),
+    )
+    otherwise = forms.FloatField(label=_("Points otherwise"), initial=0,
+                                 help_text=_("Also for a student without a scored submission."))
+
+    def clean_steps(self) -> list[tuple[float, float]]:
+        steps = []
+        for number, line in enumerate(self.cleaned_data["steps"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.replace(",", " ").replace("→", " ").split()
+            try:
+                bound, points = (float(part) for part in parts)
+            except ValueError:
+                raise forms.ValidationError(
+                    _("Line %(n)d: write the bound and the points, e.g. “0.75 10”.")
+                    % {"n": number}
+                ) from None
+            steps.append((bound, points))
+        return steps

@@ -116,6 +116,14 @@ class Challenge(models.Model):
             "(e.g. from your grid operator); a phase may override it. Empty: no CO2e estimate."
         ),
     )
+    course_mode = models.BooleanField(
+        default=False,
+        help_text=_(
+            "For a class: public pages show every other team as “Anonymous team (n)” without "
+            "its members, to students and the public alike; the teachers (organisers) see "
+            "names and each student's submissions."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -900,3 +908,70 @@ class LeaderboardSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.leaderboard} ({self.split}) at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class RosterEntry(models.Model):
+    """A student of a course (a challenge run for a class), imported from the teacher's CSV.
+
+    The invitation link carries ``token``; opening it signed in (any account: the student may
+    sign up with another address) ties the entry to that account, which then joins the
+    challenge after accepting its rules. ``lms_id`` is the student's id in the teacher's
+    learning platform (Canvas's user ID), written back into the gradebook export."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="roster")
+    email = models.EmailField()
+    name = models.CharField(max_length=200, blank=True)
+    lms_id = models.CharField(max_length=100, blank=True)
+    section = models.CharField(max_length=100, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="roster_entries",
+    )
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    # How many invitations went out (a resend is one more); names the e-mail's key.
+    invitations = models.PositiveSmallIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["section", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "email"], name="roster_email_unique"),
+            models.UniqueConstraint(
+                fields=["challenge", "user"], condition=Q(user__isnull=False),
+                name="roster_one_entry_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} in {self.challenge}"
+
+
+class GradeRule(models.Model):
+    """How a phase's standing becomes a course grade: one rule per phase, set by its teachers.
+
+    ``steps`` is a list of ``[bound, points]``: a student gets the points of the first step
+    their team reaches — a score at least ``bound`` (at most, for a metric where lower is
+    better), a rank at most ``bound``, or (``submitted``) a scored submission at all — else
+    ``otherwise``."""
+
+    class Basis(models.TextChoices):
+        SCORE = "score", _("Score thresholds on the primary board's first ranked column")
+        SUBMITTED = "submitted", _("Points for having a scored submission, whatever its rank")
+        RANK = "rank", _("Rank thresholds on the primary board")
+
+    phase = models.OneToOneField(Phase, on_delete=models.CASCADE, related_name="grade_rule")
+    item = models.CharField(
+        max_length=100, help_text=_("The grade item's name in the learning platform.")
+    )
+    lms_item_id = models.CharField(
+        max_length=40, blank=True,
+        help_text=_("Canvas: the assignment's id, shown in its address; empty: a new one."),
+    )
+    basis = models.CharField(max_length=10, choices=Basis, default=Basis.SCORE)
+    steps = models.JSONField(default=list, blank=True)
+    otherwise = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"Grades of {self.phase}"

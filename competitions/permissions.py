@@ -62,6 +62,14 @@ def content_or_404(user, slug: str) -> tuple[Challenge, Participant | None]:
     return challenge, participant
 
 
+def organiser_or_404(user, slug: str) -> Challenge:
+    """A challenge the user organises (its course pages: roster, gradebook); 404 otherwise."""
+    challenge = get_object_or_404(Challenge, slug=slug)
+    if not is_organiser(user, challenge):
+        raise Http404
+    return challenge
+
+
 def participant_or_404(user, slug: str) -> tuple[Challenge, Participant]:
     """A challenge the user has joined, and their membership."""
     challenge = challenge_or_404(user, slug)

@@ -21,8 +21,8 @@ The rules today:
   from them (``suppressed``; the rule is ``scoring.suppression``'s, see docs/security.md);
 - the private split is shown only after the phase ends (``released_splits``);
 - a study's design arm decides which leaderboards a person sees (``released_boards``);
-- a team that chose to be anonymous is "Anonymous team (n)" to everyone but its members
-  (``released_names``).
+- a team that chose to be anonymous, and every team of a challenge in course mode, is
+  "Anonymous team (n)" to everyone but its members and the organisers (``released_names``).
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class Viewer:
     phase: Phase
     organiser: bool
     team_ids: frozenset[int] = field(default_factory=frozenset)
+    # The challenge is a class's: students see no other student's name (Challenge.course_mode).
+    course_mode: bool = False
 
     @property
     def scores_visible(self) -> bool:
@@ -68,7 +70,7 @@ def viewer_for(user, phase: Phase) -> Viewer:
             .values_list("team_id", flat=True)
         )
     return Viewer(user=user, phase=phase, organiser=is_organiser(user, phase.challenge),
-                  team_ids=teams)
+                  team_ids=teams, course_mode=phase.challenge.course_mode)
 
 
 def viewer_cache(user):
@@ -195,13 +197,14 @@ def released_boards(viewer: Viewer, boards: Sequence[Leaderboard]) -> list[Leade
 def released_names(
     viewer: Viewer, names: Sequence[str], team_ids: Sequence[int], anonymous: Sequence[bool]
 ) -> list[str]:
-    """Team names as the viewer may see them: a team that chose to be anonymous is "Anonymous
-    team (n)" to everyone but its members and the organisers (n numbers them in this list)."""
+    """Team names as the viewer may see them: a team that chose to be anonymous — in course
+    mode every team, as teams are named after their students — is "Anonymous team (n)" to
+    everyone but its members and the organisers (n numbers them in this list)."""
     if viewer.organiser:
         return list(names)
     labels, masked = [], 0
     for name, team_id, hidden in zip(names, team_ids, anonymous, strict=True):
-        if hidden and team_id not in viewer.team_ids:
+        if (hidden or viewer.course_mode) and team_id not in viewer.team_ids:
             masked += 1
             labels.append(_("Anonymous team (%(n)d)") % {"n": masked})
         else:

@@ -16,16 +16,21 @@ from django.views.decorators.http import require_POST
 
 from competitions import permissions, selectors, services, throttling, uploads
 from competitions.forms import (
+    CourseJoinForm,
+    GradeRuleForm,
     JoinForm,
     LabelBiasForm,
+    RosterUploadForm,
     SubmissionForm,
     TeamCreateForm,
     TeamInviteForm,
     TeamJoinForm,
     TeamMergeForm,
 )
-from competitions.models import DataFile, Phase, Submission, Team
-from competitions.presentation import exports
+from competitions.models import DataFile, GradeRule, Phase, RosterEntry, Submission, Team
+from competitions.presentation import exports, gradebook
+from competitions.selectors import courses as course_selectors
+from competitions.services import courses as course_services
 from scoring.errors import InputError
 
 
@@ -565,3 +570,132 @@ def compute(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
         "grid_intensity": phase_obj.effective_grid_intensity,
     }
     return render(request, "competitions/compute.html", context)
+
+
+# --- Courses (the teachers' pages; docs/courses.md) ------------------------------------------
+
+MAX_ROSTER_BYTES = 2 * 1024 * 1024
+
+
+def course_roster(request: HttpRequest, slug: str) -> HttpResponse:
+    """The roster: upload a CSV of students (each is invited), see who joined and submitted."""
+    challenge = permissions.organiser_or_404(request.user, slug)
+    form = RosterUploadForm()
+    problems = None
+    if request.method == "POST":
+        form = RosterUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["roster"]
+            try:
+                if upload.size > MAX_ROSTER_BYTES:
+                    raise ValidationError(_("A roster file is at most 2 MB."))
+                try:
+                    text = upload.read().decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ValidationError(_("Save the roster as UTF-8 CSV.")) from None
+                result = course_services.roster_import(challenge=challenge, text=text)
+            except ValidationError as exc:
+                form.add_error("roster", exc)
+            else:
+                messages.success(request, _("%(n)d students added and invited.")
+                                 % {"n": len(result.added)})
+                problems = result.problems
+    context = {"challenge": challenge, "form": form, "problems": problems,
+               "rows": course_selectors.roster_rows(challenge),
+               "phases": challenge.phases.all()}
+    return render(request, "competitions/course_roster.html", context)
+
+
+@require_POST
+def course_roster_entry(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
+    """Resend or revoke one student's invitation."""
+    challenge = permissions.organiser_or_404(request.user, slug)
+    entry = get_object_or_404(RosterEntry, pk=pk, challenge=challenge)
+    if action == "resend":
+        course_services.roster_resend(entry=entry)
+        messages.success(request, _("Invitation sent again to %(e)s.") % {"e": entry.email})
+    elif action == "revoke":
+        course_services.roster_revoke(entry=entry)
+        messages.success(request, _("Invitation of %(e)s revoked.") % {"e": entry.email})
+    else:
+        raise Http404
+    return redirect("competitions:course-roster", slug=slug)
+
+
+def course_student(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A teacher's view of one student: their team and every submission it made."""
+    challenge = permissions.organiser_or_404(request.user, slug)
+    entry = get_object_or_404(RosterEntry, pk=pk, challenge=challenge)
+    participant = (permissions.participant_for(entry.user, challenge)
+                   if entry.user_id else None)
+    rows = (selectors.team_submission_rows(participant.team, request.user)
+            if participant else [])
+    return render(request, "competitions/course_student.html", {
+        "challenge": challenge, "entry": entry, "participant": participant, "rows": rows,
+    })
+
+
+def course_gradebook(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
+    """A phase's grades: the rule (set here), each student's points, score and rank, and the
+    files for Moodle and Canvas (``?layout=moodle|canvas|detail``)."""
+    challenge = permissions.organiser_or_404(request.user, slug)
+    phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
+    rule = GradeRule.objects.filter(phase=phase_obj).first()
+    if request.method == "POST":
+        form = GradeRuleForm(request.POST)
+        if form.is_valid():
+            try:
+                course_services.grade_rule_set(phase=phase_obj, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Grading rule saved."))
+                return redirect("competitions:course-gradebook", slug=slug, phase=phase)
+    else:
+        form = GradeRuleForm(initial={
+            "item": rule.item, "lms_item_id": rule.lms_item_id, "basis": rule.basis,
+            "steps": "\n".join(f"{b:g} {p:g}" for b, p in rule.steps),
+            "otherwise": rule.otherwise,
+        } if rule else {"item": phase_obj.name, "basis": GradeRule.Basis.SCORE})
+    book = course_selectors.gradebook(phase_obj, user=request.user)
+    layout = request.GET.get("layout")
+    if layout:
+        if layout not in gradebook.LAYOUTS:
+            raise Http404
+        name = f"{challenge.slug}-{phase_obj.slug}-grades-{layout}-{book['split']}"
+        if book["provisional"]:
+            name += "-provisional"
+        response = HttpResponse(gradebook.gradebook_csv(book, layout),
+                                content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    return render(request, "competitions/course_gradebook.html", {
+        "challenge": challenge, "phase": phase_obj, "form": form, "book": book,
+        "layouts": gradebook.LAYOUTS,
+    })
+
+
+@login_required
+def course_join(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """A student's invitation link: accept the rules and join the course's challenge."""
+    entry = get_object_or_404(
+        RosterEntry.objects.select_related("challenge"), token=token, challenge__slug=slug,
+        revoked_at__isnull=True, challenge__status="published",
+    )
+    if entry.user_id not in (None, request.user.pk):
+        raise Http404
+    challenge = entry.challenge
+    form = CourseJoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            course_services.roster_join(entry=entry, user=request.user,
+                                        accept_rules=form.cleaned_data["accept_rules"])
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, _("You joined %(title)s.") % {"title": challenge.title})
+            return redirect("competitions:challenge-detail", slug=slug)
+    return render(request, "competitions/course_join.html", {
+        "challenge": challenge, "form": form,
+        "participant": permissions.participant_for(request.user, challenge),
+    })

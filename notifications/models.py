@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     PHASE = "phase", _("A phase of a challenge I joined opens or closes")
     STUDY = "study", _("Surveys of studies I take part in")
     INTERVIEW = "interview", _("Interview invitations from studies I agreed to be contacted for")
+    COURSE = "course", _("Invitations to courses and news from their teachers")
 
 
 class Notice(models.Model):
@@ -82,3 +83,38 @@ class EmailOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: no e-mail about {self.kind}"
+
+
+class AddressEmail(models.Model):
+    """An e-mail to an address that may have no account yet (a course roster's invitation).
+
+    Sent by the same worker run as the notices (``services.notice_emails_send``), with the same
+    lease, tries and outcomes. Unique per key, so an import run twice mails once; a resend is a
+    new key."""
+
+    address = models.EmailField()
+    key = models.CharField(max_length=120, unique=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    url = models.CharField(max_length=300, blank=True, help_text=_("A path on this site."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    email = models.CharField(
+        max_length=10, choices=Notice.Email.choices, default=Notice.Email.PENDING
+    )
+    email_note = models.CharField(max_length=200, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(email="sent") | Q(emailed_at__isnull=False),
+                name="address_email_sent_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["email", "created_at"], name="address_email_due")]
+
+    def __str__(self) -> str:
+        return f"{self.address} · {self.subject}"

@@ -5,6 +5,8 @@ second call a no-op) inside the caller's transaction and, after commit, asks a w
 the e-mail. The worker's ``notice_emails_send`` takes each pending notice under a short lease,
 sends outside any transaction (a slow mail server holds no database lock), and records the
 outcome; a periodic run sends whatever a lost message or a mail outage left pending.
+``email_to_address`` is for an address with no account behind it yet (a course roster's
+invitation); the same run sends those.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from cheetah.queue import send_quietly
 from notifications import mail
-from notifications.models import EmailOptOut, Kind, Notice
+from notifications.models import AddressEmail, EmailOptOut, Kind, Notice
 
 logger = logging.getLogger(__name__)
 
@@ -84,33 +86,51 @@ def email_preferences_set(*, user, emailed_kinds: Iterable[str]) -> None:
                 EmailOptOut.objects.get_or_create(user=user, kind=kind)
 
 
+def email_to_address(
+    *, address: str, key: str, subject: str, body: str, url: str = ""
+) -> AddressEmail:
+    """E-mail ``address``, which may belong to no account yet (a roster's invitation), once per
+    ``key``: written in the caller's transaction, sent by the worker after commit like a
+    notice's e-mail (``url``, a path on this site, ends the message as a link). A second call
+    with the same key returns the first row and sends nothing."""
+    message, created = AddressEmail.objects.get_or_create(
+        key=key[:120],
+        defaults={"address": address, "subject": subject[:200], "body": body, "url": url[:300]},
+    )
+    if created:
+        transaction.on_commit(lambda: send_quietly(SEND_EMAILS))
+    return message
+
+
 # --- The worker's side ------------------------------------------------------------------------
 
 
 def notice_emails_send(*, now=None, limit: int = 1000) -> dict[str, int]:
-    """Send the e-mail of every pending notice whose lease is free; returns counts per outcome.
+    """Send the e-mail of every pending notice and address e-mail whose lease is free; returns
+    counts per outcome.
 
-    Each notice is claimed in its own short transaction (attempts + 1, a lease), sent outside
+    Each row is claimed in its own short transaction (attempts + 1, a lease), sent outside
     it, and then marked: sent; skipped (no address, opted out, refused by the server, or
     ``MAX_ATTEMPTS`` tries); or left pending with a later lease when the server was away."""
     counts = {"sent": 0, "skipped": 0, "retry": 0}
-    tried: set[int] = set()  # each notice once per run, whatever its lease says
-    while len(tried) < limit:
-        now_ = now or timezone.now()
-        due = list(
-            Notice.objects.filter(email=Notice.Email.PENDING)
-            .filter(Q(email_lease_until__isnull=True) | Q(email_lease_until__lte=now_))
-            .exclude(pk__in=tried)
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        if not due:
-            break
-        for pk in due:
-            tried.add(pk)
-            outcome = _notice_email_send(pk, now_)
-            if outcome:
-                counts[outcome] += 1
+    for model in (Notice, AddressEmail):
+        tried: set[int] = set()  # each row once per run, whatever its lease says
+        while len(tried) < limit:
+            now_ = now or timezone.now()
+            due = list(
+                model.objects.filter(email=Notice.Email.PENDING)
+                .filter(Q(email_lease_until__isnull=True) | Q(email_lease_until__lte=now_))
+                .exclude(pk__in=tried)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)[:BATCH]
+            )
+            if not due:
+                break
+            for pk in due:
+                tried.add(pk)
+                outcome = _email_send(model, pk, now_)
+                if outcome:
+                    counts[outcome] += 1
     if any(counts.values()):
         logger.info(
             "Notice e-mails: %(sent)d sent, %(skipped)d skipped, %(retry)d to retry", counts
@@ -118,45 +138,51 @@ def notice_emails_send(*, now=None, limit: int = 1000) -> dict[str, int]:
     return counts
 
 
-def _notice_email_send(pk: int, now) -> str | None:
+def _email_send(model: type[Notice] | type[AddressEmail], pk: int, now) -> str | None:
     with transaction.atomic():
-        notice = (
-            Notice.objects.select_for_update(skip_locked=True)
-            .select_related("user")
-            .filter(pk=pk, email=Notice.Email.PENDING)
+        rows = model.objects.select_for_update(skip_locked=True)
+        if model is Notice:
+            rows = rows.select_related("user")
+        row = (
+            rows.filter(pk=pk, email=Notice.Email.PENDING)
             .filter(Q(email_lease_until__isnull=True) | Q(email_lease_until__lte=now))
             .first()
         )
-        if notice is None:
+        if row is None:
             return None
-        reason = _reason_not_to_send(notice)
+        reason = _reason_not_to_send(row) if model is Notice else ""
         if reason:
-            _mark(notice, Notice.Email.SKIPPED, reason)
+            _mark(row, Notice.Email.SKIPPED, reason)
             return "skipped"
-        notice.email_attempts += 1
-        notice.email_lease_until = now + LEASE
-        notice.save(update_fields=["email_attempts", "email_lease_until"])
+        row.email_attempts += 1
+        row.email_lease_until = now + LEASE
+        row.save(update_fields=["email_attempts", "email_lease_until"])
+    if model is Notice:
+        to, subject, body = row.user.email, row.title, _email_body(row)
+    else:
+        to, subject = row.address, row.subject
+        body = "\n".join([row.body, "", mail.absolute(row.url)]) if row.url else row.body
     try:
-        mail.message_send(to=notice.user.email, subject=notice.title, body=_email_body(notice))
+        mail.message_send(to=to, subject=subject, body=body)
     except mail.FINAL_MAIL_ERRORS as error:
-        _mark(notice, Notice.Email.SKIPPED, _("refused by the mail server: %(e)s") % {"e": error})
+        _mark(row, Notice.Email.SKIPPED, _("refused by the mail server: %(e)s") % {"e": error})
         return "skipped"
     except mail.TRANSIENT_MAIL_ERRORS as error:
-        if notice.email_attempts >= MAX_ATTEMPTS:
+        if row.email_attempts >= MAX_ATTEMPTS:
             _mark(
-                notice,
+                row,
                 Notice.Email.SKIPPED,
                 _("the mail server could not be reached after %(n)d tries")
-                % {"n": notice.email_attempts},
+                % {"n": row.email_attempts},
             )
             return "skipped"
         # Back off: 1, 4, 9, 16 minutes.
-        Notice.objects.filter(pk=notice.pk).update(
-            email_lease_until=timezone.now() + timedelta(minutes=notice.email_attempts**2),
+        model.objects.filter(pk=row.pk).update(
+            email_lease_until=timezone.now() + timedelta(minutes=row.email_attempts**2),
             email_note=str(error)[:200],
         )
         return "retry"
-    _mark(notice, Notice.Email.SENT, "")
+    _mark(row, Notice.Email.SENT, "")
     return "sent"
 
 
@@ -170,8 +196,8 @@ def _reason_not_to_send(notice: Notice) -> str:
     return ""
 
 
-def _mark(notice: Notice, state: str, note: str) -> None:
-    Notice.objects.filter(pk=notice.pk).update(
+def _mark(row: Notice | AddressEmail, state: str, note: str) -> None:
+    type(row).objects.filter(pk=row.pk).update(
         email=state,
         email_note=note[:200],
         emailed_at=timezone.now() if state == Notice.Email.SENT else None,

@@ -63,6 +63,7 @@ def test_an_opted_out_kind_is_not_e_mailed_but_stays_on_the_site(client):
         Kind.SUBMISSION,
         Kind.STUDY,
         Kind.INTERVIEW,
+        Kind.COURSE,
     }
     _notify(user, key="a", kind=Kind.SUBMISSION)
     _notify(user, key="b", kind=Kind.INVITATION)

@@ -132,6 +132,7 @@ MEMBERS_ONLY = _row(L, E, E, P, P, P, P, P)  # pages of one's membership in the 
 RESEARCHERS_ONLY = _row(L, P, P, P, P, P, E, E)
 NOBODY = _row(P, P, P, P, P, P, P, P)
 API_SIGNED_IN = _row(U, E, E, E, E, E, E, E)
+NOT_A_MEMBER_LINK = _row(L, P, P, P, P, P, P, P)  # a link that is nobody's: sign in, then 404
 MOVED = _row(M, M, M, M, M, M, M, M)
 
 
@@ -234,6 +235,22 @@ ROWS = [
      EVERYONE),
     ("competitions:entry", "private before the end",
      _url("competitions:entry", *PHASE, "submission", query=PRIVATE), ORGANISERS_ONLY),
+    # A course's pages are its teachers' (the organisers'); a student's page of a roster entry
+    # that is not the challenge's is nobody's, and an unknown invitation link opens nothing.
+    ("competitions:course-roster", "", _url("competitions:course-roster", "slug"),
+     ORGANISERS_ONLY),
+    ("competitions:course-student", "no such entry",
+     _url("competitions:course-student", "slug", 999999), NOBODY),
+    ("competitions:course-roster-entry", "GET",
+     _url("competitions:course-roster-entry", "slug", 999999, "revoke"),
+     _row(405, 405, 405, 405, 405, 405, 405, 405)),
+    *[("competitions:course-gradebook", label,
+       _url("competitions:course-gradebook", *PHASE, query=query), ORGANISERS_ONLY)
+      for label, query in (("page", ""), ("moodle", "?layout=moodle"),
+                           ("canvas", "?layout=canvas"))],
+    ("competitions:course-join", "an unknown link",
+     _url("competitions:course-join", "slug", "6f1c1d8e-0000-4000-8000-000000000000"),
+     NOT_A_MEMBER_LINK),
     ("competitions:team", "", _url("competitions:team", "slug"), MEMBERS_ONLY),
     ("competitions:team-create", "GET", _url("competitions:team-create", "slug"), POST_ONLY),
     ("competitions:team-invite", "GET", _url("competitions:team-invite", "slug"), POST_ONLY),
