@@ -33,7 +33,7 @@ _FILE = "file"
 CHALLENGE_KEYS: dict[str, object] = {
     "title": _TEXT, "slug": _TEXT, "summary": _TEXT, "overview": _TEXT, "rules": _TEXT,
     "data_description": _TEXT, "access": _TEXT, "task": _TEXT, "max_team_size": _INT,
-    "grid_intensity": (*_NUMBER, type(None)),
+    "grid_intensity": (*_NUMBER, type(None)), "course_mode": _BOOL,
 }
 DATA_FILE_KEYS: dict[str, object] = {
     "title": _TEXT, "description": _TEXT, "filename": _TEXT, "url": _TEXT,
