@@ -248,3 +248,31 @@ def test_a_teacher_sees_each_students_submissions(client, field):
     client.force_login(entries["p@uni.example"].user)
     assert client.get(reverse("competitions:course-student", args=[
         phase.challenge.slug, entries["p@uni.example"].pk])).status_code == 404
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_roster_and_gradebook_pages_read_as_many_queries_for_5_students_as_for_40(
+    client, field
+):
+    phase, _scores = field
+    teacher = UserFactory(username="teacher")
+    phase.challenge.organisers.add(teacher)
+    client.force_login(teacher)
+    roster = reverse("competitions:course-roster", args=[phase.challenge.slug])
+    gradebook = reverse("competitions:course-gradebook", args=[phase.challenge.slug, phase.slug])
+    teams = list(Participant.objects.filter(challenge=phase.challenge).values_list(
+        "team__name", flat=True).distinct())
+    _roster_for(phase, {teams[0]: [f"a{n}@uni.example" for n in range(5)]})
+    few = (_queries(client, roster), _queries(client, gradebook))
+    _roster_for(phase, {teams[-1]: [f"b{n}@uni.example" for n in range(35)]})
+    many = (_queries(client, roster), _queries(client, gradebook))
+    assert many == few, (few, many)
+    assert max(many) <= 40
