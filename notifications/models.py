@@ -24,11 +24,28 @@ class Kind(models.TextChoices):
     COURSE = "course", _("Invitations to courses and news from their teachers")
 
 
-class Notice(models.Model):
+class EmailDelivery(models.Model):
+    """Where one e-mail stands: pending until a worker sends it or gives up (with why), the
+    tries made and the lease a sending worker holds. Shared by notices and address e-mails,
+    which the same worker run sends."""
+
     class Email(models.TextChoices):
         PENDING = "pending", _("to be sent")
         SENT = "sent", _("sent")
         SKIPPED = "skipped", _("not sent")
+
+    email = models.CharField(max_length=10, choices=Email.choices, default=Email.PENDING)
+    email_note = models.CharField(max_length=200, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    # A worker sending this e-mail holds it until then; a later try waits until then too.
+    email_lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Notice(EmailDelivery):
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
@@ -42,12 +59,6 @@ class Notice(models.Model):
     url = models.CharField(max_length=300, blank=True, help_text=_("A path on this site."))
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
-    email = models.CharField(max_length=10, choices=Email.choices, default=Email.PENDING)
-    email_note = models.CharField(max_length=200, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(default=0)
-    # A worker sending this notice holds it until then; a later try waits until then too.
-    email_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -85,7 +96,7 @@ class EmailOptOut(models.Model):
         return f"{self.user}: no e-mail about {self.kind}"
 
 
-class AddressEmail(models.Model):
+class AddressEmail(EmailDelivery):
     """An e-mail to an address that may have no account yet (a course roster's invitation).
 
     Sent by the same worker run as the notices (``services.notice_emails_send``), with the same
@@ -98,13 +109,6 @@ class AddressEmail(models.Model):
     body = models.TextField()
     url = models.CharField(max_length=300, blank=True, help_text=_("A path on this site."))
     created_at = models.DateTimeField(auto_now_add=True)
-    email = models.CharField(
-        max_length=10, choices=Notice.Email.choices, default=Notice.Email.PENDING
-    )
-    email_note = models.CharField(max_length=200, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(default=0)
-    email_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

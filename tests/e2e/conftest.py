@@ -8,6 +8,7 @@ DATABASE_URL pointing at that database, and stopped before it is dropped. Tests 
 
 from __future__ import annotations
 
+import email
 import os
 import shutil
 import signal
@@ -19,10 +20,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email import policy
 from pathlib import Path
 
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection, connections
 from playwright.sync_api import sync_playwright
@@ -345,3 +348,45 @@ def browser_page():
         # Queries the test made while Playwright's event loop ran live in that loop's context,
         # which pytest-django's teardown does not see: close them here.
         connections.close_all()
+
+
+# --- Mail: a real SMTP server (aiosmtpd) and the settings that point a worker at it ----------
+
+REFUSED = "nobody@refused.example"  # the one address the test server refuses
+
+
+@dataclass
+class Inbox:
+    """An SMTP handler that keeps what it is sent and refuses ``REFUSED``."""
+
+    messages: list[email.message.EmailMessage] = field(default_factory=list)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == REFUSED:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    """(inbox, port) of an SMTP server this test alone uses."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    """A worker's settings for the test's SMTP server and the links its e-mails carry."""
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "SITE_URL": "https://cheetah.example",
+    }

@@ -11,23 +11,17 @@ from django.urls import reverse
 
 from competitions.models import RosterEntry
 from notifications.models import AddressEmail, Notice
-from tests.e2e.conftest import wait_for
-from tests.e2e.test_mail_worker import smtp_server  # noqa: F401 (the fixture)
+from tests.e2e.conftest import smtp_env, wait_for
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_roster_invitations_are_e_mailed_by_the_worker(
-    client, private_workers, smtp_server, open_phase  # noqa: F811
+    client, private_workers, smtp_server, open_phase
 ):
     inbox, port = smtp_server
-    private_workers.start(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(port),
-        SITE_URL="https://cheetah.example",
-    )
+    private_workers.start(**smtp_env(port))
     challenge = open_phase.challenge
     teacher = UserFactory(username="teacher")
     challenge.organisers.add(teacher)

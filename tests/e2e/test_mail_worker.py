@@ -4,69 +4,25 @@ given up with the reason, not retried. The request that caused a notice never ta
 
 from __future__ import annotations
 
-import email
-import socket
-from dataclasses import dataclass, field
-from email import policy
-
 import pytest
-from aiosmtpd.controller import Controller
 from django.urls import reverse
 
 from competitions import services
 from competitions.models import Submission
 from notifications.models import Notice
 from tests.conftest import upload
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import REFUSED, _free_port, smtp_env, wait_for
 from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-REFUSED = "nobody@refused.example"
-
-
-@dataclass
-class Inbox:
-    """An SMTP handler that keeps what it is sent and refuses one address."""
-
-    messages: list[email.message.EmailMessage] = field(default_factory=list)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address == REFUSED:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
 
 
 def test_a_scored_submission_is_e_mailed_to_its_author_by_the_worker(
     private_workers, smtp_server, open_phase, good_predictions
 ):
     inbox, port = smtp_server
-    private_workers.start(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(port),
-        SITE_URL="https://cheetah.example",
-    )
+    private_workers.start(**smtp_env(port))
     author = ParticipantFactory(
         team__challenge=open_phase.challenge, user__email="noor@uni.example"
     )
