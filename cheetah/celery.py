@@ -19,6 +19,7 @@ FIELD_QUEUE_SUFFIX = ".field"
 FIELD_TASKS = frozenset({
     "competitions.tasks.compute_phase_similarity",
     "competitions.tasks.announce_phase_changes",
+    "competitions.tasks.purge_stale_bundles",
     "notifications.tasks.send_notice_emails",
     "surveys.tasks.announce_post_surveys",
     "surveys.tasks.purge_answers_past_retention",

@@ -287,6 +287,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "competitions.tasks.announce_phase_changes",
         "schedule": env.float("PHASE_ANNOUNCE_INTERVAL_SECONDS", default=300.0),
     },
+    "purge-stale-bundles": {
+        "task": "competitions.tasks.purge_stale_bundles",
+        "schedule": 3600.0,
+    },
     "purge-answers-past-retention": {
         "task": "surveys.tasks.purge_answers_past_retention",
         "schedule": 3600.0,

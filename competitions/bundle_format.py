@@ -11,7 +11,7 @@ from __future__ import annotations
 import stat
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
 import yaml
@@ -22,6 +22,11 @@ MANIFEST_NAME = "cheetah-bundle.yaml"
 FILES_DIR = "files"
 
 _DATETIME = "datetime"
+# Where the admin keeps an uploaded bundle between its preview and the confirmation, and how
+# long one left unconfirmed is kept (competitions.worker.housekeeping deletes it then).
+STASH_FOLDER = "bundles/pending"
+STASH_KEPT = timedelta(days=1)
+
 _TEXT = (str,)
 _INT = (int,)
 _NUMBER = (int, float)

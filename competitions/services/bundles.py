@@ -342,7 +342,7 @@ def _free_slug(slug: str) -> str:
 def bundle_stash(upload) -> str:
     """Keep an uploaded bundle until its organiser confirms the preview; returns its name."""
     upload.seek(0)
-    return private_storage.save(f"bundles/pending/{uuid.uuid4().hex}.zip", upload)
+    return private_storage.save(f"{fmt.STASH_FOLDER}/{uuid.uuid4().hex}.zip", upload)
 
 
 def bundle_stash_import(name: str, *, user) -> Challenge:

@@ -20,6 +20,7 @@ from cheetah.transient import TRANSIENT_ERRORS
 from competitions.models import Phase
 from competitions.notices import phase_changes_announce
 from competitions.worker import dispatch, evaluation
+from competitions.worker.housekeeping import bundle_stashes_purge
 from competitions.worker.similarity import phase_similarity_compute, similarity_fresh_since
 from competitions.worker.snapshots import phase_leaderboards_refresh, stale_phases_refresh
 
@@ -75,6 +76,13 @@ def announce_phase_changes() -> int:
     """Tell participants about phases that opened or closed since the last runs (idempotent:
     each phase event is one notice per person)."""
     return phase_changes_announce(now=timezone.now())
+
+
+@shared_task(name="competitions.tasks.purge_stale_bundles", acks_late=True,
+             autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
+def purge_stale_bundles() -> int:
+    """Delete bundles uploaded for a preview and never imported (idempotent)."""
+    return bundle_stashes_purge()
 
 
 @shared_task(name=dispatch.COMPUTE_SIMILARITY, **LONG_TASK_OPTIONS, max_retries=3)

@@ -352,3 +352,17 @@ def test_a_hostile_bundle_in_the_admin_shows_its_problems_and_keeps_nothing(
     assert "points outside the bundle" in page
     assert "Create the challenge" not in page
     assert Challenge.objects.count() == 1 and _stored_files() == files
+
+
+def test_a_bundle_left_in_the_preview_is_deleted_after_a_day_and_a_fresh_one_kept(demo_bundle):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from competitions.models import private_storage
+    from competitions.worker.housekeeping import bundle_stashes_purge
+
+    waiting = services.bundle_stash(io.BytesIO(demo_bundle))
+    assert bundle_stashes_purge() == 0 and private_storage.exists(waiting)
+    assert bundle_stashes_purge(now=timezone.now() + fmt.STASH_KEPT + timedelta(minutes=1)) == 1
+    assert not private_storage.exists(waiting)
