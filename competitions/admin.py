@@ -42,6 +42,7 @@ from competitions.roles import ORGANISERS_GROUP
 from scoring.errors import InputError
 from scoring.groups import check_selection, parse_pairs
 from scoring.io import read_truth
+from scoring.registry import default_metric
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -183,10 +184,38 @@ class PhaseAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        task = self.instance.challenge.task if self.instance.challenge_id else "binary"
-        self.fields["primary_metric"].choices = metric_choices(task)
-        # The model's default (auroc), not the first choice of the list (accuracy).
-        self.fields["primary_metric"].initial = self.instance.primary_metric
+        field = self.fields["primary_metric"]
+        # Empty means the task's default (``clean``): what the select offers while the
+        # challenge is unknown, so a page loaded before the challenge was chosen still posts.
+        field.required = False
+        task = self._chosen_task()
+        if task is not None:
+            field.choices = metric_choices(task)
+            # The task's default for a new phase, not the first choice of the list (accuracy).
+            field.initial = self.instance.primary_metric if self.instance.pk else (
+                default_metric(task)
+            )
+            return
+        # The challenge is not chosen yet: every task's metrics, and by default the default of
+        # whichever task the challenge has.
+        field.choices = [("", _("The task's default (%(defaults)s)") % {"defaults": ", ".join(
+            f"{label}: {default_metric(value)}" for value, label in Challenge.Task.choices
+        )})] + [(label, metric_choices(value)) for value, label in Challenge.Task.choices]
+
+    def _chosen_task(self) -> str | None:
+        """The task of the phase's challenge: the saved one, else the one posted or given in
+        the address (``?challenge=<id>``), else the only task among the challenges offered."""
+        if self.instance.challenge_id:
+            return self.instance.challenge.task
+        field = self.fields["challenge"]
+        value = (self.data.get(self.add_prefix("challenge")) if self.is_bound
+                 else self.initial.get("challenge"))
+        try:
+            challenge = field.clean(value)
+        except ValidationError:
+            tasks = set(field.queryset.order_by().values_list("task", flat=True).distinct()[:2])
+            return tasks.pop() if len(tasks) == 1 else None
+        return challenge.task
 
     def clean_intersections(self) -> str:
         text = self.cleaned_data["intersections"]
@@ -215,6 +244,8 @@ class PhaseAdminForm(forms.ModelForm):
             problems = check_selection(attributes, None, parse_pairs(cleaned["intersections"]))
             if problems:
                 self.add_error("intersections", problems)
+        if challenge and not cleaned.get("primary_metric"):
+            cleaned["primary_metric"] = default_metric(challenge.task)
         if challenge and cleaned.get("primary_metric") not in dict(metric_choices(challenge.task)):
             self.add_error("primary_metric", _("This metric does not fit the challenge's task."))
         return cleaned

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from competitions.models import Challenge, Phase
+from scoring.registry import metrics_for
 from tests.competitions.builders import phase_form
 from tests.factories import ChallengeFactory, PhaseFactory, UserFactory
 
@@ -182,7 +183,49 @@ def test_a_data_file_uploaded_without_a_name_keeps_its_own(db):
     assert renamed.is_valid() and renamed.cleaned_data["filename"] == "train.csv"
 
 
-def test_a_new_phase_form_proposes_the_models_default_metric(client, organiser):
+@pytest.mark.parametrize(
+    ("task", "default"),
+    [("binary", "auroc"), ("multiclass", "balanced_accuracy"), ("regression", "mae")],
+)
+def test_a_new_phase_proposes_its_tasks_default_metric_and_its_board_ranks_on_it(
+    client, organiser, task, default
+):
+    challenge = ChallengeFactory(task=task)
+    challenge.organisers.add(organiser)
     client.force_login(organiser)
-    form = client.get(reverse("admin:competitions_phase_add")).context["adminform"].form
-    assert form["primary_metric"].value() == "auroc"
+    add = reverse("admin:competitions_phase_add")
+    form = client.get(add).context["adminform"].form
+    assert form["primary_metric"].value() == default
+    assert dict(form.fields["primary_metric"].choices).keys() == {
+        m.id for m in metrics_for(task)
+    }
+    response = client.post(add, phase_form(challenge, None, primary_metric=default))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    board = Phase.objects.get(slug="final").leaderboards.get(is_primary=True)
+    assert board.name == "Final"
+    assert [c.column_id for c in board.columns.all() if c.ranked] == [default]
+    page = client.get(reverse("competitions:leaderboard", args=[challenge.slug, "final"]))
+    assert "<h2>Final</h2>" in page.content.decode()
+
+
+def test_a_phase_added_before_its_challenge_is_chosen_ranks_on_that_challenges_default(
+    client, organiser
+):
+    regression = ChallengeFactory(task="regression")
+    for challenge in (regression, ChallengeFactory(task="binary")):
+        challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    add = reverse("admin:competitions_phase_add")
+    form = client.get(add).context["adminform"].form
+    assert form["primary_metric"].value() in ("", None)
+    assert str(form.fields["primary_metric"].choices[0][1]) == (
+        "The task's default (Binary classification: auroc, Multiclass classification: "
+        "balanced_accuracy, Regression: mae)"
+    )
+    proposed = client.get(add, {"challenge": regression.pk}).context["adminform"].form
+    assert proposed["primary_metric"].value() == "mae"
+    response = client.post(add, phase_form(regression, None, primary_metric=""))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    phase = Phase.objects.get(slug="final")
+    assert phase.primary_metric == "mae"
+    assert phase.leaderboards.get().columns.get(ranked=True).column_id == "mae"
