@@ -114,6 +114,15 @@ class DataFileInline(admin.TabularInline):
     fields = ("title", "description", "file", "filename", "url")
 
 
+def _deletable(request: HttpRequest, obj: Challenge | Phase | None) -> bool:
+    """Whether a non-superuser may delete this challenge or phase: only a draft's, so nothing
+    participants have seen disappears (None: the list's action, checked again per object)."""
+    if obj is None or request.user.is_superuser:
+        return True
+    challenge = obj if isinstance(obj, Challenge) else obj.challenge
+    return challenge.status == Challenge.Status.DRAFT
+
+
 @admin.register(Challenge)
 class ChallengeAdmin(OrganiserScopedAdmin):
     challenge_path = ""
@@ -128,6 +137,11 @@ class ChallengeAdmin(OrganiserScopedAdmin):
         (_("Texts (markdown)"), {"fields": ("overview", "rules", "data_description")}),
         (_("Setup"), {"fields": ("task", "max_team_size", "organisers", "grid_intensity")}),
     )
+
+    def has_delete_permission(self, request, obj=None):
+        """Organisers delete a challenge while it is a draft (with what it holds; a draft with
+        teams or submissions needs a superuser, as Django's confirmation page then says)."""
+        return super().has_delete_permission(request, obj) and _deletable(request, obj)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         # An organiser picks co-organisers among the organisers, not from every user's name.
@@ -262,6 +276,10 @@ class PhaseAdmin(OrganiserScopedAdmin):
         "design_power",
     )
     actions = ["rescore", "recompute_similarity", "recompute_leaderboards", "publish_scores"]
+
+    def has_delete_permission(self, request, obj=None):
+        # With its draft challenge only; the phases of a published one stay.
+        return super().has_delete_permission(request, obj) and _deletable(request, obj)
 
     def save_model(self, request, obj, form, change):
         upload = form.cleaned_data.get("ground_truth_upload")

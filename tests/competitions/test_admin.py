@@ -9,7 +9,7 @@ from django.urls import reverse
 from competitions.models import Challenge, Phase
 from scoring.registry import metrics_for
 from tests.competitions.builders import phase_form
-from tests.factories import ChallengeFactory, PhaseFactory, UserFactory
+from tests.factories import ChallengeFactory, ParticipantFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +229,57 @@ def test_a_phase_added_before_its_challenge_is_chosen_ranks_on_that_challenges_d
     phase = Phase.objects.get(slug="final")
     assert phase.primary_metric == "mae"
     assert phase.leaderboards.get().columns.get(ranked=True).column_id == "mae"
+
+
+def _delete(client, challenge):
+    return reverse("admin:competitions_challenge_delete", args=[challenge.pk])
+
+
+def test_an_organiser_deletes_their_draft_challenge_after_confirming(client, organiser):
+    draft = ChallengeFactory(status=Challenge.Status.DRAFT, title="Half-built")
+    draft.organisers.add(organiser)
+    phase = PhaseFactory(challenge=draft)
+    client.force_login(organiser)
+    change = client.get(reverse("admin:competitions_challenge_change", args=[draft.pk]))
+    assert _delete(client, draft) in change.content.decode()
+    confirmation = client.get(_delete(client, draft))
+    assert confirmation.status_code == 200
+    page = confirmation.content.decode()
+    assert "Are you sure you want to delete the challenge" in page and "Half-built" in page
+    assert Challenge.objects.filter(pk=draft.pk).exists()  # nothing goes before the "yes"
+    assert client.post(_delete(client, draft), {"post": "yes"}).status_code == 302
+    assert not Challenge.objects.filter(pk=draft.pk).exists()
+    assert not Phase.objects.filter(pk=phase.pk).exists()
+
+
+def test_an_organiser_cannot_delete_a_published_challenge_or_another_organisers_draft(
+    client, organiser, admin_client
+):
+    published = ChallengeFactory(status=Challenge.Status.PUBLISHED)
+    published.organisers.add(organiser)
+    theirs = ChallengeFactory(status=Challenge.Status.DRAFT)
+    client.force_login(organiser)
+    change = client.get(reverse("admin:competitions_challenge_change", args=[published.pk]))
+    assert _delete(client, published) not in change.content.decode()
+    for challenge in (published, theirs):
+        assert client.get(_delete(client, challenge)).status_code in (302, 403)
+        client.post(_delete(client, challenge), {"post": "yes"})
+    assert Challenge.objects.filter(pk__in=[published.pk, theirs.pk]).count() == 2
+    phase = PhaseFactory(challenge=published)
+    phase_delete = reverse("admin:competitions_phase_delete", args=[phase.pk])
+    assert client.post(phase_delete, {"post": "yes"}).status_code == 403
+    # Superusers as before.
+    assert admin_client.post(_delete(admin_client, published), {"post": "yes"}).status_code == 302
+    assert not Challenge.objects.filter(pk=published.pk).exists()
+
+
+def test_a_draft_holding_a_team_is_left_to_a_superuser(client, organiser):
+    draft = ChallengeFactory(status=Challenge.Status.DRAFT)
+    draft.organisers.add(organiser)
+    ParticipantFactory(team__challenge=draft)
+    client.force_login(organiser)
+    page = client.get(_delete(client, draft)).content.decode()
+    assert "Cannot delete challenge" in page
+    assert '<ul id="deleted-objects">\t<li>team</li></ul>' in page
+    client.post(_delete(client, draft), {"post": "yes"})
+    assert Challenge.objects.filter(pk=draft.pk).exists()
