@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 
 from competitions import services
 from competitions.boards import leaderboard_validate
+from competitions.column_editor import LeaderboardColumnForm, column_choices, populations_note
 from competitions.metrics import metric_choices
 from competitions.models import (
     Challenge,
@@ -387,9 +388,13 @@ class LeaderboardColumnFormSet(forms.BaseInlineFormSet):
 
 class LeaderboardColumnInline(admin.TabularInline):
     model = LeaderboardColumn
+    form = LeaderboardColumnForm
     formset = LeaderboardColumnFormSet
     extra = 1
-    fields = ("column_id", "title", "ranked", "shown", "order")
+    fields = ("metric", "population", "column_id", "title", "ranked", "shown", "order")
+
+    class Media:
+        js = ("cheetah/column-editor.js",)
 
 
 @admin.register(Leaderboard)
@@ -401,8 +406,36 @@ class LeaderboardAdmin(OrganiserScopedAdmin):
     inlines = [LeaderboardColumnInline]
     fields = (
         "phase", "name", "slug", "description", "ranking", "worst_group_on", "counting",
-        "is_primary", "order", "robustness_resamples", "robustness_seed",
+        "is_primary", "order", "robustness_resamples", "robustness_seed", "column_populations",
     )
+    readonly_fields = ("column_populations",)
+
+    @admin.display(description=_("Columns' populations"))
+    def column_populations(self, obj: Leaderboard | None) -> str:
+        return populations_note(obj.phase if obj is not None and obj.phase_id else None)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        """The column editor's metrics and populations, read once for all rows, from the phase
+        the board is for (or is being saved for)."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, LeaderboardColumnInline):
+            kwargs["form_kwargs"] = {"choices": column_choices(self._board_phase(request, obj))}
+        return kwargs
+
+    def _board_phase(self, request: HttpRequest, obj: Leaderboard | None) -> Phase | None:
+        """The phase posted (the form checks it is the user's), else the board's, else the one
+        in the address (``?phase=<id>``): only among the phases the user organises."""
+        chosen = request.POST.get("phase") if request.method == "POST" else None
+        if not chosen and obj is not None and obj.phase_id:
+            chosen = obj.phase_id
+        chosen = chosen or request.GET.get("phase")
+        phases = Phase.objects.select_related("challenge")
+        if not request.user.is_superuser:
+            phases = phases.filter(challenge__organisers=request.user)
+        try:
+            return phases.filter(pk=int(chosen)).first() if chosen else None
+        except (TypeError, ValueError):
+            return None
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
