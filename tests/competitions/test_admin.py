@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from competitions.models import Challenge, Phase
 from scoring.registry import metrics_for
-from tests.competitions.builders import phase_form
+from tests.competitions.builders import admin_form_data, phase_form
 from tests.factories import ChallengeFactory, ParticipantFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +229,22 @@ def test_a_phase_added_before_its_challenge_is_chosen_ranks_on_that_challenges_d
     phase = Phase.objects.get(slug="final")
     assert phase.primary_metric == "mae"
     assert phase.leaderboards.get().columns.get(ranked=True).column_id == "mae"
+
+
+def test_a_data_file_uploaded_without_a_name_downloads_under_its_own(client, organiser):
+    challenge = ChallengeFactory()
+    challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    change = reverse("admin:competitions_challenge_change", args=[challenge.pk])
+    data = admin_form_data(client.get(change), **{
+        "data_files-TOTAL_FORMS": "1", "data_files-0-title": "Features",
+        "data_files-0-file": SimpleUploadedFile("flchain features.csv", b"case_id,age\nx,1\n"),
+    })
+    assert client.post(change, data).status_code == 302
+    data_file = challenge.data_files.get()
+    response = client.get(reverse("competitions:data-file", args=[challenge.slug, data_file.pk]))
+    assert response["Content-Disposition"] == 'attachment; filename="flchain_features.csv"'
+    assert b"".join(response.streaming_content) == b"case_id,age\nx,1\n"
 
 
 def _delete(client, challenge):
