@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from competitions import services
 from competitions.admin_bundles import BundleAdminMixin
 from competitions.boards import leaderboard_validate
+from competitions.column_editor import LeaderboardColumnForm, column_choices, populations_note
 from competitions.metrics import metric_choices
 from competitions.models import (
     Challenge,
@@ -43,6 +44,7 @@ from competitions.roles import ORGANISERS_GROUP
 from scoring.errors import InputError
 from scoring.groups import check_selection, parse_pairs
 from scoring.io import read_truth
+from scoring.registry import default_metric
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -114,6 +116,15 @@ class DataFileInline(admin.TabularInline):
     fields = ("title", "description", "file", "filename", "url")
 
 
+def _deletable(request: HttpRequest, obj: Challenge | Phase | None) -> bool:
+    """Whether a non-superuser may delete this challenge or phase: only a draft's, so nothing
+    participants have seen disappears (None: the list's action, checked again per object)."""
+    if obj is None or request.user.is_superuser:
+        return True
+    challenge = obj if isinstance(obj, Challenge) else obj.challenge
+    return challenge.status == Challenge.Status.DRAFT
+
+
 @admin.register(Challenge)
 class ChallengeAdmin(BundleAdminMixin, OrganiserScopedAdmin):
     challenge_path = ""
@@ -129,6 +140,11 @@ class ChallengeAdmin(BundleAdminMixin, OrganiserScopedAdmin):
         (_("Setup"), {"fields": ("task", "max_team_size", "organisers", "grid_intensity",
                                  "course_mode")}),
     )
+
+    def has_delete_permission(self, request, obj=None):
+        """Organisers delete a challenge while it is a draft (with what it holds; a draft with
+        teams or submissions needs a superuser, as Django's confirmation page then says)."""
+        return super().has_delete_permission(request, obj) and _deletable(request, obj)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         # An organiser picks co-organisers among the organisers, not from every user's name.
@@ -185,10 +201,38 @@ class PhaseAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        task = self.instance.challenge.task if self.instance.challenge_id else "binary"
-        self.fields["primary_metric"].choices = metric_choices(task)
-        # The model's default (auroc), not the first choice of the list (accuracy).
-        self.fields["primary_metric"].initial = self.instance.primary_metric
+        field = self.fields["primary_metric"]
+        # Empty means the task's default (``clean``): what the select offers while the
+        # challenge is unknown, so a page loaded before the challenge was chosen still posts.
+        field.required = False
+        task = self._chosen_task()
+        if task is not None:
+            field.choices = metric_choices(task)
+            # The task's default for a new phase, not the first choice of the list (accuracy).
+            field.initial = self.instance.primary_metric if self.instance.pk else (
+                default_metric(task)
+            )
+            return
+        # The challenge is not chosen yet: every task's metrics, and by default the default of
+        # whichever task the challenge has.
+        field.choices = [("", _("The task's default (%(defaults)s)") % {"defaults": ", ".join(
+            f"{label}: {default_metric(value)}" for value, label in Challenge.Task.choices
+        )})] + [(label, metric_choices(value)) for value, label in Challenge.Task.choices]
+
+    def _chosen_task(self) -> str | None:
+        """The task of the phase's challenge: the saved one, else the one posted or given in
+        the address (``?challenge=<id>``), else the only task among the challenges offered."""
+        if self.instance.challenge_id:
+            return self.instance.challenge.task
+        field = self.fields["challenge"]
+        value = (self.data.get(self.add_prefix("challenge")) if self.is_bound
+                 else self.initial.get("challenge"))
+        try:
+            challenge = field.clean(value)
+        except ValidationError:
+            tasks = set(field.queryset.order_by().values_list("task", flat=True).distinct()[:2])
+            return tasks.pop() if len(tasks) == 1 else None
+        return challenge.task
 
     def clean_intersections(self) -> str:
         text = self.cleaned_data["intersections"]
@@ -217,6 +261,8 @@ class PhaseAdminForm(forms.ModelForm):
             problems = check_selection(attributes, None, parse_pairs(cleaned["intersections"]))
             if problems:
                 self.add_error("intersections", problems)
+        if challenge and not cleaned.get("primary_metric"):
+            cleaned["primary_metric"] = default_metric(challenge.task)
         if challenge and cleaned.get("primary_metric") not in dict(metric_choices(challenge.task)):
             self.add_error("primary_metric", _("This metric does not fit the challenge's task."))
         return cleaned
@@ -233,6 +279,10 @@ class PhaseAdmin(OrganiserScopedAdmin):
         "design_power",
     )
     actions = ["rescore", "recompute_similarity", "recompute_leaderboards", "publish_scores"]
+
+    def has_delete_permission(self, request, obj=None):
+        # With its draft challenge only; the phases of a published one stay.
+        return super().has_delete_permission(request, obj) and _deletable(request, obj)
 
     def save_model(self, request, obj, form, change):
         upload = form.cleaned_data.get("ground_truth_upload")
@@ -340,9 +390,13 @@ class LeaderboardColumnFormSet(forms.BaseInlineFormSet):
 
 class LeaderboardColumnInline(admin.TabularInline):
     model = LeaderboardColumn
+    form = LeaderboardColumnForm
     formset = LeaderboardColumnFormSet
     extra = 1
-    fields = ("column_id", "title", "ranked", "shown", "order")
+    fields = ("metric", "population", "column_id", "title", "ranked", "shown", "order")
+
+    class Media:
+        js = ("cheetah/column-editor.js",)
 
 
 @admin.register(Leaderboard)
@@ -354,8 +408,36 @@ class LeaderboardAdmin(OrganiserScopedAdmin):
     inlines = [LeaderboardColumnInline]
     fields = (
         "phase", "name", "slug", "description", "ranking", "worst_group_on", "counting",
-        "is_primary", "order", "robustness_resamples", "robustness_seed",
+        "is_primary", "order", "robustness_resamples", "robustness_seed", "column_populations",
     )
+    readonly_fields = ("column_populations",)
+
+    @admin.display(description=_("Columns' populations"))
+    def column_populations(self, obj: Leaderboard | None) -> str:
+        return populations_note(obj.phase if obj is not None and obj.phase_id else None)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        """The column editor's metrics and populations, read once for all rows, from the phase
+        the board is for (or is being saved for)."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, LeaderboardColumnInline):
+            kwargs["form_kwargs"] = {"choices": column_choices(self._board_phase(request, obj))}
+        return kwargs
+
+    def _board_phase(self, request: HttpRequest, obj: Leaderboard | None) -> Phase | None:
+        """The phase posted (the form checks it is the user's), else the board's, else the one
+        in the address (``?phase=<id>``): only among the phases the user organises."""
+        chosen = request.POST.get("phase") if request.method == "POST" else None
+        if not chosen and obj is not None and obj.phase_id:
+            chosen = obj.phase_id
+        chosen = chosen or request.GET.get("phase")
+        phases = Phase.objects.select_related("challenge")
+        if not request.user.is_superuser:
+            phases = phases.filter(challenge__organisers=request.user)
+        try:
+            return phases.filter(pk=int(chosen)).first() if chosen else None
+        except (TypeError, ValueError):
+            return None
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -8,6 +8,7 @@ beside the models and imports neither.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
@@ -82,11 +83,52 @@ def leaderboard_validate(
         raise ValidationError(problems)
 
 
+@dataclass(frozen=True)
+class Withheld:
+    """Where a group is first withheld from participants: its size in that split, and whether
+    it is small itself (else it is hidden with a small one)."""
+
+    split: str
+    n: int
+    small: bool
+
+
+def truth_groups(phase: Phase) -> dict[str, list[tuple[str, int]]]:
+    """``{attribute: [(group, cases), ...]}`` of the phase's ground truth, from its
+    evaluation-data report (intersections included; empty without a ground truth)."""
+    return {
+        item["attribute"]: [(str(g["group"]), int(g["n"])) for g in item["groups"]]
+        for item in (phase.truth_report or {}).get("attributes", [])
+    }
+
+
+def withheld_groups(phase: Phase) -> dict[tuple[str, str], Withheld]:
+    """Every ``(attribute, group)`` whose values participants may not see in some split (small,
+    or hidden with a small one, ``scoring.suppression``), at the first split where it is: a
+    board may show such a group but not rank on it. Reads the ground truth (none: empty)."""
+    if not phase.ground_truth:
+        return {}
+    truth = phase_truth(phase)
+    found: dict[tuple[str, str], Withheld] = {}
+    for split in SPLITS:
+        mask = split_mask(truth, split)
+        if mask is None or not mask.any():
+            continue
+        sized = sized_groups(group_sizes(truth, phase.intersection_pairs, mask),
+                             phase.min_group_size)
+        hidden = suppressed_groups(sized)
+        for group in sized:
+            key = (group.attribute, group.group)
+            if key in hidden and key not in found:
+                found[key] = Withheld(split=split, n=group.n, small=group.small)
+    return found
+
+
 def _unknown_groups(phase: Phase, columns: list[Column]) -> list[str]:
     """A column on a group the ground truth does not have would show "—" to everyone: one
     problem per such column, naming the groups there are (from the evaluation-data report)."""
-    known = {item["attribute"]: [g["group"] for g in item["groups"]]
-             for item in (phase.truth_report or {}).get("attributes", [])}
+    known = {attribute: [group for group, _n in groups]
+             for attribute, groups in truth_groups(phase).items()}
     problems = []
     for spec in columns:
         groups = known.get(spec.attribute or "")
@@ -104,36 +146,26 @@ def _ranked_on_withheld_groups(phase: Phase, ranked: list[Column]) -> list[str]:
     a small one) would give it away through ranks and scores: one problem per such column,
     naming the group and its size in the first split where it is withheld."""
     on_groups = [spec for spec in ranked if spec.attribute is not None and not spec.worst]
-    if not on_groups or not phase.ground_truth:
+    if not on_groups:
         return []
-    truth = phase_truth(phase)
+    withheld = withheld_groups(phase)
     problems: dict[str, str] = {}
-    for split in SPLITS:
-        mask = split_mask(truth, split)
-        if mask is None or not mask.any():
+    for spec in on_groups:
+        found = withheld.get((spec.attribute, spec.group))
+        if spec.id in problems or found is None:
             continue
-        sized = sized_groups(group_sizes(truth, phase.intersection_pairs, mask),
-                             phase.min_group_size)
-        hidden = suppressed_groups(sized)
-        size = {(g.attribute, g.group): g.n for g in sized}
-        for spec in on_groups:
-            key = (spec.attribute, spec.group)
-            if spec.id in problems or key not in hidden:
-                continue
-            group, n, least = f"{spec.attribute}={spec.group}", size[key], phase.min_group_size
-            why = (
-                f"which has {n} cases in the {split} split, fewer than the phase's minimum "
-                f"group size ({least})"
-                if n < least else
-                f"({n} cases in the {split} split), hidden with a group of {spec.attribute} "
-                f"under the phase's minimum group size ({least}) so that it cannot be worked "
-                "out from the others"
-            )
-            problems[spec.id] = (
-                f"“{spec.id}” ranks on {group}, {why}: its values are withheld from "
-                "participants, and ranks and scores on it would reveal them. Rank on another "
-                "column, or show this one without ranking it."
-            )
+        group, least = f"{spec.attribute}={spec.group}", phase.min_group_size
+        why = (
+            f"which has {found.n} cases in the {found.split} split, fewer than the phase's "
+            f"minimum group size ({least})"
+            if found.small else
+            f"({found.n} cases in the {found.split} split), hidden with a group of "
+            f"{spec.attribute} under the phase's minimum group size ({least}) so that it "
+            "cannot be worked out from the others"
+        )
+        problems[spec.id] = (
+            f"“{spec.id}” ranks on {group}, {why}: its values are withheld from "
+            "participants, and ranks and scores on it would reveal them. Rank on another "
+            "column, or show this one without ranking it."
+        )
     return list(problems.values())
-
-

@@ -5,8 +5,9 @@ from __future__ import annotations
 ORGANISERS_GROUP = "Organisers"
 
 ORGANISER_PERMISSIONS = {
-    "challenge": ("add", "change", "view"),
-    "phase": ("add", "change", "view"),
+    # Delete: drafts only (and their phases), as the admin checks per object.
+    "challenge": ("add", "change", "delete", "view"),
+    "phase": ("add", "change", "delete", "view"),
     "datafile": ("add", "change", "delete", "view"),
     "team": ("view",),
     "participant": ("view",),

@@ -13,6 +13,15 @@ from scoring.contributions import Stats
 from scoring.metrics import BUILTIN, Metric
 from scoring.vocabulary import PER_CASE
 
+# What a new phase ranks on unless the organiser picks another: a threshold-free measure for
+# binary scores, one that a majority class cannot win for multiclass labels, and the error in
+# the outcome's own units for regression.
+DEFAULT_METRICS: dict[str, str] = {
+    "binary": "auroc",
+    "multiclass": "balanced_accuracy",
+    "regression": "mae",
+}
+
 
 def _scorer_metrics(item: scorers.Scorer, task: str) -> list[Metric]:
     key = f"case:{item.name}"
@@ -43,6 +52,11 @@ def metrics_for(task: str) -> list[Metric]:
         if task in item.tasks:
             found += _scorer_metrics(item, task)
     return found
+
+
+def default_metric(task: str) -> str:
+    """The metric a new phase of ``task`` ranks on (``DEFAULT_METRICS``)."""
+    return DEFAULT_METRICS[task]
 
 
 def get_metric(metric_id: str, task: str) -> Metric:

@@ -32,7 +32,7 @@ from scoring.describe import describe
 from scoring.errors import InputError
 from scoring.io import Truth, read_truth
 from scoring.power import POWER, truth_power
-from scoring.registry import metrics_for
+from scoring.registry import default_metric, metrics_for
 from scoring.splits import seeded_split
 from scoring.vocabulary import SPLITS
 
@@ -47,9 +47,13 @@ _REPORT_SETTINGS = frozenset({"intersections", "min_group_size", "power_baseline
 
 
 def phase_create(**fields) -> Phase:
-    """A new phase with its primary leaderboard (ranked on ``primary_metric``), in one go."""
+    """A new phase with its primary leaderboard (ranked on ``primary_metric``, by default the
+    task's default metric), in one go."""
     with transaction.atomic():
-        phase = Phase.objects.create(**fields)
+        phase = Phase(**fields)
+        if "primary_metric" not in fields:
+            phase.primary_metric = default_metric(phase.challenge.task)
+        phase.save(force_insert=True)
         phase_default_leaderboard(phase)
     return phase
 
@@ -81,14 +85,14 @@ def phase_save(
 
 
 def phase_default_leaderboard(phase: Phase) -> Leaderboard:
-    """The phase's primary leaderboard, created on ``Phase.primary_metric`` if it has none: the
-    only thing that field still decides."""
+    """The phase's primary leaderboard, created on ``Phase.primary_metric`` if it has none (the
+    only thing that field still decides) and named after the phase, as its page shows it."""
     existing = phase.leaderboards.filter(is_primary=True).first()
     if existing is not None:
         return existing
     with transaction.atomic():
         board = Leaderboard.objects.create(
-            phase=phase, slug="main", name="Leaderboard", is_primary=True,
+            phase=phase, slug="main", name=phase.name, is_primary=True,
             ranking=Leaderboard.Ranking.PRIMARY,
         )
         available = {m.id for m in metrics_for(phase.challenge.task)}

@@ -117,3 +117,25 @@ def phase_form(challenge, truth: bytes | None, name="truth.csv", **fields) -> di
     if truth is not None:
         form["ground_truth_upload"] = SimpleUploadedFile(name, truth, content_type="text/csv")
     return form
+
+
+def admin_form_data(response, **overrides) -> dict:
+    """What the browser would post back from an admin change page as rendered, every inline
+    row included (unticked boxes left out); ``overrides`` set or, with None, drop a field."""
+    forms = [response.context["adminform"].form]
+    data = {}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        forms += formset.forms
+        management = formset.management_form
+        data.update({management.add_prefix(name): management[name].value()
+                     for name in management.fields})
+    for form in forms:
+        for bound in form:
+            value = bound.value()
+            if value is True:
+                data[bound.html_name] = "on"
+            elif value is not None and value is not False:
+                data[bound.html_name] = value
+    data.update(overrides)
+    return {name: value for name, value in data.items() if value is not None}

@@ -7,8 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from competitions.models import Challenge, Phase
-from tests.competitions.builders import phase_form
-from tests.factories import ChallengeFactory, PhaseFactory, UserFactory
+from scoring.registry import metrics_for
+from tests.competitions.builders import admin_form_data, phase_form
+from tests.factories import ChallengeFactory, ParticipantFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -182,7 +183,119 @@ def test_a_data_file_uploaded_without_a_name_keeps_its_own(db):
     assert renamed.is_valid() and renamed.cleaned_data["filename"] == "train.csv"
 
 
-def test_a_new_phase_form_proposes_the_models_default_metric(client, organiser):
+@pytest.mark.parametrize(
+    ("task", "default"),
+    [("binary", "auroc"), ("multiclass", "balanced_accuracy"), ("regression", "mae")],
+)
+def test_a_new_phase_proposes_its_tasks_default_metric_and_its_board_ranks_on_it(
+    client, organiser, task, default
+):
+    challenge = ChallengeFactory(task=task)
+    challenge.organisers.add(organiser)
     client.force_login(organiser)
-    form = client.get(reverse("admin:competitions_phase_add")).context["adminform"].form
-    assert form["primary_metric"].value() == "auroc"
+    add = reverse("admin:competitions_phase_add")
+    form = client.get(add).context["adminform"].form
+    assert form["primary_metric"].value() == default
+    assert dict(form.fields["primary_metric"].choices).keys() == {
+        m.id for m in metrics_for(task)
+    }
+    response = client.post(add, phase_form(challenge, None, primary_metric=default))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    board = Phase.objects.get(slug="final").leaderboards.get(is_primary=True)
+    assert board.name == "Final"
+    assert [c.column_id for c in board.columns.all() if c.ranked] == [default]
+    page = client.get(reverse("competitions:leaderboard", args=[challenge.slug, "final"]))
+    assert "<h2>Final</h2>" in page.content.decode()
+
+
+def test_a_phase_added_before_its_challenge_is_chosen_ranks_on_that_challenges_default(
+    client, organiser
+):
+    regression = ChallengeFactory(task="regression")
+    for challenge in (regression, ChallengeFactory(task="binary")):
+        challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    add = reverse("admin:competitions_phase_add")
+    form = client.get(add).context["adminform"].form
+    assert form["primary_metric"].value() in ("", None)
+    assert str(form.fields["primary_metric"].choices[0][1]) == (
+        "The task's default (Binary classification: auroc, Multiclass classification: "
+        "balanced_accuracy, Regression: mae)"
+    )
+    proposed = client.get(add, {"challenge": regression.pk}).context["adminform"].form
+    assert proposed["primary_metric"].value() == "mae"
+    response = client.post(add, phase_form(regression, None, primary_metric=""))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    phase = Phase.objects.get(slug="final")
+    assert phase.primary_metric == "mae"
+    assert phase.leaderboards.get().columns.get(ranked=True).column_id == "mae"
+
+
+def test_a_data_file_uploaded_without_a_name_downloads_under_its_own(client, organiser):
+    challenge = ChallengeFactory()
+    challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    change = reverse("admin:competitions_challenge_change", args=[challenge.pk])
+    data = admin_form_data(client.get(change), **{
+        "data_files-TOTAL_FORMS": "1", "data_files-0-title": "Features",
+        "data_files-0-file": SimpleUploadedFile("flchain features.csv", b"case_id,age\nx,1\n"),
+    })
+    assert client.post(change, data).status_code == 302
+    data_file = challenge.data_files.get()
+    response = client.get(reverse("competitions:data-file", args=[challenge.slug, data_file.pk]))
+    assert response["Content-Disposition"] == 'attachment; filename="flchain_features.csv"'
+    assert b"".join(response.streaming_content) == b"case_id,age\nx,1\n"
+
+
+def _delete(client, challenge):
+    return reverse("admin:competitions_challenge_delete", args=[challenge.pk])
+
+
+def test_an_organiser_deletes_their_draft_challenge_after_confirming(client, organiser):
+    draft = ChallengeFactory(status=Challenge.Status.DRAFT, title="Half-built")
+    draft.organisers.add(organiser)
+    phase = PhaseFactory(challenge=draft)
+    client.force_login(organiser)
+    change = client.get(reverse("admin:competitions_challenge_change", args=[draft.pk]))
+    assert _delete(client, draft) in change.content.decode()
+    confirmation = client.get(_delete(client, draft))
+    assert confirmation.status_code == 200
+    page = confirmation.content.decode()
+    assert "Are you sure you want to delete the challenge" in page and "Half-built" in page
+    assert Challenge.objects.filter(pk=draft.pk).exists()  # nothing goes before the "yes"
+    assert client.post(_delete(client, draft), {"post": "yes"}).status_code == 302
+    assert not Challenge.objects.filter(pk=draft.pk).exists()
+    assert not Phase.objects.filter(pk=phase.pk).exists()
+
+
+def test_an_organiser_cannot_delete_a_published_challenge_or_another_organisers_draft(
+    client, organiser, admin_client
+):
+    published = ChallengeFactory(status=Challenge.Status.PUBLISHED)
+    published.organisers.add(organiser)
+    theirs = ChallengeFactory(status=Challenge.Status.DRAFT)
+    client.force_login(organiser)
+    change = client.get(reverse("admin:competitions_challenge_change", args=[published.pk]))
+    assert _delete(client, published) not in change.content.decode()
+    for challenge in (published, theirs):
+        assert client.get(_delete(client, challenge)).status_code in (302, 403)
+        client.post(_delete(client, challenge), {"post": "yes"})
+    assert Challenge.objects.filter(pk__in=[published.pk, theirs.pk]).count() == 2
+    phase = PhaseFactory(challenge=published)
+    phase_delete = reverse("admin:competitions_phase_delete", args=[phase.pk])
+    assert client.post(phase_delete, {"post": "yes"}).status_code == 403
+    # Superusers as before.
+    assert admin_client.post(_delete(admin_client, published), {"post": "yes"}).status_code == 302
+    assert not Challenge.objects.filter(pk=published.pk).exists()
+
+
+def test_a_draft_holding_a_team_is_left_to_a_superuser(client, organiser):
+    draft = ChallengeFactory(status=Challenge.Status.DRAFT)
+    draft.organisers.add(organiser)
+    ParticipantFactory(team__challenge=draft)
+    client.force_login(organiser)
+    page = client.get(_delete(client, draft)).content.decode()
+    assert "Cannot delete challenge" in page
+    assert '<ul id="deleted-objects">\t<li>team</li></ul>' in page
+    client.post(_delete(client, draft), {"post": "yes"})
+    assert Challenge.objects.filter(pk=draft.pk).exists()

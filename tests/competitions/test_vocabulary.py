@@ -7,12 +7,13 @@ from __future__ import annotations
 from competitions.metrics import USES_LABELS
 from competitions.models import (
     RANKING_SCORE_LABELS,
+    Challenge,
     Leaderboard,
     LeaderboardSnapshot,
     SimilarityReport,
 )
 from competitions.selectors import similarity as similarity_page
-from scoring import ranking, similarity, vocabulary
+from scoring import ranking, registry, similarity, vocabulary
 
 
 def test_every_ranking_rule_of_scoring_is_a_leaderboard_choice_and_nothing_else():
@@ -47,3 +48,9 @@ def test_the_similarity_page_shows_scorings_measures_and_hides_those_using_label
     assert similarity.MEASURES is vocabulary.SIMILARITY_MEASURES
     assert similarity.LABEL_MEASURES is vocabulary.LABEL_SIMILARITY_MEASURES
     assert set(vocabulary.SIMILARITY_MEASURES) >= vocabulary.LABEL_SIMILARITY_MEASURES
+
+
+def test_every_task_of_a_challenge_has_a_default_metric_of_that_task():
+    assert set(registry.DEFAULT_METRICS) == set(Challenge.Task.values)
+    for task, metric in registry.DEFAULT_METRICS.items():
+        assert metric in {m.id for m in registry.metrics_for(task)}
