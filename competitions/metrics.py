@@ -48,11 +48,11 @@ def metric_notes(column_ids: Iterable[str], task: str) -> dict[str, list[str]]:
     """What a page showing these metrics (or column ids, ``sensitivity@sex=female``) must say
     about them: ``decisions``, the metrics whose value depends on the decision threshold (shown
     with it), and ``biased``, those whose estimate is biased, so that its value can lie outside
-    its own bootstrap percentile interval (shown with a note). Each id once, in order; ids the
+    its own bootstrap percentile interval (shown with a note). Each id once, in the registry's
+    order (a stored result's keys come back reordered from PostgreSQL's jsonb); ids the
     registry does not know are left out."""
-    known = {metric.id: metric for metric in registry.metrics_for(task)}
-    metrics = [known[m] for m in dict.fromkeys(c.partition("@")[0] for c in column_ids)
-               if m in known]
+    wanted = {c.partition("@")[0] for c in column_ids}
+    metrics = [metric for metric in registry.metrics_for(task) if metric.id in wanted]
     return {"decisions": [m.id for m in metrics if m.uses_decisions],
             "biased": [m.id for m in metrics if m.biased_estimate]}
 
