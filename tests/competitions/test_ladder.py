@@ -73,7 +73,7 @@ def test_first_released_then_only_a_significant_step(open_phase, participant, de
     again = 0.9 * good_scores(demo_data, open_phase) + 0.1 * noise(open_phase, 2)
     same = submit(open_phase, user, again)
     assert same.released is False
-    assert same.release_note == f"not significantly better than your best (#{better.pk})"
+    assert same.release_note == f"not significantly better than your best (#{better.number})"
     assert same.ladder["ci"][0] <= 0
 
     # Its author learns nothing of its public values: API, page.
@@ -82,7 +82,7 @@ def test_first_released_then_only_a_significant_step(open_phase, participant, de
     assert all(cell["value"] is None and cell["ci"] is None
                for cell in shown["results"]["public"].values())
     page = Client_page(user, open_phase, same.pk)
-    assert f"not significantly better than your best (#{better.pk})" in page
+    assert f"not significantly better than your best (#{better.number})" in page
     assert "Results by subgroup" not in page
     # The released one shows its values, rounded.
     auroc = api_detail(user, better.pk)["results"]["public"]["auroc"]["value"]
