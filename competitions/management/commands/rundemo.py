@@ -51,7 +51,13 @@ class Command(BaseCommand):
                 "--noreload",
             ],
         }
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        # The workers and beat in sessions of their own: Ctrl-C (or a signal to the whole
+        # group) reaches this command, which stops each of them with one SIGTERM, so their pool
+        # processes are shut down by their worker and never killed mid-way with a traceback.
+        processes = {
+            name: subprocess.Popen(cmd, start_new_session=name != "web")
+            for name, cmd in commands.items()
+        }
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"\nCheetah demo: {url}"))
         self.stdout.write(
