@@ -200,6 +200,24 @@ def _power_notes(phase, split: str, ranked: list[Column], viewer) -> list[dict]:
     return notes
 
 
+def team_standing(board: Leaderboard, team: Team, user, *, split: str = "public"
+                  ) -> tuple[int, int | None] | None:
+    """(the submission ``board`` counts for ``team``, its rank as ``user`` may see it) from the
+    board's snapshot, or None when the team is not on it or scores are hidden: one snapshot
+    row, not the whole table."""
+    viewer = viewer_for(user, board.phase)
+    if not viewer.scores_visible:
+        return None
+    snapshot = (LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+                .defer("groups", "robustness", "summary").first())
+    row = next((r for r in snapshot.rows if r["team"] == team.pk), None) if snapshot else None
+    if row is None:
+        return None
+    released = release_cell({"rank": row.get("rank"), "suppressed": row.get("suppressed", False)},
+                            viewer=viewer)
+    return row["submission"], released["rank"]
+
+
 def counts_team_picks(phase) -> bool:
     """Whether any leaderboard of the phase counts the submission a team picked: only then is
     picking one offered."""

@@ -11,7 +11,7 @@ from competitions.metrics import metric_notes, outside_interval
 from competitions.models import Participant, Submission, Team
 from competitions.quota import Remaining, remaining
 from competitions.release import Viewer, release_cell, released_splits, viewer_cache, viewer_for
-from competitions.selectors.leaderboards import leaderboard_table
+from competitions.selectors.leaderboards import team_standing
 from scoring.result import SplitResult, read_stored
 
 
@@ -158,11 +158,9 @@ def team_submission_rows(team: Team, user) -> list[dict]:
     counted: dict[int, int | None] = {}
     for phase in {s.phase for s in submissions if s.status == Submission.Status.SCORED}:
         board = phase.leaderboards.filter(is_primary=True).first()
-        if board is None:
-            continue
-        for row in leaderboard_table(board, split="public", user=user)["rows"]:
-            if row["team_id"] == team.pk:
-                counted[row["submission"]] = row.get("rank")
+        standing = team_standing(board, team, user) if board is not None else None
+        if standing is not None:
+            counted[standing[0]] = standing[1]
     rows = []
     for submission in submissions:
         score = None
