@@ -15,19 +15,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from surveys import interviews, selectors
+from surveys import interviews
 from surveys.interview_forms import InterviewDrawForm, InterviewStatusForm, InterviewTemplateForm
 from surveys.models import ExportLog, Interview, Study
 from surveys.participation import group_variables
-
-
-def _researched_or_404(request: HttpRequest, slug: str) -> Study:
-    return get_object_or_404(selectors.researched_by(request.user), slug=slug)
+from surveys.permissions import researched_or_404
 
 
 @login_required
 def study_interviews(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _researched_or_404(request, slug)
+    study = researched_or_404(request, slug)
     variables = list(group_variables(study))
     template_form = InterviewTemplateForm(
         initial={"subject": study.interview_subject, "body": study.interview_body}

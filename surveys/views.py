@@ -20,6 +20,7 @@ from surveys import participation, selectors, services, summaries
 from surveys.conditions import answers_by_key, is_shown
 from surveys.forms import ConsentForm, SurveyPageForm
 from surveys.models import ConsentItem, Study, Survey
+from surveys.permissions import researched_or_404
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -204,17 +205,9 @@ def _page_number(request: HttpRequest, pages: int) -> int:
 # --- Researchers ---------------------------------------------------------------------------
 
 
-def _researched_or_404(request: HttpRequest, slug: str) -> Study:
-    """The study, if the user is one of its researchers; 404 for everyone else (organisers of
-    its challenge included), so study slugs cannot be probed."""
-    if not request.user.is_authenticated:
-        raise Http404
-    return get_object_or_404(selectors.researched_by(request.user), slug=slug)
-
-
 @login_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _researched_or_404(request, slug)
+    study = researched_or_404(request, slug)
     context = {
         "study": study,
         "threshold": study.export_min_group,
@@ -232,7 +225,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def study_responses(request: HttpRequest, slug: str) -> HttpResponse:
     """The pseudonymised responses to one survey version, a page at a time (``?survey=<id>``,
     default the study's first; ``?page=N``): what the export holds of them, and logged."""
-    study = _researched_or_404(request, slug)
+    study = researched_or_404(request, slug)
     surveys = selectors.study_surveys(study)
     survey = surveys[0] if surveys else None
     if request.GET.get("survey"):
@@ -250,7 +243,7 @@ def study_responses(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def study_export(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _researched_or_404(request, slug)
+    study = researched_or_404(request, slug)
     body = services.study_export_zip(study=study, user=request.user)
     response = HttpResponse(body, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-export.zip"'
@@ -260,7 +253,7 @@ def study_export(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def study_contacts(request: HttpRequest, slug: str) -> HttpResponse:
     """The interview contact list, apart from the pseudonymised data (its own page and log)."""
-    study = _researched_or_404(request, slug)
+    study = researched_or_404(request, slug)
     rows = services.contact_list(study=study, user=request.user)
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv")
