@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from competitions import permissions, selectors, services, throttling, uploads
@@ -597,8 +598,9 @@ def course_roster(request: HttpRequest, slug: str) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error("roster", exc)
             else:
-                messages.success(request, _("%(n)d students added and invited.")
-                                 % {"n": len(result.added)})
+                messages.success(request, ngettext(
+                    "%(n)d student added and invited.", "%(n)d students added and invited.",
+                    len(result.added)) % {"n": len(result.added)})
                 problems = result.problems
     context = {"challenge": challenge, "form": form, "problems": problems,
                "rows": course_selectors.roster_rows(challenge),

@@ -49,13 +49,22 @@ class RosterImport:
     problems: list[RosterProblem]
 
 
+EMAIL_MAX_LENGTH = RosterEntry._meta.get_field("email").max_length
+
+
 def roster_import(*, challenge: Challenge, text: str) -> RosterImport:
     """Add the students of a roster CSV (``email``, optional ``name``, ``lms_id``, ``section``)
     and invite each. Rows with an invalid e-mail, or one already in the file or on the roster,
     are returned as problems; the others are imported. A file without an ``email`` column is
     refused as a whole."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    headers = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
+    try:
+        fieldnames, rows = reader.fieldnames or [], list(reader)
+    except csv.Error as error:  # a NUL byte, a field past the csv module's limit
+        raise ValidationError(
+            _("The roster is not a readable CSV file (%(error)s).") % {"error": error}
+        ) from None
+    headers = {(name or "").strip().lower(): name for name in fieldnames}
     if "email" not in headers:
         raise ValidationError(
             _("The roster needs a column called “email” (optional: name, lms_id, section).")
@@ -68,7 +77,7 @@ def roster_import(*, challenge: Challenge, text: str) -> RosterImport:
     }
     fresh: list[RosterEntry] = []
     problems: list[RosterProblem] = []
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(rows, start=2):
         if line > MAX_ROSTER_ROWS + 1:
             raise ValidationError(
                 _("A roster has at most %(n)d students.") % {"n": MAX_ROSTER_ROWS}
@@ -80,8 +89,10 @@ def roster_import(*, challenge: Challenge, text: str) -> RosterImport:
         email = values["email"]
         try:
             validate_email(email)
+            if len(email) > EMAIL_MAX_LENGTH:
+                raise ValidationError("too long")
         except ValidationError:
-            problems.append(RosterProblem(line, email, _("not a valid e-mail address")))
+            problems.append(RosterProblem(line, email[:80], _("not a valid e-mail address")))
             continue
         if email.lower() in known:
             problems.append(RosterProblem(line, email, _("already on the roster")))

@@ -276,3 +276,15 @@ def test_the_roster_and_gradebook_pages_read_as_many_queries_for_5_students_as_f
     many = (_queries(client, roster), _queries(client, gradebook))
     assert many == few, (few, many)
     assert max(many) <= 40
+
+
+@pytest.mark.parametrize("row", [b"a" * 300 + b"@uni.example", b"\x00ana@uni.example"])
+def test_an_address_no_roster_could_store_is_a_listed_bad_row_not_an_error(
+    client, open_phase, teacher, row
+):
+    response = _import(client, open_phase.challenge, (b"email\n" + row + b"\nok@uni.example\n")
+                       .decode())
+    page = response.content.decode()
+    assert response.status_code == 200 and "not a valid e-mail address" in page
+    assert "1 student added and invited." in page
+    assert list(RosterEntry.objects.values_list("email", flat=True)) == ["ok@uni.example"]
