@@ -114,6 +114,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not ":memory:", so a worker process in the end-to-end tests sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-cheetah.sqlite3")}
+elif env.bool("DATABASE_POOL", default=False):
+    # psycopg's connection pool, one per process (each gunicorn worker, each Celery prefork
+    # child opens its own after the fork): connections stay open between requests and tasks and
+    # a process never holds more than DATABASE_POOL_MAX_SIZE. Keep the sizes small: the server's
+    # max_connections must cover every process's maximum. Django requires CONN_MAX_AGE=0 with it
+    # (the pool, not Django, decides when a connection closes).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Django then has the pool check each connection it hands out (one round trip), so one the
+    # server dropped (a restart, an idle timeout) is replaced rather than failing the request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+        # Waiting longer than this for a free connection is an error, not a hang.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
