@@ -115,7 +115,7 @@ def _preflight() -> Path:
     return binaries
 
 
-def _service_env(network, database, redis_server, endpoint, var_dir) -> dict[str, str]:
+def _service_env(database, redis_server, endpoint, var_dir) -> dict[str, str]:
     """One deployment's settings, identical for the web and the worker."""
     return {
         **os.environ,
@@ -172,9 +172,9 @@ def deployment(truth_csv) -> Iterator[Deployment]:
         web_var = folder / "web-var"
         web_var.mkdir(mode=0o700)
         (web_var / MARKER).write_text("the web's own files\n")
-        env = _service_env(network, database, redis_server, endpoint, web_var)
+        env = _service_env(database, redis_server, endpoint, web_var)
 
-        run = dict(cwd=ROOT, env=env, capture_output=True, text=True)
+        run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True}
         migrated = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], **run)
         assert migrated.returncode == 0, migrated.stderr[-3000:]
         truth = folder / "truth.csv"
@@ -196,7 +196,6 @@ def deployment(truth_csv) -> Iterator[Deployment]:
         # The worker: in the other network namespace, in a mount namespace of its own where
         # the test's folder (the web's var/, the database's files and socket) is an empty
         # tmpfs; its var folder has the web's path, as the same settings on another host would.
-        worker_env = {**env, "CELERY_BROKER_URL": redis_server.url(0)}
         celery = [sys.executable, "-m", "celery", "-A", "cheetah", "worker", "--pool=prefork",
                   "--concurrency=1", "--loglevel=INFO", "-Q", "cheetah,cheetah.field",
                   "--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -207,7 +206,7 @@ def deployment(truth_csv) -> Iterator[Deployment]:
             worker = subprocess.Popen(
                 ["ip", "netns", "exec", network.name, "unshare", "--mount",
                  "--propagation", "private", "sh", "-c", inside],
-                cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
         cleanup.callback(stop, worker, timeout=20)
 
