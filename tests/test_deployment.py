@@ -77,6 +77,31 @@ def test_ci_uses_the_real_services():
     assert shutil.which(chromium), f"Chromium not found at {chromium}"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_with_database_pool_set_connections_come_from_psycopgs_pool_and_outlive_close():
+    """DATABASE_POOL=1 (CI sets it): Django takes its connection from psycopg's pool, and a
+    closed connection goes back to the pool, still open on the server, for the next one."""
+    pooled = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    if os.environ.get("CHEETAH_REQUIRE_SERVICES") == "1":
+        assert os.environ.get("DATABASE_POOL") == "1", "CI runs the suite through the pool"
+    if connection.vendor != "postgresql" or not pooled:
+        pytest.skip("DATABASE_POOL is not set (or the database is SQLite)")
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
+    connection.ensure_connection()
+    assert connection.pool is not None
+    assert connection.connection._pool is connection.pool  # psycopg_pool marks what it lent
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_backend_pid()")
+        first = cursor.fetchone()[0]
+    connection.close()
+    assert connection.connection is None
+    with connection.cursor() as cursor:  # a backend that was already open, not a new one
+        cursor.execute("select pid from pg_stat_activity where pid = %s", [first])
+        assert cursor.fetchone() == (first,)
+    stats = connection.pool.get_stats()
+    assert 1 <= stats["pool_size"] <= settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
+
+
 def _dockerignore_patterns() -> list[tuple[bool, re.Pattern]]:
     """.dockerignore as Docker reads it (moby/patternmatcher): each line a pattern matched
     against the path from the context's root, after a cleaning of the path; ``*`` and ``?``

@@ -189,12 +189,15 @@ class PostgresCluster:
             hba.write(f"host all all {subnet}.0/24 trust\n")
         options = (f"-c listen_addresses={self.address} -c port={self.port} "
                    f"-k {self.folder} -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=40")
+                   "-c full_page_writes=off -c max_connections=40 -c log_connections=on")
         self._as_postgres(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-w", "-t", "30",
                           "-l", str(self.folder / "postgres.log"), "-o", options, "start")
         self.started = True
         run(str(self.binaries / "psql"), "-h", self.address, "-p", str(self.port), "-U",
             "postgres", "-c", f"create database {database}")
+
+    def log(self) -> str:
+        return (self.folder / "postgres.log").read_text(errors="replace")
 
     def stop(self) -> None:
         if self.started:

@@ -320,10 +320,9 @@ def test_a_worker_on_a_second_host_scores_what_the_web_received(deployment, good
     assert f"private/{file_name}" in keys and f"private/{case_scores}" in keys
     assert not list(deployment.web_var.rglob("*.csv"))
 
-    # The worker's database connections came over the veth, from the second host's address.
-    clients = {row[0] for row in deployment.sql(
-        "select host(client_addr) from pg_stat_activity where datname = 'cheetah' "
-        "and client_addr is not null")}
-    assert deployment.network.guest_address in clients
+    # The worker's database connections came over the veth, from the second host's address
+    # (the server logs each connection: the worker's pool may have closed them by now).
+    guest = deployment.network.guest_address
+    assert f"connection received: host={guest}" in deployment.database.log()
     print(f"second host: upload to snapshot in {time.monotonic() - started:.1f} s")
 
