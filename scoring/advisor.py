@@ -348,7 +348,9 @@ def _notes(fp: Fingerprint) -> list[str]:
              + (f" (imbalance {fp.imbalance_ratio:.1f}:1, strong)" if fp.strongly_imbalanced
                 else "")]
     if fp.threshold is None:
-        notes.append("no decision threshold given: metrics of the decisions are left out")
+        notes.append("no decision threshold given: metrics of the decisions are left out"
+                     + ("; the error costs need one (expected_cost weighs the errors of the"
+                        " decisions at a threshold)" if fp.costs is not None else ""))
     else:
         notes.append(f"decision threshold {fp.threshold:g}; error costs "
                      + ("unknown" if fp.costs is None else f"known ({fp.costs})"))

@@ -63,9 +63,12 @@ def parse_costs(text: str) -> ErrorCosts:
     if not problems:
         problems += [f"give the cost {key} too (fn=<number>,fp=<number>)"
                      for key in ("fn", "fp") if key not in values]
+    # A missing cost stands in as 1 (valid), so only the costs given are judged here.
+    given = ErrorCosts(fn=values.get("fn", 1.0), fp=values.get("fp", 1.0))
+    problems += given.problems()
     if problems:
         raise InputError(problems)
-    return ErrorCosts(fn=values["fn"], fp=values["fp"]).checked()
+    return given
 
 
 # Costs nobody stated: every error counts one, so expected_cost is the error rate.
