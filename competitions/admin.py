@@ -21,7 +21,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from competitions import services
+from competitions import selectors, services
 from competitions.admin_bundles import BundleAdminMixin
 from competitions.boards import leaderboard_validate
 from competitions.column_editor import LeaderboardColumnForm, column_choices, populations_note
@@ -183,6 +183,12 @@ class PhaseAdminForm(forms.ModelForm):
             "submissions_per_day",
             "submissions_total",
             "threshold",
+            "cost_fn",
+            "cost_fp",
+            "costs_known",
+            "threshold_given",
+            "calibration_matters",
+            "interest_in_positives",
             "primary_metric",
             "bootstrap_resamples",
             "min_group_size",
@@ -276,7 +282,7 @@ class PhaseAdmin(OrganiserScopedAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = (
         "truth_n_cases", "truth_attributes", "truth_uploaded_at", "evaluation_data_report",
-        "design_power",
+        "design_power", "metric_advice",
     )
     actions = ["rescore", "recompute_similarity", "recompute_leaderboards", "publish_scores"]
 
@@ -328,6 +334,16 @@ class PhaseAdmin(OrganiserScopedAdmin):
         return render_to_string(
             "admin/competitions/_power_table.html",
             {"report": obj.truth_report, "min_group_size": obj.min_group_size},
+        )
+
+    @admin.display(description=_("Metric advisor"))
+    def metric_advice(self, obj: Phase) -> str:
+        """Metrics Reloaded's recommendations for the ground truth and the answers above, and
+        warnings about the metrics on the phase's leaderboards (recommendations only)."""
+        if not obj.pk:
+            return _("Save the phase and upload a ground truth to see the recommendations.")
+        return render_to_string(
+            "admin/competitions/_metric_advice.html", {"found": selectors.phase_metric_advice(obj)}
         )
 
     @admin.action(description=_("Rescore all scored submissions of the selected phases"))

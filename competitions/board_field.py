@@ -31,6 +31,7 @@ def board_field(
         ranking=board.ranking,
         worst_group_on=board.worst_group_on or None,
         threshold=phase.threshold,
+        costs=phase.error_costs,
         cases=split_mask(truth, split),
         min_group_size=phase.min_group_size,
         decisions=matrix.decisions,

@@ -47,6 +47,8 @@ DATA_FILE_KEYS: dict[str, object] = {
 PHASE_KEYS: dict[str, object] = {
     "name": _TEXT, "slug": _TEXT, "start": _DATETIME, "end": _DATETIME,
     "submissions_per_day": _INT, "submissions_total": _INT, "threshold": _NUMBER,
+    "cost_fn": _NUMBER, "cost_fp": _NUMBER, "costs_known": _BOOL, "threshold_given": _BOOL,
+    "calibration_matters": _BOOL, "interest_in_positives": _BOOL,
     "primary_metric": _TEXT, "bootstrap_resamples": _INT, "min_group_size": _INT,
     "intersections": _TEXT, "power_baseline": _NUMBER, "power_difference": _NUMBER,
     "private_share": _NUMBER, "split_seed": _INT, "score_visibility": _TEXT,

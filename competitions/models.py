@@ -21,6 +21,7 @@ from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 
 from scoring.carbon import HARDWARE_POWER_W, OTHER_HARDWARE
+from scoring.error_costs import ErrorCosts
 from scoring.groups import parse_pairs
 from scoring.similarity import FLAG_THRESHOLD
 from scoring.vocabulary import RULES, SPLITS
@@ -164,6 +165,40 @@ class Phase(models.Model):
     primary_metric = models.CharField(
         max_length=64, default="auroc", help_text=_("Ranks the leaderboard.")
     )
+    # The costs of the two errors (expected_cost) and the organiser's answers the metric
+    # advisor (scoring.advisor) reads beside the ground truth's prevalences.
+    cost_fn = models.FloatField(
+        default=1.0,
+        help_text=_(
+            "Cost of one false negative (a missed positive) in expected_cost, in any unit; "
+            "positive. With both costs 1, expected_cost is the error rate."
+        ),
+    )
+    cost_fp = models.FloatField(
+        default=1.0,
+        help_text=_("Cost of one false positive (a false alarm) in expected_cost; positive."),
+    )
+    costs_known = models.BooleanField(
+        default=False,
+        help_text=_("The costs above are the task's real costs of errors (the metric advisor "
+                    "then recommends expected_cost and net_benefit)."),
+    )
+    threshold_given = models.BooleanField(
+        default=False,
+        help_text=_("The threshold is a decision rule the task prescribes (e.g. a clinical "
+                    "cut-off), not only a default: the advisor then recommends metrics of the "
+                    "decisions."),
+    )
+    calibration_matters = models.BooleanField(
+        default=False,
+        help_text=_("The scores must be usable as probabilities (the advisor then recommends "
+                    "calibration metrics)."),
+    )
+    interest_in_positives = models.BooleanField(
+        default=False,
+        help_text=_("The interest lies in finding the positive cases, rather than in both "
+                    "classes alike."),
+    )
     bootstrap_resamples = models.PositiveIntegerField(
         default=200,
         help_text=_("Resamples for the 95% intervals (0 turns intervals off; at most 5,000)."),
@@ -305,6 +340,10 @@ class Phase(models.Model):
                 condition=Q(threshold__gt=0) & Q(threshold__lt=1), name="threshold_in_open_unit"
             ),
             models.CheckConstraint(
+                condition=Q(cost_fn__gt=0) & Q(cost_fp__gt=0), name="error_costs_positive",
+                violation_error_message=_("The costs of errors must be positive numbers."),
+            ),
+            models.CheckConstraint(
                 condition=Q(submissions_per_day__gte=1) & Q(submissions_total__gte=1),
                 name="quotas_positive",
             ),
@@ -349,8 +388,8 @@ class Phase(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        """The power settings as the scoring core accepts them (``scoring.power.check_options``),
-        each problem on its field."""
+        """The power settings as the scoring core accepts them (``scoring.power.check_options``)
+        and the costs of errors (positive), each problem on its field."""
         super().clean()
         errors = {}
         if not 0 < self.power_baseline < 1:
@@ -366,12 +405,21 @@ class Phase(models.Model):
                 "Baseline %(p)s + difference %(d)s is above 1, which no sensitivity or "
                 "specificity can reach: lower one of them."
             ) % {"p": self.power_baseline, "d": self.power_difference}
+        for name in ("cost_fn", "cost_fp"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                errors[name] = _("A cost of an error must be a positive number, e.g. 1 or 5.")
         if errors:
             raise ValidationError(errors)
 
     def is_open(self, at=None) -> bool:
         at = at or timezone.now()
         return self.start <= at < self.end
+
+    @property
+    def error_costs(self) -> ErrorCosts:
+        """The costs of a false negative and a false positive, as the scoring core takes them."""
+        return ErrorCosts(fn=self.cost_fn, fp=self.cost_fp)
 
     @property
     def intersection_pairs(self) -> list[tuple[str, str]]:

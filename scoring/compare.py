@@ -27,6 +27,7 @@ from statsmodels.stats.multitest import multipletests
 from scoring.bootstrap import LEVEL, MIN_DEFINED, percentile_intervals
 from scoring.contributions import binary_decisions
 from scoring.delong import delong
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.errors import InputError
 from scoring.field_values import FieldMetric, is_per_case
 from scoring.groups import check_cases
@@ -132,6 +133,7 @@ def compare_entries(
     *,
     metric: str,
     threshold: float = 0.5,
+    costs: ErrorCosts = UNIT_COSTS,
     cases: np.ndarray | None = None,
     alpha: float = 0.05,
     bootstrap: int = 1000,
@@ -141,7 +143,8 @@ def compare_entries(
 
     ``cases`` optionally selects the cases (a boolean mask, e.g. the public split);
     ``threshold`` turns binary scores into decisions unless an entry gave labels (as in
-    ``scoring.evaluate``). ``bootstrap`` resamples, seeded by ``seed``, give every interval and
+    ``scoring.evaluate``), ``costs`` weigh the errors of ``expected_cost``. ``bootstrap``
+    resamples, seeded by ``seed``, give every interval and
     the paired-bootstrap test; resample b weights the cases by
     :func:`scoring.weighted_stats.resample_weights`, the same for every entry. ``alpha`` is the
     family-wise error rate Holm's correction controls. Raises :class:`InputError` for invalid
@@ -151,7 +154,10 @@ def compare_entries(
     if cases is not None:
         truth = truth.subset(cases)
         predictions = [p.subset(cases) for p in predictions]
-    field = FieldMetric(chosen, truth, predictions, threshold)
+    problems = costs.problems()
+    if problems:
+        raise InputError(problems)
+    field = FieldMetric(chosen, truth, predictions, threshold, costs)
     point = field.values(np.ones((1, truth.n), dtype=np.float32))[0]
     resampled = np.empty((bootstrap, len(names)))
     chunk = max(1, CHUNK_BYTES // (4 * truth.n))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.io import Predictions, Truth
 from scoring.tallies import Sweep, Tallies, descending_sweep
 
@@ -28,6 +29,7 @@ class Design:
     n_cases: int
     n_classes: int
     threshold: float
+    costs: ErrorCosts = UNIT_COSTS  # the weights of expected_cost
     layout: dict[str, slice] = field(default_factory=dict)
     cols: list[np.ndarray] = field(default_factory=list)
     vals: list[np.ndarray] = field(default_factory=list)
@@ -72,13 +74,15 @@ def build_design(
     predictions: Predictions,
     *,
     threshold: float,
+    costs: ErrorCosts = UNIT_COSTS,
     case_values: Sequence[tuple[str, np.ndarray, bool]] = (),
 ) -> Design:
     """Statistics for ``truth.task``; ``case_values`` adds (name, per-case values, median?)
-    for per-case scorers."""
+    for per-case scorers; ``costs`` weigh the errors of ``expected_cost``."""
     n = truth.n
     design = Design(
-        task=truth.task, n_cases=n, n_classes=len(truth.classes or ()), threshold=threshold
+        task=truth.task, n_cases=n, n_classes=len(truth.classes or ()), threshold=threshold,
+        costs=costs,
     )
     design.add("n", 1, 0, 1.0)
     if truth.task == "binary":

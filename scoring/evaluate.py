@@ -12,6 +12,7 @@ import numpy as np
 from scoring import scorers
 from scoring.bootstrap import percentile_intervals, resample_seeds
 from scoring.contributions import Design, Stats, build_design
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.errors import InputError
 from scoring.fairness import parity, score_wasserstein, summary
 from scoring.groups import Grouping, build_grouping, check_cases, check_selection
@@ -28,6 +29,7 @@ def evaluate(
     predictions: Predictions,
     *,
     threshold: float = 0.5,
+    costs: ErrorCosts = UNIT_COSTS,
     metrics: Sequence[str] | None = None,
     attributes: Sequence[str] | None = None,
     intersections: Sequence[tuple[str, str]] = (),
@@ -47,17 +49,18 @@ def evaluate(
     parity); ``cases`` an optional boolean
     mask selecting the cases to score (e.g. the public split). ``threshold`` turns binary
     scores into decisions (``score >= threshold``) unless the team gave labels, and is the
-    net-benefit threshold. Raises :class:`InputError` for invalid options.
+    net-benefit threshold; ``costs`` weigh the errors of ``expected_cost``. Raises
+    :class:`InputError` for invalid options.
     """
     chosen = _check_options(truth, predictions, threshold, metrics, attributes, intersections,
-                            bootstrap, min_group, cases)
+                            bootstrap, min_group, cases, costs)
     if cases is not None:
         truth, predictions = truth.subset(cases), predictions.subset(cases)
     selected = list(truth.attributes) if attributes is None else list(attributes)
     grouping = build_grouping(
         truth.n, truth.attributes, selected, [tuple(p) for p in intersections]
     )
-    design = _design(truth, predictions, threshold, chosen)
+    design = _design(truth, predictions, threshold, costs, chosen)
     cols, vals = design.matrix()
     common = {
         "cell": grouping.cell, "cell_group": grouping.cell_group,
@@ -131,7 +134,7 @@ def evaluate(
 
 
 def _check_options(truth, predictions, threshold, metrics, attributes, intersections,
-                   bootstrap, min_group, cases) -> list[Metric]:
+                   bootstrap, min_group, cases, costs) -> list[Metric]:
     problems = []
     if predictions.task != truth.task:
         problems.append(
@@ -139,6 +142,7 @@ def _check_options(truth, predictions, threshold, metrics, attributes, intersect
         )
     if truth.task == "binary" and not 0 < threshold < 1:
         problems.append(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
+    problems += costs.problems()
     if bootstrap < 0:
         problems.append(f"bootstrap must be 0 or a positive number of resamples, got {bootstrap}")
     if min_group < 1:
@@ -168,7 +172,7 @@ def _check_options(truth, predictions, threshold, metrics, attributes, intersect
     return chosen
 
 
-def _design(truth: Truth, predictions: Predictions, threshold: float,
+def _design(truth: Truth, predictions: Predictions, threshold: float, costs: ErrorCosts,
             chosen: Sequence[Metric]) -> Design:
     installed = scorers.available()
     wanted: dict[str, bool] = {}
@@ -181,7 +185,8 @@ def _design(truth: Truth, predictions: Predictions, threshold: float,
         (name, installed[name].values(truth, predictions), median)
         for name, median in wanted.items()
     ]
-    return build_design(truth, predictions, threshold=threshold, case_values=case_values)
+    return build_design(truth, predictions, threshold=threshold, costs=costs,
+                        case_values=case_values)
 
 
 def _parity(truth: Truth, predictions: Predictions, threshold: float, design: Design,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
+
 
 # eq=False: numpy arrays do not compare to one bool, and two fields are never compared.
 @dataclass(frozen=True, eq=False)
@@ -26,7 +28,8 @@ class Field:
     :func:`scoring.columns.parse_column`) and ``ranking`` one of ``scoring.vocabulary.RULES``;
     ``primary`` is the column of ``primary``, ``worst_group`` and ``rank_then_aggregate``
     (None: the first) and ``worst_group_on`` the attribute of ``worst_group``. Decisions are
-    ``decisions`` (S x N, the teams' own 0/1 labels) or, when None, ``score >= threshold``.
+    ``decisions`` (S x N, the teams' own 0/1 labels) or, when None, ``score >= threshold``;
+    ``costs`` weigh the errors of ``expected_cost``.
     ``cases`` (N,) selects the ranked cases, e.g. one split (None: all); groups with fewer than
     ``min_group_size`` of them have no value. ``shown`` adds columns that are displayed, never
     ranked.
@@ -41,6 +44,7 @@ class Field:
     primary: str | None = None
     worst_group_on: str | None = None
     threshold: float = 0.5
+    costs: ErrorCosts = UNIT_COSTS
     cases: np.ndarray | None = None
     min_group_size: int = 1
     decisions: np.ndarray | None = None

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from scoring.ensemble import field_ensembles, gain_over_best
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import Predictions, Truth
@@ -93,6 +94,7 @@ def field_ensembles_report(
     k: int = 3,
     metric: str = "auroc",
     threshold: float = 0.5,
+    costs: ErrorCosts = UNIT_COSTS,
     attributes: Sequence[str] | None = None,
     min_group: int = 30,
     cases: np.ndarray | None = None,
@@ -124,6 +126,7 @@ def field_ensembles_report(
             truth,
             Predictions("binary", scores=s, labels=d),
             threshold=threshold,
+            costs=costs,
             metrics=[metric],
             attributes=[],
         )
@@ -134,6 +137,7 @@ def field_ensembles_report(
             truth,
             Predictions("binary", scores=s, labels=d),
             threshold=threshold,
+            costs=costs,
             attributes=attributes,
             min_group=min_group,
         )

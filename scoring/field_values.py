@@ -24,6 +24,7 @@ import numpy as np
 
 from scoring import scorers
 from scoring.contributions import Design, Stats, binary_decisions, build_design
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.groups import build_grouping
 from scoring.io import Predictions, Truth
 from scoring.metrics import Metric
@@ -44,7 +45,7 @@ class FieldMetric:
     """``metric`` of S entries on the cases of ``truth``, ready for any rows of case weights."""
 
     def __init__(self, metric: Metric, truth: Truth, predictions: Sequence[Predictions],
-                 threshold: float):
+                 threshold: float, costs: ErrorCosts = UNIT_COSTS):
         self.metric = metric
         self.n_cases = truth.n
         self._field: PreparedField | None = None
@@ -58,6 +59,7 @@ class FieldMetric:
                 ).astype(np.float64),
                 grouping=build_grouping(truth.n, {}, [], []),
                 threshold=threshold,
+                costs=costs,
             )
             return
         for p in predictions:
@@ -65,7 +67,8 @@ class FieldMetric:
             if metric.scorer is not None:
                 values = scorers.available()[metric.scorer].values(truth, p)
                 case_values.append((metric.scorer, values, metric.id.endswith(".median")))
-            design = build_design(truth, p, threshold=threshold, case_values=case_values)
+            design = build_design(truth, p, threshold=threshold, costs=costs,
+                                  case_values=case_values)
             cols, vals = design.matrix()
             dense = np.zeros((truth.n, design.n_stats))
             np.add.at(dense, (np.arange(truth.n)[:, np.newaxis], cols), vals)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from scoring.bootstrap import LEVEL, MIN_DEFINED
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.field import Field
 from scoring.field_values import FieldMetric
 from scoring.io import Predictions, Truth
@@ -107,13 +108,14 @@ def column_resamples(field: Field, *, bootstrap: int, seed: int) -> tuple[np.nda
 
 def metric_resamples(
     truth: Truth, predictions: list[Predictions], *, metric: str, cases: np.ndarray,
-    threshold: float, bootstrap: int, seed: int,
+    threshold: float, bootstrap: int, seed: int, costs: ErrorCosts = UNIT_COSTS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``metric`` of each entry on ``cases`` (any task): ``(point (S,), resampled (B, S))`` on
     the same seeded resamples of those cases."""
     chosen = get_metric(metric, truth.task)
     truth = truth.subset(cases)
-    field = FieldMetric(chosen, truth, [p.subset(cases) for p in predictions], threshold)
+    field = FieldMetric(chosen, truth, [p.subset(cases) for p in predictions], threshold,
+                        costs)
     point = field.values(np.ones((1, truth.n), dtype=np.float32))[0]
     resampled = np.empty((bootstrap, len(predictions)))
     for chunk in _chunks(truth.n, bootstrap):

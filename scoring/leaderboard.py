@@ -229,6 +229,7 @@ def build_board(field: Field) -> Board:
         problems.append(f"unknown ranking rule {ranking!r}; choose one of {', '.join(RULES)}")
     if not 0 < threshold < 1:
         problems.append(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
+    problems += field.costs.problems()
     if min_group_size < 1:
         problems.append(f"min_group_size must be at least 1, got {min_group_size}")
     if not columns:
@@ -267,7 +268,7 @@ def build_board(field: Field) -> Board:
     own = (scores >= threshold) if decisions is None else np.asarray(decisions)[:, mask]
     board_field = PreparedField(labels=labels[mask].astype(np.float64), scores=scores,
                                 decisions=own.astype(np.float64), grouping=grouping,
-                                threshold=threshold)
+                                threshold=threshold, costs=field.costs)
     sizes = board_field.membership().sum(axis=0)
     hidden = suppressed_groups([
         GroupSize(grouping.attribute[g], grouping.names[g], int(sizes[g]),

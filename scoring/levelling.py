@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import Predictions, Truth
@@ -79,7 +80,8 @@ def metric_comparison(
 def levelling_report(
     truth: Truth, entries: Sequence[Predictions], names: Sequence[str], *,
     reference: Predictions, reference_name: str, attribute: str, metrics: Sequence[str],
-    threshold: float = 0.5, min_group: int = 30, floors: Mapping[str, float] | None = None,
+    threshold: float = 0.5, costs: ErrorCosts = UNIT_COSTS, min_group: int = 30,
+    floors: Mapping[str, float] | None = None,
     margin: float = 0.01,
 ) -> dict:
     """Every entry's groups, gap, change against the reference, levelling-down flag and floor
@@ -99,7 +101,8 @@ def levelling_report(
     directions = {m: get_metric(m, truth.task).higher_is_better for m in metrics}
 
     def values(predictions: Predictions) -> dict[str, dict[str, float]]:
-        result = evaluate(truth, predictions, threshold=threshold, metrics=list(metrics),
+        result = evaluate(truth, predictions, threshold=threshold, costs=costs,
+                          metrics=list(metrics),
                           attributes=[attribute], min_group=min_group)
         return {m: group_values(result, attribute, m) for m in metrics}
 

@@ -215,6 +215,13 @@ def net_benefit(st: Stats) -> np.ndarray:
     return _divide(tp - fp * t / (1 - t), st["n"])
 
 
+def expected_cost(st: Stats) -> np.ndarray:
+    """(c_FN·FN + c_FP·FP) / n at the decision threshold, the costs ``st.design.costs``."""
+    _, fp, fn, _ = _cells(st)
+    costs = st.design.costs
+    return _divide(costs.fn * fn + costs.fp * fp, st["n"])
+
+
 def mae(st: Stats) -> np.ndarray:
     return _divide(st["abs_error"], st["n"])
 
@@ -354,6 +361,17 @@ BUILTIN: tuple[Metric, ...] = (
         formula="tp/n − fp/n · t/(1 − t) (Vickers & Elkin 2006), from the decisions at the"
         " threshold t, which lies in (0, 1)",
         sklearn="not in scikit-learn",
+    ),
+    Metric(
+        "expected_cost", "binary", LOWER,
+        "Mean cost per case of the errors at the threshold, each error weighted by the"
+        " phase's costs.", expected_cost,
+        name="Expected cost", uses=DECISIONS,
+        formula="(c_FN·fn + c_FP·fp) / n, c_FN and c_FP the phase's costs of a false negative"
+        " and a false positive (`--costs fn=…,fp=…`; both 1 unless set: then the error rate"
+        " 1 − accuracy)",
+        sklearn="not in scikit-learn (equal to `c_FN·fn + c_FP·fp` from `confusion_matrix`,"
+        " divided by n)",
     ),
     Metric(
         "accuracy", "multiclass", HIGHER, "Share of correct labels.", accuracy,

@@ -26,6 +26,7 @@ import numpy as np
 
 from scoring.bootstrap import resample_seeds
 from scoring.contributions import ECE_BINS, EPS, Design, Stats
+from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.groups import Grouping
 from scoring.tallies import _PARALLEL
 
@@ -145,6 +146,7 @@ class PreparedField:
     decisions: np.ndarray
     grouping: Grouping
     threshold: float
+    costs: ErrorCosts = UNIT_COSTS
     _indicators: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -202,7 +204,7 @@ class FieldStats(Stats):
     def __init__(self, field: PreparedField, weights: np.ndarray):
         self.design = Design(
             task="binary", n_cases=field.n_cases, n_classes=0, threshold=field.threshold,
-            sweep_names=["score"],
+            costs=field.costs, sweep_names=["score"],
         )
         self._field = field
         self._weights = np.ascontiguousarray(weights, dtype=np.float32)

@@ -4,6 +4,7 @@ Selectors never write and never import the worker; every number they hand out ha
 release step (``competitions.release``).
 """
 
+from competitions.selectors.advice import phase_metric_advice
 from competitions.selectors.challenges import (
     challenges_visible_to,
     leaderboard_splits,
@@ -40,6 +41,7 @@ __all__ = [
     "leaderboard_table",
     "metric_glossary",
     "phase_leaderboards_for",
+    "phase_metric_advice",
     "phases_overview",
     "quota_remaining",
     "results_view",

@@ -119,6 +119,7 @@ def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays, Truth]:
     config = {
         "task": task,
         "threshold": phase.threshold,
+        "costs": {"fn": phase.cost_fn, "fp": phase.cost_fp},
         "primary_metric": phase.primary_metric,
         "metrics": scored_metrics(task, phase.primary_metric),
         "attributes": sorted(truth.attributes),
@@ -132,6 +133,7 @@ def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays, Truth]:
     }
     options = {
         "threshold": phase.threshold,
+        "costs": phase.error_costs,
         "metrics": config["metrics"],
         "intersections": phase.intersection_pairs,
         "bootstrap": phase.bootstrap_resamples,

@@ -132,6 +132,7 @@ def _compare(
             columns=[column.id],
             ranking="primary",
             threshold=phase.threshold,
+            costs=phase.error_costs,
             cases=public,
             min_group_size=phase.min_group_size,
             decisions=np.vstack([best_decisions, arrays.decisions]),
@@ -150,7 +151,7 @@ def _compare(
         ]
         point, resampled = metric_resamples(
             truth, predictions, metric=column.metric, cases=cases, threshold=phase.threshold,
-            bootstrap=bootstrap, seed=seed,
+            costs=phase.error_costs, bootstrap=bootstrap, seed=seed,
         )
     return ladder_step(point, resampled, higher_is_better=column.higher_is_better)
 

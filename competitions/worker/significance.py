@@ -111,7 +111,8 @@ def snapshot_significance(
             cases, stored["note"] = significance_cases(matrix.truth, split, spec,
                                                        min_group_size=phase.min_group_size)
             if cases is not None:
-                options = {"metric": spec.metric, "threshold": phase.threshold, "cases": cases,
+                options = {"metric": spec.metric, "threshold": phase.threshold,
+                           "costs": phase.error_costs, "cases": cases,
                            "alpha": ALPHA, "bootstrap": resamples, "seed": BOOTSTRAP_SEED}
                 stored |= _compare(matrix.truth, field_predictions(matrix), ids, options)
                 stored["podium"] = case_podium(matrix, cases, spec, ids)

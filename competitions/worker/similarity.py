@@ -166,6 +166,7 @@ def _ensembles(
             k=phase.ensemble_size,
             metric=column.metric,
             threshold=phase.threshold,
+            costs=phase.error_costs,
             min_group=phase.min_group_size,
             cases=mask,
             single_metrics=singles,

@@ -12,7 +12,7 @@ import argparse
 import json
 
 from scoring.cli.format import comparison_table
-from scoring.cli.inputs import add_field_arguments, read_entries, split_cases
+from scoring.cli.inputs import add_costs_argument, add_field_arguments, read_entries, split_cases
 from scoring.compare import compare_entries
 from scoring.vocabulary import SPLITS
 
@@ -25,6 +25,7 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
         "compare", help="test every pair of entries on one metric, Holm-corrected"
     )
     add_field_arguments(compare, any_task=True)
+    add_costs_argument(compare)
     compare.add_argument("--metric", required=True, help="one metric id of the task")
     compare.add_argument("--split", choices=(ALL_CASES, *SPLITS), default=ALL_CASES,
                          help="compare on one split of the ground truth (default: all cases)")
@@ -40,7 +41,8 @@ def run_compare(args: argparse.Namespace) -> int:
     names, truth, predictions = read_entries(args)
     cases = split_cases(truth, None if args.split == ALL_CASES else args.split)
     result = compare_entries(
-        truth, predictions, names, metric=args.metric, threshold=args.threshold, cases=cases,
+        truth, predictions, names, metric=args.metric, threshold=args.threshold, costs=args.costs,
+        cases=cases,
         alpha=args.alpha, bootstrap=args.bootstrap, seed=args.seed,
     )
     print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"

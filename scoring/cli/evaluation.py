@@ -17,7 +17,7 @@ from scoring.cli.format import (
     metrics_listing,
     metrics_markdown,
 )
-from scoring.cli.inputs import comma_list, pairs
+from scoring.cli.inputs import add_costs_argument, comma_list, pairs
 from scoring.describe import describe
 from scoring.evaluate import evaluate
 from scoring.io import TASKS, read_predictions, read_truth
@@ -45,6 +45,7 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     common(run)
     run.add_argument("--predictions", required=True)
     run.add_argument("--threshold", type=float, default=0.5)
+    add_costs_argument(run)
     run.add_argument("--metrics", type=comma_list, help="metric ids (default: all of the task)")
     run.add_argument("--bootstrap", type=int, default=1000, help="resamples (0: no intervals)")
     run.add_argument("--seed", type=int, default=0)
@@ -71,7 +72,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     predictions = read_predictions(args.predictions, truth, task=args.task,
                                    max_bytes=args.max_bytes)
     result = evaluate(
-        truth, predictions, threshold=args.threshold, metrics=args.metrics,
+        truth, predictions, threshold=args.threshold, costs=args.costs, metrics=args.metrics,
         attributes=args.attributes, intersections=args.intersections,
         bootstrap=args.bootstrap, seed=args.seed, min_group=args.min_group,
     )

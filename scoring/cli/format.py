@@ -4,6 +4,7 @@ and "—" for an undefined value. One module, so that every command prints numbe
 
 from __future__ import annotations
 
+from scoring.advisor import PAPER, Advice
 from scoring.compare import Comparison
 from scoring.label_bias import LabelBiasResult
 from scoring.leaderboard import LeaderboardResult
@@ -23,6 +24,17 @@ from scoring.vocabulary import (
 USES_WORDS = {DECISIONS: "decisions", SCORES: "scores", CLASS_LABELS: "predicted classes",
               PROBABILITIES: "class probabilities", VALUES: "values",
               PER_CASE: "per-case values"}
+
+
+def advice_table(advice: Advice) -> str:
+    """The fingerprint in words, then the recommended metrics and the warnings, each with its
+    reason and the section of Metrics Reloaded."""
+    lines = [*advice.notes, "", "recommended:"]
+    lines += [f"  {item.metric:<18} {item.reason} [{item.section}]" for item in advice.recommended]
+    lines += ["", "warnings:" if advice.warnings else "warnings: none"]
+    lines += [f"  {item.metric:<18} {item.reason} [{item.section}]" for item in advice.warnings]
+    lines += ["", f"source: {PAPER}"]
+    return "\n".join(lines)
 
 
 def number(value: float | None) -> str:

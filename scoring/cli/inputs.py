@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scoring.error_costs import UNIT_COSTS, ErrorCosts, parse_costs
 from scoring.errors import InputError
 from scoring.groups import parse_pairs
 from scoring.io import TASKS, Predictions, Truth, read_predictions, read_truth
@@ -24,6 +25,21 @@ def pairs(text: str) -> list[tuple[str, str]]:
         return parse_pairs(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def costs(text: str) -> ErrorCosts:
+    """``fn=5,fp=1`` as :class:`ErrorCosts`; argparse reports a malformed one as a usage error."""
+    try:
+        return parse_costs(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError("; ".join(error.problems)) from None
+
+
+def add_costs_argument(sub: argparse.ArgumentParser) -> None:
+    """``--costs fn=…,fp=…``: the weights of ``expected_cost`` (default: 1 each)."""
+    sub.add_argument("--costs", type=costs, default=UNIT_COSTS,
+                     help="costs of a false negative and a false positive for expected_cost, "
+                     "fn=5,fp=1 (default fn=1,fp=1: the error rate)")
 
 
 def add_field_arguments(sub: argparse.ArgumentParser, *, any_task: bool = False) -> None:

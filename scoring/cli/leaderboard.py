@@ -12,7 +12,13 @@ import dataclasses
 import json
 
 from scoring.cli.format import label_bias_table, leaderboard_table, sensitivity_table
-from scoring.cli.inputs import add_field_arguments, comma_list, read_entries, split_cases
+from scoring.cli.inputs import (
+    add_costs_argument,
+    add_field_arguments,
+    comma_list,
+    read_entries,
+    split_cases,
+)
 from scoring.errors import InputError
 from scoring.field import Field
 from scoring.field_report import stack_field
@@ -27,6 +33,7 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
     def common(sub: argparse.ArgumentParser) -> None:
         add_field_arguments(sub)
+        add_costs_argument(sub)
         sub.add_argument("--ranking", choices=RULES, default="mean_rank")
         sub.add_argument("--metrics", type=comma_list, default=["auroc"],
                          help="column ids: auroc, sensitivity@sex=female, auroc@worst(sex), ...")
@@ -68,7 +75,8 @@ def _field(args: argparse.Namespace) -> Field:
     return Field(
         names=names, labels=labels, scores=scores, attributes=truth.attributes,
         columns=args.metrics, ranking=args.ranking, primary=args.primary,
-        worst_group_on=args.worst_group_on, threshold=args.threshold, cases=cases,
+        worst_group_on=args.worst_group_on, threshold=args.threshold, costs=args.costs,
+        cases=cases,
         min_group_size=args.min_group, decisions=decisions,
     )
 

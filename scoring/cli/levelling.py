@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from scoring.cli.inputs import add_field_arguments, comma_list, read_entries
+from scoring.cli.inputs import add_costs_argument, add_field_arguments, comma_list, read_entries
 from scoring.errors import InputError
 from scoring.io import read_predictions
 from scoring.levelling import levelling_report
@@ -35,6 +35,7 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
         "fairness", help="per-group values against a reference: levelling down and floors"
     )
     add_field_arguments(sub)
+    add_costs_argument(sub)
     sub.add_argument("--reference", required=True, help="the reference entry's predictions")
     sub.add_argument("--attribute", required=True, help="the attribute whose groups to compare")
     sub.add_argument("--metrics", type=comma_list, required=True, help="metric ids, m1,m2")
@@ -56,6 +57,7 @@ def run_fairness(args: argparse.Namespace) -> int:
         truth, predictions, names, reference=reference,
         reference_name=Path(args.reference.removesuffix(".gz")).stem,
         attribute=args.attribute, metrics=args.metrics, threshold=args.threshold,
+        costs=args.costs,
         min_group=args.min_group, floors=args.floor, margin=args.margin,
     )
     print(json.dumps(report, allow_nan=False) if args.format == "json" else _table(report))
