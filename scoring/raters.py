@@ -308,3 +308,27 @@ def rank_intervals(
                      for e in entries},
         leader_stays=stays, leaders=leaders,
     )
+
+
+def raters_report(
+    truth: Truth, entries: Mapping[str, Predictions], *, metrics: Sequence[str],
+    threshold: float = 0.5, tie_rule: str = "official", cases: np.ndarray | None = None,
+) -> dict:
+    """Everything about the raters for a field of entries (the CLI's ``--format json``): each
+    entry's scores against every reference, the human ceiling (with two or more raters) and the
+    rank intervals on each metric. ``metrics[0]`` is the one the rank intervals lead with."""
+    _check_raters(truth)
+    check_tie_rule(tie_rule)
+    if not metrics:
+        raise InputError("give at least one metric")
+    scores = {name: score_references(truth, p, metrics=metrics, threshold=threshold,
+                                     tie_rule=tie_rule, cases=cases)
+              for name, p in entries.items()}
+    ceiling = (human_ceiling(truth, metrics=metrics, threshold=threshold, tie_rule=tie_rule,
+                             cases=cases) if len(truth.raters) >= 2 else None)
+    intervals = [rank_intervals(scores, metric=m,
+                                higher_is_better=get_metric(m, truth.task).higher_is_better)
+                 .to_dict() for m in metrics] if scores else []
+    return {"tie_rule": tie_rule, "metrics": list(metrics),
+            "references": [OFFICIAL, MAJORITY, *truth.raters], "scores": scores,
+            "ceiling": ceiling, "rank_intervals": intervals}

@@ -1,5 +1,5 @@
 """``python -m scoring evaluate|describe|metrics|similarity|ensemble|leaderboard|label-bias|
-compare|fairness|warm``: thin command-line callers of the library.
+compare|fairness|raters|warm``: thin command-line callers of the library.
 
 Exit status 0 on success, 2 on invalid input (one line per problem on stderr).
 """
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from scoring.cli import comparison, evaluation, leaderboard, levelling, similarity, warm
+from scoring.cli import comparison, evaluation, leaderboard, levelling, raters, similarity, warm
 from scoring.errors import InputError
 
 INVALID_INPUT = 2
@@ -19,7 +19,7 @@ INVALID_INPUT = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m scoring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (evaluation, similarity, leaderboard, comparison, levelling, warm):
+    for group in (evaluation, similarity, leaderboard, comparison, levelling, raters, warm):
         group.add_subcommands(commands)
     return parser
 
