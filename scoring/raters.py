@@ -33,11 +33,8 @@ from scoring.io import Predictions, Truth
 from scoring.ranking import rank_column
 from scoring.rater_columns import rater_name
 from scoring.registry import get_metric
-from scoring.vocabulary import CLASS_LABELS, DECISIONS
+from scoring.vocabulary import CLASS_LABELS, DECISIONS, TIE_RULES
 
-# How a tie of the raters' vote is broken: the official ``label``; the positive class (binary 1,
-# multiclass the last declared class); the negative class (binary 0, multiclass the first).
-TIE_RULES: tuple[str, ...] = ("official", "positive", "negative")
 OFFICIAL = "label"
 MAJORITY = "majority"
 # Metrics a rater's hard labels can be scored on as a prediction: those of decisions or class
