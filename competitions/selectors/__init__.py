@@ -13,6 +13,7 @@ from competitions.selectors.challenges import (
 from competitions.selectors.compute import compute_view
 from competitions.selectors.glossary import metric_glossary
 from competitions.selectors.leaderboards import counts_team_picks, entry_view, leaderboard_table
+from competitions.selectors.raters import phase_raters
 from competitions.selectors.results import label_bias_rows, results_view, truth_populations
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
 from competitions.selectors.submissions import (
@@ -40,6 +41,7 @@ __all__ = [
     "leaderboard_table",
     "metric_glossary",
     "phase_leaderboards_for",
+    "phase_raters",
     "phases_overview",
     "quota_remaining",
     "results_view",

@@ -84,10 +84,34 @@ def phase_raters(phase: Phase, viewer: Viewer, *, board: Leaderboard | None = No
                                        else len(rows) + 1))
         tables.append({"metric": metric, "leader_stays": released["leader_stays"],
                        "rows": table_rows})
+    ceiling = _ceiling(stored.get("ceiling"), viewer)
+    for table in tables:
+        table["ceiling_row"] = _ceiling_row(ceiling, table["metric"], stored["references"])
     return {"board": board, "split": split, "n_cases": stored["n_cases"],
             "tie_rule": Phase.RaterTie(stored["tie_rule"]).label, "references": references,
-            "metrics": stored["metrics"], "ceiling": _ceiling(stored.get("ceiling"), viewer),
-            "tables": tables, "hidden": hidden}
+            "metrics": stored["metrics"], "ceiling": ceiling, "tables": tables,
+            "hidden": hidden}
+
+
+def _ceiling_row(ceiling: dict | None, metric: str, references: list[str]) -> list | None:
+    """The human-ceiling row beside the entries, aligned with ``references``: under the
+    official label the raters' mean against it, under the majority their mean against the
+    others' majority, under each rater that rater against the other raters' majority. ``None``
+    where a rater's hard labels cannot be scored on ``metric``."""
+    if not ceiling or metric not in ceiling["metrics"]:
+        return None
+    by_rater = {row["rater"]: (row["against_others"] or {}).get(metric)
+                for row in ceiling["raters"]}
+    mean = ceiling["mean"]
+    values = []
+    for reference in references:
+        if reference == "label":
+            values.append((mean.get("against_label") or {}).get(metric))
+        elif reference == "majority":
+            values.append((mean.get("against_others") or {}).get(metric))
+        else:
+            values.append(by_rater.get(rater_name(reference)))
+    return values
 
 
 def _ceiling(ceiling: dict | None, viewer: Viewer) -> dict | None:
