@@ -41,6 +41,11 @@ from competitions.models import (
     Team,
 )
 from competitions.roles import ORGANISERS_GROUP
+from competitions.selectors.raters import (
+    truth_legacy_rater_attributes,
+    truth_legacy_raters_warning,
+    truth_raters_notice,
+)
 from scoring.errors import InputError
 from scoring.groups import check_selection, parse_pairs
 from scoring.io import read_truth
@@ -203,6 +208,7 @@ class PhaseAdminForm(forms.ModelForm):
             "score_visibility",
             "release_policy",
             "release_decimals",
+            "rater_tie_rule",
         )
 
     def __init__(self, *args, **kwargs):
@@ -282,7 +288,7 @@ class PhaseAdmin(OrganiserScopedAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = (
         "truth_n_cases", "truth_attributes", "truth_uploaded_at", "evaluation_data_report",
-        "design_power", "metric_advice",
+        "design_power", "metric_advice", "raters",
     )
     actions = ["rescore", "recompute_similarity", "recompute_leaderboards", "publish_scores"]
 
@@ -315,6 +321,24 @@ class PhaseAdmin(OrganiserScopedAdmin):
                 )
                 % {"n": obj.truth_n_cases, "a": ", ".join(obj.truth_attributes) or "none"},
             )
+            columns = (obj.truth_report or {}).get("raters", {}).get("columns", [])
+            if columns:
+                self.message_user(request, truth_raters_notice(columns), messages.WARNING)
+        legacy = truth_legacy_rater_attributes(obj)
+        if legacy:
+            self.message_user(request, truth_legacy_raters_warning(legacy), messages.WARNING)
+
+    @admin.display(description=_("Raters"))
+    def raters(self, obj: Phase) -> str:
+        """The ground truth's rater columns (label_<rater>) and their agreement, and a warning
+        when a ground truth stored before those columns were reserved used one as an
+        attribute."""
+        report = (obj.truth_report or {}).get("raters")
+        return render_to_string("admin/competitions/_raters.html", {
+            "report": report, "legacy": truth_legacy_rater_attributes(obj),
+            "legacy_warning": truth_legacy_raters_warning(truth_legacy_rater_attributes(obj)),
+            "tie_rule": obj.get_rater_tie_rule_display(),
+        })
 
     @admin.display(description=_("Evaluation-data report"))
     def evaluation_data_report(self, obj: Phase) -> str:

@@ -54,7 +54,7 @@ PHASE_KEYS: dict[str, object] = {
     "private_share": _NUMBER, "split_seed": _INT, "score_visibility": _TEXT,
     "release_policy": _TEXT, "release_decimals": _INT, "similarity_flag_threshold": _NUMBER,
     "ensemble_size": _INT, "grid_intensity": (*_NUMBER, type(None)),
-    "ground_truth": (*_TEXT, type(None)),
+    "rater_tie_rule": _TEXT, "ground_truth": (*_TEXT, type(None)),
 }
 LEADERBOARD_KEYS: dict[str, object] = {
     "slug": _TEXT, "name": _TEXT, "description": _TEXT, "ranking": _TEXT,

@@ -24,7 +24,7 @@ from scoring.carbon import HARDWARE_POWER_W, OTHER_HARDWARE
 from scoring.error_costs import ErrorCosts
 from scoring.groups import parse_pairs
 from scoring.similarity import FLAG_THRESHOLD
-from scoring.vocabulary import RULES, SPLITS
+from scoring.vocabulary import RULES, SPLITS, TIE_RULES
 
 
 class PrivateStorage(LazyObject):
@@ -317,6 +317,23 @@ class Phase(models.Model):
         help_text=_("gCO2e/kWh for this phase; empty: the challenge's value."),
     )
 
+    class RaterTie(models.TextChoices):
+        # The rules are scoring's (scoring.vocabulary.TIE_RULES); only the labels are the web's.
+        OFFICIAL = "official", _("The official label decides")
+        POSITIVE = "positive", _("Positive (binary) / the last class")
+        NEGATIVE = "negative", _("Negative (binary) / the first class")
+
+    rater_tie_rule = models.CharField(
+        max_length=8,
+        choices=RaterTie,
+        default=RaterTie.OFFICIAL,
+        help_text=_(
+            "With several raters (label_<rater> columns in the ground truth): which label a "
+            "case gets when the raters' vote is tied, for the scores against the majority. "
+            "Submissions scored before a change keep their majority scores until rescored."
+        ),
+    )
+
     class Meta:
         ordering = ["challenge", "start"]
         constraints = [
@@ -356,6 +373,9 @@ class Phase(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(release_policy__in=["ladder", "full"]), name="release_policy_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(rater_tie_rule__in=list(TIE_RULES)), name="rater_tie_rule_valid"
             ),
             models.CheckConstraint(
                 condition=Q(private_share__gte=0) & Q(private_share__lt=1),

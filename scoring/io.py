@@ -15,13 +15,14 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from scoring.errors import InputError
+from scoring.rater_columns import rater_column_problems, rater_columns
 
 TASKS = ("binary", "multiclass", "regression")
 UNKNOWN = "unknown"
@@ -43,7 +44,8 @@ class Truth:
     ``labels`` holds 0/1 integers (binary), class names (multiclass, see ``classes``) or floats
     (regression). ``attributes`` maps each attribute column to its values as strings, missing
     values being ``"unknown"``. ``split`` is ``"public"``/``"private"`` per case, or ``None``
-    when the file has no ``split`` column.
+    when the file has no ``split`` column. ``raters`` maps each rater column (``label_<rater>``,
+    full name) to that rater's labels, encoded as ``labels`` is; never attributes.
     """
 
     case_ids: np.ndarray
@@ -52,6 +54,7 @@ class Truth:
     split: np.ndarray | None
     task: str
     classes: tuple[str, ...] | None = None
+    raters: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -66,6 +69,7 @@ class Truth:
             split=None if self.split is None else self.split[mask],
             task=self.task,
             classes=self.classes,
+            raters={name: values[mask] for name, values in self.raters.items()},
         )
 
 
@@ -165,13 +169,15 @@ def read_truth(
         bad = ~np.isin(split, SPLITS)
         if bad.any():
             problems.append(_rows(bad, _SPLIT_VALUE, "not 'public' or 'private'"))
+    # Raters (label_<rater>): reserved columns, never attributes (scoring.rater_columns).
+    attribute_names, rater_names = rater_columns(header)
+    raters, rater_problems = _read_raters(table, rater_names, task, found_classes)
+    problems += rater_problems
     if problems:
         raise InputError(problems)
 
     attributes = {
-        name: _attribute_values(table[name].to_numpy(dtype=object))
-        for name in header
-        if name not in ("case_id", "label", "split")
+        name: _attribute_values(table[name].to_numpy(dtype=object)) for name in attribute_names
     }
     return Truth(
         case_ids=ids,
@@ -180,7 +186,33 @@ def read_truth(
         split=split,
         task=task,
         classes=found_classes,
+        raters=raters,
     )
+
+
+def _read_raters(
+    table: pd.DataFrame, names: list[str], task: str, classes: tuple[str, ...] | None
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Each rater column's labels, parsed as the ``label`` column is, and the problems: a value
+    outside the task's labels (for multiclass, the classes of the task) is refused."""
+    problems = rater_column_problems(names, task)
+    if problems:
+        return {}, problems
+    raters: dict[str, np.ndarray] = {}
+    for name in names:
+        raw = table[name].to_numpy(dtype=object)
+        subject = (f"{name} value is", f"{name} values are")
+        if task == "binary":
+            raters[name], bad = _parse_binary(raw)
+            if bad.any():
+                problems.append(_rows(bad, subject, "not 0 or 1 (true/false also accepted)"))
+        else:
+            raters[name] = raw
+            bad = ~np.isin(raw, np.array(classes or (), dtype=object))
+            if bad.any():
+                problems.append(_rows(bad, subject, "not one of the classes "
+                                      + ", ".join(classes or ())))
+    return raters, problems
 
 
 def read_predictions(

@@ -23,6 +23,11 @@ RULES: tuple[str, ...] = (
     "pareto",
 )
 
+# How a tie of several raters' vote is broken (scoring.raters.majority): the official ``label``;
+# the positive class (binary 1, multiclass the last declared class); the negative class (binary
+# 0, multiclass the first).
+TIE_RULES: tuple[str, ...] = ("official", "positive", "negative")
+
 # Directions of a metric or per-case scorer: which values are better.
 HIGHER = "higher"
 LOWER = "lower"

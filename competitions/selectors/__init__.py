@@ -14,6 +14,7 @@ from competitions.selectors.challenges import (
 from competitions.selectors.compute import compute_view
 from competitions.selectors.glossary import metric_glossary
 from competitions.selectors.leaderboards import counts_team_picks, entry_view, leaderboard_table
+from competitions.selectors.raters import phase_raters
 from competitions.selectors.results import label_bias_rows, results_view, truth_populations
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
 from competitions.selectors.submissions import (
@@ -42,6 +43,7 @@ __all__ = [
     "metric_glossary",
     "phase_leaderboards_for",
     "phase_metric_advice",
+    "phase_raters",
     "phases_overview",
     "quota_remaining",
     "results_view",

@@ -244,6 +244,8 @@ def _released_summary(summary: dict | None, viewer, ranked_on_hidden: bool = Fal
     a column ranked on a withheld group has neither winners nor correlations, and when the
     board ranks on one (``ranked_on_hidden``) neither the panel nor the comparison is shown."""
     summary = dict(summary or {})
+    # The raters' section has its own release path (competitions.selectors.raters).
+    summary.pop("raters", None)
     hidden = set(summary.get("suppressed_columns") or [])
     released = [release_cell(item, viewer=viewer) for item in summary.get("what_if", [])]
     summary["what_if"] = [{**item, "winners": item["winners"] or []} for item in released]

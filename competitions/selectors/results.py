@@ -1,6 +1,6 @@
 """The results page (what-if winners, column agreement, the sensitivity panel, the entries ×
 subgroups heatmap, the bootstrap blob plot, the significance map of the entries with its table,
-the podium) and the organisers' label-bias stress test."""
+the podium, the several raters' section) and the organisers' label-bias stress test."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from competitions.presentation.charts import (
 )
 from competitions.release import release_cell, viewer_for
 from competitions.selectors.leaderboards import leaderboard_table
+from competitions.selectors.raters import phase_raters
 from scoring.errors import InputError
 from scoring.label_bias import label_bias_stress
 
@@ -29,9 +30,11 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
     table = leaderboard_table(board, split=split, user=user)
     view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
                   "metrics": [], "metric": "", "blobs": None, "panel": None,
-                  "significance": None, "podium": None}
+                  "significance": None, "podium": None, "raters": None}
     if table["hidden"] or not table["rows"]:
         return view
+    viewer = viewer_for(user, board.phase)
+    view["raters"] = phase_raters(board.phase, viewer, board=board, split=split)
     names = {row["team_id"]: row["team"] for row in table["rows"]}
     view["blobs"] = blob_plot(table)
     view["podium"] = _podium(table)
@@ -61,7 +64,6 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
     by_entry = groups.get(view["metric"], {})
     keys = sorted({key for cells in by_entry.values() for key in cells})
     if keys:
-        viewer = viewer_for(user, board.phase)
         view["heatmap"] = {
             "groups": keys,
             "rows": [

@@ -32,6 +32,7 @@ from scoring.describe import describe
 from scoring.errors import InputError
 from scoring.io import Truth, read_truth
 from scoring.power import POWER, truth_power
+from scoring.raters import agreement
 from scoring.registry import default_metric, metrics_for
 from scoring.splits import seeded_split
 from scoring.vocabulary import SPLITS
@@ -236,10 +237,19 @@ def _truth_report(phase: Phase, truth: Truth) -> dict:
         )
         if truth.task == "binary":
             report["power"] = _split_power(phase, truth)
+        if truth.raters:
+            report["raters"] = _raters_report(truth)
     except (InputError, ValueError) as exc:  # intersections naming unknown attributes
         problems = exc.problems if isinstance(exc, InputError) else [str(exc)]
         raise ValidationError(problems) from exc
     return report
+
+
+def _raters_report(truth: Truth) -> dict:
+    """The ground truth's rater columns and, with two or more, their agreement on all cases
+    (organisers only: the admin's ground-truth page)."""
+    return {"columns": list(truth.raters),
+            "agreement": agreement(truth).to_dict() if len(truth.raters) >= 2 else None}
 
 
 def _split_power(phase: Phase, truth: Truth) -> dict:

@@ -44,6 +44,7 @@ from competitions.transitions import submission_transition
 from competitions.worker.dispatch import leaderboards_refresh_enqueue, submission_enqueue
 from competitions.worker.ladder import Decision, lock_author, release_decide
 from competitions.worker.probes import probe_flags, probe_flags_replace
+from competitions.worker.raters import submission_rater_scores
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import Truth, read_predictions, read_truth
@@ -148,6 +149,11 @@ def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays, Truth]:
         if private is not None and private.any()
         else None,
     }
+    # Several raters (label_<rater> columns): the same metrics against each of them.
+    raters = submission_rater_scores(phase, truth, predictions, config["metrics"])
+    if raters is not None:
+        result["raters"] = raters
+        config["rater_tie_rule"] = phase.rater_tie_rule
     return result, config, case_arrays(truth, predictions, threshold=phase.threshold), truth
 
 

@@ -23,6 +23,7 @@ from competitions.columns import Column, column_value, group_cells
 from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
 from competitions.worker.counting import counting_submissions
 from competitions.worker.dispatch import leaderboards_refresh_send, similarity_enqueue
+from competitions.worker.raters import snapshot_raters
 from competitions.worker.robustness import case_ranking, panel_case_values, snapshot_robustness
 from competitions.worker.significance import snapshot_significance
 from scoring.ranking import kendall_tau_b, rank_entries
@@ -91,6 +92,9 @@ def rank_field(board: Leaderboard, split: str) -> RankedField:
         for row in rows:
             row["suppressed"] = bool(hidden)
         rows.sort(key=lambda row: (row["rank"], row["submitted_at"]))
+        raters = snapshot_raters(board, split, ids)
+        if raters is not None:
+            summary["raters"] = raters
     return RankedField(rows=rows, summary=summary, groups=groups)
 
 

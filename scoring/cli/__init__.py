@@ -1,5 +1,5 @@
 """``python -m scoring evaluate|describe|metrics|similarity|ensemble|leaderboard|label-bias|
-compare|fairness|advise|warm``: thin command-line callers of the library.
+compare|fairness|advise|raters|warm``: thin command-line callers of the library.
 
 Exit status 0 on success, 2 on invalid input (one line per problem on stderr).
 """
@@ -16,6 +16,7 @@ from scoring.cli import (
     evaluation,
     leaderboard,
     levelling,
+    raters,
     similarity,
     warm,
 )
@@ -27,7 +28,7 @@ INVALID_INPUT = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m scoring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (evaluation, similarity, leaderboard, comparison, levelling, advice, warm):
+    for group in (evaluation, similarity, leaderboard, comparison, levelling, advice, raters, warm):
         group.add_subcommands(commands)
     return parser
 

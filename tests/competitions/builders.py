@@ -112,7 +112,8 @@ def phase_form(challenge, truth: bytes | None, name="truth.csv", **fields) -> di
         "release_policy": "ladder", "release_decimals": 3,
         "private_share": 0, "split_seed": 0,
         "similarity_flag_threshold": 0.95, "ensemble_size": 3,
-        "power_baseline": 0.8, "power_difference": 0.05, "cost_fn": 1, "cost_fp": 1, **fields,
+        "power_baseline": 0.8, "power_difference": 0.05, "cost_fn": 1, "cost_fp": 1,
+        "rater_tie_rule": "official", **fields,
     }
     if truth is not None:
         form["ground_truth_upload"] = SimpleUploadedFile(name, truth, content_type="text/csv")

@@ -10,10 +10,11 @@ from competitions.models import (
     Challenge,
     Leaderboard,
     LeaderboardSnapshot,
+    Phase,
     SimilarityReport,
 )
 from competitions.selectors import similarity as similarity_page
-from scoring import ranking, registry, similarity, vocabulary
+from scoring import ranking, raters, registry, similarity, vocabulary
 
 
 def test_every_ranking_rule_of_scoring_is_a_leaderboard_choice_and_nothing_else():
@@ -54,3 +55,8 @@ def test_every_task_of_a_challenge_has_a_default_metric_of_that_task():
     assert set(registry.DEFAULT_METRICS) == set(Challenge.Task.values)
     for task, metric in registry.DEFAULT_METRICS.items():
         assert metric in {m.id for m in registry.metrics_for(task)}
+
+
+def test_the_rater_tie_rules_are_scorings():
+    assert tuple(Phase.RaterTie.values) == vocabulary.TIE_RULES
+    assert raters.TIE_RULES is vocabulary.TIE_RULES
