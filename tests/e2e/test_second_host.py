@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -56,12 +57,15 @@ ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "cheetah-second-host"
 MARKER = "only-on-the-web-host"
 
-# The web's side: a phase with its ground truth (to S3) and a participant who may upload.
+# The web's side, in one process: the migrations, then a phase with its ground truth (to S3)
+# and a participant who may upload.
 SETUP = """
 import json, sys
 import django
 django.setup()
 from django.core.files.base import ContentFile
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
 from competitions import services
 from tests.factories import ParticipantFactory, PhaseFactory
 
@@ -174,16 +178,6 @@ def deployment(truth_csv) -> Iterator[Deployment]:
         (web_var / MARKER).write_text("the web's own files\n")
         env = _service_env(database, redis_server, endpoint, web_var)
 
-        run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True}
-        migrated = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], **run)
-        assert migrated.returncode == 0, migrated.stderr[-3000:]
-        truth = folder / "truth.csv"
-        truth.write_bytes(truth_csv)
-        made = subprocess.run([sys.executable, "-c", SETUP, str(truth)], **run)
-        assert made.returncode == 0, made.stderr[-3000:]
-        truth.unlink()
-        setup = json.loads(made.stdout.strip().splitlines()[-1])
-
         web_port = _free_port("127.0.0.1")
         with open(folder / "web.log", "ab") as log:
             web = subprocess.Popen(
@@ -208,7 +202,17 @@ def deployment(truth_csv) -> Iterator[Deployment]:
                  "--propagation", "private", "sh", "-c", inside],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
-        cleanup.callback(stop, worker, timeout=20)
+        cleanup.callback(_stop_worker, worker)
+
+        # Migrate and make the phase while gunicorn and the worker load (neither touches the
+        # database before its first request or task).
+        run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True}
+        truth = folder / "truth.csv"
+        truth.write_bytes(truth_csv)
+        made = subprocess.run([sys.executable, "-c", SETUP, str(truth)], **run)
+        assert made.returncode == 0, made.stderr[-3000:]
+        truth.unlink()
+        setup = json.loads(made.stdout.strip().splitlines()[-1])
 
         def ready(process: subprocess.Popen, check, what: str, log: Path):
             def probe() -> bool:
@@ -236,6 +240,17 @@ def deployment(truth_csv) -> Iterator[Deployment]:
             if os.environ.get("CHEETAH_KEEP_LOGS"):
                 for name in ("web.log", "worker.log"):
                     print(f"--- {name}\n{(folder / name).read_text(errors='replace')[-4000:]}")
+
+
+def _stop_worker(worker: subprocess.Popen) -> None:
+    """Celery's cold shutdown (SIGQUIT): the pool's children end at once, not after the task
+    under way; everything it was writing to is thrown away next."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGQUIT)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop(worker, timeout=5)
 
 
 def _login(web: str, username: str) -> requests.Session:
