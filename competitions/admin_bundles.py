@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from competitions import services
+from competitions.selectors.raters import truth_raters_notice
 
 _PENDING = "competitions.bundle_pending"
 
@@ -67,6 +68,11 @@ class BundleAdminMixin:
                 % {"title": challenge.title, "slug": challenge.slug},
                 messages.SUCCESS,
             )
+            for phase in challenge.phases.all():
+                columns = ((phase.truth_report or {}).get("raters") or {}).get("columns")
+                if columns:
+                    self.message_user(request, f"{phase.name}: {truth_raters_notice(columns)}",
+                                      messages.WARNING)
             return HttpResponseRedirect(
                 reverse("admin:competitions_challenge_change", args=[challenge.pk])
             )

@@ -32,7 +32,7 @@ from scoring.describe import describe
 from scoring.errors import InputError
 from scoring.io import Truth, read_truth
 from scoring.power import POWER, truth_power
-from scoring.raters import agreement
+from scoring.raters import agreement, human_ceiling
 from scoring.registry import default_metric, metrics_for
 from scoring.splits import seeded_split
 from scoring.vocabulary import SPLITS
@@ -44,7 +44,7 @@ ALPHA = 0.05
 DEFAULT_EXTRA_COLUMNS = ("accuracy", "auroc", "sensitivity", "specificity")
 # Settings the ground truth's report depends on: changing one recomputes it.
 _REPORT_SETTINGS = frozenset({"intersections", "min_group_size", "power_baseline",
-                              "power_difference"})
+                              "power_difference", "threshold", "rater_tie_rule"})
 
 
 def phase_create(**fields) -> Phase:
@@ -238,18 +238,30 @@ def _truth_report(phase: Phase, truth: Truth) -> dict:
         if truth.task == "binary":
             report["power"] = _split_power(phase, truth)
         if truth.raters:
-            report["raters"] = _raters_report(truth)
+            report["raters"] = _raters_report(phase, truth)
     except (InputError, ValueError) as exc:  # intersections naming unknown attributes
         problems = exc.problems if isinstance(exc, InputError) else [str(exc)]
         raise ValidationError(problems) from exc
     return report
 
 
-def _raters_report(truth: Truth) -> dict:
+def _raters_report(phase: Phase, truth: Truth) -> dict:
     """The ground truth's rater columns and, with two or more, their agreement on all cases
-    (organisers only: the admin's ground-truth page)."""
-    return {"columns": list(truth.raters),
-            "agreement": agreement(truth).to_dict() if len(truth.raters) >= 2 else None}
+    (organisers only: the admin's ground-truth page) and per split the human ceiling on every
+    built-in metric (``scoring.raters.human_ceiling``), computed here once rather than at every
+    leaderboard refresh: it depends on the ground truth, the threshold and the tie rule only.
+    Released, per board and split, by ``competitions.selectors.raters``."""
+    if len(truth.raters) < 2:
+        return {"columns": list(truth.raters), "agreement": None, "ceiling": {}}
+    metrics = [m.id for m in metrics_for(truth.task) if m.scorer is None]
+    ceiling = {}
+    for split in SPLITS:
+        mask = split_mask(truth, split)
+        if mask is not None and mask.any():
+            ceiling[split] = human_ceiling(truth, metrics=metrics, threshold=phase.threshold,
+                                           tie_rule=phase.rater_tie_rule, cases=mask)
+    return {"columns": list(truth.raters), "agreement": agreement(truth).to_dict(),
+            "ceiling": ceiling}
 
 
 def _split_power(phase: Phase, truth: Truth) -> dict:

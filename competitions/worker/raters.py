@@ -5,21 +5,19 @@ A submission's per-rater values are stored in ``Submission.result["raters"]`` (`
 {reference: {metric: value}}}``; references as ``scoring.raters.references`` names them), beside
 the split results, which ``scoring.result.read_stored`` reads without them. The snapshot's
 ``summary["raters"]`` holds, for its split, the entries' values, the ceiling (the raters'
-agreement and the raters scored as entries) and the rank intervals on each ranked metric. None
+agreement and the raters scored as entries, computed once with the ground truth's report,
+``services.phases``) and the rank intervals on each ranked metric. None
 of this is released here: ``competitions.selectors.raters`` passes it through
 ``competitions.release``.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from competitions.boards import ranked_column_specs
-from competitions.case_results import phase_truth
 from competitions.models import Leaderboard, Phase, Submission
 from competitions.splits import split_mask
 from scoring.io import Predictions, Truth
-from scoring.raters import human_ceiling, rank_intervals, rater_metrics, score_references
+from scoring.raters import rank_intervals, score_references
 from scoring.registry import get_metric
 
 
@@ -48,6 +46,25 @@ def _ranked_metrics(board: Leaderboard) -> list[str]:
     return metrics or [board.phase.primary_metric]
 
 
+def _ceiling_on(ceiling: dict | None, metrics: list[str]) -> dict | None:
+    """The truth report's human ceiling of a split (every built-in metric) cut to ``metrics``."""
+    if not ceiling:
+        return None
+    kept = [m for m in ceiling["metrics"] if m in metrics]
+
+    def cut(values: dict) -> dict:
+        return {m: v for m, v in values.items() if m in kept}
+
+    return {
+        "agreement": ceiling["agreement"],
+        "raters": [{"rater": row["rater"], "against_others": cut(row["against_others"]),
+                    "against_label": cut(row["against_label"])} for row in ceiling["raters"]],
+        "mean": {key: cut(values) for key, values in ceiling["mean"].items()},
+        "metrics": kept,
+        "not_scored": [m for m in metrics if m not in kept],
+    }
+
+
 def snapshot_raters(board: Leaderboard, split: str, submission_ids: list[int]) -> dict | None:
     """The snapshot's raters section, or ``None`` when the ground truth has no raters (or no
     entry has per-rater values yet: scored before the raters were read)."""
@@ -61,24 +78,17 @@ def snapshot_raters(board: Leaderboard, split: str, submission_ids: list[int]) -
     scores = {str(pk): stored[pk] for pk in submission_ids if stored.get(pk)}
     metrics = [m for m in _ranked_metrics(board)
                if all(m in by[next(iter(by))] for by in scores.values())]
-    truth = phase_truth(phase)
-    mask = split_mask(truth, split)
-    if mask is not None and not mask.any():
-        return None
-    ceiling = None
-    if len(truth.raters) >= 2:
-        ceiling = human_ceiling(truth, metrics=metrics, threshold=phase.threshold,
-                                tie_rule=phase.rater_tie_rule, cases=mask)
+    report = phase.truth_report["raters"]
+    ceiling = _ceiling_on(report.get("ceiling", {}).get(split), metrics)
     intervals = [
         rank_intervals(scores, metric=m,
                        higher_is_better=get_metric(m, phase.challenge.task).higher_is_better)
         .to_dict()
         for m in metrics
     ] if scores else []
+    n_cases = (phase.truth_report.get("split") or {}).get(split, phase.truth_n_cases)
     return {
-        "metrics": metrics, "ceiling_metrics": rater_metrics(phase.challenge.task, metrics),
-        "references": ["label", "majority", *truth.raters],
-        "n_cases": int(truth.n if mask is None else np.count_nonzero(mask)),
-        "tie_rule": phase.rater_tie_rule, "scores": scores, "ceiling": ceiling,
+        "metrics": metrics, "references": ["label", "majority", *report["columns"]],
+        "n_cases": n_cases, "tie_rule": phase.rater_tie_rule, "scores": scores, "ceiling": ceiling,
         "rank_intervals": intervals,
     }

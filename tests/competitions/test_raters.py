@@ -217,3 +217,24 @@ def test_the_tie_rule_decides_the_majority_the_worker_stores(db):
         # Every case is a 1-1 tie: the majority is all positive or all negative, and an entry
         # saying positive everywhere has that accuracy.
         assert submission.result["raters"]["public"]["majority"]["accuracy"] == expected
+
+
+def test_changing_the_tie_rule_recomputes_the_stored_human_ceiling(db):
+    truth = pd.DataFrame({"case_id": [f"c{i}" for i in range(40)], "label": [0, 1] * 20,
+                          "label_x": [1] * 40, "label_y": [0] * 40, "label_z": [1, 0] * 20})
+    phase = PhaseFactory()
+    services.truth_upload(phase=phase, upload=upload(_bytes(truth), "truth.csv"))
+
+    def x_against_others() -> float:
+        ceiling = phase.truth_report["raters"]["ceiling"]["public"]
+        return next(r for r in ceiling["raters"] if r["rater"] == "x")["against_others"][
+            "accuracy"]
+
+    # x (all 1) against y (all 0) and z: a tie wherever z says 1, which the official label
+    # breaks as 0 there: the others' majority is all 0, and x never agrees with it.
+    assert x_against_others() == 0.0
+    phase.rater_tie_rule = "positive"
+    services.phase_save(phase=phase, created=False, changed=["rater_tie_rule"])
+    phase.refresh_from_db()
+    # Ties to the positive class: the others' majority is z, which x meets on half the cases.
+    assert x_against_others() == 0.5
