@@ -9,6 +9,7 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from competitions.report.bias import BIAS_ITEMS
@@ -82,3 +83,16 @@ def test_the_report_renders_to_a_pdf_whose_pages_are_not_blank(demo_field, boss,
                     str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page*.png"))
     assert pages and all(page.stat().st_size > 500 for page in pages)
+
+
+def test_a_participant_gets_404_for_the_report_before_scores_are_published(client, scored_phase):
+    phase, a = scored_phase
+    client.force_login(a.user)
+    url = reverse("competitions:phase-report", args=[phase.challenge.slug, phase.slug, "html"])
+    assert client.get(url).status_code == 404
+    phase.end = timezone.now() - timedelta(minutes=1)
+    phase.start = phase.end - timedelta(days=1)
+    phase.save()
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"0.987654" not in page.content and b"0.988" not in page.content
