@@ -16,6 +16,11 @@ urlpatterns = [
         name="leaderboard-export",
     ),
     path(
+        "c/<slug:slug>/phases/<slug:phase>/report.<str:fmt>",
+        views.phase_report,
+        name="phase-report",
+    ),
+    path(
         "c/<slug:slug>/phases/<slug:phase>/<str:kind>.csv",
         views.phase_download,
         name="phase-download",

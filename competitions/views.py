@@ -30,6 +30,7 @@ from competitions.forms import (
 )
 from competitions.models import DataFile, GradeRule, Phase, RosterEntry, Submission, Team
 from competitions.presentation import exports, gradebook
+from competitions.report import build as report
 from competitions.selectors import courses as course_selectors
 from competitions.services import courses as course_services
 from scoring.errors import InputError
@@ -109,6 +110,27 @@ def phase_download(request: HttpRequest, slug: str, phase: str, kind: str) -> Ht
         raise Http404
     name = f"{challenge.slug}-{phase_obj.slug}-{'cases' if kind == 'cases' else 'sample'}.csv"
     return FileResponse(field.open("rb"), as_attachment=True, filename=name)
+
+
+def phase_report(request: HttpRequest, slug: str, phase: str, fmt: str) -> HttpResponse:
+    """The challenge report (HTML or PDF): organisers any time; others only once the phase has
+    ended and its scores are published (404 before, so nothing is probed). Built on request for
+    now; every number passes the release path (``competitions.report.build``)."""
+    if fmt not in ("html", "pdf"):
+        raise Http404
+    challenge, _participant = permissions.content_or_404(request.user, slug)
+    phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
+    organiser = permissions.is_organiser(request.user, challenge)
+    if not organiser and (not phase_obj.has_ended or phase_obj.scores_hidden):
+        raise Http404
+    html = report.report_html(phase_obj, request.user)
+    name = f"{challenge.slug}-{phase_obj.slug}-report.{fmt}"
+    if fmt == "pdf":
+        response = HttpResponse(report.report_pdf(html), content_type="application/pdf")
+    else:
+        response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 # --- Teams ----------------------------------------------------------------------------------

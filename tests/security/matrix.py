@@ -275,6 +275,10 @@ ROWS = [
     # The label-bias stress test works on the labels: organisers only, on either split.
     *[("competitions:label-bias", label, _url("competitions:label-bias", *PHASE, query=query),
        ORGANISERS_ONLY) for label, query in (("public", ""), ("private before the end", PRIVATE))],
+    # The challenge report: organisers only while the phase runs (everyone once it ended and
+    # its scores are published: tests/competitions/test_report.py).
+    *[("competitions:phase-report", fmt, _url("competitions:phase-report", *PHASE, fmt),
+       ORGANISERS_ONLY) for fmt in ("html", "pdf")],
     *[("competitions:leaderboard-export", f"{fmt} {label}",
        _url("competitions:leaderboard-export", *PHASE, fmt, query=query), expected)
       for fmt in ("csv", "json")
