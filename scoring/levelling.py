@@ -22,14 +22,18 @@ ceiling:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
+
+from scoring.bootstrap import percentile_intervals, resample_seeds
 from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
 from scoring.io import Predictions, Truth
 from scoring.registry import check_metrics, get_metric
 from scoring.result import SplitResult
+from scoring.tallies import resample_counts
 
 
 def group_values(result: SplitResult, attribute: str, metric: str) -> dict[str, float]:
@@ -119,4 +123,43 @@ def levelling_report(
             }}
             for name, mine in ((n, values(p)) for n, p in zip(names, entries, strict=True))
         ],
+    }
+
+
+def paired_resamples(resamples: int) -> int:
+    """B for the change intervals: at least 200, else the phase's resamples (issue 20)."""
+    return max(200, int(resamples))
+
+
+def paired_change_intervals(
+    entry: Callable[[np.ndarray], Mapping[str, float]],
+    reference: Callable[[np.ndarray], Mapping[str, float]],
+    n_cases: int, *, resamples: int, seed: int,
+) -> dict[str, dict[str, float | None]]:
+    """Paired percentile-bootstrap 95% interval of entry − reference on every group.
+
+    ``entry`` and ``reference`` map case weights (how often each of the ``n_cases`` cases is
+    drawn; all ones is the full sample) to the metric per group. Both are evaluated on the same
+    resample of the cases (the streams of ``scoring.bootstrap.resample_seeds(seed, B)``, as the
+    phase's intervals draw them), so what the two share cancels out of the change. A group
+    missing or undefined in a resample drops that resample for it; with fewer than 95% left it
+    has no interval (``scoring.bootstrap``). Returns {group: {"change", "lower", "upper"}} on the
+    groups defined for both on the full sample.
+    """
+    full = np.ones(n_cases, dtype=np.int32)
+    base_v, base_r = entry(full), reference(full)
+    shared = sorted(set(base_v) & set(base_r))
+    draws = np.full((resamples, len(shared)), np.nan)
+    for b, stream in enumerate(resample_seeds(seed, resamples)):
+        counts = resample_counts(int(stream), n_cases)
+        v, r = entry(counts), reference(counts)
+        for j, group in enumerate(shared):
+            if group in v and group in r:
+                draws[b, j] = v[group] - r[group]
+    lower, upper = percentile_intervals(draws) if shared else (np.array([]), np.array([]))
+    return {
+        group: {"change": base_v[group] - base_r[group],
+                "lower": None if math.isnan(lower[j]) else float(lower[j]),
+                "upper": None if math.isnan(upper[j]) else float(upper[j])}
+        for j, group in enumerate(shared)
     }

@@ -30,9 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from scoring.errors import InputError
-from scoring.vocabulary import RULES
+from scoring.vocabulary import FLOOR_THEN_PRIMARY, RULES
 
-__all__ = ["RULES", "RULE_EXPLANATIONS", "RankingResult", "kendall_tau_b", "rank_entries"]
+__all__ = ["FLOOR_THEN_PRIMARY", "RULES", "RULE_EXPLANATIONS", "RankingResult",
+           "floor_then_primary", "kendall_tau_b", "rank_entries"]
 
 # What each rule does, in a sentence. Ties and undefined values follow the same conventions
 # under every rule (above), so the leaderboard states them once beside this, not in it.
@@ -49,6 +50,13 @@ RULE_EXPLANATIONS: dict[str, str] = {
     " their average rank across cases, so a lower average position is better.",
     "pareto": "Entries that no other entry beats on every ranked column at once share first place;"
     " removing them, the next such group comes second, and so on.",
+}
+
+# Not yet among RULES (the web cannot choose it until the phase stores floors and the snapshot
+# passes ``meets``); its explanation joins RULE_EXPLANATIONS with it.
+FLOOR_RULE_EXPLANATION: dict[str, str] = {
+    FLOOR_THEN_PRIMARY: "Entries that meet every minimum rate set for the groups come first,"
+    " ordered by one chosen column; the others follow in the same order.",
 }
 
 
@@ -161,6 +169,34 @@ def worst_group(
     return primary(values, higher_is_better, column)
 
 
+def floor_then_primary(
+    values: np.ndarray | Sequence[Sequence[float]],
+    higher_is_better: bool | Sequence[bool] | np.ndarray,
+    meets: np.ndarray | Sequence[bool],
+    column: int = 0,
+) -> RankingResult:
+    """Entries that meet every floor first, ordered by one column; then the others, same order.
+
+    ``meets`` holds one bool per entry: whether it meets every floor of the phase (an entry
+    whose floor check is undefined does not meet it). The score is the column's value, as under
+    ``primary``; the rank is "1224" on the pair (meets every floor, value): two entries tie only
+    when both meet (or both miss) and their values are equal, and an undefined value ranks last
+    within its half.
+    """
+    matrix = _as_matrix(values)
+    directions = _directions(higher_is_better, matrix.shape[1])
+    flags = np.asarray(meets, dtype=bool).reshape(-1)
+    if flags.shape != (matrix.shape[0],):
+        raise ValueError(f"meets has {flags.size} entries for {matrix.shape[0]} entries")
+    score = matrix[:, column].copy()
+    within = rank_column(score, bool(directions[column]))
+    # Within-half ranks are at most E, so (misses * (E + 1) + rank) orders by the pair and
+    # keeps ties exactly; "1224" ranks on that key count every entry before.
+    key = (~flags).astype(float) * (matrix.shape[0] + 1) + within
+    rank = rank_column(key, higher_is_better=False)
+    return RankingResult(score=score, rank=rank, order=np.argsort(rank, kind="stable"))
+
+
 def _aggregate_ranks(ranks: np.ndarray, aggregate: Callable[..., np.ndarray]) -> RankingResult:
     # Integer ranks sum exactly, so equal sums (or equal middle ranks) give bit-equal scores and
     # ties between entries stay ties.
@@ -256,10 +292,17 @@ def rank_entries(
     higher_is_better: bool | Sequence[bool] | np.ndarray,
     *,
     column: int = 0,
+    meets: np.ndarray | Sequence[bool] | None = None,
 ) -> RankingResult:
     """Apply the rule named ``rule`` (one of ``RULES``); the one entry point for the CLI, the
-    web and the bootstrap. ``column`` is the ranked column of ``primary`` and ``worst_group``.
+    web and the bootstrap. ``column`` is the ranked column of ``primary``, ``worst_group`` and
+    ``floor_then_primary``; ``meets`` (one bool per entry) is required by the last.
     """
+    if rule == FLOOR_THEN_PRIMARY:
+        if meets is None:
+            raise InputError("The floor-then-primary rule needs, for every entry, whether it"
+                             " meets every floor; the phase sets no floors.")
+        return floor_then_primary(values, higher_is_better, meets, column)
     if rule in ("primary", "worst_group"):
         return primary(values, higher_is_better, column)
     aggregating = {

@@ -13,6 +13,9 @@ PUBLIC = "public"
 PRIVATE = "private"
 SPLITS: tuple[str, ...] = (PUBLIC, PRIVATE)
 
+# Entries meeting every floor of the phase first, by the primary column (scoring.ranking).
+FLOOR_THEN_PRIMARY = "floor_then_primary"
+
 # Ranking rules of a leaderboard (definitions: scoring.ranking, docs/ranking.md).
 RULES: tuple[str, ...] = (
     "primary",
