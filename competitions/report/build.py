@@ -46,6 +46,8 @@ def report_context(phase: Phase, user) -> dict:
         phase, split=split, show_label_measures=viewer.organiser or phase.has_ended, user=user)
     context["compute"] = selectors.compute_view(phase, split=split, user=user)
     context["label_bias"] = _label_bias(board, split, context) if viewer.organiser else None
+    if board is not None:
+        context["raters"] = selectors.phase_raters(phase, viewer, board=board, split=split)
     context["bias"] = bias_checklist(_facts(phase, board, context))
     return context
 
@@ -90,7 +92,7 @@ def _facts(phase: Phase, board, context: dict) -> dict[str, str]:
         "metrics": ", ".join(columns),
         "cases": "Public and private test splits." if phase.has_private_cases
         else "One public test split.",
-        "raters": "",
+        "raters": _raters_fact(context.get("raters")),
         "label_bias": "Label-bias stress test below." if context.get("label_bias") else "",
         "groups": "; ".join(groups),
         "ranking": f"{board.get_ranking_display()} on {board.name}" if board else "",
@@ -114,3 +116,11 @@ def report_pdf(html: str) -> bytes:
 
 def report_audience(phase: Phase, user) -> str:
     return "organisers" if is_organiser(user, phase.challenge) else "public"
+
+
+def _raters_fact(raters: dict | None) -> str:
+    """The BIAS item on annotators, from the raters' section when the ground truth has them."""
+    if not raters:
+        return ""
+    names = [ref["label"] for ref in raters.get("references", [])]
+    return f"{len(names)} references ({', '.join(names)}); raters' agreement in the report."

@@ -238,3 +238,19 @@ def test_changing_the_tie_rule_recomputes_the_stored_human_ceiling(db):
     phase.refresh_from_db()
     # Ties to the positive class: the others' majority is z, which x meets on half the cases.
     assert x_against_others() == 0.5
+
+
+def test_the_challenge_report_carries_the_raters_section_and_its_bias_item(rated_phase, rated):
+    from competitions.report.build import report_context, report_html
+    from tests.factories import UserFactory
+
+    phase, _scores = rated_phase
+    boss = UserFactory()
+    phase.challenge.organisers.add(boss)
+    html = report_html(phase, boss)
+    assert 'id="raters"' in html and "Human ceiling (raters)" in html
+    # An organiser's report is on the last split released to them (private, for organisers).
+    shown = rated[rated["split"] == report_context(phase, boss)["split"]]
+    kappa = cohen_kappa_score(shown["label_ann"], shown["label_cy"])
+    assert f"{round(kappa, 3):.3f}" in html
+    assert "5 references (" in html
