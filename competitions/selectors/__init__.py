@@ -4,6 +4,7 @@ Selectors never write and never import the worker; every number they hand out ha
 release step (``competitions.release``).
 """
 
+from competitions.selectors.board_pages import leaderboard_page
 from competitions.selectors.challenges import (
     challenges_visible_to,
     leaderboard_splits,
@@ -12,7 +13,12 @@ from competitions.selectors.challenges import (
 )
 from competitions.selectors.compute import compute_view
 from competitions.selectors.glossary import metric_glossary
-from competitions.selectors.leaderboards import counts_team_picks, entry_view, leaderboard_table
+from competitions.selectors.leaderboards import (
+    counts_team_picks,
+    entry_view,
+    leaderboard_snapshot_stamp,
+    leaderboard_table,
+)
 from competitions.selectors.results import label_bias_rows, results_view, truth_populations
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
 from competitions.selectors.submissions import (
@@ -37,6 +43,8 @@ __all__ = [
     "entry_view",
     "label_bias_rows",
     "leaderboard_splits",
+    "leaderboard_page",
+    "leaderboard_snapshot_stamp",
     "leaderboard_table",
     "metric_glossary",
     "phase_leaderboards_for",
