@@ -151,7 +151,7 @@ def test_any_setting_of_the_phase_or_challenge_changes_the_version(open_phase):
     open_phase.refresh_from_db()
     open_phase.challenge.course_mode = True
     assert board_cache_version(open_phase) != before
-    open_phase.refresh_from_db()
+    open_phase.challenge.refresh_from_db()
     assert board_cache_version(open_phase) == before
     open_phase.end = timezone.now() - timedelta(seconds=1)
     assert board_cache_version(open_phase) != before
