@@ -145,14 +145,18 @@ def test_a_team_turning_anonymous_leaves_no_cached_page_with_its_name(
 
 def test_any_setting_of_the_phase_or_challenge_changes_the_version(open_phase):
     """New settings (a reference entry, floors) are covered without a change to the key."""
-    before = board_cache_version(open_phase)
-    open_phase.release_decimals = 2
-    assert board_cache_version(open_phase) != before
-    open_phase.refresh_from_db()
-    open_phase.challenge.course_mode = True
-    assert board_cache_version(open_phase) != before
-    open_phase.challenge.refresh_from_db()
-    assert board_cache_version(open_phase) == before
+    def fresh() -> Phase:
+        return Phase.objects.select_related("challenge").get(pk=open_phase.pk)
+
+    before = board_cache_version(fresh())
+    phase = fresh()
+    phase.release_decimals = 2
+    assert board_cache_version(phase) != before
+    phase = fresh()
+    phase.challenge.course_mode = True
+    assert board_cache_version(phase) != before
+    assert board_cache_version(fresh()) == before
+    open_phase = fresh()
     open_phase.end = timezone.now() - timedelta(seconds=1)
     assert board_cache_version(open_phase) != before
 
