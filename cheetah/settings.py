@@ -342,6 +342,11 @@ REST_FRAMEWORK = {
 
 # How often an open leaderboard page asks whether the worker has ranked a newer field.
 LEADERBOARD_POLL_SECONDS = env.int("LEADERBOARD_POLL_SECONDS", default=15)
+# Rows per leaderboard page (the downloads and the API keep every row).
+LEADERBOARD_PAGE_ROWS = env.int("LEADERBOARD_PAGE_ROWS", default=200)
+# How long a rendered leaderboard page stays in the cache. Its key changes with the snapshot,
+# the settings and the teams (competitions/board_cache.py); this bounds anything else.
+LEADERBOARD_CACHE_SECONDS = env.int("LEADERBOARD_CACHE_SECONDS", default=300)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cheetah API",

@@ -55,6 +55,8 @@ class Viewer:
     team_ids: frozenset[int] = field(default_factory=frozenset)
     # The challenge is a class's: students see no other student's name (Challenge.course_mode).
     course_mode: bool = False
+    # The viewer's teams that others see as "Anonymous team" (they chose to be, or course mode).
+    masked_team_ids: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def scores_visible(self) -> bool:
@@ -63,14 +65,31 @@ class Viewer:
 
 def viewer_for(user, phase: Phase) -> Viewer:
     """The viewer ``user`` is on ``phase`` (anonymous users included)."""
-    teams: frozenset[int] = frozenset()
+    memberships: list[tuple[int, bool]] = []
     if getattr(user, "is_authenticated", False):
-        teams = frozenset(
+        memberships = list(
             Participant.objects.filter(challenge_id=phase.challenge_id, user=user)
-            .values_list("team_id", flat=True)
+            .values_list("team_id", "team__anonymous")
         )
+    course_mode = phase.challenge.course_mode
     return Viewer(user=user, phase=phase, organiser=is_organiser(user, phase.challenge),
-                  team_ids=teams, course_mode=phase.challenge.course_mode)
+                  team_ids=frozenset(team for team, _anonymous in memberships),
+                  course_mode=course_mode,
+                  masked_team_ids=frozenset(team for team, anonymous in memberships
+                                            if anonymous or course_mode))
+
+
+def release_audience(viewer: Viewer) -> str:
+    """Who else sees exactly what ``viewer`` sees of a phase's leaderboards, as a cache key part:
+    ``organiser`` (every organiser sees everything), ``team:<ids>`` (members of a team that is
+    anonymous to others: they alone see its name) or ``public`` (everyone else: the same
+    names, numbers and withheld cells as a visitor who is not signed in). Whatever a rule of
+    this module makes depend on the viewer must be told apart here."""
+    if viewer.organiser:
+        return "organiser"
+    if viewer.masked_team_ids:
+        return "team:" + ",".join(str(team) for team in sorted(viewer.masked_team_ids))
+    return "public"
 
 
 def viewer_cache(user):

@@ -9,8 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -458,9 +460,9 @@ def _phase_split_context(request: HttpRequest, slug: str, phase: str) -> dict:
     }
 
 
-def _leaderboard_context(request: HttpRequest, slug: str, phase: str) -> dict:
-    """The phase's leaderboards the user sees, the one asked for (``?board=``, else the primary)
-    and its table on the split asked for; 404 for a board the user may not see."""
+def _board_context(request: HttpRequest, slug: str, phase: str) -> dict:
+    """The phase's leaderboards the user sees and the one asked for (``?board=``, else the
+    primary), on the split asked for; 404 for a board the user may not see."""
     context = _phase_split_context(request, slug, phase)
     boards = selectors.phase_leaderboards_for(context["phase"], request.user)
     wanted = request.GET.get("board")
@@ -470,26 +472,57 @@ def _leaderboard_context(request: HttpRequest, slug: str, phase: str) -> dict:
     board = board or next((b for b in boards if b.is_primary), boards[0] if boards else None)
     if board is None:
         raise Http404
-    table = selectors.leaderboard_table(
-        board, split=context["split"], user=request.user,
-        attribute=request.GET.get("attribute", ""),
-    )
     organiser = permissions.is_organiser(request.user, context["phase"].challenge)
     # Built once, not per row: a leaderboard may list a thousand teams.
     entry_base = reverse("competitions:entry", args=[slug, phase, 0]).removesuffix("0/")
     return context | {
-        "boards": boards, "board": board, "table": table, "is_organiser": organiser,
+        "boards": boards, "board": board, "is_organiser": organiser,
         "entry_base": entry_base, "entry_query": f"?board={board.slug}&split={context['split']}",
         "show_score": board.ranking not in ("primary", "worst_group"),
     }
 
 
+def _leaderboard_context(request: HttpRequest, slug: str, phase: str) -> dict:
+    """``_board_context`` with the board's whole table (every row)."""
+    context = _board_context(request, slug, phase)
+    return context | {"table": selectors.leaderboard_table(
+        context["board"], split=context["split"], user=request.user,
+        attribute=request.GET.get("attribute", ""),
+    )}
+
+
 def leaderboard(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
-    context = _leaderboard_context(request, slug, phase)
+    """One page of ``LEADERBOARD_PAGE_ROWS`` rows (``?page=``), its table rendered once per
+    snapshot and audience (``competitions.presentation.board_pages``)."""
+    context = _board_context(request, slug, phase)
+    page_asked = request.GET.get("page", "1")
+    if not page_asked.isdigit() or int(page_asked) < 1:
+        raise Http404
+    attribute = request.GET.get("attribute", "")
+    # The fragment is cached for everyone who shares the key: only what they share goes in.
+    shared = {key: context[key] for key in ("challenge", "entry_base", "entry_query",
+                                            "show_score")}
+    shown = selectors.leaderboard_page(
+        context["board"], split=context["split"], user=request.user, attribute=attribute,
+        page=int(page_asked),
+        render=lambda table: render_to_string("competitions/_leaderboard_table.html",
+                                              shared | {"table": table}),
+    )
+    if shown is None:
+        raise Http404
     if request.GET.get("fragment"):
         # Live updates: the page's script swaps in the table when the snapshot changed.
-        return render(request, "competitions/_leaderboard_table.html", context)
-    context["poll_seconds"] = settings.LEADERBOARD_POLL_SECONDS
+        return HttpResponse(shown.html)
+    query = "?" + urlencode({"board": context["board"].slug, "split": context["split"],
+                             "attribute": attribute})
+    per_page = settings.LEADERBOARD_PAGE_ROWS
+    context |= {
+        "table": shown.table, "table_html": shown.html, "own_rows": shown.own_rows,
+        "page": shown.page, "page_numbers": range(1, shown.pages + 1), "page_query": query,
+        "page_first": (shown.page - 1) * per_page + 1,
+        "page_last": min(shown.page * per_page, shown.table["n_rows"]),
+        "poll_seconds": settings.LEADERBOARD_POLL_SECONDS,
+    }
     return render(request, "competitions/leaderboard.html", context)
 
 

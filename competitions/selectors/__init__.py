@@ -5,6 +5,7 @@ release step (``competitions.release``).
 """
 
 from competitions.selectors.advice import phase_metric_advice
+from competitions.selectors.board_pages import leaderboard_page
 from competitions.selectors.challenges import (
     challenges_visible_to,
     leaderboard_splits,
@@ -13,7 +14,12 @@ from competitions.selectors.challenges import (
 )
 from competitions.selectors.compute import compute_view
 from competitions.selectors.glossary import metric_glossary
-from competitions.selectors.leaderboards import counts_team_picks, entry_view, leaderboard_table
+from competitions.selectors.leaderboards import (
+    counts_team_picks,
+    entry_view,
+    leaderboard_snapshot_stamp,
+    leaderboard_table,
+)
 from competitions.selectors.raters import phase_raters
 from competitions.selectors.results import label_bias_rows, results_view, truth_populations
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
@@ -39,6 +45,8 @@ __all__ = [
     "entry_view",
     "label_bias_rows",
     "leaderboard_splits",
+    "leaderboard_page",
+    "leaderboard_snapshot_stamp",
     "leaderboard_table",
     "metric_glossary",
     "phase_leaderboards_for",

@@ -20,7 +20,13 @@ from competitions.models import (
     Team,
 )
 from competitions.presentation.charts import bar_chart
-from competitions.release import release_cell, release_value, released_names, viewer_for
+from competitions.release import (
+    Viewer,
+    release_cell,
+    release_value,
+    released_names,
+    viewer_for,
+)
 from scoring.columns import Column
 from scoring.compare import DELONG, MCNEMAR, PAIRED_BOOTSTRAP, WILCOXON
 from scoring.ranking import RULE_EXPLANATIONS
@@ -41,7 +47,15 @@ TEST_LABELS = {
 }
 
 
-def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = "") -> dict:
+def leaderboard_snapshot_stamp(board: Leaderboard, split: str) -> tuple | None:
+    """The (id, computed_at) of the board's snapshot on ``split``, None before the first: what a
+    cached page is keyed by (``competitions.board_cache``). One small query."""
+    return (LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+            .values_list("pk", "computed_at").first())
+
+
+def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = "",
+                      viewer: Viewer | None = None) -> dict:
     """A leaderboard as the page, the API and the exports show it, from the worker's snapshot.
 
     Every number passes ``release_cell``: participants and the public see no scores while the
@@ -53,9 +67,10 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     that depend on the phase's ``threshold``; ``biased``, those whose value can lie outside its
     interval (such cells carry ``outside_interval``); ``score_label``, what the rule's score
     is; ``rank_resamples``, how many resamples the rank intervals come from (None without).
+    ``viewer``: ``user``'s, when the caller has it already.
     """
     phase = board.phase
-    viewer = viewer_for(user, phase)
+    viewer = viewer or viewer_for(user, phase)
     listed = leaderboard_columns(board)
     columns = [
         {"id": column.column_id, "header": column.header, "ranked": column.ranked,

@@ -25,6 +25,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from competitions.board_cache import bump_team_generation
 from competitions.models import (
     Challenge,
     Participant,
@@ -100,6 +101,7 @@ def team_merge_accept(*, merge_request: TeamMergeRequest, user) -> Team:
         old, merged = teams[from_id], teams[into_id]
         _check_merge(old, merged, members, now)
         Participant.objects.filter(team=old).update(team=merged)
+        transaction.on_commit(lambda: bump_team_generation(merged.challenge_id))
         running = Phase.objects.filter(challenge_id=merged.challenge_id, end__gt=now)
         # One pick per team and phase: the accepting team's pick stays where it has one.
         Submission.objects.filter(

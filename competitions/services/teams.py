@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from competitions.board_cache import bump_team_generation
 from competitions.hooks import participant_joined
 from competitions.models import Challenge, Participant, Team, TeamInvitation
 from competitions.notices import invitation_sent
@@ -145,5 +146,6 @@ def team_set_anonymous(*, team: Team, anonymous: bool) -> Team:
     """Show the team on public leaderboards as "Anonymous team", or by its name again."""
     with transaction.atomic():
         Team.objects.filter(pk=team.pk).update(anonymous=anonymous)
+        transaction.on_commit(lambda: bump_team_generation(team.challenge_id))
     team.anonymous = anonymous
     return team

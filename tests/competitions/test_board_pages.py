@@ -1,0 +1,245 @@
+"""Leaderboard pages rendered once per snapshot and cached (competitions/board_cache.py,
+selectors/board_pages.py): what must make a new page (a new snapshot, publishing the scores,
+the phase's end, course mode, a team turning anonymous), pagination that loses no row, and the
+attacks a shared cache invites — an organiser's or another team's page served to someone else.
+
+Each test runs against the local-memory cache and, marked e2e, against the real Redis of
+``REDIS_URL`` (django-redis, exactly as cheetah/settings.py configures it): it fails, never
+skips, when that Redis is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import runpy
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from competitions import services
+from competitions.board_cache import board_cache_version
+from competitions.models import Challenge, Phase
+from competitions.worker.snapshots import phase_leaderboards_refresh
+from tests.competitions.builders import make_board, make_scored, make_teams
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SETTINGS_FILE = Path(__file__).resolve().parents[2] / "cheetah" / "settings.py"
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                      "LOCATION": "board-pages-tests"}}
+
+
+def _redis_caches() -> dict:
+    url = os.environ.get("REDIS_URL")
+    assert url, "the e2e run needs REDIS_URL (the Redis the cache uses)"
+    caches = runpy.run_path(str(SETTINGS_FILE))["CACHES"]
+    assert caches["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    # Errors ignored in production; here a Redis that does not answer must fail the test.
+    caches["default"]["OPTIONS"] = {**caches["default"]["OPTIONS"], "IGNORE_EXCEPTIONS": False}
+    return caches
+
+
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.e2e)])
+def backend(request):
+    caches = LOCMEM if request.param == "locmem" else _redis_caches()
+    with override_settings(CACHES=caches):
+        cache.clear()
+        yield request.param
+        cache.clear()
+
+
+def _url(phase) -> str:
+    return reverse("competitions:leaderboard", args=[phase.challenge.slug, phase.slug])
+
+
+def _page(client, phase, **query) -> str:
+    response = client.get(_url(phase), query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'<tr id="entry-(\d+)"', page)
+
+
+def test_the_page_is_read_from_the_cache_the_second_time(backend, client, open_phase):
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.8125)
+    phase_leaderboards_refresh(open_phase)
+    first = _page(client, open_phase)
+    assert "0.812" in first
+    assert any(key.startswith("board-page:") for key in _cached_keys(backend))
+    assert _page(client, open_phase) == first
+
+
+def _cached_keys(backend) -> list[str]:
+    if backend == "redis":
+        return [key.split(":", 2)[-1] for key in
+                (k.decode() for k in cache.client.get_client().keys("*"))]
+    return [key.split(":", 2)[-1] for key in cache._cache]
+
+
+def test_a_new_snapshot_changes_the_page(backend, client, open_phase):
+    a, b = make_teams(open_phase, 2)
+    make_scored(open_phase, a, auroc=0.8125)
+    phase_leaderboards_refresh(open_phase)
+    assert b.team.name not in _page(client, open_phase)
+    make_scored(open_phase, b, auroc=0.9375)
+    phase_leaderboards_refresh(open_phase)
+    page = _page(client, open_phase)
+    assert b.team.name in page and "0.938" in page
+    assert page.index(b.team.name) < page.index(a.team.name)
+
+
+def test_publishing_the_scores_changes_the_page(backend, client, open_phase):
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.8125)
+    Phase.objects.filter(pk=open_phase.pk).update(score_visibility="on_publish")
+    phase_leaderboards_refresh(open_phase)
+    assert "0.812" not in _page(client, open_phase)
+    services.phase_scores_publish(phases=Phase.objects.filter(pk=open_phase.pk))
+    assert "0.812" in _page(client, open_phase)
+
+
+def test_the_end_of_the_phase_changes_the_page(backend, client, open_phase):
+    """Nothing is written at the end: the key holds whether the phase has ended."""
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.8125)
+    Phase.objects.filter(pk=open_phase.pk).update(score_visibility="after_end")
+    phase_leaderboards_refresh(open_phase)
+    assert "0.812" not in _page(client, open_phase)
+    Phase.objects.filter(pk=open_phase.pk).update(end=timezone.now() - timedelta(seconds=1))
+    assert "0.812" in _page(client, open_phase, split="public")
+
+
+def test_course_mode_changes_the_page(backend, client, open_phase):
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.8125)
+    phase_leaderboards_refresh(open_phase)
+    assert a.team.name in _page(client, open_phase)
+    Challenge.objects.filter(pk=open_phase.challenge_id).update(course_mode=True)
+    page = _page(client, open_phase)
+    assert a.team.name not in page and "Anonymous team (1)" in page
+
+
+def test_a_team_turning_anonymous_leaves_no_cached_page_with_its_name(
+    backend, client, open_phase, django_capture_on_commit_callbacks
+):
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.8125)
+    phase_leaderboards_refresh(open_phase)
+    assert a.team.name in _page(client, open_phase)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_set_anonymous(team=a.team, anonymous=True)
+    assert a.team.name not in _page(client, open_phase)
+
+
+def test_any_setting_of_the_phase_or_challenge_changes_the_version(open_phase):
+    """New settings (a reference entry, floors) are covered without a change to the key."""
+    def fresh() -> Phase:
+        return Phase.objects.select_related("challenge").get(pk=open_phase.pk)
+
+    before = board_cache_version(fresh())
+    phase = fresh()
+    phase.release_decimals = 2
+    assert board_cache_version(phase) != before
+    phase = fresh()
+    phase.challenge.course_mode = True
+    assert board_cache_version(phase) != before
+    assert board_cache_version(fresh()) == before
+    open_phase = fresh()
+    open_phase.end = timezone.now() - timedelta(seconds=1)
+    assert board_cache_version(open_phase) != before
+
+
+@override_settings(LEADERBOARD_PAGE_ROWS=2)
+def test_every_row_is_on_one_page_and_the_downloads_keep_them_all(backend, client, open_phase):
+    teams = make_teams(open_phase, 5)
+    submissions = [make_scored(open_phase, t, auroc=0.5 + n / 10) for n, t in enumerate(teams)]
+    phase_leaderboards_refresh(open_phase)
+    first = _page(client, open_phase)
+    # Plain links: no script needed to reach the other pages.
+    assert re.findall(r'href="\?board=[^"]*page=(\d)"', first)[:2] == ["2", "3"]
+    pages = [_rows(first), *(_rows(_page(client, open_phase, page=n)) for n in (2, 3))]
+    assert [len(rows) for rows in pages] == [2, 2, 1]
+    assert [int(pk) for rows in pages for pk in rows] == [s.pk for s in reversed(submissions)]
+    assert "Entries 3–4 of 5" in _page(client, open_phase, page=2)
+    for bad in ("4", "0", "x"):
+        assert client.get(_url(open_phase), {"page": bad}).status_code == 404
+    args = [open_phase.challenge.slug, open_phase.slug]
+    exported = client.get(reverse("competitions:leaderboard-export", args=[*args, "csv"]))
+    assert len(list(csv.DictReader(io.StringIO(exported.content.decode())))) == 5
+    document = client.get(reverse("competitions:leaderboard-export", args=[*args, "json"]))
+    assert len(document.json()["entries"]) == 5
+
+
+def test_an_organisers_page_never_reaches_a_participant_or_a_visitor(
+    backend, client, open_phase
+):
+    """The organiser renders first, with hidden scores and a small group's value on the page;
+    the participant and the visitor after them get pages of their own, without either."""
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.8125, sensitivity=0.6875,
+                groups={"female": {"sensitivity": 0.5}, "other": {"sensitivity": 0.9375}},
+                small=("other",))
+    make_board(open_phase, "primary", [("auroc", True), ("sensitivity@sex=other", False)],
+               is_primary=False)
+    Phase.objects.filter(pk=open_phase.pk).update(score_visibility="on_publish")
+    phase_leaderboards_refresh(open_phase)
+    organiser = UserFactory()
+    open_phase.challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    assert "0.812" in _page(client, open_phase)
+    assert "0.9375" in _page(client, open_phase, board="primary")
+    for viewer in (a.user, None):
+        client.logout()
+        if viewer:
+            client.force_login(viewer)
+        for board in ("", "primary"):
+            page = _page(client, open_phase, board=board) if board else _page(client, open_phase)
+            assert "0.812" not in page and "0.937" not in page and "0.938" not in page
+    services.phase_scores_publish(phases=Phase.objects.filter(pk=open_phase.pk))
+    page = _page(client, open_phase, board="primary")
+    assert "0.812" in page and "0.937" not in page and "small group" in page
+
+
+def test_one_teams_page_never_reaches_another_team(backend, client, open_phase):
+    """A, whose team is anonymous, sees its name and its row highlighted; B after A sees
+    neither, and A's highlight is drawn outside the cached table."""
+    a, b = make_teams(open_phase, 2)
+    entry_a = make_scored(open_phase, a, auroc=0.9)
+    entry_b = make_scored(open_phase, b, auroc=0.8)
+    services.team_set_anonymous(team=a.team, anonymous=True)
+    phase_leaderboards_refresh(open_phase)
+    client.force_login(a.user)
+    page_a = _page(client, open_phase)
+    assert a.team.name in page_a
+    assert f"#entry-{entry_a.pk} > *" in page_a and "Your team:" in page_a
+    client.force_login(b.user)
+    page_b = _page(client, open_phase)
+    assert a.team.name not in page_b and "Anonymous team (1)" in page_b
+    assert f"#entry-{entry_a.pk} >" not in page_b and f"#entry-{entry_b.pk} > *" in page_b
+    client.logout()
+    page = _page(client, open_phase)
+    assert a.team.name not in page and "Your team:" not in page and "#entry-" not in page
+
+
+def test_the_live_refresh_fragment_is_the_cached_table_of_the_same_page(
+    backend, client, open_phase
+):
+    (a,) = make_teams(open_phase, 1)
+    make_scored(open_phase, a, auroc=0.8125)
+    phase_leaderboards_refresh(open_phase)
+    page = _page(client, open_phase)
+    fragment = _page(client, open_phase, fragment=1)
+    assert fragment.strip().startswith('<div class="table-frame"')
+    assert fragment.strip() in page
