@@ -2,16 +2,26 @@
 (the demo's flchain slice, whose death rate differs more than 2x between age bands) and the
 organiser's answers, with reasons and the paper's sections, and warnings about the metrics on
 the phase's leaderboards. Recommendations only: nothing the organiser saves is refused for them.
+And the costs the organiser sets are those the worker scores expected_cost with.
 """
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
+import pandas as pd
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from sklearn.metrics import confusion_matrix
 
+from competitions import services
+from competitions.board_field import board_field
 from competitions.models import Challenge, LeaderboardColumn, Phase
+from competitions.worker import evaluation
 from tests.competitions.builders import admin_form_data
+from tests.conftest import upload
 from tests.factories import ChallengeFactory, PhaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +110,27 @@ def test_costs_that_are_not_positive_are_refused_on_their_field(client, organise
     assert "must be a positive number" in str(errors["cost_fn"])
     open_phase.refresh_from_db()
     assert (open_phase.cost_fn, open_phase.cost_fp) == (1.0, 1.0)
+
+
+def test_the_phase_costs_weigh_the_stored_expected_cost_and_the_board_field(
+    open_phase, participant, good_predictions, demo_data
+):
+    """A submission scored by the worker, against the confusion matrix of its public cases."""
+    Phase.objects.filter(pk=open_phase.pk).update(cost_fn=5, cost_fp=2, threshold=0.4)
+    open_phase.refresh_from_db()
+    submission = services.submission_create(phase=open_phase, user=participant.user,
+                                            upload=upload(good_predictions))
+    evaluation.submission_score(evaluation.submission_claim(submission.pk))
+    submission.refresh_from_db()
+    assert submission.config["costs"] == {"fn": 5.0, "fp": 2.0}
+    truth = demo_data.truth
+    scores = pd.read_csv(io.BytesIO(good_predictions)).set_index("case_id")["score"]
+    public = truth[truth["split"] == "public"]
+    decided = (scores.loc[public["case_id"]].to_numpy() >= 0.4).astype(int)
+    tn, fp, fn, tp = confusion_matrix(public["label"], decided).ravel()
+    stored = submission.result["public"]["overall"]["expected_cost"]["value"]
+    assert stored == pytest.approx((5 * fn + 2 * fp) / len(public), abs=1e-12)
+    board = open_phase.leaderboards.get(is_primary=True)
+    field = board_field(board, "public", [submission.pk])
+    assert field.costs == open_phase.error_costs
+    assert np.isclose(field.threshold, 0.4)
