@@ -125,7 +125,7 @@ def phase_report(request: HttpRequest, slug: str, phase: str, fmt: str) -> HttpR
     organiser = permissions.is_organiser(request.user, challenge)
     if not organiser and (not phase_obj.has_ended or phase_obj.scores_hidden):
         raise Http404
-    html = report.report_html(phase_obj, request.user)
+    html = report.report_html(phase_obj, request.user, request if fmt == "html" else None)
     name = f"{challenge.slug}-{phase_obj.slug}-report.{fmt}"
     if fmt == "pdf":
         response = HttpResponse(report.report_pdf(html), content_type="application/pdf")

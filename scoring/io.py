@@ -415,8 +415,8 @@ def _read_arrow(text: str, header: list[str]) -> pd.DataFrame | None:
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    if "\r" in text and "\n" not in text:
-        return None  # old Mac line ends: left to pandas
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None  # a lone CR (old Mac line ends, or mixed with LF): pandas reads it its own way
     if '"' in text:
         return None  # quoting rules differ between the readers (mid-field, unclosed): pandas
     names = [f"c{i}" for i in range(len(header))]

@@ -104,9 +104,12 @@ def _facts(phase: Phase, board, context: dict) -> dict[str, str]:
     }
 
 
-def report_html(phase: Phase, user) -> str:
-    """The report as one self-contained HTML page."""
-    return render_to_string("competitions/report.html", report_context(phase, user))
+def report_html(phase: Phase, user, request=None) -> str:
+    """The report as one self-contained HTML page. Served as a page, it is rendered with the
+    request so its one ``<style>`` carries the Content-Security-Policy nonce; for the PDF no
+    request is needed (WeasyPrint applies no policy)."""
+    return render_to_string("competitions/report.html", report_context(phase, user),
+                            request=request)
 
 
 def report_pdf(html: str) -> bytes:
