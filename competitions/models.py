@@ -61,6 +61,10 @@ def _case_results_path(instance: Submission, filename: str) -> str:
     return f"case-results/{instance.phase_id}/{uuid.uuid4().hex}-{filename}"
 
 
+def _similarity_path(instance: SimilarityReport, filename: str) -> str:
+    return f"similarity/{instance.phase_id}/{instance.split}-{uuid.uuid4().hex}-{filename}"
+
+
 def random_split_seed() -> int:
     """A fresh seed for a phase's split (``secrets``: not guessable from other phases')."""
     return secrets.randbelow(2**31)
@@ -790,6 +794,10 @@ class SimilarityReport(models.Model):
     """How alike the counting submissions of a phase are, on one case split, at one time.
 
     A new row per computation: the latest is shown, the series gives the field's diversity trend.
+    The S x S matrices (every measure, overall and per subgroup) are a file in the private
+    storage, not JSON in the row: at 1,000 entries with 4 subgroups they are 140 MB as packed
+    float64 against about 700 MB of JSON (docs/benchmarks.md). Only the latest report of a split
+    keeps its file (``competitions.similarity_arrays``); older rows keep their trend point.
     """
 
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="similarity_reports")
@@ -798,9 +806,18 @@ class SimilarityReport(models.Model):
     # [{"submission": id, "team": name, "version": case-results file}] in the matrices' order;
     # a stored matrix row is reused only for the same submission with the same version.
     entries = models.JSONField(default=list)
-    # scoring.similarity.similarity_report: {"entries", "measures", "groups"}, plus "basis"
-    # (what the matrices depend on besides the entries; see competitions/similarity.py).
-    report = models.JSONField(default=dict)
+    # scoring.similarity.SimilarityArrays.packed as .npz; "" once a newer report replaced it.
+    arrays = models.FileField(
+        storage=private_storage_for_fields, upload_to=_similarity_path, blank=True,
+        max_length=300, editable=False,
+    )
+    arrays_bytes = models.PositiveBigIntegerField(default=0, editable=False)
+    # [{"attribute", "group", "n"}] in the file's group order: the page's subgroup choices and
+    # the sizes its suppression rule needs, without opening the file.
+    groups = models.JSONField(default=list)
+    # What the matrices depend on besides the entries (see competitions/worker/similarity.py):
+    # the next update reuses them only if it is unchanged.
+    basis = models.JSONField(default=dict)
     mean_error_consistency = models.FloatField(null=True, blank=True)
     # Entry indices in hierarchical-clustering order, for the heatmap.
     order = models.JSONField(default=list)
