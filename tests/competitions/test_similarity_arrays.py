@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from django.urls import reverse
 
@@ -108,3 +109,47 @@ def test_a_large_field_shows_a_corner_of_the_heatmap_and_says_so(client, field, 
     first = [report.entries[i]["team"] for i in report.order][:2]
     assert [row.split("</th>")[0] for row in agreement.split('<th scope="row">')[1:]] == first
     assert page.count("<circle") == 3  # the map keeps every entry
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_the_latest_matrices_to_a_file_and_keeps_the_trend():
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django.utils import timezone
+
+    before, after = ("competitions", "0020_raters"), ("competitions", "0024_similarity_arrays")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old = executor.loader.project_state([before]).apps
+    now = timezone.now()
+    challenge = old.get_model("competitions", "Challenge").objects.create(title="M", slug="m")
+    phase = old.get_model("competitions", "Phase").objects.create(
+        challenge=challenge, name="M", slug="m", start=now, end=now + timedelta(days=1)
+    )
+    document = similarity_report(
+        ["a", "b"], np.array([[1, 0, 1, 1], [1, 1, 0, 1]]), np.array([1, 0, 0, 1]),
+        np.array([[0.9, 0.2, 0.6, 0.8], [0.7, 0.6, 0.1, 0.9]]),
+        {"sex": np.array(["f", "m", "f", "m"], dtype=object)},
+    ) | {"basis": {"truth_uploaded_at": None}}
+    entries = [{"submission": 1, "team": "a", "version": "x"},
+               {"submission": 2, "team": "b", "version": "y"}]
+    reports = old.get_model("competitions", "SimilarityReport").objects
+    older = reports.create(phase=phase, split="public", entries=entries, report=document,
+                           computed_at=now - timedelta(hours=1), mean_error_consistency=0.1)
+    latest = reports.create(phase=phase, split="public", entries=entries, report=document,
+                            computed_at=now, mean_error_consistency=0.2)
+
+    executor.loader.build_graph()
+    executor.migrate([after])
+    older, latest = (SimilarityReport.objects.get(pk=r.pk) for r in (older, latest))
+    assert older.arrays.name == "" and older.mean_error_consistency == 0.1
+    assert latest.groups == [{"attribute": "sex", "group": "f", "n": 2},
+                             {"attribute": "sex", "group": "m", "n": 2}]
+    assert latest.basis == {"truth_uploaded_at": None}
+    assert private_storage.size(latest.arrays.name) == latest.arrays_bytes
+    assert json.dumps(similarity_arrays_read(latest).to_json()) == json.dumps(
+        {key: value for key, value in document.items() if key != "basis"}
+    )
+    private_storage.delete(latest.arrays.name)
