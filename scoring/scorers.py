@@ -23,9 +23,11 @@ See docs/metrics.md, "Per-case scorers", for the full contract.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -94,13 +96,27 @@ def load(path: str) -> Scorer:
 def available() -> dict[str, Scorer]:
     """Registered scorers and those installed under the ``cheetah.scorers`` entry points."""
     found = dict(_registered)
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry_point.name not in found:
-            item = entry_point.load()
-            if not isinstance(item, Scorer):
-                raise TypeError(f"entry point {entry_point.value} is not a Scorer")
-            found[item.name] = item
+    for item in _installed(tuple(sys.path)):
+        found.setdefault(item.name, item)
     return found
+
+
+@functools.lru_cache(maxsize=8)
+def _installed(path: tuple[str, ...]) -> tuple[Scorer, ...]:
+    """The entry points' scorers on the import path ``path``, loaded once per path.
+
+    Scanning every installed distribution's metadata takes about 40 ms, and the metric
+    registry asks on every ``evaluate`` call: the field's ensembles call it thousands of times
+    (docs/benchmarks.md, "Similarity at field scale"). A package installed meanwhile into a
+    folder already on the path is found after a restart, as any installed code.
+    """
+    items = []
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        item = entry_point.load()
+        if not isinstance(item, Scorer):
+            raise TypeError(f"entry point {entry_point.value} is not a Scorer")
+        items.append(item)
+    return tuple(items)
 
 
 @scorer(
