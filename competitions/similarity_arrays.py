@@ -52,17 +52,22 @@ def similarity_arrays_read(report: SimilarityReport) -> SimilarityArrays | None:
 
 
 def similarity_matrices_read(
-    report: SimilarityReport, *, group_index: int | None, measures: Sequence[str]
+    report: SimilarityReport,
+    *,
+    group_index: int | None,
+    measures: Sequence[str],
+    entries: Sequence[int] | None = None,
 ) -> dict[str, np.ndarray]:
-    """The ``measures`` of all cases (``group_index`` None) or of one of ``report.groups``.
+    """The ``measures`` of all cases (``group_index`` None) or of one of ``report.groups``,
+    restricted to the rows and columns of ``entries`` (indices, in that order) if given.
 
-    Reads only those members of the file (the page shows one group at a time). ``{}`` when
+    Reads only those members of the file (the page shows a corner of one group). ``{}`` when
     the report keeps no file.
     """
     if not report.arrays:
         return {}
     with private_storage.open(report.arrays.name, "rb") as handle, _npz(handle) as stored:
-        return unpacked_matrices(stored, len(report.entries), group_index, measures)
+        return unpacked_matrices(stored, len(report.entries), group_index, measures, entries)
 
 
 def similarity_arrays_discard(names: Sequence[str]) -> None:

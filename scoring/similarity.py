@@ -486,22 +486,36 @@ def unpacked_matrices(
     size: int,
     group_index: int | None = None,
     measures: Sequence[str] | None = None,
+    entries: Sequence[int] | None = None,
 ) -> dict[str, np.ndarray]:
     """The S x S matrices of all cases (``group_index`` None) or of one group, from packed
     triangles (``SimilarityArrays.packed``).
 
-    ``measures`` picks some (a page shows a few); ``arrays`` may be a lazy ``numpy.lib.npyio.
-    NpzFile``, so only the named members are read.
+    ``measures`` picks some and ``entries`` (indices) only their rows and columns, in that
+    order (a page shows a corner of one group); ``arrays`` may be a lazy
+    ``numpy.lib.npyio.NpzFile``, so only the named members are read.
     """
     wanted = MEASURES if measures is None else measures
-    upper = np.triu_indices(size)
+    if entries is None:
+        upper = np.triu_indices(size)
+        positions = None
+    else:
+        # Row a of the packed upper triangle starts at a * S - a (a - 1) / 2 (row by row).
+        index = np.asarray(entries, dtype=np.int64)
+        low = np.minimum.outer(index, index)
+        high = np.maximum.outer(index, index)
+        positions = low * size - low * (low - 1) // 2 + (high - low)
     out = {}
     for name in wanted:
         key = packed_key(group_index, name)
         if key not in arrays:
             continue
+        values = np.asarray(arrays[key])
+        if positions is not None:
+            out[name] = values[positions]
+            continue
         matrix = np.empty((size, size))
-        matrix[upper] = arrays[key]
+        matrix[upper] = values
         matrix[upper[1], upper[0]] = matrix[upper]
         out[name] = matrix
     return out

@@ -3,8 +3,6 @@ diversity trend, from the worker's latest report, released for the viewer."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from competitions.models import Phase, SimilarityReport, Team
 from competitions.presentation.charts import heat_class, map_points
 from competitions.release import Viewer, release_cell, release_value, released_names, viewer_for
@@ -62,12 +60,14 @@ def similarity_view(
         ]
     else:
         group = ""
-    source = similarity_matrices_read(latest, group_index=group_index, measures=measures)
+    source = similarity_matrices_read(
+        latest, group_index=group_index, measures=measures, entries=shown
+    )
     heatmaps = []
     for measure in measures:
         if measure not in source:
             continue
-        cells = matrix_to_json(source[measure][np.ix_(shown, shown)])
+        cells = matrix_to_json(source[measure])
         heatmaps.append(
             {
                 "measure": measure,

@@ -34,6 +34,7 @@ from scoring.similarity import (
     similarity_matrices,
     similarity_report,
     similarity_row,
+    unpacked_matrices,
     updated_similarity_matrices,
     updated_similarity_report,
 )
@@ -472,3 +473,8 @@ def test_packed_triangles_give_back_every_matrix_with_its_undefined_pairs(flchai
     back = SimilarityArrays.unpacked(names, groups, packed)
     assert back.to_json() == report
     assert np.isnan(back.measures["score_correlation"][-1]).all()
+    # A corner in another order, as a page reads it: the same cells as the full matrices.
+    shown = [8, 2, 5, 0]
+    corner = unpacked_matrices(packed, size, 1, ("agreement", "q_statistic"), shown)
+    for name, matrix in corner.items():
+        np.testing.assert_array_equal(matrix, back.groups[1].measures[name][np.ix_(shown, shown)])
