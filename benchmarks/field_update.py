@@ -140,16 +140,10 @@ class Stopwatch:
 
 def worker(args: argparse.Namespace) -> None:
     """Part 4: the worker's similarity at field scale, its stored size, and the page."""
-    folder = tempfile.mkdtemp(prefix="cheetah-bench-")
-    os.environ.setdefault("DEBUG", "1")
-    os.environ["CHEETAH_VAR_DIR"] = folder
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{folder}/bench.sqlite3")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cheetah.settings")
-    import django
+    from benchmarks.webapp import fresh_webapp
 
-    django.setup()
+    fresh_webapp()
     from django.core.files.base import ContentFile
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.urls import reverse
@@ -171,7 +165,6 @@ def worker(args: argparse.Namespace) -> None:
     from competitions.standings import primary_board
     from competitions.worker.snapshots import snapshot_compute
 
-    call_command("migrate", verbosity=0)
     size, n = args.entries, args.cases
     labels, scores, decisions = synthetic_field(size + 1, n, args.seed)
     groups = np.random.default_rng(args.seed).choice(["a", "b", "c", "d"], size=n)

@@ -115,18 +115,11 @@ def robustness(args: argparse.Namespace) -> None:
 def page_latency(args: argparse.Namespace) -> None:
     """Part 3: the leaderboard page with many teams, from the snapshot vs ranked per request."""
     import statistics
-    import tempfile
 
-    folder = tempfile.mkdtemp(prefix="cheetah-bench-")
-    os.environ.setdefault("DEBUG", "1")
-    os.environ["CHEETAH_VAR_DIR"] = folder
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{folder}/bench.sqlite3")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cheetah.settings")
-    import django
+    from benchmarks.webapp import fresh_webapp
 
-    django.setup()
+    fresh_webapp()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -138,7 +131,6 @@ def page_latency(args: argparse.Namespace) -> None:
     from competitions.services import phase_create, phase_default_leaderboard
     from competitions.worker.snapshots import rank_field, snapshot_compute
 
-    call_command("migrate", verbosity=0)
     rng = np.random.default_rng(args.seed)
     now = timezone.now()
     challenge = Challenge.objects.create(title="Bench", slug="bench", status="published")

@@ -796,7 +796,7 @@ class SimilarityReport(models.Model):
     A new row per computation: the latest is shown, the series gives the field's diversity trend.
     The S x S matrices (every measure, overall and per subgroup) are a file in the private
     storage, not JSON in the row: at 1,000 entries with 4 subgroups they are 140 MB as packed
-    float64 against about 700 MB of JSON (docs/benchmarks.md). Only the latest report of a split
+    float64 against 675 MB of JSON (docs/benchmarks.md). Only the latest report of a split
     keeps its file (``competitions.similarity_arrays``); older rows keep their trend point.
     """
 
