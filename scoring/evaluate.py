@@ -58,7 +58,8 @@ def evaluate(
         truth, predictions = truth.subset(cases), predictions.subset(cases)
     selected = list(truth.attributes) if attributes is None else list(attributes)
     grouping = build_grouping(
-        truth.n, truth.attributes, selected, [tuple(p) for p in intersections]
+        truth.n, truth.attributes, selected, [tuple(p) for p in intersections],
+        truth.attribute_codes,
     )
     design = _design(truth, predictions, threshold, costs, chosen)
     cols, vals = design.matrix()
