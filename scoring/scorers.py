@@ -23,9 +23,11 @@ See docs/metrics.md, "Per-case scorers", for the full contract.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -94,13 +96,21 @@ def load(path: str) -> Scorer:
 def available() -> dict[str, Scorer]:
     """Registered scorers and those installed under the ``cheetah.scorers`` entry points."""
     found = dict(_registered)
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for entry_point in _entry_points(tuple(sys.path)):
         if entry_point.name not in found:
             item = entry_point.load()
             if not isinstance(item, Scorer):
                 raise TypeError(f"entry point {entry_point.value} is not a Scorer")
             found[item.name] = item
     return found
+
+
+@functools.lru_cache(maxsize=4)
+def _entry_points(path: tuple[str, ...]) -> tuple[importlib.metadata.EntryPoint, ...]:
+    """The ``cheetah.scorers`` entry points installed on the import ``path``, looked up once per
+    path: the lookup reads every installed package's metadata (a tenth of a second per
+    ``evaluate``), and what is installed changes only with the path."""
+    return tuple(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
 @scorer(
