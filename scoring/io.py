@@ -288,10 +288,14 @@ def read_predictions(
     if len(ids) == 0:
         raise InputError("the file has a header but no cases")
 
-    problems += _check_ids(ids)
-    position = pc.fill_null(pc.index_in(ids, value_set=truth.arrow_case_ids()), -1)
-    position = position.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    unknown = (position < 0) & _mask(pc.not_equal(ids, ""))
+    # One dictionary encoding of the truth's ids followed by these: the truth's ids are unique,
+    # so they get codes 0 … n − 1 and a prediction's code is its case's position, or ≥ n for
+    # an id the truth does not have; the same codes find repeated ids.
+    encoded = pc.dictionary_encode(pa.concat_arrays([truth.arrow_case_ids(), ids]))
+    position = _numpy(encoded.indices)[truth.n:].astype(np.int64)
+    problems += _check_ids(ids, position, encoded.dictionary)
+    position[position >= truth.n] = -1
+    unknown = (position < 0) & (_numpy(pc.binary_length(ids)) > 0)
     if unknown.any():
         problems.append(_ids(_pick(ids, unknown), _CASE_ID, "not in the ground truth"))
     seen = np.zeros(truth.n, dtype=bool)
@@ -581,19 +585,36 @@ def _check_columns(
     return [f"{'; '.join(parts)} (expected columns: {expected})"] if parts else []
 
 
-def _mask(array: pa.Array) -> np.ndarray:
-    """An Arrow boolean array (no nulls) as a numpy mask."""
-    return array.to_numpy(zero_copy_only=False)
+# Arrow and numpy meet through buffers here: pyarrow's own conversions (``to_numpy``,
+# ``pa.array`` of numpy data, Python scalars) import pandas, which a plain file never needs.
+_NUMPY_TYPES = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32,
+                pa.int64(): np.int64, pa.float64(): np.float64}
+
+
+def _numpy(array: pa.Array) -> np.ndarray:
+    """A boolean or fixed-width Arrow array without nulls as a numpy array (a copy)."""
+    data = array.buffers()[1]
+    if array.type == pa.bool_():
+        bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+        return bits[array.offset: array.offset + len(array)].astype(bool)
+    values = np.frombuffer(data, _NUMPY_TYPES[array.type])
+    return values[array.offset: array.offset + len(array)].copy()
+
+
+def _arrow_mask(mask: np.ndarray) -> pa.Array:
+    """A numpy mask as an Arrow boolean array."""
+    bits = np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
 
 
 def _objects(column: pa.Array) -> np.ndarray:
     """A string column as the numpy array of ``str`` the rest of the engine holds."""
-    return column.to_numpy(zero_copy_only=False)
+    return np.array(column.to_pylist(), dtype=object)
 
 
 def _pick(column: pa.Array, mask: np.ndarray) -> list[str]:
     """The cells of ``column`` where ``mask`` is true (only built for a message)."""
-    return column.filter(pa.array(mask)).to_pylist()
+    return column.filter(_arrow_mask(mask)).to_pylist()
 
 
 def _lookup(column: pa.Array, value, *, dtype, bad=None) -> tuple[np.ndarray, np.ndarray]:
@@ -602,33 +623,40 @@ def _lookup(column: pa.Array, value, *, dtype, bad=None) -> tuple[np.ndarray, np
     however many cases there are."""
     encoded = pc.dictionary_encode(column)
     distinct = encoded.dictionary.to_pylist()
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = _numpy(encoded.indices)
     values = np.array([value(cell) for cell in distinct], dtype=dtype)[codes]
     if bad is None:
         return values, np.zeros(len(codes), dtype=bool)
     return values, np.array([bad(cell) for cell in distinct], dtype=bool)[codes]
 
 
-def _check_ids(ids: pa.Array) -> list[str]:
+def _check_ids(
+    ids: pa.Array, codes: np.ndarray | None = None, dictionary: pa.Array | None = None
+) -> list[str]:
     """Empty and repeated case ids; repeated ones named in the order of their second
-    appearance."""
+    appearance. ``codes`` (into ``dictionary``) may give the ids' dictionary encoding."""
     problems = []
-    empty = _mask(pc.equal(ids, ""))
+    empty = _numpy(pc.binary_length(ids)) == 0
     if empty.any():
         problems.append(_rows(empty, ("row has", "rows have"), "an empty case_id"))
-        ids = ids.filter(pa.array(~empty))
-    encoded = pc.dictionary_encode(ids)
-    if len(encoded.dictionary) == len(ids):
+    if codes is None:
+        kept = ids.filter(_arrow_mask(~empty)) if empty.any() else ids
+        if len(pc.unique(kept)) == len(kept):
+            return problems
+        encoded = pc.dictionary_encode(kept)
+        codes, dictionary = _numpy(encoded.indices), encoded.dictionary
+    elif empty.any():
+        codes = codes[~empty]
+    if len(codes) == 0 or np.bincount(codes).max() <= 1:
         return problems
-    # Codes number the ids in order of first appearance, so an id's first position is where
-    # its code first occurs; every later position is a repetition.
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    # An id's first position is where its code first occurs; every later one is a repetition.
     _, first = np.unique(codes, return_index=True)
     again = np.ones(len(codes), dtype=bool)
     again[first] = False
     repeated_codes = codes[again]
     _, order = np.unique(repeated_codes, return_index=True)
-    repeated = encoded.dictionary.take(pa.array(repeated_codes[np.sort(order)])).to_pylist()
+    names = dictionary.to_pylist()
+    repeated = [names[code] for code in repeated_codes[np.sort(order)]]
     problems.append(_ids(repeated, ("case id appears", "case ids appear"), "more than once"))
     return problems
 
@@ -648,14 +676,14 @@ _PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 def _parse_numbers(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells."""
     plain = pc.match_substring_regex(column, _PLAIN_NUMBER)
-    if pc.all(plain).as_py() is not False:
-        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    is_plain = _numpy(plain)
+    if is_plain.all():
+        values = _numpy(pc.cast(column, pa.float64()))
         return values, ~np.isfinite(values), np.zeros(len(values), dtype=bool)
     import pandas as pd
 
-    is_plain = _mask(plain)
     values = np.empty(len(column), dtype=np.float64)
-    values[is_plain] = pc.cast(column.filter(plain), pa.float64()).to_numpy(zero_copy_only=False)
+    values[is_plain] = _numpy(pc.cast(column.filter(plain), pa.float64()))
     cells = pd.Series(_objects(column.filter(pc.invert(plain))))
     values[~is_plain] = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
     missing = np.zeros(len(column), dtype=bool)
@@ -677,7 +705,7 @@ def _attribute_values(
     levels = tuple(dict.fromkeys(distinct))
     position = {level: code for code, level in enumerate(levels)}
     remap = np.array([position[cell] for cell in distinct], dtype=np.int32)
-    codes = remap[encoded.indices.to_numpy(zero_copy_only=False)]
+    codes = remap[_numpy(encoded.indices)]
     return np.array(levels, dtype=object)[codes], (codes, levels)
 
 
