@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from scoring import tallies
 from scoring.result import FairnessSummary
 
 
@@ -146,5 +147,13 @@ def score_wasserstein(
     member = local[case_group]
     sizes = np.bincount(member[member >= 0], minlength=len(groups)).astype(np.float64)
     # Cases of the left-out (small) groups belong to "all other cases" of every kept group.
-    distances = _wasserstein(scores[order], member[order], len(groups), sizes)
-    return float(distances.max())
+    if len(scores) < tallies.NUMPY_CASES:
+        distances = _wasserstein(scores[order], member[order], len(groups), sizes)
+    else:
+        from scoring.tally_kernels import _wasserstein as compiled
+
+        extra = len(groups)
+        sorted_group = member[order]
+        sorted_group = np.where(sorted_group < 0, extra, sorted_group)
+        distances = compiled(scores[order], sorted_group, extra + 1, np.append(sizes, 0.0))
+    return float(distances[: len(groups)].max())

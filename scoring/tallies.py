@@ -28,6 +28,10 @@ import numpy as np
 
 # numba's default (workqueue) threading layer must not be entered by two threads at once.
 _PARALLEL = threading.Lock()
+# Point estimates of fewer cases are tallied in numpy: loading numba and its cached kernels
+# costs about half a second of CPU, more than the compiled loops save below this size, while
+# above it the loops win (docs/benchmarks.md, "Whole-process scoring").
+NUMPY_CASES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,17 @@ def tally(
     ``medians`` holds per-case values whose group medians are wanted. Column 0 of ``cols``
     must add 1 per case to statistic 0 (the count).
 
-    Without resampling or medians (the point estimates of ``evaluate``) the tally is a few
-    numpy passes (:func:`_point_tally`), so that such a process never loads numba; otherwise
-    the compiled kernel of :mod:`scoring.tally_kernels` runs.
+    Without resampling or medians and with fewer than ``NUMPY_CASES`` cases (the point
+    estimates of ``evaluate`` on a small or medium test set) the tally is a few numpy passes
+    (:func:`_point_tally`), so that such a process never loads numba; otherwise the compiled
+    kernel of :mod:`scoring.tally_kernels` runs.
 
     Speed: the sweeps walk the cases in score order, and reading per-case data in case order
     there would miss the cache on almost every case. So cases are renumbered in the order of
     the first sweep; that sweep and the additive pass then read memory sequentially. (Resample
     streams draw positions in this numbering.)
     """
-    if seeds is None and not medians:
+    if seeds is None and not medians and len(cell) < NUMPY_CASES:
         return _point_tally(cell, cell_group, n_groups, cols, vals, n_stats, sweeps)
     from scoring.tally_kernels import _tally
 

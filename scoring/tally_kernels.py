@@ -1,5 +1,6 @@
-"""The compiled (numba) kernels behind :mod:`scoring.tallies`: resample streams, the rank and
-median sweeps, and the tally of every group over every resample in one pass.
+"""The compiled (numba) kernels behind :mod:`scoring.tallies` and :mod:`scoring.fairness`:
+resample streams, the rank and median sweeps, the tally of every group over every resample in
+one pass, and the score Wasserstein distance of every group.
 
 A module of their own so that numba is imported, and its cached machine code loaded, only by
 the work that runs a kernel (resampling, medians, the field's per-entry sweeps); the point
@@ -169,3 +170,23 @@ def _tally(
                 sums[b, :, 0], medians[b, q],
             )
     return sums, auc, ap, medians
+
+
+@nb.njit(cache=True)
+def _wasserstein(sorted_values, sorted_group, n_groups, sizes):  # pragma: no cover - compiled
+    """∫ |F_group − F_rest| for each group, over values sorted ascending (the loop of
+    ``scoring.fairness._wasserstein``, for large groups)."""
+    n = sorted_values.shape[0]
+    seen = np.zeros(n_groups)
+    distance = np.zeros(n_groups)
+    for t in range(n - 1):
+        seen[sorted_group[t]] += 1
+        gap = sorted_values[t + 1] - sorted_values[t]
+        if gap == 0:
+            continue
+        for g in range(n_groups):
+            rest = n - sizes[g]
+            if sizes[g] == 0 or rest == 0:
+                continue
+            distance[g] += gap * abs(seen[g] / sizes[g] - (t + 1 - seen[g]) / rest)
+    return distance

@@ -40,6 +40,7 @@ def test_warming_compiles_every_kernel_and_a_later_process_compiles_none(tmp_pat
     # a new kernel that they do not call would otherwise compile in the worker.
     assert {
         "scoring.tally_kernels._tally",
+        "scoring.tally_kernels._wasserstein",
         "scoring.weighted_stats._rank_sums",
     } <= set(compiled)
     assert {name: misses for name, (misses, _hits) in compiled.items() if misses == 0} == {}
