@@ -9,6 +9,7 @@ a summary is ``None``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -62,8 +63,38 @@ def parity(
     return {"demographic_parity_difference": spread(selection), "equalized_odds_difference": odds}
 
 
+@dataclass(frozen=True)
+class Ladder:
+    """The distinct values of sorted scores and the prefix sums ``_wasserstein`` reads, built
+    once for every partition of the same scores."""
+
+    block: np.ndarray  # (n,) index of each sorted case's distinct value
+    n_blocks: int
+    p0: np.ndarray  # (n_blocks,) Σ of the gaps before each distinct value
+    p1: np.ndarray  # (n_blocks,) Σ of gap × cases up to the value, before each
+    at_most: np.ndarray  # (n + 1,) how many distinct values have at most m cases up to them
+
+
+def ladder(sorted_values: np.ndarray) -> Ladder:
+    n = sorted_values.shape[0]
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=new[1:])
+    block = np.cumsum(new) - 1
+    n_blocks = int(block[-1]) + 1 if n else 0
+    gaps = np.diff(sorted_values[new])
+    through = np.cumsum(np.bincount(block, minlength=n_blocks))[:-1]
+    return Ladder(
+        block=block, n_blocks=n_blocks,
+        p0=np.concatenate(([0.0], np.cumsum(gaps))),
+        p1=np.concatenate(([0.0], np.cumsum(gaps * through))),
+        at_most=np.cumsum(np.bincount(through, minlength=n + 1)),
+    )
+
+
 def _wasserstein(
-    sorted_values: np.ndarray, sorted_group: np.ndarray, n_groups: int, sizes: np.ndarray
+    sorted_values: np.ndarray, sorted_group: np.ndarray, n_groups: int, sizes: np.ndarray,
+    steps: Ladder | None = None,
 ) -> np.ndarray:
     """∫ |F_group − F_rest| for each group 0 … n_groups − 1, over values sorted ascending
     (cases of other group numbers, such as −1, count in "the rest" only).
@@ -79,17 +110,10 @@ def _wasserstein(
     distance = np.zeros(n_groups)
     if n < 2:
         return distance
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(sorted_values[1:], sorted_values[:-1], out=new[1:])
-    block = np.cumsum(new) - 1
-    n_blocks = int(block[-1]) + 1
+    steps = ladder(sorted_values) if steps is None else steps
+    block, n_blocks, p0, p1 = steps.block, steps.n_blocks, steps.p0, steps.p1
     if n_blocks < 2:
         return distance
-    gaps = np.diff(sorted_values[new])
-    through = np.cumsum(np.bincount(block, minlength=n_blocks))[:-1].astype(np.float64)
-    p0 = np.concatenate(([0.0], np.cumsum(gaps)))
-    p1 = np.concatenate(([0.0], np.cumsum(gaps * through)))
 
     member = (sorted_group >= 0) & (sorted_group < n_groups)
     group = sorted_group[member].astype(np.int16 if n_groups < 2**15 else np.int64)
@@ -119,9 +143,8 @@ def _wasserstein(
     slope = level * (1 / size + 1 / rest)
     # The first b with T_b past the crossing k · n / n_g: T counts cases, so a table of how
     # many T_b are at most m (m = 0 … n) answers for every run at once.
-    at_most = np.cumsum(np.bincount(through.astype(np.int64), minlength=n + 1))
     crossing = np.minimum(np.floor(level * n / size), n).astype(np.int64)
-    cross = np.clip(at_most[crossing], run_start, run_end)
+    cross = np.clip(steps.at_most[crossing], run_start, run_end)
     runs = (slope * (p0[cross] - p0[run_start]) - (p1[cross] - p1[run_start]) / rest
             + (p1[run_end] - p1[cross]) / rest - slope * (p0[run_end] - p0[cross]))
     # Before a group's first value, seen is 0 and |f| = T_b / rest.
@@ -133,12 +156,15 @@ def _wasserstein(
 
 
 def score_wasserstein(
-    scores: np.ndarray, order: np.ndarray, case_group: np.ndarray, groups: Sequence[int]
+    scores: np.ndarray, order: np.ndarray, case_group: np.ndarray, groups: Sequence[int],
+    steps: Ladder | None = None,
 ) -> float | None:
     """Largest 1-D Wasserstein distance between one group's scores and all other cases'
     (as ``scipy.stats.wasserstein_distance``), over ``groups``; None with fewer than two.
 
-    ``order`` sorts ``scores`` ascending; ``case_group`` gives each case's group index.
+    ``order`` sorts ``scores`` ascending (the order of tied scores does not matter);
+    ``case_group`` gives each case's group index; ``steps`` may give ``ladder(scores[order])``,
+    shared by the partitions of one evaluation.
     """
     if len(groups) < 2:
         return None
@@ -148,7 +174,7 @@ def score_wasserstein(
     sizes = np.bincount(member[member >= 0], minlength=len(groups)).astype(np.float64)
     # Cases of the left-out (small) groups belong to "all other cases" of every kept group.
     if len(scores) < tallies.NUMPY_CASES:
-        distances = _wasserstein(scores[order], member[order], len(groups), sizes)
+        distances = _wasserstein(scores[order], member[order], len(groups), sizes, steps)
     else:
         from scoring.tally_kernels import _wasserstein as compiled
 
