@@ -41,7 +41,8 @@ def report_claim(report_id: int) -> PhaseReport | None:
     now = timezone.now()
     with transaction.atomic():
         report = (
-            PhaseReport.objects.select_for_update(skip_locked=True)
+            # of=self: the requesting user is an outer join, which PostgreSQL does not lock.
+            PhaseReport.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("phase__challenge", "requested_by").filter(pk=report_id).first()
         )
         if report is None or report.status != PhaseReport.Status.BUILDING:
