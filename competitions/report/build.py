@@ -18,15 +18,15 @@ from weasyprint import HTML
 
 from competitions import selectors
 from competitions.models import Phase, Submission, Team
-from competitions.presentation.charts import SIGNIFICANCE_MAP_ENTRIES
+from competitions.presentation.charts import SIGNIFICANCE_MAP_ENTRIES, blob_plot
 from competitions.release import released_splits, viewer_for
 from competitions.report.bias import bias_checklist
 from scoring.errors import InputError
 
 logger = logging.getLogger(__name__)
 
-# The report shows this many entries (the best ranked) in the significance map and the pairwise
-# tables (significance, similarity); the full tables ship beside it as CSV
+# The report shows this many entries (the best ranked) in the significance map, the pairwise
+# tables (significance, similarity) and the blob plot; the full tables ship beside it as CSV
 # (``presentation.report_tables``). The results page's map draws as many.
 PDF_ENTRIES = SIGNIFICANCE_MAP_ENTRIES
 LABEL_BIAS_SHARE = 0.5
@@ -44,6 +44,10 @@ def report_context(phase: Phase, user) -> dict:
                      "raters": None, "levelling": None}
     if board is not None:
         context |= selectors.results_view(board, split=split, user=user)
+        if len((context.get("table") or {}).get("rows", [])) > PDF_ENTRIES:
+            # A blob plot of hundreds of rows is illegible on a page (and slow to lay out);
+            # every entry's rank interval is in leaderboard.csv.
+            context["blobs"] = blob_plot(context["table"], entries_drawn=PDF_ENTRIES)
     context["similarity"] = selectors.similarity_view(
         phase, split=split, show_label_measures=viewer.organiser or phase.has_ended, user=user)
     context["similarity_shown"] = _first_entries(context["similarity"], context.get("table"))
