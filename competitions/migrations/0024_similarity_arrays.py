@@ -48,7 +48,7 @@ def matrices_to_files(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('competitions', '0020_raters'),
+        ('competitions', '0022_phase_report'),
     ]
 
     operations = [

@@ -21,6 +21,7 @@ from competitions.models import Phase
 from competitions.notices import phase_changes_announce
 from competitions.worker import dispatch, evaluation
 from competitions.worker.housekeeping import bundle_stashes_purge
+from competitions.worker.reports import reports_sweep
 from competitions.worker.similarity import phase_similarity_compute, similarity_fresh_since
 from competitions.worker.snapshots import phase_leaderboards_refresh, stale_phases_refresh
 
@@ -65,6 +66,7 @@ def score_submission(submission_id: int) -> None:
 def sweep_stuck_submissions() -> dict[str, int]:
     counts = evaluation.submissions_sweep()
     counts["leaderboards"] = stale_phases_refresh()
+    counts |= reports_sweep()
     if any(counts.values()):
         logger.warning("Sweeper: %s", counts)
     return counts
