@@ -229,6 +229,7 @@ class PhaseAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["levelling_margin"].required = False
         # A baseline is one of this phase's scored submissions (the organisers' own, usually).
         self.fields["reference_submission"].queryset = Submission.objects.filter(
             phase_id=self.instance.pk or 0, status=Submission.Status.SCORED
@@ -269,6 +270,14 @@ class PhaseAdminForm(forms.ModelForm):
             tasks = set(field.queryset.order_by().values_list("task", flat=True).distinct()[:2])
             return tasks.pop() if len(tasks) == 1 else None
         return challenge.task
+
+    def clean_floors(self) -> dict:
+        # Left empty: no floors (the model checks the rest against the scoring registry).
+        return self.cleaned_data.get("floors") or {}
+
+    def clean_levelling_margin(self) -> float:
+        value = self.cleaned_data.get("levelling_margin")
+        return Phase._meta.get_field("levelling_margin").default if value is None else value
 
     def clean_intersections(self) -> str:
         text = self.cleaned_data["intersections"]

@@ -15,6 +15,7 @@ from sklearn.metrics import recall_score
 from competitions import services
 from competitions.board_cache import board_cache_version
 from competitions.models import Phase
+from competitions.report.build import report_html
 from competitions.selectors import entry_view, leaderboard_table, results_view
 from competitions.worker.snapshots import phase_leaderboards_refresh
 from scoring.io import read_truth
@@ -202,6 +203,11 @@ def test_pages_show_flags_floors_and_paired_intervals(client, levelling_field, d
                               {"board": board.slug}).content.decode()
     assert "Levelling down: the worst-off group against the gap" in results_page
     assert 'class="levelled"' in results_page and 'class="floor"' in results_page
+    # The challenge report carries the same section (the primary board: AUROC ranked, the
+    # sensitivity floor checked), with released values only for a participant.
+    report = report_html(phase, field["people"]["Underdiagnosed"].user)
+    assert '<section id="levelling-down">' in report and 'class="levelling-chart"' in report
+    assert "sensitivity by sex: worst group and gap" in report
 
 
 def test_a_hidden_score_phase_leaks_no_flag_nor_interval(client, levelling_field):

@@ -55,7 +55,7 @@ def test_the_demo_challenge_has_subgroups_a_team_and_queued_submissions():
     # The organisers' baseline is the reference entry, and a floor is set: the demo's boards
     # show levelling-down flags and who meets the floor.
     assert phase.reference_submission.team.name == "Organisers' baseline"
-    assert phase.floors == {"sensitivity": 0.3}
+    assert phase.floors == {"auroc": 0.58}
     assert phase.leaderboards.filter(ranking="floor_then_primary").exists()
 
 

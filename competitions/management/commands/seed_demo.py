@@ -84,13 +84,15 @@ DEMO_LEADERBOARDS = (
     ("worst-sex", "Worst sex group", "worst_group", "sex", (
         ("sensitivity", True), ("sensitivity@sex=female", False), ("sensitivity@sex=male", False),
     )),
-    ("floors-first", "Minimum sensitivity first", "floor_then_primary", "", (
-        ("auroc", True), ("sensitivity", False), ("sensitivity@worst(age_band)", False),
+    ("floors-first", "AUROC floor first", "floor_then_primary", "", (
+        ("sensitivity", True), ("auroc", False), ("auroc@worst(age_band)", False),
     )),
 )
-# The demo's floor: every group of every attribute should find at least this share of the
-# deaths (decisions at the phase's threshold), so the leaderboard shows who meets it.
-DEMO_FLOORS = {"sensitivity": 0.3}
+# The demo's floor: an AUROC of at least 0.58 in every group of every attribute. Two of the four
+# entries reach it (the youngest age band is where the others fall short), so the leaderboards
+# show who meets it; a sensitivity floor at the 0.5 threshold would be met by none, as the
+# 50–59 band's few deaths are almost never scored above 0.5.
+DEMO_FLOORS = {"auroc": 0.58}
 BASELINE_TEAM = "Organisers' baseline"
 
 
