@@ -156,7 +156,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
             "cells": cells, "group_cells": cells_by_group,
             "n_submissions": counts.get(team.pk, 0),
             "cost": None if cost is None else release_cell(cost, viewer=viewer),
-            "levelling": released_row(row.get("levelling"), viewer),
+            "levelling": released_row(row.get("levelling"), viewer, table["levelling"]),
         })
     _mark_outside_intervals(table, notes["biased"])
     if any(row["rank_interval"] for row in table["rows"]):

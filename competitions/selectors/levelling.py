@@ -22,7 +22,7 @@ from competitions.case_results import (
 from competitions.columns import stored_split
 from competitions.models import Phase, Submission
 from competitions.presentation.charts import worst_gap_chart
-from competitions.release import Viewer, release_cell
+from competitions.release import Viewer, release_cell, release_value
 from competitions.splits import split_mask
 from scoring.errors import InputError
 from scoring.io import read_predictions
@@ -47,28 +47,42 @@ def released_summary(summary: dict | None, viewer: Viewer) -> dict | None:
     return {**summary, "floor_list": floors, "reference_groups": groups}
 
 
-def released_row(stored: dict | None, viewer: Viewer) -> dict | None:
-    """One entry's flags through the release step, with the sentences the leaderboard shows for
-    each levelled-down metric and attribute. None when the snapshot has none."""
-    if not stored:
+def released_row(stored: dict | None, viewer: Viewer, summary: dict | None) -> dict | None:
+    """One entry's flags through the release step, each comparison completed with the
+    reference's values (``summary``: ``released_summary``'s) on the groups both have, the
+    change per group (a difference of released values, released again) and the sentences the
+    leaderboard shows for each levelled-down metric and attribute. None without flags."""
+    if not stored or not summary:
         return None
     released = release_cell(stored, viewer=viewer)
     if released.get("metrics") is None:
         return {"withheld": True, "reason": released.get("reason"), "meets_floors": None,
                 "levelled_down": None, "explanations": [], "metrics": {}}
-    explanations = [
-        _explain(metric, attribute, comparison)
-        for metric, by_attribute in released["metrics"].items()
-        for attribute, comparison in by_attribute.items()
-        if comparison["levelled_down"]
-    ]
+    references = summary.get("reference_groups") or {}
+    explanations = []
+    for metric, by_attribute in released["metrics"].items():
+        higher = summary.get("directions", {}).get(metric, True)
+        for attribute, comparison in by_attribute.items():
+            reference = (references.get(metric) or {}).get(attribute) or {}
+            shared = {g: reference[g] for g in comparison["groups"] if g in reference}
+            comparison["reference_groups"] = shared
+            comparison["reference_gap"] = (release_value(max(shared.values())
+                                                         - min(shared.values()), viewer=viewer)
+                                           if len(shared) > 1 else None)
+            comparison["change"] = {
+                g: release_value(comparison["groups"][g] - r, viewer=viewer)
+                for g, r in shared.items()
+            }
+            if comparison["levelled_down"]:
+                explanations.append(_explain(metric, attribute, comparison, higher))
     return {**released, "withheld": False, "explanations": explanations}
 
 
-def _explain(metric: str, attribute: str, comparison: dict) -> str:
-    change = comparison["change"]
-    best = max(change, key=lambda g: comparison["reference_groups"][g])
-    worst = min(change, key=lambda g: comparison["reference_groups"][g])
+def _explain(metric: str, attribute: str, comparison: dict, higher_is_better: bool) -> str:
+    change, reference = comparison["change"], comparison["reference_groups"]
+    sign = 1 if higher_is_better else -1
+    best = max(change, key=lambda g: sign * reference[g])
+    worst = min(change, key=lambda g: sign * reference[g])
     return _(
         "Levelled down on %(metric)s by %(attribute)s: the gap narrowed from %(before)s to "
         "%(after)s because the better-off group got worse (%(best)s %(best_change)+.3f) while "
@@ -144,11 +158,13 @@ def entry_levelling(phase: Phase, stamp: tuple, row: dict, summary: dict | None,
         shown = intervals.get(attribute, {})
         groups = []
         for group, change in comparison["change"].items():
-            interval = release_cell(shown.get(group, {"lower": None, "upper": None}),
-                                    viewer=viewer)
+            interval = release_cell(
+                shown.get(group, {"change": None, "lower": None, "upper": None}), viewer=viewer)
             groups.append({
                 "group": group, "value": comparison["groups"][group],
-                "reference": comparison["reference_groups"][group], "change": change,
+                "reference": comparison["reference_groups"][group],
+                # The exact change, released (the row's is a difference of rounded values).
+                "change": interval["change"] if interval.get("change") is not None else change,
                 "lower": interval.get("lower"), "upper": interval.get("upper"),
                 "improved": _beyond_zero(interval, sign),
                 "worsened": _beyond_zero(interval, -sign),

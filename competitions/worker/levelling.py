@@ -37,6 +37,9 @@ from scoring.result import SplitResult
 
 logger = logging.getLogger(__name__)
 
+# What a snapshot row keeps of each comparison (scoring.levelling.metric_comparison).
+_KEPT = ("groups", "gap", "levelled_down", "meets_floor")
+
 
 @dataclass
 class FieldLevelling:
@@ -86,9 +89,11 @@ def field_levelling(board: Leaderboard, split: str, counted: list[Counted],
                 for a in attributes}
             for m in metrics
         }
-        for m, by_attribute in flags.items():
-            for comparison in by_attribute.values():
-                comparison["worst"] = _worst(comparison["groups"], directions[m])
+        # The reference's values are in the summary, once: a row keeps its own and the flags.
+        flags = {m: {a: {**{k: comparison[k] for k in _KEPT},
+                         "worst": _worst(comparison["groups"], directions[m])}
+                     for a, comparison in by_attribute.items()}
+                 for m, by_attribute in flags.items()}
         checks = [flags[m][a]["meets_floor"] for m in floors for a in attributes]
         decided = [check for check in checks if check is not None]
         meets_all = (all(decided) if decided else None) if floors else None

@@ -81,8 +81,11 @@ def test_an_uploaded_winner_is_scored_with_the_phase_and_compared_with_every_ent
     snapshot = LeaderboardSnapshot.objects.get(leaderboard__phase=phase, split="public",
                                                leaderboard__is_primary=True)
     assert snapshot.summary["levelling"]["reference"] == "Winner of 2025"
+    levelling = snapshot.summary["levelling"]
     by_sex = snapshot.rows[0]["levelling"]["metrics"]["sensitivity"]["sex"]
-    assert set(by_sex["change"].values()) == {0.0} and by_sex["levelled_down"] is False
+    # Against itself: the same values in every group, nothing levelled down.
+    assert by_sex["groups"] == levelling["reference_groups"]["sensitivity"]["sex"]
+    assert by_sex["levelled_down"] is False
 
 
 def test_floor_then_primary_needs_the_phases_floors_and_one_ranked_column(open_phase):
