@@ -176,6 +176,18 @@ class PhaseAdminForm(forms.ModelForm):
         ),
     )
     primary_metric = forms.ChoiceField(label=_("Primary metric"), choices=())
+    reference_upload = forms.FileField(
+        label=_("Reference file (e.g. the previous challenge's winner)"),
+        required=False,
+        help_text=_(
+            "Predictions in the submission format, checked as a submission is and scored with "
+            "this phase's settings. Every entry is compared with it group by group (levelling "
+            "down). Replaces a baseline submission chosen above."
+        ),
+    )
+    reference_clear = forms.BooleanField(
+        label=_("Remove the uploaded reference file"), required=False,
+    )
 
     class Meta:
         model = Phase
@@ -209,10 +221,23 @@ class PhaseAdminForm(forms.ModelForm):
             "release_policy",
             "release_decimals",
             "rater_tie_rule",
+            "reference_submission",
+            "reference_label",
+            "floors",
+            "levelling_margin",
         )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["levelling_margin"].required = False
+        # A baseline is one of this phase's scored submissions (the organisers' own, usually).
+        self.fields["reference_submission"].queryset = Submission.objects.filter(
+            phase_id=self.instance.pk or 0, status=Submission.Status.SCORED
+        ).select_related("team")
+        if self.instance.reference_file:
+            self.fields["reference_upload"].help_text += " " + _(
+                "A reference file is stored; upload another to replace it."
+            )
         field = self.fields["primary_metric"]
         # Empty means the task's default (``clean``): what the select offers while the
         # challenge is unknown, so a page loaded before the challenge was chosen still posts.
@@ -246,6 +271,14 @@ class PhaseAdminForm(forms.ModelForm):
             return tasks.pop() if len(tasks) == 1 else None
         return challenge.task
 
+    def clean_floors(self) -> dict:
+        # Left empty: no floors (the model checks the rest against the scoring registry).
+        return self.cleaned_data.get("floors") or {}
+
+    def clean_levelling_margin(self) -> float:
+        value = self.cleaned_data.get("levelling_margin")
+        return Phase._meta.get_field("levelling_margin").default if value is None else value
+
     def clean_intersections(self) -> str:
         text = self.cleaned_data["intersections"]
         try:
@@ -273,6 +306,24 @@ class PhaseAdminForm(forms.ModelForm):
             problems = check_selection(attributes, None, parse_pairs(cleaned["intersections"]))
             if problems:
                 self.add_error("intersections", problems)
+        reference = cleaned.get("reference_upload")
+        if reference and cleaned.get("reference_submission"):
+            self.add_error("reference_upload", _(
+                "Choose a baseline submission or upload a reference file, not both."))
+        elif reference and upload:
+            self.add_error("reference_upload", _(
+                "Save the new ground truth first, then upload the reference file."))
+        elif reference:
+            try:
+                services.reference_file_check(phase=self.instance, upload=reference)
+            except ValidationError as exc:
+                self.add_error("reference_upload", exc.messages)
+        self.dropped_reference = ""
+        if cleaned.get("reference_clear") and self.instance.reference_file:
+            # Before the model's checks, so one save can switch to a baseline submission.
+            self.dropped_reference = self.instance.reference_file.name
+            self.instance.reference_file = ""
+            self.instance.reference_result = None
         if challenge and not cleaned.get("primary_metric"):
             cleaned["primary_metric"] = default_metric(challenge.task)
         if challenge and cleaned.get("primary_metric") not in dict(metric_choices(challenge.task)):
@@ -300,6 +351,13 @@ class PhaseAdmin(OrganiserScopedAdmin):
         upload = form.cleaned_data.get("ground_truth_upload")
         services.phase_save(phase=obj, created=not change, upload=upload,
                             changed=form.changed_data)
+        if form.dropped_reference:
+            services.phase_reference_dropped(phase=obj, name=form.dropped_reference)
+        reference = form.cleaned_data.get("reference_upload")
+        if reference:
+            services.phase_reference_upload(phase=obj, upload=reference)
+            self.message_user(request, _(
+                "Reference file stored; the worker scores it when it ranks the phase again."))
         if obj.release_policy == Phase.ReleasePolicy.FULL:
             self.message_user(
                 request,

@@ -40,7 +40,7 @@ from competitions.release import Viewer, release_audience
 
 # Bump when the cached fragment's template or the released table's shape changes, so a deploy
 # never serves a fragment rendered by the old code (entries also expire after the timeout).
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 
 def _fields(instance) -> list:

@@ -8,7 +8,7 @@ the same inputs. Holds labels: server side only, never for a participant.
 from __future__ import annotations
 
 from competitions.case_results import phase_case_matrix
-from competitions.models import Leaderboard
+from competitions.models import Leaderboard, LeaderboardSnapshot
 from competitions.splits import split_mask
 from scoring.field import Field
 from scoring.io import Truth
@@ -35,4 +35,17 @@ def board_field(
         cases=split_mask(truth, split),
         min_group_size=phase.min_group_size,
         decisions=matrix.decisions,
+        meets=_meets(board, split, submission_ids),
     )
+
+
+def _meets(board: Leaderboard, split: str, submission_ids: list[int]) -> list[bool] | None:
+    """Whether each entry meets every floor, as the board's snapshot checked it, for
+    ``floor_then_primary`` (the floors are settings: every resample keeps them)."""
+    if board.ranking != Leaderboard.Ranking.FLOOR_THEN_PRIMARY:
+        return None
+    rows = (LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
+            .values_list("rows", flat=True).first()) or []
+    meets = {row["submission"]: bool((row.get("levelling") or {}).get("meets_floors"))
+             for row in rows}
+    return [meets.get(pk, False) for pk in submission_ids]

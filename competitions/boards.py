@@ -58,7 +58,10 @@ def leaderboard_validate(
     ranked = list(ranked)
     if not ranked:
         problems.append("Mark at least one column as ranked.")
-    if board.ranking in ("primary", "worst_group") and len(ranked) > 1:
+    if board.ranking == "floor_then_primary" and not phase.floors:
+        problems.append("The floor-then-primary rule puts the entries that meet every floor "
+                        "first: set the phase's floors (per metric) first.")
+    if board.ranking in ("primary", "worst_group", "floor_then_primary") and len(ranked) > 1:
         problems.append(f"The {board.ranking} rule ranks on one column; mark only one as ranked.")
     if board.ranking == "worst_group":
         if not board.worst_group_on:

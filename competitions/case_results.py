@@ -95,6 +95,18 @@ def case_arrays(truth: Truth, predictions: Predictions, *, threshold: float) -> 
     return CaseArrays(scores=np.asarray(predictions.values, dtype=np.float64), decisions=None)
 
 
+def arrays_predictions(truth: Truth, arrays: CaseArrays) -> Predictions:
+    """Predictions rebuilt from a submission's stored per-case arrays, to score again (the
+    ladder's comparison, the change intervals against a reference)."""
+    if truth.task == "multiclass":
+        classes = np.asarray(truth.classes)
+        return Predictions(task="multiclass", labels=classes[arrays.decisions],
+                           probabilities=arrays.scores)
+    if truth.task == "regression":
+        return Predictions(task="regression", values=arrays.scores)
+    return Predictions(task="binary", scores=arrays.scores, labels=arrays.decisions)
+
+
 def _npy(array: np.ndarray) -> ContentFile:
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)

@@ -138,3 +138,17 @@ def demo_predictions(data: DemoData) -> dict[str, tuple[str, pd.DataFrame]]:
             pd.DataFrame({"case_id": data.test_features["case_id"], "score": scores.round(6)}),
         )
     return out
+
+
+BASELINE_DESCRIPTION = "Organisers' baseline: logistic regression on age alone."
+
+
+def baseline_predictions(data: DemoData) -> pd.DataFrame:
+    """The organisers' baseline, the reference every entry is compared with group by group
+    (levelling down): a logistic regression on age alone, the first model anyone would fit."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(max_iter=500)
+    model.fit(model_matrix(data.train, ["age"]), data.train["label"].to_numpy())
+    scores = model.predict_proba(model_matrix(data.test_features, ["age"]))[:, 1]
+    return pd.DataFrame({"case_id": data.test_features["case_id"], "score": scores.round(6)})

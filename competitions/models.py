@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from scoring.carbon import HARDWARE_POWER_W, OTHER_HARDWARE
 from scoring.error_costs import ErrorCosts
 from scoring.groups import parse_pairs
+from scoring.levelling import check_floors
 from scoring.similarity import FLAG_THRESHOLD
 from scoring.vocabulary import RULES, SPLITS, TIE_RULES
 
@@ -50,6 +51,10 @@ def _truth_path(instance: Phase, filename: str) -> str:
 
 def _derived_path(instance: Phase, filename: str) -> str:
     return f"derived/{uuid.uuid4().hex}-{filename}"
+
+
+def _reference_path(instance: Phase, filename: str) -> str:
+    return f"reference/{instance.challenge_id}/{uuid.uuid4().hex}.csv"
 
 
 def _submission_path(instance: Submission, filename: str) -> str:
@@ -321,6 +326,37 @@ class Phase(models.Model):
         help_text=_("gCO2e/kWh for this phase; empty: the challenge's value."),
     )
 
+    # Levelling down (docs/metrics.md): every entry is compared group by group with one
+    # reference entry — an organiser's baseline among the phase's submissions, or a file such
+    # as the previous challenge's winner, scored like a submission when it is uploaded — and
+    # held to minimum rates per metric (ceilings for lower-is-better metrics).
+    reference_submission = models.ForeignKey(
+        "Submission", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text=_("An organiser's baseline among this phase's submissions, compared with "
+                    "every entry group by group (levelling down)."),
+    )
+    reference_file = models.FileField(
+        storage=private_storage_for_fields, upload_to=_reference_path, blank=True,
+        editable=False,
+    )
+    reference_label = models.CharField(
+        max_length=120, blank=True,
+        help_text=_("How the pages name the reference, e.g. “Organisers' baseline” or "
+                    "“Winner of the 2025 challenge”."),
+    )
+    # The uploaded reference's scores (Submission.result's layout), computed when it is saved.
+    reference_result = models.JSONField(null=True, blank=True, editable=False)
+    floors = models.JSONField(
+        default=dict, blank=True,
+        help_text=_("Minimum rates per metric, e.g. {\"sensitivity\": 0.5}: every group must "
+                    "reach it. For a lower-is-better metric it is a ceiling."),
+    )
+    levelling_margin = models.FloatField(
+        default=0.01,
+        help_text=_("How much worse (or better) than the reference a value must be to count as "
+                    "changed, for the levelling-down flag."),
+    )
+
     class RaterTie(models.TextChoices):
         # The rules are scoring's (scoring.vocabulary.TIE_RULES); only the labels are the web's.
         OFFICIAL = "official", _("The official label decides")
@@ -386,6 +422,16 @@ class Phase(models.Model):
                 name="private_share_in_unit",
             ),
             models.CheckConstraint(
+                condition=Q(levelling_margin__gte=0), name="levelling_margin_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reference_submission__isnull=True) | Q(reference_file=""),
+                name="one_reference_entry",
+                violation_error_message=_(
+                    "Choose a baseline submission or upload a reference file, not both."
+                ),
+            ),
+            models.CheckConstraint(
                 condition=Q(power_baseline__gt=0) & Q(power_baseline__lt=1)
                 & Q(power_difference__gt=0)
                 & Q(LessThanOrEqual(models.F("power_baseline") + models.F("power_difference"),
@@ -433,6 +479,12 @@ class Phase(models.Model):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 errors[name] = _("A cost of an error must be a positive number, e.g. 1 or 5.")
+        floors = check_floors(self.challenge.task, self.floors) if self.challenge_id else []
+        if floors:
+            errors["floors"] = floors
+        if self.reference_submission_id and self.pk and not Submission.objects.filter(
+                pk=self.reference_submission_id, phase_id=self.pk).exists():
+            errors["reference_submission"] = _("Choose a submission of this phase.")
         if errors:
             raise ValidationError(errors)
 
@@ -918,6 +970,7 @@ RANKING_LABELS = {
     "worst_group": _("Worst subgroup of the primary column"),
     "rank_then_aggregate": _("Rank on every case, then average"),
     "pareto": _("Pareto layers over the ranked columns"),
+    "floor_then_primary": _("Entries meeting every minimum rate first, then the primary column"),
 }
 # What each rule's score is, as the leaderboard's column header names it.
 RANKING_SCORE_LABELS = {
@@ -927,6 +980,7 @@ RANKING_SCORE_LABELS = {
     "worst_group": _("Worst-group value"),
     "rank_then_aggregate": _("Mean rank over cases"),
     "pareto": _("Pareto layer"),
+    "floor_then_primary": _("Value (floors met first)"),
 }
 
 

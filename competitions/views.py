@@ -509,7 +509,8 @@ def _board_context(request: HttpRequest, slug: str, phase: str) -> dict:
     return context | {
         "boards": boards, "board": board, "is_organiser": organiser,
         "entry_base": entry_base, "entry_query": f"?board={board.slug}&split={context['split']}",
-        "show_score": board.ranking not in ("primary", "worst_group"),
+        # Under these the score is the ranked column's value, already shown.
+        "show_score": board.ranking not in ("primary", "worst_group", "floor_then_primary"),
     }
 
 

@@ -32,7 +32,9 @@ class Field:
     ``costs`` weigh the errors of ``expected_cost``.
     ``cases`` (N,) selects the ranked cases, e.g. one split (None: all); groups with fewer than
     ``min_group_size`` of them have no value. ``shown`` adds columns that are displayed, never
-    ranked.
+    ranked. ``meets`` (S bools) says whether each entry meets every floor of the phase, for
+    ``floor_then_primary``; the floors are checked once on the full data, so every resample
+    keeps them (a floor is a setting of the phase, not a random quantity).
     """
 
     names: Sequence[str]
@@ -49,6 +51,7 @@ class Field:
     min_group_size: int = 1
     decisions: np.ndarray | None = None
     shown: Sequence[str] = ()
+    meets: Sequence[bool] | None = None
 
     def with_labels(self, labels: np.ndarray) -> Field:
         """The same field and configuration ranked against other labels (the label-bias test)."""

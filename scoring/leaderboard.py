@@ -26,6 +26,7 @@ from scoring.errors import InputError
 from scoring.field import Field
 from scoring.groups import build_grouping
 from scoring.ranking import (
+    FLOOR_THEN_PRIMARY,
     RULES,
     RankingResult,
     kendall_tau_b,
@@ -134,6 +135,7 @@ class Board:
     ranked: list[int]  # indices into ``columns`` the rule ranks
     rule: str
     group_index: dict[Column, list[int]]  # groups a column reads (several for worst)
+    meets: np.ndarray | None = None  # floor_then_primary: whether each entry meets every floor
     _case_ranks: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -166,7 +168,8 @@ class Board:
             return self._rank_then_aggregate(weights)
         ranked = values[..., self.ranked]
         directions = self.directions[self.ranked]
-        return [rank_entries(self.rule, ranked[b], directions) for b in range(len(ranked))]
+        return [rank_entries(self.rule, ranked[b], directions, meets=self.meets)
+                for b in range(len(ranked))]
 
     def per_case(self, j: int) -> bool:
         """Whether column ``j`` has a value per case: a per-case metric (``PER_CASE_METRICS``)
@@ -232,6 +235,8 @@ def build_board(field: Field) -> Board:
     problems += field.costs.problems()
     if min_group_size < 1:
         problems.append(f"min_group_size must be at least 1, got {min_group_size}")
+    if field.meets is not None and len(field.meets) != len(names):
+        problems.append(f"meets has {len(field.meets)} entries for {len(names)} entries")
     if not columns:
         problems.append("give at least one leaderboard column")
     if problems:
@@ -283,6 +288,7 @@ def build_board(field: Field) -> Board:
     return Board(
         names=names, field=board_field, columns=all_columns, n_board=len(board_columns),
         ranked=ranked, rule=ranking, group_index=group_index,
+        meets=None if field.meets is None else np.asarray(field.meets, dtype=bool),
     )
 
 
@@ -342,7 +348,7 @@ def _primary_index(columns: list[Column], primary: str | None) -> int:
 
 
 def _ranked(rule: str, columns: list[Column], primary_index: int) -> list[int]:
-    if rule in ("primary", "worst_group"):
+    if rule in ("primary", "worst_group", FLOOR_THEN_PRIMARY):
         return [primary_index]
     if rule != "rank_then_aggregate":
         return list(range(len(columns)))

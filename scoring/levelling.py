@@ -30,10 +30,54 @@ from scoring.bootstrap import percentile_intervals, resample_seeds
 from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
+from scoring.field_values import FieldMetric
 from scoring.io import Predictions, Truth
 from scoring.registry import check_metrics, get_metric
 from scoring.result import SplitResult
 from scoring.tallies import resample_counts
+
+# The values a metric can take, where they are not those of a proportion (0 to 1): a floor
+# (or ceiling) outside them could never be met, or always would be.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "mcc": (-1.0, 1.0),
+    "cohen_kappa": (-1.0, 1.0),
+    "quadratic_weighted_kappa": (-1.0, 1.0),
+    "pearson": (-1.0, 1.0),
+    "r2": (-math.inf, 1.0),
+    "net_benefit": (-math.inf, 1.0),
+    "log_loss": (0.0, math.inf),
+    "expected_cost": (0.0, math.inf),
+    "mae": (0.0, math.inf),
+    "rmse": (0.0, math.inf),
+    "absolute_error.mean": (0.0, math.inf),
+    "absolute_error.median": (0.0, math.inf),
+}
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """(lowest, highest) value ``metric`` can take; a proportion's (0, 1) unless listed."""
+    return METRIC_RANGES.get(metric, (0.0, 1.0))
+
+
+def check_floors(task: str, floors: object) -> list[str]:
+    """One problem line per bad floor: ``floors`` must map metrics of ``task`` to numbers in
+    the metric's range. Empty when every floor is usable. For a lower-is-better metric the
+    floor is a ceiling, and the message says so."""
+    if not isinstance(floors, Mapping):
+        return ['Give the floors as {"metric": value, ...}, e.g. {"sensitivity": 0.5}.']
+    problems = check_metrics(task, [str(metric) for metric in floors])
+    for metric, value in floors.items():
+        if f"{metric!r}" in " ".join(problems):
+            continue
+        kind = "floor" if get_metric(metric, task).higher_is_better else "ceiling"
+        low, high = metric_range(metric)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+                value):
+            problems.append(f"{metric}: the {kind} must be a number, got {value!r}")
+        elif not low <= value <= high:
+            problems.append(f"{metric}: the {kind} must lie between {low:g} and {high:g} (the "
+                            f"values {metric} can take), got {value:g}")
+    return problems
 
 
 def group_values(result: SplitResult, attribute: str, metric: str) -> dict[str, float]:
@@ -131,6 +175,52 @@ def paired_resamples(resamples: int) -> int:
     return max(200, int(resamples))
 
 
+def group_change_intervals(
+    truth: Truth, entry: Predictions, reference: Predictions, *, metric: str,
+    groups: Mapping[str, np.ndarray], threshold: float = 0.5, costs: ErrorCosts = UNIT_COSTS,
+    resamples: int, seed: int,
+) -> dict[str, dict[str, float | None]]:
+    """``paired_change_intervals`` for a registry metric, all resamples at once.
+
+    ``groups`` maps a group's name to its (N,) bool mask over ``truth``'s cases (the groups
+    shown, e.g. those that are not small). Resample ``b`` is the one ``paired_change_intervals``
+    and the phase's intervals draw (stream ``b`` of ``resample_seeds(seed, resamples)``), and
+    entry and reference are measured on that same resample; a group's metric on a resample
+    reads only its cases' weights. Returns {group: {"change", "lower", "upper"}} for the groups
+    where both are defined on the full sample.
+    """
+    field = FieldMetric(get_metric(metric, truth.task), truth, [entry, reference], threshold,
+                        costs)
+    masks = {group: np.asarray(mask, dtype=np.float32) for group, mask in groups.items()}
+    ones = np.ones((1, truth.n), dtype=np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        point = {group: field.values(ones * mask)[0] for group, mask in masks.items()}
+        shared = [group for group in masks if np.isfinite(point[group]).all()]
+        draws = np.full((resamples, len(shared)), np.nan)
+        streams = resample_seeds(seed, resamples)
+        step = max(1, 50_000_000 // (4 * max(truth.n, 1)))  # about 50 MB of weights at a time
+        for start in range(0, resamples, step):
+            chunk = range(start, min(start + step, resamples))
+            weights = np.stack([resample_counts(int(streams[b]), truth.n) for b in chunk]
+                               ).astype(np.float32)
+            for j, group in enumerate(shared):
+                values = field.values(weights * masks[group])
+                draws[chunk.start:chunk.stop, j] = values[:, 0] - values[:, 1]
+    return _change_intervals(
+        {group: float(point[group][0] - point[group][1]) for group in shared}, shared, draws)
+
+
+def _change_intervals(changes: Mapping[str, float], shared: list[str],
+                      draws: np.ndarray) -> dict[str, dict[str, float | None]]:
+    lower, upper = percentile_intervals(draws) if shared else (np.array([]), np.array([]))
+    return {
+        group: {"change": changes[group],
+                "lower": None if math.isnan(lower[j]) else float(lower[j]),
+                "upper": None if math.isnan(upper[j]) else float(upper[j])}
+        for j, group in enumerate(shared)
+    }
+
+
 def paired_change_intervals(
     entry: Callable[[np.ndarray], Mapping[str, float]],
     reference: Callable[[np.ndarray], Mapping[str, float]],
@@ -156,10 +246,4 @@ def paired_change_intervals(
         for j, group in enumerate(shared):
             if group in v and group in r:
                 draws[b, j] = v[group] - r[group]
-    lower, upper = percentile_intervals(draws) if shared else (np.array([]), np.array([]))
-    return {
-        group: {"change": base_v[group] - base_r[group],
-                "lower": None if math.isnan(lower[j]) else float(lower[j]),
-                "upper": None if math.isnan(upper[j]) else float(upper[j])}
-        for j, group in enumerate(shared)
-    }
+    return _change_intervals({g: base_v[g] - base_r[g] for g in shared}, shared, draws)

@@ -50,11 +50,6 @@ RULE_EXPLANATIONS: dict[str, str] = {
     " their average rank across cases, so a lower average position is better.",
     "pareto": "Entries that no other entry beats on every ranked column at once share first place;"
     " removing them, the next such group comes second, and so on.",
-}
-
-# Not yet among RULES (the web cannot choose it until the phase stores floors and the snapshot
-# passes ``meets``); its explanation joins RULE_EXPLANATIONS with it.
-FLOOR_RULE_EXPLANATION: dict[str, str] = {
     FLOOR_THEN_PRIMARY: "Entries that meet every minimum rate set for the groups come first,"
     " ordered by one chosen column; the others follow in the same order.",
 }

@@ -99,6 +99,7 @@ def sensitivity_panel(
     rule: str,
     rank: np.ndarray | Sequence[int] | None = None,
     case_values: Mapping[str, np.ndarray] | None = None,
+    meets: Sequence[bool] | None = None,
 ) -> SensitivityPanel:
     """Rank E entries under every variant and compare each with the official ranking.
 
@@ -110,7 +111,8 @@ def sensitivity_panel(
     ``rank_then_aggregate``). ``case_values`` maps the id of a per-case ranked column to its
     E x N per-case values on the column's cases (e.g. each case's squared error for ``brier``);
     a column's mean over them is its entry in ``values``. Columns without per-case values get no
-    median variant.
+    median variant. ``meets``: whether each entry meets every floor, for ``floor_then_primary``
+    (its variants keep the floors and change only the values).
     """
     matrix = np.asarray(values, dtype=float)
     directions = np.asarray(higher_is_better, dtype=bool).reshape(-1)
@@ -124,7 +126,7 @@ def sensitivity_panel(
              for column in columns if case_values and column in case_values}
     per_case = [j for j, column in enumerate(columns) if column in cases]
     if rank is None:
-        official = _official(rule, matrix, directions, columns, cases)
+        official = _official(rule, matrix, directions, columns, cases, meets)
         official_rank, official_winners = official.rank, _winners(official)
     else:
         official_rank = np.asarray(rank, dtype=np.int64).reshape(-1)
@@ -153,22 +155,22 @@ def sensitivity_panel(
     for j in per_case:
         if rule != "rank_then_aggregate" or j == 0:  # that rule reads its first column only
             add("median", rule, columns[j], _median_variant(rule, matrix, directions, j,
-                                                            cases[columns[j]]))
+                                                            cases[columns[j]], meets))
     return SensitivityPanel(rule=rule, rank=official_rank, winners=official_winners,
                             variants=variants)
 
 
 def _official(rule: str, matrix: np.ndarray, directions: np.ndarray, columns: list[str],
-              cases: dict[str, np.ndarray]) -> RankingResult:
+              cases: dict[str, np.ndarray], meets: Sequence[bool] | None) -> RankingResult:
     if rule != "rank_then_aggregate":
-        return rank_entries(rule, matrix, directions)
+        return rank_entries(rule, matrix, directions, meets=meets)
     if columns[0] not in cases:
         raise ValueError("rank_then_aggregate needs the first column's per-case values")
     return rank_then_aggregate(cases[columns[0]], bool(directions[0]))
 
 
 def _median_variant(rule: str, matrix: np.ndarray, directions: np.ndarray, j: int,
-                    per_case: np.ndarray) -> RankingResult:
+                    per_case: np.ndarray, meets: Sequence[bool] | None) -> RankingResult:
     """The official rule with column ``j``'s cases aggregated by the median: of the per-case
     ranks under ``rank_then_aggregate``, of the per-case values otherwise. An entry whose mean
     is undefined (a group below the minimum size) stays undefined."""
@@ -181,7 +183,7 @@ def _median_variant(rule: str, matrix: np.ndarray, directions: np.ndarray, j: in
                else np.full(per_case.shape[0], np.nan))
     swapped = matrix.copy()
     swapped[:, j] = np.where(np.isnan(matrix[:, j]), np.nan, medians)
-    return rank_entries(rule, swapped, directions)
+    return rank_entries(rule, swapped, directions, meets=meets)
 
 
 def _winners(result: RankingResult) -> list[int]:
@@ -204,7 +206,7 @@ def field_sensitivity(field: Field) -> SensitivityPanel:
     ranked = board.ranked
     return sensitivity_panel(
         values[0][:, ranked], board.directions[ranked], [board.columns[j].id for j in ranked],
-        rule=board.rule, rank=official.rank, case_values=_case_values(board),
+        rule=board.rule, rank=official.rank, case_values=_case_values(board), meets=board.meets,
     )
 
 

@@ -27,6 +27,7 @@ RULES: tuple[str, ...] = (
     "worst_group",
     "rank_then_aggregate",
     "pareto",
+    FLOOR_THEN_PRIMARY,
 )
 
 # How a tie of several raters' vote is broken (scoring.raters.majority): the official ``label``;

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('competitions', '0020_raters'),
+        ('competitions', '0021_levelling'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

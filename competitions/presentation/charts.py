@@ -310,3 +310,51 @@ def podium_plot(
             # The text equivalent: each place's share per drawn entry, in the legend's order.
             "table": [{"place": k + 1, "shares": [shares[i][k] for i in drawn]}
                       for k in range(places)]}
+
+
+def worst_gap_chart(points: list[dict], *, floor: float | None = None,
+                    reference: dict | None = None, higher_is_better: bool = True) -> dict | None:
+    """Geometry of the levelling-down chart: each entry's gap between its groups (x, from 0)
+    against its worst group's value (y), ``points`` as ``{"team", "gap", "worst",
+    "levelled"}`` (released values; entries without both are left out), the reference as a
+    ring and the floor (a ceiling for a lower-is-better metric) as a dashed line. Better is
+    up-left for a higher-is-better metric: a small gap with a high worst group. None when no
+    entry has both values."""
+    drawn = [p for p in points if p["gap"] is not None and p["worst"] is not None]
+    if reference and reference.get("gap") is not None and reference.get("worst") is not None:
+        drawn_reference = reference
+    else:
+        drawn_reference = None
+    if not drawn:
+        return None
+    width, height = CHART_SIZE
+    left, right = _MARGIN["left"], width - _MARGIN["right"]
+    top, bottom = _MARGIN["top"], height - _MARGIN["bottom"]
+    everyone = drawn + ([drawn_reference] if drawn_reference else [])
+    x_high = max(p["gap"] for p in everyone) or 0.1
+    ys = [p["worst"] for p in everyone] + ([floor] if floor is not None else [])
+    y_low, y_high = min(ys), max(ys)
+    pad = (y_high - y_low) * 0.1 or 0.05
+    y_low, y_high = y_low - pad, y_high + pad
+
+    def px(x: float) -> float:
+        return round(left + x / (x_high * 1.05) * (right - left), 1)
+
+    def py(y: float) -> float:
+        return round(bottom - (y - y_low) / (y_high - y_low) * (bottom - top), 1)
+
+    return {
+        "width": width, "height": height,
+        "plot": {"left": left, "right": right, "top": top, "bottom": bottom},
+        "points": [{"x": px(p["gap"]), "y": py(p["worst"]), "label": p["team"],
+                    "label_x": px(p["gap"]) + 8, "levelled": bool(p["levelled"])}
+                   for p in drawn],
+        "reference": None if drawn_reference is None else {
+            "x": px(drawn_reference["gap"]), "y": py(drawn_reference["worst"]),
+            "label_x": px(drawn_reference["gap"]) + 9},
+        "floor": None if floor is None else {"y": py(floor), "value": floor,
+                                             "ceiling": not higher_is_better},
+        "x_ticks": [{"x": px(t), "label": f"{t:.3f}"} for t in (0.0, x_high / 2, x_high)],
+        "y_ticks": [{"y": py(t), "label": f"{t:.3f}"}
+                    for t in (y_low + pad, (y_low + y_high) / 2, y_high - pad)],
+    }

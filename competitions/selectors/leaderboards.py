@@ -27,6 +27,7 @@ from competitions.release import (
     released_names,
     viewer_for,
 )
+from competitions.selectors.levelling import entry_levelling, released_row, released_summary
 from scoring.columns import Column
 from scoring.compare import DELONG, MCNEMAR, PAIRED_BOOTSTRAP, WILCOXON
 from scoring.ranking import RULE_EXPLANATIONS
@@ -84,7 +85,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         "attributes": list(phase.truth_attributes or []), "robustness": None, "summary": {},
         "has_costs": False, "power_notes": [], "significance": None, "ranking_withheld": "",
         "score_label": RANKING_SCORE_LABELS[board.ranking], "threshold": phase.threshold,
-        "decisions": [], "biased": [], "rank_resamples": None,
+        "decisions": [], "biased": [], "rank_resamples": None, "levelling": None,
     }
     if table["hidden"]:
         return table
@@ -105,6 +106,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     table["robustness_note"] = snapshot.robustness_note
     table["summary"] = _released_summary(snapshot.summary, viewer, ranked_on_hidden)
     table["significance"] = table["summary"].get("significance")
+    table["levelling"] = released_summary((snapshot.summary or {}).get("levelling"), viewer)
     by_entry: dict = {}
     if with_groups:
         table["attribute"] = attribute
@@ -154,6 +156,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
             "cells": cells, "group_cells": cells_by_group,
             "n_submissions": counts.get(team.pk, 0),
             "cost": None if cost is None else release_cell(cost, viewer=viewer),
+            "levelling": released_row(row.get("levelling"), viewer, table["levelling"]),
         })
     _mark_outside_intervals(table, notes["biased"])
     if any(row["rank_interval"] for row in table["rows"]):
@@ -259,8 +262,10 @@ def _released_summary(summary: dict | None, viewer, ranked_on_hidden: bool = Fal
     a column ranked on a withheld group has neither winners nor correlations, and when the
     board ranks on one (``ranked_on_hidden``) neither the panel nor the comparison is shown."""
     summary = dict(summary or {})
-    # The raters' section has its own release path (competitions.selectors.raters).
+    # The raters' and the levelling sections have their own release paths
+    # (competitions.selectors.raters, competitions.selectors.levelling).
     summary.pop("raters", None)
+    summary.pop("levelling", None)
     hidden = set(summary.get("suppressed_columns") or [])
     released = [release_cell(item, viewer=viewer) for item in summary.get("what_if", [])]
     summary["what_if"] = [{**item, "winners": item["winners"] or []} for item in released]
@@ -353,7 +358,10 @@ def entry_view(board: Leaderboard, *, split: str, submission_id: int, user) -> d
         # A difference of released values, released again: no more digits than they have.
         item["gap"] = release_value(item["value"] - item["leader"], viewer=viewer) if both else None
         item["outside"] = bool(notes["biased"]) and outside_interval(item)
+    stamp = leaderboard_snapshot_stamp(board, split)
     return {
+        "levelling": entry_levelling(board.phase, stamp, row, table["levelling"], metric=metric,
+                                     split=split, viewer=viewer) if stamp else None,
         "row": row, "leader": leader, "metric": metric, "groups": groups,
         "decisions": notes["decisions"],
         "biased": notes["biased"] if any(item["ci"] for item in groups) else [],

@@ -19,6 +19,7 @@ from competitions.presentation.charts import (
 )
 from competitions.release import release_cell, viewer_for
 from competitions.selectors.leaderboards import leaderboard_table
+from competitions.selectors.levelling import results_levelling
 from competitions.selectors.raters import phase_raters
 from scoring.errors import InputError
 from scoring.label_bias import label_bias_stress
@@ -30,11 +31,12 @@ def results_view(board: Leaderboard, *, split: str, user, metric: str = "") -> d
     table = leaderboard_table(board, split=split, user=user)
     view: dict = {"table": table, "what_if": [], "correlation": None, "heatmap": None,
                   "metrics": [], "metric": "", "blobs": None, "panel": None,
-                  "significance": None, "podium": None, "raters": None}
+                  "significance": None, "podium": None, "raters": None, "levelling": []}
     if table["hidden"] or not table["rows"]:
         return view
     viewer = viewer_for(user, board.phase)
     view["raters"] = phase_raters(board.phase, viewer, board=board, split=split)
+    view["levelling"] = results_levelling(table)
     names = {row["team_id"]: row["team"] for row in table["rows"]}
     view["blobs"] = blob_plot(table)
     view["podium"] = _podium(table)

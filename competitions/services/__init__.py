@@ -15,6 +15,11 @@ from competitions.services.bundles import (
     bundle_stash_drop,
     bundle_stash_import,
 )
+from competitions.services.levelling import (
+    phase_reference_dropped,
+    phase_reference_upload,
+    reference_file_check,
+)
 from competitions.services.merges import (
     team_merge_accept,
     team_merge_cancel,
@@ -58,6 +63,9 @@ __all__ = [
     "bundle_stash_drop",
     "bundle_stash_import",
     "participant_join",
+    "phase_reference_dropped",
+    "phase_reference_upload",
+    "reference_file_check",
     "phase_create",
     "phase_default_leaderboard",
     "phase_leaderboards_recompute",

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from cheetah.safe_csv import FORMULA_STARTS
 from competitions.models import Leaderboard, LeaderboardColumn, Phase, Submission, SubmissionEvent
+from competitions.services.levelling import levelling_settings_changed
 from competitions.splits import split_mask
 from competitions.transitions import submission_transition
 from competitions.worker.dispatch import (
@@ -82,6 +83,9 @@ def phase_save(
         if not created and "release_policy" in changed:
             # Under the ladder the public boards count released submissions only.
             leaderboards_refresh_enqueue(phase)
+        if not created:
+            levelling_settings_changed(phase=phase, changed=changed,
+                                       truth_uploaded=bool(upload))
     return phase
 
 
@@ -145,6 +149,8 @@ def phase_rescore(*, phase: Phase) -> int:
                 detail=_("Rescoring requested by the organisers."), deliveries=0, message="",
             )
             submission_enqueue(submission)
+        # An uploaded reference entry is scored again with them (worker.levelling).
+        Phase.objects.filter(pk=phase.pk).update(reference_result=None)
     return len(submissions)
 
 

@@ -47,7 +47,7 @@ from competitions.worker.probes import probe_flags, probe_flags_replace
 from competitions.worker.raters import submission_rater_scores
 from scoring.errors import InputError
 from scoring.evaluate import evaluate
-from scoring.io import Truth, read_predictions, read_truth
+from scoring.io import Predictions, Truth, read_predictions, read_truth
 from scoring.registry import metrics_for
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,16 @@ def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays, Truth]:
         predictions = read_predictions(
             handle, truth, task=task, max_bytes=settings.SUBMISSION_MAX_BYTES
         )
+    result, config = phase_evaluate(phase, truth, predictions)
+    return result, config, case_arrays(truth, predictions, threshold=phase.threshold), truth
+
+
+def phase_evaluate(phase: Phase, truth: Truth, predictions: Predictions) -> tuple[dict, dict]:
+    """Score predictions already read against ``truth`` as the phase scores a submission: the
+    result on each split (``Submission.result``'s layout) and the configuration it used. Also
+    scores an uploaded reference entry (``services.levelling``), so it is measured exactly as
+    the entries it is compared with."""
+    task = phase.challenge.task
     config = {
         "task": task,
         "threshold": phase.threshold,
@@ -154,7 +164,7 @@ def _evaluate(submission: Submission) -> tuple[dict, dict, CaseArrays, Truth]:
     if raters is not None:
         result["raters"] = raters
         config["rater_tie_rule"] = phase.rater_tie_rule
-    return result, config, case_arrays(truth, predictions, threshold=phase.threshold), truth
+    return result, config
 
 
 def scored_metrics(task: str, primary: str) -> list[str]:

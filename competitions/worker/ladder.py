@@ -19,13 +19,13 @@ import numpy as np
 from django.utils.translation import gettext as _
 
 from competitions.boards import ranked_column_specs
-from competitions.case_results import CaseArrays, phase_case_matrix
+from competitions.case_results import CaseArrays, arrays_predictions, phase_case_matrix
 from competitions.columns import Column, column_value, parse_column, stored_split
 from competitions.models import Leaderboard, Participant, Phase, Submission
 from competitions.splits import split_mask
 from scoring.errors import InputError
 from scoring.field import Field
-from scoring.io import Predictions, Truth
+from scoring.io import Truth
 from scoring.ladder import (
     LadderStep,
     column_resamples,
@@ -146,8 +146,9 @@ def _compare(
         if column.attribute is not None and not column.worst:
             cases &= np.asarray(truth.attributes[column.attribute]).astype(str) == column.group
         predictions = [
-            _predictions(truth, CaseArrays(scores=stored.scores[0], decisions=best_decisions)),
-            _predictions(truth, arrays),
+            arrays_predictions(truth, CaseArrays(scores=stored.scores[0],
+                                                 decisions=best_decisions)),
+            arrays_predictions(truth, arrays),
         ]
         point, resampled = metric_resamples(
             truth, predictions, metric=column.metric, cases=cases, threshold=phase.threshold,
@@ -156,12 +157,3 @@ def _compare(
     return ladder_step(point, resampled, higher_is_better=column.higher_is_better)
 
 
-def _predictions(truth: Truth, arrays: CaseArrays) -> Predictions:
-    """Predictions rebuilt from a submission's stored per-case arrays."""
-    if truth.task == "multiclass":
-        classes = np.asarray(truth.classes)
-        return Predictions(task="multiclass", labels=classes[arrays.decisions],
-                           probabilities=arrays.scores)
-    if truth.task == "regression":
-        return Predictions(task="regression", values=arrays.scores)
-    return Predictions(task="binary", scores=arrays.scores, labels=arrays.decisions)

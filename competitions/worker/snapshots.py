@@ -23,6 +23,7 @@ from competitions.columns import Column, column_value, group_cells
 from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
 from competitions.worker.counting import counting_submissions
 from competitions.worker.dispatch import leaderboards_refresh_send, similarity_enqueue
+from competitions.worker.levelling import field_levelling
 from competitions.worker.raters import snapshot_raters
 from competitions.worker.robustness import case_ranking, panel_case_values, snapshot_robustness
 from competitions.worker.significance import snapshot_significance
@@ -51,6 +52,7 @@ def rank_field(board: Leaderboard, split: str) -> RankedField:
         rows.append({"submission": item.submission_id, "team": item.team_id,
                      "submitted_at": item.created_at.isoformat(), "values": values,
                      "rank": None, "score": None})
+    levelling = field_levelling(board, split, counted, rows)  # row["levelling"]: the flags
     metrics = dict.fromkeys(spec.metric for spec in [*specs, *(s for _c, s in shown)])
     groups = {
         metric: {str(item.submission_id): group_cells(item.result, metric) for item in counted}
@@ -71,13 +73,14 @@ def rank_field(board: Leaderboard, split: str) -> RankedField:
             for row in rows:
                 row["rank"], row["score"] = ranked[str(row["submission"])]
         else:
-            ranking = rank_entries(board.ranking, matrix, directions)
+            ranking = rank_entries(board.ranking, matrix, directions, meets=levelling.meets)
             for row, rank, score in zip(rows, ranking.rank, ranking.score, strict=True):
                 row["rank"] = int(rank)
                 row["score"] = None if math.isnan(score) else float(score)
         panel = sensitivity_panel(
             matrix, directions, [s.id for s in specs], rule=board.ranking,
             rank=[row["rank"] for row in rows], case_values=panel_case_values(board, split, ids),
+            meets=levelling.meets,
         )
         summary = _what_if_and_correlation(rows, specs, matrix, panel)
         # A ranked column on a withheld group (the admin refuses one; min_group_size may have
@@ -95,6 +98,8 @@ def rank_field(board: Leaderboard, split: str) -> RankedField:
         raters = snapshot_raters(board, split, ids)
         if raters is not None:
             summary["raters"] = raters
+    if levelling.summary is not None:
+        summary["levelling"] = levelling.summary
     return RankedField(rows=rows, summary=summary, groups=groups)
 
 

@@ -20,7 +20,7 @@ from scoring.cli.inputs import (
     split_cases,
 )
 from scoring.errors import InputError
-from scoring.vocabulary import RULES, SPLITS
+from scoring.vocabulary import FLOOR_THEN_PRIMARY, RULES, SPLITS
 
 if TYPE_CHECKING:
     from scoring.field import Field
@@ -32,7 +32,9 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     def common(sub: argparse.ArgumentParser) -> None:
         add_field_arguments(sub)
         add_costs_argument(sub)
-        sub.add_argument("--ranking", choices=RULES, default="mean_rank")
+        # floor_then_primary needs each entry's floor checks: ``python -m scoring fairness``.
+        sub.add_argument("--ranking", choices=[r for r in RULES if r != FLOOR_THEN_PRIMARY],
+                         default="mean_rank")
         sub.add_argument("--metrics", type=comma_list, default=["auroc"],
                          help="column ids: auroc, sensitivity@sex=female, auroc@worst(sex), ...")
         sub.add_argument("--primary", help="column of primary/worst_group/rank_then_aggregate "

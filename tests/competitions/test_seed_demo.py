@@ -36,8 +36,8 @@ def test_seeding_twice_creates_nothing_new():
     first = _counts()
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert _counts() == first
-    assert first["Submission"] == 4
-    assert first["Team"] == 4  # alice and bob share one
+    assert first["Submission"] == 5  # four participants' and the organisers' baseline
+    assert first["Team"] == 5  # alice and bob share one
 
 
 def test_the_demo_challenge_has_subgroups_a_team_and_queued_submissions():
@@ -52,6 +52,11 @@ def test_the_demo_challenge_has_subgroups_a_team_and_queued_submissions():
     # Declared compute for the Compute page: all four demo submissions, with a grid intensity.
     assert FactSheet.objects.filter(hardware__gt="").count() == 4
     assert phase.effective_grid_intensity == 300.0
+    # The organisers' baseline is the reference entry, and a floor is set: the demo's boards
+    # show levelling-down flags and who meets the floor.
+    assert phase.reference_submission.team.name == "Organisers' baseline"
+    assert phase.floors == {"auroc": 0.58}
+    assert phase.leaderboards.filter(ranking="floor_then_primary").exists()
 
 
 def test_the_demo_truth_cannot_be_rebuilt_from_the_public_package_and_the_documented_seed(

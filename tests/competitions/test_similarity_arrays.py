@@ -119,7 +119,8 @@ def test_the_migration_moves_the_latest_matrices_to_a_file_and_keeps_the_trend()
     from django.db.migrations.executor import MigrationExecutor
     from django.utils import timezone
 
-    before, after = ("competitions", "0022_phase_report"), ("competitions", "0024_similarity_arrays")
+    before = ("competitions", "0022_phase_report")
+    after = ("competitions", "0024_similarity_arrays")
     executor = MigrationExecutor(connection)
     executor.migrate([before])
     old = executor.loader.project_state([before]).apps

@@ -164,6 +164,11 @@ def _random_field(seed: int, n_entries: int, n_cases: int):
     return [f"e{i}" for i in range(n_entries)], labels, scores, groups
 
 
+def _meets(rule: str, n_entries: int) -> list[bool] | None:
+    """Every other entry meets the floors, for the floor_then_primary rule."""
+    return [i % 2 == 0 for i in range(n_entries)] if rule == "floor_then_primary" else None
+
+
 def _columns(rule: str) -> list[str]:
     if rule == "rank_then_aggregate":
         return ["brier"]
@@ -179,7 +184,8 @@ PROPERTY_SETTINGS = settings(
 @given(fields, st.sampled_from(RULES), st.randoms(use_true_random=False))
 def test_permuting_entries_permutes_every_result(params, rule, random):
     names, labels, scores, groups = _random_field(*params)
-    options = {"columns": _columns(rule), "ranking": rule, "worst_group_on": "g"}
+    options = {"columns": _columns(rule), "ranking": rule, "worst_group_on": "g",
+               "meets": _meets(rule, len(names))}
     try:
         result = compute_leaderboard(Field(names, labels, scores, groups, **options),
                                      bootstrap=15, seed=9)
@@ -188,6 +194,8 @@ def test_permuting_entries_permutes_every_result(params, rule, random):
         return
     permutation = list(range(len(names)))
     random.shuffle(permutation)
+    options["meets"] = None if options["meets"] is None else [options["meets"][i]
+                                                              for i in permutation]
     permuted = compute_leaderboard(Field([names[i] for i in permutation], labels,
                                          scores[permutation], groups, **options),
                                    bootstrap=15, seed=9)
@@ -201,7 +209,8 @@ def test_permuting_entries_permutes_every_result(params, rule, random):
 def test_someone_is_first_on_every_resample_and_intervals_hold_the_median(params, rule):
     names, labels, scores, groups = _random_field(*params)
     result = compute_leaderboard(Field(names, labels, scores, groups, columns=_columns(rule)[:1],
-                                       ranking=rule, worst_group_on="g"), bootstrap=15, seed=0)
+                                       ranking=rule, worst_group_on="g",
+                                       meets=_meets(rule, len(names))), bootstrap=15, seed=0)
     # Shares of 15 resamples: summing them may round just below 1.
     assert sum(entry.p_first for entry in result.entries) >= 1 - 1e-12
     assert (result.rank_samples.min(axis=1) == 1).all()

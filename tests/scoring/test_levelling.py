@@ -117,3 +117,63 @@ def test_the_cli_prints_json_and_refuses_an_unknown_attribute_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["unknown attribute 'colour' (the ground truth has: sex, age_band, "
                    "kidney_function)"]
+
+
+def test_vectorised_change_intervals_equal_the_paired_bootstrap_with_scikit_learn(field):
+    """group_change_intervals (the web's, every resample at once through the registry's metric)
+    against paired_change_intervals with scikit-learn's weighted recall and AUROC per group on
+    the same resamples, on flchain (to 1e-12)."""
+    from sklearn.metrics import roc_auc_score
+
+    from scoring.levelling import group_change_intervals, paired_change_intervals
+
+    truth, frame, good = field
+    rng = np.random.default_rng(2)
+    noisy = _entry(truth, np.clip(good.scores + rng.normal(0, 0.15, truth.n), 0, 1).round(3))
+    sex = np.asarray(truth.attributes["sex"]).astype(str)
+    groups = {g: sex == g for g in ("female", "male")}
+    label = np.asarray(truth.labels)
+
+    def by_group(scores, metric):
+        def statistic(weights):
+            out = {}
+            for g, mask in groups.items():
+                w = weights[mask]
+                if metric == "sensitivity":
+                    out[g] = recall_score(label[mask], (scores[mask] >= 0.5).astype(int),
+                                          sample_weight=w)
+                else:
+                    keep = w > 0
+                    out[g] = roc_auc_score(label[mask][keep], scores[mask][keep],
+                                           sample_weight=w[keep])
+            return out
+        return statistic
+
+    for metric in ("sensitivity", "auroc"):
+        got = group_change_intervals(truth, noisy, good, metric=metric, groups=groups,
+                                     resamples=60, seed=4)
+        oracle = paired_change_intervals(by_group(noisy.scores, metric),
+                                         by_group(good.scores, metric), truth.n,
+                                         resamples=60, seed=4)
+        assert set(got) == {"female", "male"}
+        for g in got:
+            for key in ("change", "lower", "upper"):
+                assert got[g][key] == pytest.approx(oracle[g][key], abs=1e-12)
+        itself = group_change_intervals(truth, good, good, metric=metric, groups=groups,
+                                        resamples=60, seed=4)
+        assert all(v == {"change": 0.0, "lower": 0.0, "upper": 0.0} for v in itself.values())
+
+
+def test_floors_are_checked_against_the_registry_and_each_metric_range():
+    from scoring.levelling import check_floors
+
+    assert check_floors("binary", {"sensitivity": 0.5, "mcc": -0.2, "brier": 0.2}) == []
+    problems = check_floors("binary", {"sensitivity": 1.5, "brier": "low", "sensitivty": 0.5,
+                                       "log_loss": -1, "ppv": True})
+    text = "\n".join(problems)
+    assert "sensitivity: the floor must lie between 0 and 1" in text
+    assert "brier: the ceiling must be a number" in text
+    assert "unknown metric 'sensitivty'" in text
+    assert "log_loss: the ceiling must lie between 0 and inf" in text
+    assert "ppv: the floor must be a number" in text
+    assert check_floors("binary", [0.5]) != []
