@@ -54,7 +54,8 @@ PHASE_KEYS: dict[str, object] = {
     "private_share": _NUMBER, "split_seed": _INT, "score_visibility": _TEXT,
     "release_policy": _TEXT, "release_decimals": _INT, "similarity_flag_threshold": _NUMBER,
     "ensemble_size": _INT, "grid_intensity": (*_NUMBER, type(None)),
-    "rater_tie_rule": _TEXT, "ground_truth": (*_TEXT, type(None)),
+    "rater_tie_rule": _TEXT, "floors": (dict,), "levelling_margin": _NUMBER,
+    "reference_label": _TEXT, "ground_truth": (*_TEXT, type(None)),
 }
 LEADERBOARD_KEYS: dict[str, object] = {
     "slug": _TEXT, "name": _TEXT, "description": _TEXT, "ranking": _TEXT,
@@ -86,6 +87,10 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "sample_submission": "derived from the ground truth at import",
         "leaderboard_version": "a re-rank counter of the running phase",
         "scores_published_at": "state of the running phase: the new one starts unpublished",
+        "reference_submission": "a submission of the running phase: the new phase has none yet",
+        "reference_file": "not carried: the organiser uploads the reference entry in the new "
+        "phase's admin, where it is checked against that phase's ground truth",
+        "reference_result": "derived: the reference file is scored at the phase's next ranking",
     },
     "Leaderboard": {"id": "the database's", "phase": "the phase it is listed under"},
     "LeaderboardColumn": {"id": "the database's", "leaderboard": "the board it is listed under"},
@@ -251,4 +256,4 @@ def _join(where: str, key: str) -> str:
 
 
 _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
-               type(None): "empty"}
+               dict: "a mapping (metric: value)", type(None): "empty"}

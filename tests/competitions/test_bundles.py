@@ -146,8 +146,14 @@ def test_a_bundle_imported_again_is_the_same_challenge_as_a_new_draft_of_the_imp
     assert copy.status == Challenge.Status.DRAFT
     assert list(copy.organisers.all()) == [importer]
     assert _configuration(copy) == _configuration(demo_challenge)
+    original = demo_challenge.phases.get()
     assert [b.slug for b in copy.phases.get().leaderboards.all()] == [
-        "main", "multi-metric", "worst-sex"]
+        b.slug for b in original.leaderboards.all()]
+    assert "floors-first" in [b.slug for b in original.leaderboards.all()]
+    # The floors and the margin travel; the reference entry is the new phase's organiser's.
+    assert original.floors and copy.phases.get().floors == original.floors
+    assert copy.phases.get().levelling_margin == original.levelling_margin
+    assert copy.phases.get().reference_submission is None
 
 
 def test_the_same_submission_scores_identically_on_the_imported_challenge(
