@@ -2,12 +2,13 @@
 queue's analyses after it, for the demo-sized submission; before (a git revision) and after (this
 checkout) in one run.
 
-The demo as ``manage.py seed_demo`` builds it: the flchain cohort's 3,931 test cases (public and
-private split), 200 resamples for the metric intervals, three leaderboards (AUROC; mean rank of
-five columns; worst sex group), four submissions by three teams. Each checkout runs in a fresh
-process of its own on a fresh SQLite database in a temporary folder (migrate, seed_demo), with
-Celery's in-memory broker: the tasks are called in the process by their names, in the order the
-workers would run them, so nothing else shares the process's CPU time.
+The demo as ``manage.py seed_demo`` builds it: the flchain cohort's test half (about 3,930 cases,
+as the demo key draws them; public and private split), 200 resamples for the metric intervals,
+three leaderboards (AUROC; mean rank of five columns; worst sex group), four submissions by three
+teams. Each checkout runs in a fresh process of its own on a fresh SQLite database in a
+temporary folder (migrate, seed_demo) with one demo key for both (the same cases and splits),
+and Celery's in-memory broker: the tasks are called in the process by their names, in the order
+the workers would run them, so nothing else shares the process's CPU time.
 
 1. Warm-up: the demo's queued submissions are scored, ranked and analysed once (imports, numba's
    cache, the first parse of the ground truth: a worker pays these once, at its first task).
@@ -187,6 +188,10 @@ def main() -> None:
         before.mkdir()
         after = folder / "after"
         after.mkdir()
+        # One demo key for both: the same case ids and splits (seed_demo draws them from it).
+        key = os.urandom(32)
+        for var in (before, after):
+            (var / "demo.key").write_bytes(key)
         checkouts = [("after (this checkout)", ROOT, after)]
         if not args.after_only:
             checkouts.insert(0, (f"before ({args.before}, {rev})",
