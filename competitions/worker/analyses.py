@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -108,10 +108,11 @@ def phase_snapshots_analyse(phase: Phase, *, now: datetime | None = None
     Idempotent: snapshots already analysed, or being analysed by another worker, are left
     alone. Under the task's soft time limit the snapshots not yet analysed are stored with a
     note instead, so the sweeper does not send them again and again."""
-    claimed = _claim(phase, now or timezone.now())
+    now = now or timezone.now()
+    claimed = _claim(phase, now)
     if not claimed:
         return []
-    stored = []
+    stored: list[LeaderboardSnapshot] = []
     try:
         # One parse of the ground truth for every board and split, not one each.
         truth = phase_truth(phase) if phase.ground_truth else None
@@ -129,7 +130,21 @@ def phase_snapshots_analyse(phase: Phase, *, now: datetime | None = None
                 comparison = {"alpha": ALPHA, "pairs": [], "entries": [], "adjacent": [],
                               "note": TIMED_OUT_NOTE}
                 _store(item, (None, TIMED_OUT_NOTE), (comparison, {}))
+    except BaseException:
+        # A transient error (retried by the task) or a crash: give the claims back, so the
+        # retry takes them at once instead of waiting out the time limit as for a dead worker.
+        _release([item.pk for item in claimed], now)
+        raise
     return stored
+
+
+def _release(pks: list[int], claimed_at: datetime) -> None:
+    try:
+        LeaderboardSnapshot.objects.filter(pk__in=pks, analysis=PENDING,
+                                           analysis_started_at=claimed_at).update(
+            analysis_started_at=None)
+    except DatabaseError:
+        logger.warning("Snapshots %s: claims not released (the sweeper takes them later)", pks)
 
 
 def stale_analyses(now: datetime):

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from competitions.models import LeaderboardSnapshot
@@ -132,3 +133,20 @@ def test_the_sweeper_asks_again_once_for_analyses_whose_request_was_lost(field, 
     assert stale_analyses_resend(now=later + timedelta(seconds=1)) == 0
     assert analyse_leaderboard_snapshots(phase.pk) == 2
     assert stale_analyses(later + 2 * settings.STUCK_AFTER).count() == 0
+
+
+def test_an_error_mid_way_gives_the_claims_back_so_the_retry_takes_them_at_once(
+    field, monkeypatch
+):
+    phase, _scores = field
+    phase_leaderboards_refresh(phase)
+
+    def database_gone(*args):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(analyses, "significance_compute", database_gone)
+    with pytest.raises(OperationalError):
+        phase_snapshots_analyse(phase)  # the task retries this error with backoff
+    assert [s.analysis_started_at for s in _snapshots(phase)] == [None, None]
+    monkeypatch.undo()
+    assert len(phase_snapshots_analyse(phase)) == 2
