@@ -67,7 +67,9 @@ def _abandoned_before(now: datetime) -> datetime:
 def _claim(phase: Phase, now: datetime) -> list[Claimed]:
     with transaction.atomic():
         rows = list(
-            LeaderboardSnapshot.objects.select_for_update(skip_locked=True)
+            # Only the snapshot rows (of="self"): the board's row is the scoring queue's lock
+            # while it ranks (snapshot_compute), and the phase's is its request counter's.
+            LeaderboardSnapshot.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(leaderboard__phase=phase, analysis=PENDING)
             .filter(Q(analysis_started_at__isnull=True)
                     | Q(analysis_started_at__lt=_abandoned_before(now)))
