@@ -286,6 +286,14 @@ SCORING_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 60
 # scoring started this many times without finishing is failed with a message.
 STUCK_AFTER = timedelta(seconds=env.int("STUCK_AFTER_SECONDS", default=SCORING_TIME_LIMIT + 120))
 SCORING_MAX_DELIVERIES = env.int("SCORING_MAX_DELIVERIES", default=3)
+# The challenge report (field queue): its time limits; a report still building this long after
+# its request or its last start is sent again by the sweeper, and failed with a message once it
+# was started REPORT_MAX_ATTEMPTS times without finishing.
+REPORT_SOFT_TIME_LIMIT = env.int("REPORT_SOFT_TIME_LIMIT", default=900)
+REPORT_TIME_LIMIT = REPORT_SOFT_TIME_LIMIT + 60
+REPORT_STUCK_AFTER = timedelta(
+    seconds=env.int("REPORT_STUCK_AFTER_SECONDS", default=REPORT_TIME_LIMIT + 120))
+REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-submissions": {
         "task": "competitions.tasks.sweep_stuck_submissions",

@@ -506,7 +506,7 @@ class SimilarityReportAdmin(OrganiserScopedAdmin):
     list_filter = (("phase", admin.RelatedOnlyFieldListFilter), "split")
     readonly_fields = (
         "phase", "split", "computed_at", "entries", "mean_error_consistency", "order", "flagged",
-        "report",
+        "groups", "arrays", "arrays_bytes", "basis",
     )
 
     def has_add_permission(self, request):

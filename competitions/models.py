@@ -61,6 +61,10 @@ def _case_results_path(instance: Submission, filename: str) -> str:
     return f"case-results/{instance.phase_id}/{uuid.uuid4().hex}-{filename}"
 
 
+def _similarity_path(instance: SimilarityReport, filename: str) -> str:
+    return f"similarity/{instance.phase_id}/{instance.split}-{uuid.uuid4().hex}-{filename}"
+
+
 def random_split_seed() -> int:
     """A fresh seed for a phase's split (``secrets``: not guessable from other phases')."""
     return secrets.randbelow(2**31)
@@ -790,6 +794,10 @@ class SimilarityReport(models.Model):
     """How alike the counting submissions of a phase are, on one case split, at one time.
 
     A new row per computation: the latest is shown, the series gives the field's diversity trend.
+    The S x S matrices (every measure, overall and per subgroup) are a file in the private
+    storage, not JSON in the row: at 1,000 entries with 4 subgroups they are 140 MB as packed
+    float64 against 675 MB of JSON (docs/benchmarks.md). Only the latest report of a split
+    keeps its file (``competitions.similarity_arrays``); older rows keep their trend point.
     """
 
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="similarity_reports")
@@ -798,9 +806,18 @@ class SimilarityReport(models.Model):
     # [{"submission": id, "team": name, "version": case-results file}] in the matrices' order;
     # a stored matrix row is reused only for the same submission with the same version.
     entries = models.JSONField(default=list)
-    # scoring.similarity.similarity_report: {"entries", "measures", "groups"}, plus "basis"
-    # (what the matrices depend on besides the entries; see competitions/similarity.py).
-    report = models.JSONField(default=dict)
+    # scoring.similarity.SimilarityArrays.packed as .npz; "" once a newer report replaced it.
+    arrays = models.FileField(
+        storage=private_storage_for_fields, upload_to=_similarity_path, blank=True,
+        max_length=300, editable=False,
+    )
+    arrays_bytes = models.PositiveBigIntegerField(default=0, editable=False)
+    # [{"attribute", "group", "n"}] in the file's group order: the page's subgroup choices and
+    # the sizes its suppression rule needs, without opening the file.
+    groups = models.JSONField(default=list)
+    # What the matrices depend on besides the entries (see competitions/worker/similarity.py):
+    # the next update reuses them only if it is unchanged.
+    basis = models.JSONField(default=dict)
     mean_error_consistency = models.FloatField(null=True, blank=True)
     # Entry indices in hierarchical-clustering order, for the heatmap.
     order = models.JSONField(default=list)
@@ -821,6 +838,77 @@ class SimilarityReport(models.Model):
 
     def __str__(self) -> str:
         return f"Similarity of {self.phase} ({self.split}) at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+def _report_path(instance: PhaseReport, filename: str) -> str:
+    # A generated name: the organisers' report holds every value, so no one guesses its key.
+    return f"reports/{instance.phase_id}/{uuid.uuid4().hex}-{filename}"
+
+
+class PhaseReport(models.Model):
+    """The challenge report of a phase (``competitions.report``), built once by a worker for one
+    audience and one state of the phase, and served from storage until that state changes.
+
+    ``snapshot_version`` is the newest leaderboard snapshot's version when the report was asked
+    for; ``inputs`` is a digest of everything else the report reads (settings, the end and the
+    publication of scores, snapshot times, the intervals and comparisons added to them, the
+    similarity report, team names): a report whose key is not the phase's current key is stale
+    and a new one is built (``competitions.report.keys``). The files sit in the private storage
+    (S3 in production): the organisers' report holds every value, exactly.
+    """
+
+    class Audience(models.TextChoices):
+        ORGANISERS = "organisers", _("Organisers (every value)")
+        PUBLIC = "public", _("Public (released values only)")
+
+    class Status(models.TextChoices):
+        BUILDING = "building", _("Building")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="reports")
+    audience = models.CharField(max_length=12, choices=Audience)
+    snapshot_version = models.PositiveIntegerField(default=0)
+    inputs = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status, default=Status.BUILDING)
+    # What the worker is doing now (shown on the progress page), or why it failed.
+    step = models.CharField(max_length=120, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    # The organiser whose request started the build: the organisers' report is built as they
+    # see the phase (re-checked by the worker); the public one as a visitor who is not signed in.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Worker runs that took the build (a run that died leaves it building; the sweeper sends it
+    # again or, past REPORT_MAX_ATTEMPTS, fails it with a message).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    html = models.FileField(storage=private_storage_for_fields, upload_to=_report_path,
+                            blank=True, max_length=300)
+    pdf = models.FileField(storage=private_storage_for_fields, upload_to=_report_path,
+                           blank=True, max_length=300)
+    # The full tables (every entry; the PDF shows the first 30) as CSV files in one ZIP.
+    tables = models.FileField(storage=private_storage_for_fields, upload_to=_report_path,
+                              blank=True, max_length=300)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phase", "audience", "snapshot_version", "inputs"],
+                name="one_report_per_phase_audience_state",
+            ),
+            models.CheckConstraint(condition=Q(audience__in=["organisers", "public"]),
+                                   name="phase_report_audience_valid"),
+            models.CheckConstraint(condition=Q(status__in=["building", "ready", "failed"]),
+                                   name="phase_report_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report of {self.phase} for {self.audience} ({self.status})"
 
 
 RANKING_LABELS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from competitions.models import Challenge, Participant, Submission, TeamMergeRequest
+from competitions.models import Challenge, Participant, Phase, Submission, TeamMergeRequest
 
 
 def is_organiser(user, challenge: Challenge) -> bool:
@@ -86,3 +86,14 @@ def merge_request_or_404(participant: Participant, pk: int, *, side: str) -> Tea
     if side not in ("into", "from"):
         raise ValueError(side)
     return get_object_or_404(TeamMergeRequest, pk=pk, **{f"{side}_team": participant.team_id})
+
+
+def report_audience(user, phase: Phase) -> str | None:
+    """Which challenge report of ``phase`` the user gets: "organisers" (every value, any time),
+    "public" (released values, once the phase has ended and its scores are published), or
+    None — every report URL then answers 404, so nothing about it can be probed."""
+    if is_organiser(user, phase.challenge):
+        return "organisers"
+    if phase.has_ended and not phase.scores_hidden:
+        return "public"
+    return None

@@ -21,6 +21,11 @@ urlpatterns = [
         name="phase-report",
     ),
     path(
+        "c/<slug:slug>/phases/<slug:phase>/report-status/",
+        views.phase_report_status,
+        name="phase-report-status",
+    ),
+    path(
         "c/<slug:slug>/phases/<slug:phase>/<str:kind>.csv",
         views.phase_download,
         name="phase-download",

@@ -32,7 +32,6 @@ from competitions.forms import (
 )
 from competitions.models import DataFile, GradeRule, Phase, RosterEntry, Submission, Team
 from competitions.presentation import exports, gradebook
-from competitions.report import build as report
 from competitions.selectors import courses as course_selectors
 from competitions.services import courses as course_services
 from scoring.errors import InputError
@@ -114,24 +113,56 @@ def phase_download(request: HttpRequest, slug: str, phase: str, kind: str) -> Ht
     return FileResponse(field.open("rb"), as_attachment=True, filename=name)
 
 
-def phase_report(request: HttpRequest, slug: str, phase: str, fmt: str) -> HttpResponse:
-    """The challenge report (HTML or PDF): organisers any time; others only once the phase has
-    ended and its scores are published (404 before, so nothing is probed). Built on request for
-    now; every number passes the release path (``competitions.report.build``)."""
-    if fmt not in ("html", "pdf"):
-        raise Http404
+def _report_phase_or_404(request: HttpRequest, slug: str, phase: str) -> tuple[Phase, str]:
+    """The phase and which report of it the user gets; 404 for everyone else (every report
+    URL: the files, the progress page, its status, the retry)."""
     challenge, _participant = permissions.content_or_404(request.user, slug)
     phase_obj = get_object_or_404(Phase, challenge=challenge, slug=phase)
-    organiser = permissions.is_organiser(request.user, challenge)
-    if not organiser and (not phase_obj.has_ended or phase_obj.scores_hidden):
+    audience = permissions.report_audience(request.user, phase_obj)
+    if audience is None:
         raise Http404
-    html = report.report_html(phase_obj, request.user, request if fmt == "html" else None)
-    name = f"{challenge.slug}-{phase_obj.slug}-report.{fmt}"
-    if fmt == "pdf":
-        response = HttpResponse(report.report_pdf(html), content_type="application/pdf")
-    else:
-        response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return phase_obj, audience
+
+
+def phase_report(request: HttpRequest, slug: str, phase: str, fmt: str) -> HttpResponse:
+    """The challenge report (HTML, PDF, or its full tables as a ZIP of CSV files): organisers
+    any time; others only once the phase has ended and its scores are published (404 before).
+
+    Built by a worker, once per state of the phase and audience, and stored: when the stored
+    report is current the file is served; otherwise the first request starts the build and
+    every request gets the progress page, which reloads itself when the report is ready. A POST
+    (the page's "try again") builds a failed report again."""
+    if fmt not in selectors.REPORT_FORMATS:
+        raise Http404
+    phase_obj, audience = _report_phase_or_404(request, slug, phase)
+    stored = services.phase_report_request(phase=phase_obj, audience=audience,
+                                           user=request.user)
+    if request.method == "POST":
+        try:
+            services.phase_report_retry(report=stored, user=request.user)
+        except ValidationError as exc:
+            _errors(request, exc)
+        return redirect(request.path)
+    if stored.status == stored.Status.READY:
+        content = selectors.report_file(stored, fmt, nonce=str(request.csp_nonce))
+        response = HttpResponse(content, content_type=selectors.REPORT_FORMATS[fmt])
+        name = f"{phase_obj.challenge.slug}-{phase_obj.slug}-report"
+        name += "-tables.zip" if fmt == "zip" else f".{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    context = {"challenge": phase_obj.challenge, "phase": phase_obj, "report": stored,
+               "fmt": fmt, "audience": audience,
+               "status_url": reverse("competitions:phase-report-status",
+                                     args=[phase_obj.challenge.slug, phase_obj.slug])}
+    return render(request, "competitions/report_progress.html", context)
+
+
+def phase_report_status(request: HttpRequest, slug: str, phase: str) -> JsonResponse:
+    """The progress page's poll: the stored report's status (never starts a build)."""
+    phase_obj, audience = _report_phase_or_404(request, slug, phase)
+    current = selectors.phase_report_current(phase_obj, audience)
+    response = JsonResponse(selectors.report_status(phase_obj, current))
+    response["Cache-Control"] = "no-store"
     return response
 
 

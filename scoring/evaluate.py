@@ -9,12 +9,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from scoring import scorers
+from scoring import scorers, tallies
 from scoring.bootstrap import percentile_intervals, resample_seeds
 from scoring.contributions import Design, Stats, build_design
 from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.errors import InputError
-from scoring.fairness import parity, score_wasserstein, summary
+from scoring.fairness import ladder, parity, score_wasserstein, summary
 from scoring.groups import Grouping, build_grouping, check_cases, check_selection
 from scoring.io import Predictions, Truth
 from scoring.metrics import Metric
@@ -58,7 +58,8 @@ def evaluate(
         truth, predictions = truth.subset(cases), predictions.subset(cases)
     selected = list(truth.attributes) if attributes is None else list(attributes)
     grouping = build_grouping(
-        truth.n, truth.attributes, selected, [tuple(p) for p in intersections]
+        truth.n, truth.attributes, selected, [tuple(p) for p in intersections],
+        truth.attribute_codes,
     )
     design = _design(truth, predictions, threshold, costs, chosen)
     cols, vals = design.matrix()
@@ -192,7 +193,14 @@ def _design(truth: Truth, predictions: Predictions, threshold: float, costs: Err
 def _parity(truth: Truth, predictions: Predictions, threshold: float, design: Design,
             grouping: Grouping, stats: Stats, suppressed: np.ndarray) -> dict[str, Parity]:
     result: dict[str, Parity] = {}
-    order = None if design.scores is None else np.argsort(design.scores, kind="stable")
+    order = steps = None
+    if design.scores is not None:
+        # Ascending scores; the binary sweep's descending order reversed serves (tied scores
+        # may come in any order for the distance).
+        order = (design.sweeps[0].order[::-1] if truth.task == "binary"
+                 else np.argsort(design.scores, kind="stable"))
+        if len(order) < tallies.NUMPY_CASES:
+            steps = ladder(design.scores[order])
     for partition in grouping.partitions[1:]:
         kept = [g for g in partition.groups if not suppressed[g]]
         entry: dict[str, float | None] = {}
@@ -207,7 +215,7 @@ def _parity(truth: Truth, predictions: Predictions, threshold: float, design: De
                 ))
         if design.scores is not None:
             entry["score_wasserstein"] = score_wasserstein(
-                design.scores, order, partition.case_group, kept
+                design.scores, order, partition.case_group, kept, steps
             )
         reason = (
             "fewer than two groups that are not suppressed (and with the rate defined)"

@@ -9,10 +9,11 @@ a summary is ``None``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
+from scoring import tallies
 from scoring.result import FairnessSummary
 
 
@@ -62,32 +63,108 @@ def parity(
     return {"demographic_parity_difference": spread(selection), "equalized_odds_difference": odds}
 
 
-@nb.njit(cache=True)
-def _wasserstein(sorted_values, sorted_group, n_groups, sizes):  # pragma: no cover - compiled
-    """∫ |F_group − F_rest| for each group, over values sorted ascending."""
+@dataclass(frozen=True)
+class Ladder:
+    """The distinct values of sorted scores and the prefix sums ``_wasserstein`` reads, built
+    once for every partition of the same scores."""
+
+    block: np.ndarray  # (n,) index of each sorted case's distinct value
+    n_blocks: int
+    p0: np.ndarray  # (n_blocks,) Σ of the gaps before each distinct value
+    p1: np.ndarray  # (n_blocks,) Σ of gap × cases up to the value, before each
+    at_most: np.ndarray  # (n + 1,) how many distinct values have at most m cases up to them
+
+
+def ladder(sorted_values: np.ndarray) -> Ladder:
     n = sorted_values.shape[0]
-    seen = np.zeros(n_groups)
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=new[1:])
+    block = np.cumsum(new) - 1
+    n_blocks = int(block[-1]) + 1 if n else 0
+    gaps = np.diff(sorted_values[new])
+    through = np.cumsum(np.bincount(block, minlength=n_blocks))[:-1]
+    return Ladder(
+        block=block, n_blocks=n_blocks,
+        p0=np.concatenate(([0.0], np.cumsum(gaps))),
+        p1=np.concatenate(([0.0], np.cumsum(gaps * through))),
+        at_most=np.cumsum(np.bincount(through, minlength=n + 1)),
+    )
+
+
+def _wasserstein(
+    sorted_values: np.ndarray, sorted_group: np.ndarray, n_groups: int, sizes: np.ndarray,
+    steps: Ladder | None = None,
+) -> np.ndarray:
+    """∫ |F_group − F_rest| for each group 0 … n_groups − 1, over values sorted ascending
+    (cases of other group numbers, such as −1, count in "the rest" only).
+
+    With distinct values v_0 < v_1 < … and T_b the number of cases up to v_b, the integral is
+    Σ_b (v_{b+1} − v_b) |f(b)|, f(b) = seen(b) (1/n_g + 1/rest_g) − T_b / rest_g, where
+    seen(b) (the group's cases up to v_b) changes only at the values the group holds. Over a
+    run of b where it stays k, f falls as T_b grows and changes sign once, where T_b passes
+    k (rest_g / n_g + 1) = k n / n_g; so each run is two differences of prefix sums of the
+    gaps and of gap × T. A few passes over the cases, whatever the number of groups.
+    """
+    n = sorted_values.shape[0]
     distance = np.zeros(n_groups)
-    for t in range(n - 1):
-        seen[sorted_group[t]] += 1
-        gap = sorted_values[t + 1] - sorted_values[t]
-        if gap == 0:
-            continue
-        for g in range(n_groups):
-            rest = n - sizes[g]
-            if sizes[g] == 0 or rest == 0:
-                continue
-            distance[g] += gap * abs(seen[g] / sizes[g] - (t + 1 - seen[g]) / rest)
+    if n < 2:
+        return distance
+    steps = ladder(sorted_values) if steps is None else steps
+    block, n_blocks, p0, p1 = steps.block, steps.n_blocks, steps.p0, steps.p1
+    if n_blocks < 2:
+        return distance
+
+    member = (sorted_group >= 0) & (sorted_group < n_groups)
+    group = sorted_group[member].astype(np.int16 if n_groups < 2**15 else np.int64)
+    by_group = np.argsort(group, kind="stable")  # values stay ascending within a group
+    group, block = group[by_group], block[member][by_group]
+    if group.size == 0:
+        return distance
+    start = np.empty(group.size, dtype=bool)
+    start[0] = True
+    np.not_equal(group[1:], group[:-1], out=start[1:])
+    start[1:] |= block[1:] != block[:-1]
+    run_group, run_start = group[start].astype(np.int64), block[start]
+    count = np.bincount(np.cumsum(start) - 1)
+    first = np.empty(run_group.size, dtype=bool)
+    first[0] = True
+    np.not_equal(run_group[1:], run_group[:-1], out=first[1:])
+    total = np.cumsum(count)
+    level = (total - (total - count)[first][np.cumsum(first) - 1]).astype(np.float64)
+    last = np.append(first[1:], True)
+    run_end = np.append(run_start[1:], n_blocks - 1)
+    run_end[last] = n_blocks - 1
+
+    size = sizes[run_group]
+    rest = n - size
+    defined = (size > 0) & (rest > 0)
+    size, rest = np.where(defined, size, 1.0), np.where(defined, rest, 1.0)
+    slope = level * (1 / size + 1 / rest)
+    # The first b with T_b past the crossing k · n / n_g: T counts cases, so a table of how
+    # many T_b are at most m (m = 0 … n) answers for every run at once.
+    crossing = np.minimum(np.floor(level * n / size), n).astype(np.int64)
+    cross = np.clip(steps.at_most[crossing], run_start, run_end)
+    runs = (slope * (p0[cross] - p0[run_start]) - (p1[cross] - p1[run_start]) / rest
+            + (p1[run_end] - p1[cross]) / rest - slope * (p0[run_end] - p0[cross]))
+    # Before a group's first value, seen is 0 and |f| = T_b / rest.
+    leading = p1[run_start[first]] / rest[first]
+    distance += np.bincount(run_group, weights=np.where(defined, runs, 0.0), minlength=n_groups)
+    distance += np.bincount(run_group[first], weights=np.where(defined[first], leading, 0.0),
+                            minlength=n_groups)
     return distance
 
 
 def score_wasserstein(
-    scores: np.ndarray, order: np.ndarray, case_group: np.ndarray, groups: Sequence[int]
+    scores: np.ndarray, order: np.ndarray, case_group: np.ndarray, groups: Sequence[int],
+    steps: Ladder | None = None,
 ) -> float | None:
     """Largest 1-D Wasserstein distance between one group's scores and all other cases'
     (as ``scipy.stats.wasserstein_distance``), over ``groups``; None with fewer than two.
 
-    ``order`` sorts ``scores`` ascending; ``case_group`` gives each case's group index.
+    ``order`` sorts ``scores`` ascending (the order of tied scores does not matter);
+    ``case_group`` gives each case's group index; ``steps`` may give ``ladder(scores[order])``,
+    shared by the partitions of one evaluation.
     """
     if len(groups) < 2:
         return None
@@ -96,10 +173,13 @@ def score_wasserstein(
     member = local[case_group]
     sizes = np.bincount(member[member >= 0], minlength=len(groups)).astype(np.float64)
     # Cases of the left-out (small) groups belong to "all other cases" of every kept group.
-    sorted_group = member[order]
-    extra = len(groups)
-    sorted_group = np.where(sorted_group < 0, extra, sorted_group)
-    distances = _wasserstein(
-        scores[order], sorted_group, extra + 1, np.append(sizes, 0.0)
-    )[:extra]
-    return float(distances.max())
+    if len(scores) < tallies.NUMPY_CASES:
+        distances = _wasserstein(scores[order], member[order], len(groups), sizes, steps)
+    else:
+        from scoring.tally_kernels import _wasserstein as compiled
+
+        extra = len(groups)
+        sorted_group = member[order]
+        sorted_group = np.where(sorted_group < 0, extra, sorted_group)
+        distances = compiled(scores[order], sorted_group, extra + 1, np.append(sizes, 0.0))
+    return float(distances[: len(groups)].max())

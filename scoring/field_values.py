@@ -10,8 +10,8 @@ data is a row of ones: point estimate and resamples share one code path.
   resamples in the innermost loop).
 * Everything else (multiclass, regression, per-case scorers) builds the engine's
   :class:`~scoring.contributions.Design` per entry; its sums are ``weights @ contributions`` and
-  its rank sums and medians come from the compiled sweeps of :mod:`scoring.tallies`, called with
-  each row of weights.
+  its rank sums and medians come from the compiled sweeps of :mod:`scoring.tally_kernels`,
+  called with each row of weights.
 
 Either way the registry's metric function reads the sums, so values equal ``scoring.evaluate``'s.
 """
@@ -28,7 +28,7 @@ from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.groups import build_grouping
 from scoring.io import Predictions, Truth
 from scoring.metrics import Metric
-from scoring.tallies import _median_sweep, _rank_sweep
+from scoring.tally_kernels import _median_sweep, _rank_sweep
 from scoring.weighted_stats import FieldStats, PreparedField, per_case_loss
 
 # Per-case metrics: the mean of one value per case, each named by the Design statistic that

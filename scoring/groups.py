@@ -8,11 +8,10 @@ cells (combinations of all attribute values) map to groups.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from scoring.io import INTERSECTION, UNKNOWN, Truth
 
@@ -119,13 +118,22 @@ def build_grouping(
     attributes: dict[str, np.ndarray],
     selected: Sequence[str],
     intersections: Sequence[tuple[str, str]],
+    factorized: Mapping[str, tuple[np.ndarray, Sequence[str]]] | None = None,
 ) -> Grouping:
-    """Groups of ``n`` cases by the ``selected`` attributes and attribute pairs."""
+    """Groups of ``n`` cases by the ``selected`` attributes and attribute pairs.
+
+    ``factorized`` optionally gives an attribute's integer codes and the values they index
+    (``Truth.attribute_codes``), saving a pass over its strings."""
     names_needed = list(dict.fromkeys([*selected, *(a for pair in intersections for a in pair)]))
     codes: dict[str, np.ndarray] = {}
     levels: dict[str, list[str]] = {}
     for name in names_needed:
-        inverse, present = pd.factorize(attributes[name])
+        if factorized and name in factorized:
+            inverse, present = factorized[name]
+        else:
+            import pandas as pd
+
+            inverse, present = pd.factorize(attributes[name])
         ordered = group_order([str(level) for level in present])
         position = {level: rank for rank, level in enumerate(ordered)}
         rank = np.array([position[str(level)] for level in present], dtype=np.int64)

@@ -4,6 +4,13 @@ Every check runs before the first error is raised, so one :class:`~scoring.error
 lists every problem of a file, each with a count and the first few offending case ids or rows.
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first case row 2.
 Messages never contain a ground-truth label.
+
+Speed: a file is read into Arrow string columns (``pyarrow.csv`` when it accepts the file,
+pandas' C reader otherwise) and every check is a vectorised operation on them: columns with few
+distinct values (labels, splits, attributes) are dictionary-encoded and only their distinct
+values are looked at in Python; numbers are cast by Arrow when every cell is a plain decimal
+number (the cells that are not go through ``pandas.to_numeric`` as before, so their reading
+and messages do not change). pandas is imported only when a file needs it.
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from scoring.errors import InputError
 from scoring.rater_columns import rater_column_problems, rater_columns
+from scoring.vocabulary import TASKS
 
-TASKS = ("binary", "multiclass", "regression")
 UNKNOWN = "unknown"
 # Attribute cells read as missing, and so as the group "unknown" (compared case-insensitively).
 MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "null", "none"})
@@ -46,6 +54,12 @@ class Truth:
     values being ``"unknown"``. ``split`` is ``"public"``/``"private"`` per case, or ``None``
     when the file has no ``split`` column. ``raters`` maps each rater column (``label_<rater>``,
     full name) to that rater's labels, encoded as ``labels`` is; never attributes.
+
+    Optional, filled by :func:`read_truth` so that later steps need not redo the work:
+    ``attribute_codes`` maps an attribute to (integer code of each case, the distinct values
+    the codes index, in order of first appearance), which the grouping uses instead of
+    factorising the strings again; ``arrow_ids`` holds the case ids as an Arrow array, which
+    predictions are aligned against.
     """
 
     case_ids: np.ndarray
@@ -55,10 +69,20 @@ class Truth:
     task: str
     classes: tuple[str, ...] | None = None
     raters: dict[str, np.ndarray] = field(default_factory=dict)
+    attribute_codes: dict[str, tuple[np.ndarray, tuple[str, ...]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    arrow_ids: pa.Array | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return len(self.case_ids)
+
+    def arrow_case_ids(self) -> pa.Array:
+        """The case ids as an Arrow string array."""
+        if self.arrow_ids is not None:
+            return self.arrow_ids
+        return pa.array(self.case_ids, type=pa.large_string())
 
     def subset(self, mask: np.ndarray) -> Truth:
         """The cases where ``mask`` is true, in the same order."""
@@ -70,6 +94,8 @@ class Truth:
             task=self.task,
             classes=self.classes,
             raters={name: values[mask] for name, values in self.raters.items()},
+            attribute_codes={name: (codes[mask], levels)
+                             for name, (codes, levels) in self.attribute_codes.items()},
         )
 
 
@@ -118,29 +144,27 @@ def read_truth(
     """
     _check_task(task)
     table = _read_table(source, max_bytes)
-    header = list(table.columns)
+    header = list(table)
     problems = _check_columns(
         header, required=("case_id", "label"), optional=None, expected="case_id, label"
     )
     if problems:
         raise InputError(problems)
-    if len(table) == 0:
+    if len(table["case_id"]) == 0:
         raise InputError("the file has a header but no cases")
     for name in header:
         if INTERSECTION in name:
             problems.append(f"column name {name!r} contains {INTERSECTION!r}, which is reserved")
 
-    ids = table["case_id"].to_numpy(dtype=object)
-    problems += _check_ids(ids)
-    raw = table["label"].to_numpy(dtype=object)
+    problems += _check_ids(table["case_id"])
     labels: np.ndarray
     found_classes: tuple[str, ...] | None = None
     if task == "binary":
-        labels, bad = _parse_binary(raw)
+        labels, bad = _parse_binary(table["label"])
         if bad.any():
             problems.append(_rows(bad, _LABEL, "not 0 or 1 (true/false also accepted)"))
     elif task == "multiclass":
-        labels = raw
+        labels = _objects(table["label"])
         empty = labels == ""
         if empty.any():
             problems.append(_rows(empty, _LABEL, "empty"))
@@ -156,7 +180,7 @@ def read_truth(
         if found_classes is not None and len(found_classes) < 2:
             problems.append("a multiclass task needs at least two classes")
     else:
-        labels, bad_number, bad_missing = _parse_numbers(raw)
+        labels, bad_number, bad_missing = _parse_numbers(table["label"])
         if bad_missing.any():
             problems.append(_rows(bad_missing, _LABEL, "empty or NaN"))
         if bad_number.any():
@@ -165,8 +189,8 @@ def read_truth(
 
     split = None
     if "split" in header:
-        split = table["split"].str.lower().to_numpy(dtype=object)
-        bad = ~np.isin(split, SPLITS)
+        split, bad = _lookup(table["split"], lambda value: value.lower(), dtype=object,
+                             bad=lambda value: value.lower() not in SPLITS)
         if bad.any():
             problems.append(_rows(bad, _SPLIT_VALUE, "not 'public' or 'private'"))
     # Raters (label_<rater>): reserved columns, never attributes (scoring.rater_columns).
@@ -176,11 +200,13 @@ def read_truth(
     if problems:
         raise InputError(problems)
 
-    attributes = {
-        name: _attribute_values(table[name].to_numpy(dtype=object)) for name in attribute_names
-    }
+    attributes, codes = {}, {}
+    for name in attribute_names:
+        attributes[name], codes[name] = _attribute_values(table[name])
     return Truth(
-        case_ids=ids,
+        attribute_codes=codes,
+        arrow_ids=table["case_id"],
+        case_ids=_objects(table["case_id"]),
         labels=labels,
         attributes=attributes,
         split=split,
@@ -191,7 +217,7 @@ def read_truth(
 
 
 def _read_raters(
-    table: pd.DataFrame, names: list[str], task: str, classes: tuple[str, ...] | None
+    table: dict[str, pa.Array], names: list[str], task: str, classes: tuple[str, ...] | None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Each rater column's labels, parsed as the ``label`` column is, and the problems: a value
     outside the task's labels (for multiclass, the classes of the task) is refused."""
@@ -200,14 +226,13 @@ def _read_raters(
         return {}, problems
     raters: dict[str, np.ndarray] = {}
     for name in names:
-        raw = table[name].to_numpy(dtype=object)
         subject = (f"{name} value is", f"{name} values are")
         if task == "binary":
-            raters[name], bad = _parse_binary(raw)
+            raters[name], bad = _parse_binary(table[name])
             if bad.any():
                 problems.append(_rows(bad, subject, "not 0 or 1 (true/false also accepted)"))
         else:
-            raters[name] = raw
+            raters[name] = raw = _objects(table[name])
             bad = ~np.isin(raw, np.array(classes or (), dtype=object))
             if bad.any():
                 problems.append(_rows(bad, subject, "not one of the classes "
@@ -247,7 +272,7 @@ def read_predictions(
     table = _read_table(
         source, max_bytes, max_columns=len(required) + len(optional) + HEADER_MARGIN
     )
-    header = list(table.columns)
+    header = list(table)
     problems = _check_columns(header, required=required, optional=optional, expected=expected)
     if task == "multiclass":
         given = [c for c in probability_columns if c in header]
@@ -259,22 +284,27 @@ def read_predictions(
             )
     if problems:
         raise InputError(problems)
-    if len(table) == 0:
+    ids = table["case_id"]
+    if len(ids) == 0:
         raise InputError("the file has a header but no cases")
 
-    ids = table["case_id"].to_numpy(dtype=object)
-    problems += _check_ids(ids)
-    position = pd.Index(truth.case_ids).get_indexer(ids)
-    unknown = (position < 0) & (ids != "")
+    # One dictionary encoding of the truth's ids followed by these: the truth's ids are unique,
+    # so they get codes 0 … n − 1 and a prediction's code is its case's position, or ≥ n for
+    # an id the truth does not have; the same codes find repeated ids.
+    encoded = pc.dictionary_encode(pa.concat_arrays([truth.arrow_case_ids(), ids]))
+    position = _numpy(encoded.indices)[truth.n:].astype(np.int64)
+    problems += _check_ids(ids, position, encoded.dictionary)
+    position[position >= truth.n] = -1
+    unknown = (position < 0) & (_numpy(pc.binary_length(ids)) > 0)
     if unknown.any():
-        problems.append(_ids(ids[unknown], _CASE_ID, "not in the ground truth"))
+        problems.append(_ids(_pick(ids, unknown), _CASE_ID, "not in the ground truth"))
     seen = np.zeros(truth.n, dtype=bool)
     seen[position[position >= 0]] = True
     if not seen.all():
         problems.append(_ids(truth.case_ids[~seen], ("case", "cases"), "missing"))
 
     def numbers(column: str, what: tuple[str, str]) -> np.ndarray:
-        values, not_number, missing = _parse_numbers(table[column].to_numpy(dtype=object))
+        values, not_number, missing = _parse_numbers(table[column])
         one, many = what
         if missing.any():
             problems.append(_by_id(ids, missing, (f"{one} is", f"{many} are"), "empty or NaN"))
@@ -290,11 +320,11 @@ def read_predictions(
         if outside.any():
             problems.append(_by_id(ids, outside, ("score is", "scores are"), "outside [0, 1]"))
         if "label" in header:
-            labels, bad = _parse_binary(table["label"].to_numpy(dtype=object))
+            labels, bad = _parse_binary(table["label"])
             if bad.any():
                 problems.append(_by_id(ids, bad, _LABEL, "not 0 or 1"))
     elif task == "multiclass":
-        labels = table["label"].to_numpy(dtype=object)
+        labels = _objects(table["label"])
         bad = ~np.isin(labels, np.array(truth.classes, dtype=object))
         if bad.any():
             problems.append(
@@ -375,30 +405,38 @@ def check_header(
 
 def _read_table(
     source: str | os.PathLike | BinaryIO, max_bytes: int | None, *, max_columns: int | None = None
-) -> pd.DataFrame:
-    """Bytes → text → a table of stripped strings (columns named by the header)."""
+) -> dict[str, pa.Array]:
+    """Bytes → a table of stripped strings: Arrow string columns named by the header."""
     data = _read_bytes(source, max_bytes)
     if data[:2] == b"\x1f\x8b":
         # The limit holds for the CSV, compressed or not: a gzip bomb is refused once it has
         # expanded to the limit, so it never takes more memory than a plain file may.
         data = _gunzip(data, max_bytes)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"the file is not UTF-8 text (invalid byte at position {exc.start}); "
-            "save it as CSV with UTF-8 encoding"
-        ) from None
-    if not text.strip():
+    # ASCII is UTF-8 already: only other files are decoded (to word a bad byte's position).
+    text: str | bytes = data
+    if not data.isascii():
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"the file is not UTF-8 text (invalid byte at position {exc.start}); "
+                "save it as CSV with UTF-8 encoding"
+            ) from None
+    if not text.strip(WHITESPACE if isinstance(text, str) else _ASCII_WHITESPACE):
         raise InputError("the file is empty")
-    if "\x00" in text:
+    if ("\x00" if isinstance(text, str) else b"\x00") in text:
         raise InputError("the file is not a CSV file (it contains NUL bytes)")
-    text = text.lstrip("\r\n")  # blank lines before the header, as the reader skips them
-    header = check_header(text, max_columns=max_columns)
+    # Blank lines before the header, as the reader skips them.
+    text = text.lstrip("\r\n" if isinstance(text, str) else b"\r\n")
+    first = text[: MAX_HEADER_BYTES + 1]
+    header = check_header(first if isinstance(first, str) else first.decode("ascii"),
+                          max_columns=max_columns)
     # pyarrow's reader first (fast, columnar); whenever it refuses the file, or a case it might
     # read differently from pandas' C reader comes up, pandas reads it and gives the message.
     table = _read_arrow(text, header)
-    return _read_pandas(text, header) if table is None else table
+    if table is None:
+        table = _read_pandas(text if isinstance(text, str) else text.decode("ascii"), header)
+    return table
 
 
 # Python's str.strip() removes exactly these characters (str.isspace); Arrow is told the same
@@ -407,22 +445,25 @@ WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+_ASCII_WHITESPACE = "".join(c for c in WHITESPACE if c.isascii()).encode()
 
 
-def _read_arrow(text: str, header: list[str]) -> pd.DataFrame | None:
-    """The table read by pyarrow.csv, or None when pandas must read it (its messages)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | None:
+    """The columns read by pyarrow.csv, or None when pandas must read it (its messages).
+
+    ``text`` is the file after the blank lines before its header, as text or as its UTF-8
+    bytes (the checks below look at ASCII bytes only, which encoding leaves as they are)."""
     import pyarrow.csv as pacsv
 
-    if "\r" in text and text.count("\r") != text.count("\r\n"):
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # a lone CR (old Mac line ends, or mixed with LF): pandas reads it its own way
-    if '"' in text:
+    if b'"' in raw:
         return None  # quoting rules differ between the readers (mid-field, unclosed): pandas
     names = [f"c{i}" for i in range(len(header))]
     try:
         arrow = pacsv.read_csv(
-            pa.py_buffer(text.encode("utf-8")),
+            pa.py_buffer(raw),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
@@ -434,17 +475,15 @@ def _read_arrow(text: str, header: list[str]) -> pd.DataFrame | None:
         return None
     if arrow.num_columns != len(header) or arrow.num_rows == 0:
         return None
-    columns = {}
-    for name, column in zip(header, arrow.columns, strict=True):
-        column = column.slice(1)  # the header row
-        stripped = pc.utf8_trim(column, characters=WHITESPACE)
-        columns[name] = stripped.to_numpy(zero_copy_only=False)
-    table = pd.DataFrame(columns, copy=False)
-    table.columns = header
-    return table
+    return {
+        name: pc.utf8_trim(column.slice(1).combine_chunks(), characters=WHITESPACE)
+        for name, column in zip(header, arrow.columns, strict=True)  # slice(1): the header row
+    }
 
 
-def _read_pandas(text: str, header: list[str]) -> pd.DataFrame:
+def _read_pandas(text: str, header: list[str]) -> dict[str, pa.Array]:
+    import pandas as pd
+
     try:
         table = pd.read_csv(
             io.StringIO(text),
@@ -464,10 +503,13 @@ def _read_pandas(text: str, header: list[str]) -> pd.DataFrame:
             f"the file is not a valid CSV file: the header has {len(header)} columns but rows "
             f"have {len(table.columns)}"
         )
-    table = table.iloc[1:].reset_index(drop=True)
-    table.columns = header
+    table = table.iloc[1:]
     # Cells of short rows are missing (NaN): read them as empty.
-    return table.apply(lambda column: column.fillna("").str.strip())
+    return {
+        name: pa.array(table[column].fillna("").str.strip().to_numpy(dtype=object),
+                       type=pa.large_string())
+        for name, column in zip(header, table.columns, strict=True)
+    }
 
 
 def _read_bytes(source: str | os.PathLike | BinaryIO, max_bytes: int | None) -> bytes:
@@ -543,38 +585,128 @@ def _check_columns(
     return [f"{'; '.join(parts)} (expected columns: {expected})"] if parts else []
 
 
-def _check_ids(ids: np.ndarray) -> list[str]:
+# Arrow and numpy meet through buffers here: pyarrow's own conversions (``to_numpy``,
+# ``pa.array`` of numpy data, Python scalars) import pandas, which a plain file never needs.
+_NUMPY_TYPES = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32,
+                pa.int64(): np.int64, pa.float64(): np.float64}
+
+
+def _numpy(array: pa.Array) -> np.ndarray:
+    """A boolean or fixed-width Arrow array without nulls as a numpy array (a copy)."""
+    data = array.buffers()[1]
+    if array.type == pa.bool_():
+        bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+        return bits[array.offset: array.offset + len(array)].astype(bool)
+    values = np.frombuffer(data, _NUMPY_TYPES[array.type])
+    return values[array.offset: array.offset + len(array)].copy()
+
+
+def _arrow_mask(mask: np.ndarray) -> pa.Array:
+    """A numpy mask as an Arrow boolean array."""
+    bits = np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
+
+
+def _objects(column: pa.Array) -> np.ndarray:
+    """A string column as the numpy array of ``str`` the rest of the engine holds."""
+    return np.array(column.to_pylist(), dtype=object)
+
+
+def _pick(column: pa.Array, mask: np.ndarray) -> list[str]:
+    """The cells of ``column`` where ``mask`` is true (only built for a message)."""
+    return column.filter(_arrow_mask(mask)).to_pylist()
+
+
+def _lookup(column: pa.Array, value, *, dtype, bad=None) -> tuple[np.ndarray, np.ndarray]:
+    """``value(cell)`` for every cell and the mask where ``bad(cell)``, computed once per
+    distinct cell (Arrow's dictionary encoding), so Python looks at a handful of strings
+    however many cases there are."""
+    encoded = pc.dictionary_encode(column)
+    distinct = encoded.dictionary.to_pylist()
+    codes = _numpy(encoded.indices)
+    values = np.array([value(cell) for cell in distinct], dtype=dtype)[codes]
+    if bad is None:
+        return values, np.zeros(len(codes), dtype=bool)
+    return values, np.array([bad(cell) for cell in distinct], dtype=bool)[codes]
+
+
+def _check_ids(
+    ids: pa.Array, codes: np.ndarray | None = None, dictionary: pa.Array | None = None
+) -> list[str]:
+    """Empty and repeated case ids; repeated ones named in the order of their second
+    appearance. ``codes`` (into ``dictionary``) may give the ids' dictionary encoding."""
     problems = []
-    empty = ids == ""
+    empty = _numpy(pc.binary_length(ids)) == 0
     if empty.any():
         problems.append(_rows(empty, ("row has", "rows have"), "an empty case_id"))
-    series = pd.Series(ids[~empty])
-    repeated = series[series.duplicated(keep="first")].unique()
-    if len(repeated):
-        problems.append(_ids(repeated, ("case id appears", "case ids appear"), "more than once"))
+    if codes is None:
+        kept = ids.filter(_arrow_mask(~empty)) if empty.any() else ids
+        if len(pc.unique(kept)) == len(kept):
+            return problems
+        encoded = pc.dictionary_encode(kept)
+        codes, dictionary = _numpy(encoded.indices), encoded.dictionary
+    elif empty.any():
+        codes = codes[~empty]
+    if len(codes) == 0 or np.bincount(codes).max() <= 1:
+        return problems
+    # An id's first position is where its code first occurs; every later one is a repetition.
+    _, first = np.unique(codes, return_index=True)
+    again = np.ones(len(codes), dtype=bool)
+    again[first] = False
+    repeated_codes = codes[again]
+    _, order = np.unique(repeated_codes, return_index=True)
+    names = dictionary.to_pylist()
+    repeated = [names[code] for code in repeated_codes[np.sort(order)]]
+    problems.append(_ids(repeated, ("case id appears", "case ids appear"), "more than once"))
     return problems
 
 
-def _parse_binary(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _parse_binary(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """0/1 integers and a mask of values that are not a binary label."""
-    codes = pd.Series(raw).str.lower().map(BINARY_LABELS)
-    bad = codes.isna().to_numpy()
-    return codes.fillna(0).to_numpy(dtype=np.int8), bad
+    return _lookup(column, lambda cell: BINARY_LABELS.get(cell.lower(), 0), dtype=np.int8,
+                   bad=lambda cell: cell.lower() not in BINARY_LABELS)
 
 
-def _parse_numbers(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+# A plain decimal number (ASCII digits): Arrow's cast and pandas.to_numeric read such cells to
+# the same double (checked on a million cells of every magnitude); any other cell is read by
+# pandas as before.
+_PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def _parse_numbers(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells."""
-    cells = pd.Series(raw)
-    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
-    missing = (cells == "").to_numpy() | cells.str.lower().isin(["nan", "na"]).to_numpy()
+    plain = pc.match_substring_regex(column, _PLAIN_NUMBER)
+    is_plain = _numpy(plain)
+    if is_plain.all():
+        values = _numpy(pc.cast(column, pa.float64()))
+        return values, ~np.isfinite(values), np.zeros(len(values), dtype=bool)
+    import pandas as pd
+
+    values = np.empty(len(column), dtype=np.float64)
+    values[is_plain] = _numpy(pc.cast(column.filter(plain), pa.float64()))
+    cells = pd.Series(_objects(column.filter(pc.invert(plain))))
+    values[~is_plain] = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    missing = np.zeros(len(column), dtype=bool)
+    missing[~is_plain] = ((cells == "").to_numpy()
+                          | cells.str.lower().isin(["nan", "na"]).to_numpy())
     not_number = ~np.isfinite(values) & ~missing
     return values, not_number, missing
 
 
-def _attribute_values(raw: np.ndarray) -> np.ndarray:
-    cells = pd.Series(raw)
-    missing = cells.str.lower().isin(MISSING_VALUES)
-    return cells.where(~missing, UNKNOWN).to_numpy(dtype=object)
+def _attribute_values(
+    column: pa.Array,
+) -> tuple[np.ndarray, tuple[np.ndarray, tuple[str, ...]]]:
+    """The cells as strings, missing ones (``MISSING_VALUES``) as ``unknown``, and their codes
+    (see ``Truth.attribute_codes``)."""
+    encoded = pc.dictionary_encode(column)
+    distinct = [UNKNOWN if cell.lower() in MISSING_VALUES else cell
+                for cell in encoded.dictionary.to_pylist()]
+    # Several spellings of a missing value are one group: number the values anew.
+    levels = tuple(dict.fromkeys(distinct))
+    position = {level: code for code, level in enumerate(levels)}
+    remap = np.array([position[cell] for cell in distinct], dtype=np.int32)
+    codes = remap[_numpy(encoded.indices)]
+    return np.array(levels, dtype=object)[codes], (codes, levels)
 
 
 def _natural_order(values: list[str]) -> list[str]:
@@ -611,11 +743,12 @@ def _ids(ids: Sequence[str] | np.ndarray, subject: Subject, rest: str = "") -> s
     return f"{_counted(len(ids), subject, rest)}, first: {_first(ids, len(ids))}"
 
 
-def _by_id(ids: np.ndarray, mask: np.ndarray, subject: Subject, rest: str = "") -> str:
+def _by_id(ids: pa.Array, mask: np.ndarray, subject: Subject, rest: str = "") -> str:
     """Name offending cases by id where they have one, else by row."""
-    if (ids[mask] == "").any():
+    named = _pick(ids, mask)
+    if "" in named:
         return _rows(mask, subject, rest)
-    return _ids(ids[mask], subject, rest)
+    return _ids(named, subject, rest)
 
 
 def _size(n_bytes: int) -> str:

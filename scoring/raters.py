@@ -176,7 +176,7 @@ def agreement(truth: Truth) -> Agreement:
 def _against(truth: Truth, labels: np.ndarray) -> Truth:
     """``truth`` with ``labels`` as its labels, without attributes or raters: a reference to
     score against overall (no subgroups: a rater's labels are never split into groups)."""
-    return replace(truth, labels=labels, attributes={}, raters={})
+    return replace(truth, labels=labels, attributes={}, raters={}, attribute_codes={})
 
 
 def _values(truth: Truth, predictions: Predictions, metrics: Sequence[str],

@@ -96,29 +96,27 @@ def load(path: str) -> Scorer:
 def available() -> dict[str, Scorer]:
     """Registered scorers and those installed under the ``cheetah.scorers`` entry points."""
     found = dict(_registered)
-    for name, item in _installed(tuple(sys.path)).items():
-        found.setdefault(name, item)
+    for item in _installed(tuple(sys.path)):
+        found.setdefault(item.name, item)
     return found
 
 
 @functools.lru_cache(maxsize=8)
-def _installed(path: tuple[str, ...]) -> dict[str, Scorer]:
-    """The entry-point scorers installed on ``path`` (``sys.path``), loaded once per path.
+def _installed(path: tuple[str, ...]) -> tuple[Scorer, ...]:
+    """The entry points' scorers on the import path ``path``, loaded once per path.
 
-    Finding entry points reads the metadata of every installed distribution (5 ms with this
-    project's 169), and the registry asks for the scorers ~180 times per scoring and its
-    leaderboards (0.8 s of the worker's CPU): once per process is enough, as a package
-    installed later needs the process restarted anyway. A changed ``sys.path`` is looked up
-    afresh."""
-    found: dict[str, Scorer] = {}
+    Scanning every installed distribution's metadata takes about 40 ms, and the metric
+    registry asks on every ``evaluate`` call: the field's ensembles call it thousands of times
+    (docs/benchmarks.md, "Similarity at field scale"). A package installed meanwhile into a
+    folder already on the path is found after a restart, as any installed code.
+    """
+    items = []
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry_point.name in found:
-            continue
         item = entry_point.load()
         if not isinstance(item, Scorer):
             raise TypeError(f"entry point {entry_point.value} is not a Scorer")
-        found[item.name] = item
-    return found
+        items.append(item)
+    return tuple(items)
 
 
 @scorer(

@@ -402,9 +402,190 @@ def updated_similarity_matrices(
     return out
 
 
+@dataclass(frozen=True)
+class SimilarityArrays:
+    """Every matrix of a field: overall and within each subgroup, S x S float64, NaN undefined.
+
+    The in-memory form of ``similarity_report``: what the web app stores (``packed``, one file
+    per report) and reuses for the next update, without a JSON round trip.
+    """
+
+    entries: list[str]
+    measures: dict[str, np.ndarray]
+    groups: list[GroupSimilarity]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``similarity_report`` document (``None`` where undefined)."""
+        return {
+            "entries": list(self.entries),
+            "measures": {name: matrix_to_json(v) for name, v in self.measures.items()},
+            "groups": [
+                {
+                    "attribute": group.attribute,
+                    "group": group.group,
+                    "n": group.n,
+                    "measures": {name: matrix_to_json(v) for name, v in group.measures.items()},
+                }
+                for group in self.groups
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> SimilarityArrays:
+        """The arrays of a ``similarity_report`` document (``None`` becomes NaN)."""
+        return cls(
+            entries=list(document["entries"]),
+            measures=_matrices_from_json(document["measures"]),
+            groups=[
+                GroupSimilarity(g["attribute"], g["group"], g["n"],
+                                _matrices_from_json(g["measures"]))
+                for g in document.get("groups", [])
+            ],
+        )
+
+    def packed(self) -> dict[str, np.ndarray]:
+        """``{"overall.<measure>" | "group<i>.<measure>": upper triangle}``, for ``numpy.savez``.
+
+        Each matrix is symmetric, so only its upper triangle (diagonal included, row by row)
+        is kept: S (S + 1) / 2 float64 values, half the square and a fraction of the JSON.
+        Group ``i`` is ``groups[i]``; the caller keeps the entries and the groups' names and
+        sizes (``unpacked`` needs them back).
+        """
+        upper = np.triu_indices(len(self.entries))
+        out = {packed_key(None, name): m[upper] for name, m in self.measures.items()}
+        for index, group in enumerate(self.groups):
+            out |= {packed_key(index, name): m[upper] for name, m in group.measures.items()}
+        return out
+
+    @classmethod
+    def unpacked(
+        cls,
+        entries: Sequence[str],
+        groups: Sequence[tuple[str, str, int]],
+        arrays: Mapping[str, np.ndarray],
+    ) -> SimilarityArrays:
+        """The inverse of ``packed``; ``groups`` are (attribute, group, n) in the stored order."""
+        size = len(entries)
+        return cls(
+            entries=list(entries),
+            measures=unpacked_matrices(arrays, size),
+            groups=[
+                GroupSimilarity(attribute, group, n, unpacked_matrices(arrays, size, index))
+                for index, (attribute, group, n) in enumerate(groups)
+            ],
+        )
+
+
+def packed_key(group_index: int | None, measure: str) -> str:
+    """The name of one packed matrix: ``overall.<measure>`` or ``group<i>.<measure>``."""
+    return f"{'overall' if group_index is None else f'group{group_index}'}.{measure}"
+
+
+def unpacked_matrices(
+    arrays: Mapping[str, np.ndarray],
+    size: int,
+    group_index: int | None = None,
+    measures: Sequence[str] | None = None,
+    entries: Sequence[int] | None = None,
+) -> dict[str, np.ndarray]:
+    """The S x S matrices of all cases (``group_index`` None) or of one group, from packed
+    triangles (``SimilarityArrays.packed``).
+
+    ``measures`` picks some and ``entries`` (indices) only their rows and columns, in that
+    order (a page shows a corner of one group); ``arrays`` may be a lazy
+    ``numpy.lib.npyio.NpzFile``, so only the named members are read.
+    """
+    wanted = MEASURES if measures is None else measures
+    if entries is None:
+        upper = np.triu_indices(size)
+        positions = None
+    else:
+        # Row a of the packed upper triangle starts at a * S - a (a - 1) / 2 (row by row).
+        index = np.asarray(entries, dtype=np.int64)
+        low = np.minimum.outer(index, index)
+        high = np.maximum.outer(index, index)
+        positions = low * size - low * (low - 1) // 2 + (high - low)
+    out = {}
+    for name in wanted:
+        key = packed_key(group_index, name)
+        if key not in arrays:
+            continue
+        values = np.asarray(arrays[key])
+        if positions is not None:
+            out[name] = values[positions]
+            continue
+        matrix = np.empty((size, size))
+        matrix[upper] = values
+        matrix[upper[1], upper[0]] = matrix[upper]
+        out[name] = matrix
+    return out
+
+
 def _matrices_from_json(measures: Mapping[str, Any]) -> dict[str, np.ndarray]:
     # numpy reads None as NaN in a float array.
     return {name: np.array(rows, dtype=float) for name, rows in measures.items()}
+
+
+def similarity_arrays(
+    entries: Sequence[str],
+    decisions: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    attributes: Mapping[str, Sequence[Any] | np.ndarray] | None = None,
+    *,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> SimilarityArrays:
+    """Every measure overall and within every subgroup (see ``group_similarity``)."""
+    if len(entries) != np.shape(decisions)[0]:
+        raise ValueError(f"{len(entries)} entry names for {np.shape(decisions)[0]} entries")
+    return SimilarityArrays(
+        entries=list(entries),
+        measures=similarity_matrices(decisions, labels, scores, chunk_bytes=chunk_bytes),
+        groups=group_similarity(
+            decisions, labels, scores, attributes or {}, chunk_bytes=chunk_bytes
+        ),
+    )
+
+
+def updated_similarity_arrays(
+    entries: Sequence[str],
+    decisions: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    attributes: Mapping[str, Sequence[Any] | np.ndarray] | None,
+    *,
+    previous: SimilarityArrays,
+    reuse: Sequence[int | None],
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> SimilarityArrays:
+    """``similarity_arrays`` from the arrays of an earlier field over the same cases.
+
+    ``reuse`` maps each entry to its index in ``previous`` (None: new or changed); see
+    ``updated_similarity_matrices``. A group that ``previous`` lacks (or had with another
+    size) is computed in full.
+    """
+    if len(entries) != np.shape(decisions)[0]:
+        raise ValueError(f"{len(entries)} entry names for {np.shape(decisions)[0]} entries")
+
+    def matrices(old: Mapping[str, np.ndarray] | None, mask: np.ndarray | None):
+        if old is None:
+            return similarity_matrices(
+                decisions, labels, scores, mask=mask, chunk_bytes=chunk_bytes
+            )
+        return updated_similarity_matrices(
+            decisions, labels, scores, old, reuse, mask=mask, chunk_bytes=chunk_bytes
+        )
+
+    old_groups = {(g.attribute, g.group, g.n): g.measures for g in previous.groups}
+    groups = []
+    for attribute, group, mask in _group_masks(attributes or {}):
+        n = int(mask.sum())
+        groups.append(GroupSimilarity(
+            attribute, group, n, matrices(old_groups.get((attribute, group, n)), mask)
+        ))
+    return SimilarityArrays(
+        entries=list(entries), measures=matrices(previous.measures, None), groups=groups
+    )
 
 
 def updated_similarity_report(
@@ -418,47 +599,12 @@ def updated_similarity_report(
     reuse: Sequence[int | None],
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> dict[str, Any]:
-    """``similarity_report`` from a previous report over the same cases and groups.
-
-    ``previous`` is an earlier ``similarity_report`` document and ``reuse`` maps each entry to
-    its index there (None: new or changed); see ``updated_similarity_matrices``. A group that
-    the previous report lacks (or had with another size) is computed in full.
-    """
-    if len(entries) != np.shape(decisions)[0]:
-        raise ValueError(f"{len(entries)} entry names for {np.shape(decisions)[0]} entries")
-
-    def matrices(old: Mapping[str, Any] | None, mask: np.ndarray | None) -> dict[str, Any]:
-        if old is None:
-            values = similarity_matrices(
-                decisions, labels, scores, mask=mask, chunk_bytes=chunk_bytes
-            )
-        else:
-            values = updated_similarity_matrices(
-                decisions, labels, scores, _matrices_from_json(old), reuse, mask=mask,
-                chunk_bytes=chunk_bytes,
-            )
-        return {name: matrix_to_json(value) for name, value in values.items()}
-
-    old_groups = {
-        (group["attribute"], group["group"], group["n"]): group["measures"]
-        for group in previous.get("groups", [])
-    }
-    groups = []
-    for attribute, group, mask in _group_masks(attributes or {}):
-        n = int(mask.sum())
-        groups.append(
-            {
-                "attribute": attribute,
-                "group": group,
-                "n": n,
-                "measures": matrices(old_groups.get((attribute, group, n)), mask),
-            }
-        )
-    return {
-        "entries": list(entries),
-        "measures": matrices(previous["measures"], None),
-        "groups": groups,
-    }
+    """``similarity_report`` from a previous report document over the same cases and groups
+    (``updated_similarity_arrays`` on its arrays)."""
+    return updated_similarity_arrays(
+        entries, decisions, labels, scores, attributes,
+        previous=SimilarityArrays.from_json(previous), reuse=reuse, chunk_bytes=chunk_bytes,
+    ).to_json()
 
 
 def matrix_to_json(matrix: np.ndarray) -> list[list[float | None]] | list[float | None]:
@@ -482,23 +628,9 @@ def similarity_report(
     ``{"entries": [...], "measures": {name: S x S}, "groups": [{"attribute", "group", "n",
     "measures"}]}``, matrices in the order of ``entries`` with ``None`` where undefined.
     """
-    if len(entries) != np.shape(decisions)[0]:
-        raise ValueError(f"{len(entries)} entry names for {np.shape(decisions)[0]} entries")
-    overall = similarity_matrices(decisions, labels, scores, chunk_bytes=chunk_bytes)
-    groups = group_similarity(decisions, labels, scores, attributes or {}, chunk_bytes=chunk_bytes)
-    return {
-        "entries": list(entries),
-        "measures": {name: matrix_to_json(values) for name, values in overall.items()},
-        "groups": [
-            {
-                "attribute": group.attribute,
-                "group": group.group,
-                "n": group.n,
-                "measures": {name: matrix_to_json(v) for name, v in group.measures.items()},
-            }
-            for group in groups
-        ],
-    }
+    return similarity_arrays(
+        entries, decisions, labels, scores, attributes, chunk_bytes=chunk_bytes
+    ).to_json()
 
 
 def mean_pairwise(matrix: np.ndarray) -> float | None:

@@ -24,14 +24,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
 # numba's default (workqueue) threading layer must not be entered by two threads at once.
 _PARALLEL = threading.Lock()
+# Point estimates of fewer cases are tallied in numpy: loading numba and its cached kernels
+# costs about half a second of CPU, more than the compiled loops save below this size, while
+# above it the loops win (docs/benchmarks.md, "Whole-process scoring").
+NUMPY_CASES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -50,165 +50,13 @@ def descending_sweep(scores: np.ndarray, positive: np.ndarray) -> Sweep:
     return Sweep(order=order.astype(np.int64), block=block.astype(np.int64), positive=positive)
 
 
-@nb.njit(cache=True)
-def _resample_counts(seed, n, counts):  # pragma: no cover - compiled
-    counts[:] = 0
-    state = seed
-    size = np.uint64(n)
-    for _ in range(n):
-        state = state + _GOLDEN
-        z = state
-        z = (z ^ (z >> np.uint64(30))) * _MIX1
-        z = (z ^ (z >> np.uint64(27))) * _MIX2
-        z = z ^ (z >> np.uint64(31))
-        # Lemire's multiply-shift maps 32 random bits to [0, n) without a division.
-        counts[np.int64(((z >> np.uint64(32)) * size) >> np.uint64(32))] += 1
-
-
 def resample_counts(seed: int, n: int) -> np.ndarray:
     """How often each of ``n`` positions is drawn in the resample of stream ``seed``."""
+    from scoring.tally_kernels import _resample_counts
+
     counts = np.zeros(n, np.int32)
     _resample_counts(np.uint64(seed), n, counts)
     return counts
-
-
-@nb.njit(cache=True)
-def _rank_sweep(weights, position, block, positive, cell, cell_group, auc, ap):  # pragma: no cover
-    """Mann-Whitney pair sums (ties count ½) and average-precision sums for every group.
-
-    Walking tie blocks from the highest score down, each group adds, per block,
-    negatives × positives seen before + ½ negatives × positives of the block; average precision
-    (scikit-learn's definition) adds the block's positives × the precision once the block is
-    in. The caller divides by positives × negatives and by positives. All arrays but
-    ``weights`` are in sweep order; ``position[t]`` is the weight index of the t-th case.
-
-    Speed: most blocks hold one case, and that path has no data-dependent branch (a weight of
-    0 adds zeros), since mispredicted branches, not arithmetic, bound this loop.
-    """
-    n = position.shape[0]
-    n_partitions = cell_group.shape[1]
-    # Per group: positives and negatives so far, pair sum, precision sum; interleaved so that
-    # one group's state is one cache line and updates go through locals.
-    state = np.zeros((auc.shape[0], 4))
-    block_pos = np.zeros(auc.shape[0])
-    block_neg = np.zeros(auc.shape[0])
-    t = 0
-    while t < n:
-        end = t + 1
-        while end < n and block[end] == block[t]:
-            end += 1
-        if end == t + 1:
-            w = np.float64(weights[position[t]])
-            w_pos = w * positive[t]
-            w_neg = w - w_pos
-            c = cell[t]
-            for p in range(n_partitions):
-                g = cell_group[c, p]
-                tp = state[g, 0]
-                state[g, 2] += w_neg * tp
-                tp += w_pos
-                fp = state[g, 1] + w_neg
-                state[g, 0] = tp
-                state[g, 1] = fp
-                state[g, 3] += w_pos * tp / max(tp + fp, 1.0)
-        else:
-            for u in range(t, end):
-                w = np.float64(weights[position[u]])
-                w_pos = w * positive[u]
-                c = cell[u]
-                for p in range(n_partitions):
-                    g = cell_group[c, p]
-                    block_pos[g] += w_pos
-                    block_neg[g] += w - w_pos
-            for u in range(t, end):
-                c = cell[u]
-                for p in range(n_partitions):
-                    g = cell_group[c, p]
-                    if block_pos[g] > 0 or block_neg[g] > 0:
-                        state[g, 2] += block_neg[g] * (state[g, 0] + 0.5 * block_pos[g])
-                        state[g, 0] += block_pos[g]
-                        state[g, 1] += block_neg[g]
-                        if block_pos[g] > 0:
-                            state[g, 3] += block_pos[g] * state[g, 0] / (state[g, 0] + state[g, 1])
-                        block_pos[g] = 0.0
-                        block_neg[g] = 0.0
-        t = end
-    auc[:] = state[:, 2]
-    ap[:] = state[:, 3]
-
-
-@nb.njit(cache=True)
-def _median_sweep(weights, position, values, cell, cell_group, total, out):  # pragma: no cover
-    """Median of each group's weighted values (mean of the two middle ones for even counts).
-    Arrays but ``weights`` are in ascending value order."""
-    n_groups = out.shape[0]
-    n_partitions = cell_group.shape[1]
-    seen = np.zeros(n_groups)
-    low = np.floor((total + 1) / 2)
-    high = np.floor(total / 2) + 1
-    low_value = np.full(n_groups, np.nan)
-    high_value = np.full(n_groups, np.nan)
-    for t in range(position.shape[0]):
-        w = weights[position[t]]
-        if w == 0:
-            continue
-        v = values[t]
-        c = cell[t]
-        for p in range(n_partitions):
-            g = cell_group[c, p]
-            before = seen[g]
-            after = before + w
-            if before < low[g] <= after:
-                low_value[g] = v
-            if before < high[g] <= after:
-                high_value[g] = v
-            seen[g] = after
-    for g in range(n_groups):
-        out[g] = 0.5 * (low_value[g] + high_value[g])
-
-
-@nb.njit(parallel=True, cache=True)
-def _tally(
-    seeds, resample, cell, cell_group, n_groups, cols, vals, n_stats,
-    rank_position, rank_block, rank_positive, rank_cell,
-    median_position, median_values, median_cell,
-):  # pragma: no cover - compiled
-    n = cell.shape[0]
-    n_resamples = seeds.shape[0]
-    n_cells, n_partitions = cell_group.shape
-    n_ranks = rank_position.shape[0]
-    n_medians = median_position.shape[0]
-    width = cols.shape[1]
-    sums = np.zeros((n_resamples, n_groups, n_stats))
-    auc = np.zeros((n_resamples, n_ranks, n_groups))
-    ap = np.zeros((n_resamples, n_ranks, n_groups))
-    medians = np.zeros((n_resamples, n_medians, n_groups))
-    for b in nb.prange(n_resamples):
-        weights = np.ones(n, np.int32)
-        if resample:
-            _resample_counts(seeds[b], n, weights)
-        per_cell = np.zeros((n_cells, n_stats))
-        for i in range(n):
-            w = weights[i]
-            c = cell[i]
-            for j in range(width):
-                per_cell[c, cols[i, j]] += w * vals[i, j]
-        for c in range(n_cells):
-            for p in range(n_partitions):
-                g = cell_group[c, p]
-                for m in range(n_stats):
-                    sums[b, g, m] += per_cell[c, m]
-        for r in range(n_ranks):
-            _rank_sweep(
-                weights, rank_position[r], rank_block[r], rank_positive[r], rank_cell[r],
-                cell_group, auc[b, r], ap[b, r],
-            )
-        for q in range(n_medians):
-            _median_sweep(
-                weights, median_position[q], median_values[q], median_cell[q], cell_group,
-                sums[b, :, 0], medians[b, q],
-            )
-    return sums, auc, ap, medians
 
 
 @dataclass(frozen=True)
@@ -242,11 +90,20 @@ def tally(
     ``medians`` holds per-case values whose group medians are wanted. Column 0 of ``cols``
     must add 1 per case to statistic 0 (the count).
 
+    Without resampling or medians and with fewer than ``NUMPY_CASES`` cases (the point
+    estimates of ``evaluate`` on a small or medium test set) the tally is a few numpy passes
+    (:func:`_point_tally`), so that such a process never loads numba; otherwise the compiled
+    kernel of :mod:`scoring.tally_kernels` runs.
+
     Speed: the sweeps walk the cases in score order, and reading per-case data in case order
     there would miss the cache on almost every case. So cases are renumbered in the order of
     the first sweep; that sweep and the additive pass then read memory sequentially. (Resample
     streams draw positions in this numbering.)
     """
+    if seeds is None and not medians and len(cell) < NUMPY_CASES:
+        return _point_tally(cell, cell_group, n_groups, cols, vals, n_stats, sweeps)
+    from scoring.tally_kernels import _tally
+
     n = len(cell)
     resample = seeds is not None
     seeds = np.zeros(1, np.uint64) if seeds is None else np.asarray(seeds, np.uint64)
@@ -277,3 +134,78 @@ def tally(
             stack([cell[renumber[order]] for order in median_orders], np.int32),
         )
     return Tallies(sums=sums, auc=auc, ap=ap, medians=med)
+
+
+def _point_tally(
+    cell: np.ndarray, cell_group: np.ndarray, n_groups: int, cols: np.ndarray,
+    vals: np.ndarray, n_stats: int, sweeps: Sequence[Sweep],
+) -> Tallies:
+    """The tally with every case weighted 1, in numpy: the same sums as the compiled kernel
+    (tests/scoring/test_bootstrap.py compares the two)."""
+    n_cells, n_partitions = cell_group.shape
+    base = np.asarray(cell, np.int64) * n_stats
+    per_cell = np.zeros(n_cells * n_stats)
+    for j in range(cols.shape[1]):
+        per_cell += np.bincount(base + cols[:, j], weights=vals[:, j],
+                                minlength=n_cells * n_stats)
+    sums = np.zeros((n_groups, n_stats))
+    for p in range(n_partitions):
+        np.add.at(sums, cell_group[:, p], per_cell.reshape(n_cells, n_stats))
+    auc = np.zeros((1, len(sweeps), n_groups))
+    ap = np.zeros((1, len(sweeps), n_groups))
+    group_type = np.int16 if n_groups < 2**15 else np.int64  # int16 sorts by radix
+    for r, sweep in enumerate(sweeps):
+        case_cell = cell[sweep.order]
+        positive = sweep.positive[sweep.order].astype(np.float64)
+        for p in range(n_partitions):
+            group = cell_group[:, p].astype(group_type)[case_cell]
+            pairs, precision = _rank_sums(group, positive, sweep.block, n_groups)
+            auc[0, r] += pairs
+            ap[0, r] += precision
+    return Tallies(sums=sums[None], auc=auc, ap=ap, medians=np.zeros((1, 0, n_groups)))
+
+
+def _rank_sums(
+    group: np.ndarray, positive: np.ndarray, block: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mann-Whitney pair sums and average-precision sums per group (as ``_rank_sweep`` of
+    ``scoring.tally_kernels``), for cases in descending score order with tie ``block`` ids.
+
+    Each group's cases, kept in score order (a stable sort by group), split into segments: the
+    group's cases of one tie block. A segment adds negatives × (positives before it + ½ its
+    positives) to the pair sum and, if it holds positives, positives × the precision once it
+    is in (scikit-learn's average precision).
+    """
+    if group.size == 0:
+        return np.zeros(n_groups), np.zeros(n_groups)
+    if group[0] == group[-1] and (group == group[0]).all():
+        by_group = slice(None)
+    else:
+        by_group = np.argsort(group, kind="stable")
+    group, positive, block = group[by_group], positive[by_group], block[by_group]
+    start = np.empty(group.size, dtype=bool)
+    start[0] = True
+    np.not_equal(group[1:], group[:-1], out=start[1:])
+    start[1:] |= block[1:] != block[:-1]
+    segment = np.cumsum(start) - 1
+    seg_pos = np.bincount(segment, weights=positive)
+    seg_neg = np.bincount(segment).astype(np.float64) - seg_pos
+    seg_group = group[start]
+    first = np.empty(seg_group.size, dtype=bool)
+    first[0] = True
+    np.not_equal(seg_group[1:], seg_group[:-1], out=first[1:])
+    which = np.cumsum(first) - 1
+
+    def before(counts: np.ndarray) -> np.ndarray:
+        """Cases of the segment's group in the segments before it."""
+        exclusive = np.cumsum(counts) - counts
+        return exclusive - exclusive[first][which]
+
+    pos_before, neg_before = before(seg_pos), before(seg_neg)
+    pairs = seg_neg * (pos_before + 0.5 * seg_pos)
+    seen = pos_before + seg_pos
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(seg_pos > 0, seg_pos * seen / (seen + neg_before + seg_neg), 0.0)
+    return (np.bincount(seg_group, weights=pairs, minlength=n_groups),
+            np.bincount(seg_group, weights=precision, minlength=n_groups))
+

@@ -7,6 +7,9 @@ missing from a form, and one renamed on one side alone fails a test instead of d
 
 from __future__ import annotations
 
+# Tasks a phase can set (what the labels and predictions are: scoring.io).
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+
 # Case splits of a ground truth: the leaderboard shows the public cases while a phase runs, the
 # private ones decide the final standings.
 PUBLIC = "public"

@@ -12,7 +12,7 @@ def analysed_inline(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('competitions', '0020_raters'),
+        ('competitions', '0024_similarity_arrays'),
     ]
 
     operations = [

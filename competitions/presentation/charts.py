@@ -98,14 +98,17 @@ def tau_chart(items: list[dict], *, width: int = 520, row_height: int = 20) -> d
             "label_x": left - 6, "axis_y": axis_y, "tick_y": axis_y + 13, "ticks": ticks}
 
 
-def blob_plot(table: dict, *, width: int = 640, row_height: int = 26) -> dict | None:
+def blob_plot(table: dict, *, width: int = 640, row_height: int = 26,
+              entries_drawn: int | None = None) -> dict | None:
     """SVG geometry of the bootstrap rank distributions (challengeR's blob plot): one row per
     entry in rank order, a circle per rank it took with area proportional to how often, the
-    95% rank interval as a line and the median rank as a tick."""
+    95% rank interval as a line and the median rank as a tick. ``entries_drawn``: only the
+    first entries get a row (the challenge report's large fields); the axis keeps every rank."""
     robustness = table.get("robustness") or {}
     entries = robustness.get("entries") or {}
     rows = [row for row in table["rows"]
             if (entries.get(str(row["submission"])) or {}).get("distribution")]
+    rows = rows[:entries_drawn] if entries_drawn else rows
     if not rows:
         return None
     n_ranks = max(len(table["rows"]), 2)

@@ -10,20 +10,25 @@ without a browser) is the same page.
 
 from __future__ import annotations
 
+import logging
+
 from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint import HTML
 
 from competitions import selectors
 from competitions.models import Phase, Submission, Team
-from competitions.permissions import is_organiser
+from competitions.presentation.charts import SIGNIFICANCE_MAP_ENTRIES, blob_plot
 from competitions.release import released_splits, viewer_for
 from competitions.report.bias import bias_checklist
 from scoring.errors import InputError
 
-# The PDF shows this many entries in the significance map and the pairwise tables; the full
-# tables ship beside it as CSV.
-PDF_ENTRIES = 30
+logger = logging.getLogger(__name__)
+
+# The report shows this many entries (the best ranked) in the significance map, the pairwise
+# tables (significance, similarity) and the blob plot; the full tables ship beside it as CSV
+# (``presentation.report_tables``). The results page's map draws as many.
+PDF_ENTRIES = SIGNIFICANCE_MAP_ENTRIES
 LABEL_BIAS_SHARE = 0.5
 
 
@@ -39,17 +44,36 @@ def report_context(phase: Phase, user) -> dict:
                      "raters": None, "levelling": None}
     if board is not None:
         context |= selectors.results_view(board, split=split, user=user)
-        if context.get("significance"):
-            context["significance"] = dict(context["significance"])
-            context["significance_pdf"] = context["significance"]["table"][:PDF_ENTRIES * 2]
+        if len((context.get("table") or {}).get("rows", [])) > PDF_ENTRIES:
+            # A blob plot of hundreds of rows is illegible on a page (and slow to lay out);
+            # every entry's rank interval is in leaderboard.csv.
+            context["blobs"] = blob_plot(context["table"], entries_drawn=PDF_ENTRIES)
     context["similarity"] = selectors.similarity_view(
         phase, split=split, show_label_measures=viewer.organiser or phase.has_ended, user=user)
+    context["similarity_shown"] = _first_entries(context["similarity"], context.get("table"))
+    context["pdf_entries"] = PDF_ENTRIES
+    context["truncated"] = len((context.get("table") or {}).get("rows", [])) > PDF_ENTRIES
     context["compute"] = selectors.compute_view(phase, split=split, user=user)
     context["label_bias"] = _label_bias(board, split, context) if viewer.organiser else None
     if board is not None:
         context["raters"] = selectors.phase_raters(phase, viewer, board=board, split=split)
     context["bias"] = bias_checklist(_facts(phase, board, context))
     return context
+
+
+def _first_entries(similarity: dict, table: dict | None) -> dict:
+    """The similarity heatmaps restricted to the ``PDF_ENTRIES`` best-ranked entries (all of
+    them when the field is no larger); every entry stays in the CSV."""
+    teams = similarity.get("teams") or []
+    if len(teams) <= PDF_ENTRIES:
+        return similarity
+    ranked = [row["team"] for row in (table or {}).get("rows", [])][:PDF_ENTRIES]
+    keep = [i for i, team in enumerate(teams) if team in set(ranked)] or list(
+        range(PDF_ENTRIES))
+    return {**similarity, "teams": [teams[i] for i in keep],
+            "heatmaps": [{**heat, "rows": [{**heat["rows"][i], "cells": [
+                heat["rows"][i]["cells"][j] for j in keep]} for i in keep]}
+                for heat in similarity.get("heatmaps", [])]}
 
 
 def _label_bias(board, split: str, context: dict) -> dict | None:
@@ -63,7 +87,9 @@ def _label_bias(board, split: str, context: dict) -> dict | None:
         return selectors.label_bias_rows(
             board, split, attribute=attribute, group=group, share=LABEL_BIAS_SHARE, seed=0,
             names={row["submission"]: row["team"] for row in table["rows"]})
-    except InputError:
+    except (InputError, OSError) as exc:
+        # The section is left out, not the report (a per-case file is unreadable, say).
+        logger.warning("Report of %s: no label-bias stress test: %s", board.phase, exc)
         return None
 
 
@@ -108,17 +134,17 @@ def report_html(phase: Phase, user, request=None) -> str:
     """The report as one self-contained HTML page. Served as a page, it is rendered with the
     request so its one ``<style>`` carries the Content-Security-Policy nonce; for the PDF no
     request is needed (WeasyPrint applies no policy)."""
-    return render_to_string("competitions/report.html", report_context(phase, user),
-                            request=request)
+    return report_page(report_context(phase, user), request)
+
+
+def report_page(context: dict, request=None) -> str:
+    """The page of a ``report_context`` (the worker renders it once for HTML, PDF and CSV)."""
+    return render_to_string("competitions/report.html", context, request=request)
 
 
 def report_pdf(html: str) -> bytes:
     """The HTML page as PDF (WeasyPrint; no network: the page has no external asset)."""
     return HTML(string=html, base_url=None).write_pdf()
-
-
-def report_audience(phase: Phase, user) -> str:
-    return "organisers" if is_organiser(user, phase.challenge) else "public"
 
 
 def _raters_fact(raters: dict | None) -> str:

@@ -21,6 +21,12 @@ from competitions.selectors.leaderboards import (
     leaderboard_table,
 )
 from competitions.selectors.raters import phase_raters
+from competitions.selectors.reports import (
+    REPORT_FORMATS,
+    phase_report_current,
+    report_file,
+    report_status,
+)
 from competitions.selectors.results import label_bias_rows, results_view, truth_populations
 from competitions.selectors.similarity import ensemble_rows, entry_labels, similarity_view
 from competitions.selectors.submissions import (
@@ -36,6 +42,10 @@ from competitions.selectors.submissions import (
 from competitions.selectors.teams import team_merges
 
 __all__ = [
+    "REPORT_FORMATS",
+    "phase_report_current",
+    "report_file",
+    "report_status",
     "api_results_for",
     "challenges_visible_to",
     "compute_view",

@@ -6,8 +6,9 @@ from __future__ import annotations
 from competitions.models import Phase, SimilarityReport, Team
 from competitions.presentation.charts import heat_class, map_points
 from competitions.release import Viewer, release_cell, release_value, released_names, viewer_for
+from competitions.similarity_arrays import similarity_matrices_read
 from competitions.standings import primary_column
-from scoring.similarity import FLAG_THRESHOLD
+from scoring.similarity import FLAG_THRESHOLD, matrix_to_json
 from scoring.suppression import sized_groups, suppressed_groups
 from scoring.vocabulary import LABEL_SIMILARITY_MEASURES
 from scoring.vocabulary import SIMILARITY_MEASURES as STORED_SIMILARITY_MEASURES
@@ -16,6 +17,9 @@ from scoring.vocabulary import SIMILARITY_MEASURES as STORED_SIMILARITY_MEASURES
 SIMILARITY_MEASURES = (
     "error_consistency", *(m for m in STORED_SIMILARITY_MEASURES if m != "error_consistency"),
 )
+# Entries a heatmap shows: the first of the clustered order (the top-left corner of the whole
+# matrix). A field of 1,000 would be 7 million cells; the map and the flags keep every entry.
+HEATMAP_ENTRIES = 50
 
 
 def similarity_view(
@@ -39,25 +43,31 @@ def similarity_view(
     ]
     viewer = viewer_for(user, phase)
     order = latest.order or list(range(len(latest.entries)))
+    shown = order[:HEATMAP_ENTRIES]
     labels = entry_labels(viewer, latest.entries)
-    teams = [labels[i] for i in order]
-    report_groups = latest.report.get("groups", [])
+    teams = [labels[i] for i in shown]
+    report_groups = latest.groups
     group_choices = [
         f"{g['attribute']}={g['group']}" for g in report_groups
     ] if show_label_measures else []
-    source = latest.report["measures"]
+    group_index = None
     flags = {"small": False, "suppressed": False}
     if group in group_choices:
-        chosen = report_groups[group_choices.index(group)]
-        source = chosen["measures"]
+        group_index = group_choices.index(group)
+        chosen = report_groups[group_index]
         flags = _group_flags(report_groups, phase.min_group_size)[
             (chosen["attribute"], chosen["group"])
         ]
     else:
         group = ""
+    source = similarity_matrices_read(
+        latest, group_index=group_index, measures=measures, entries=shown
+    )
     heatmaps = []
     for measure in measures:
-        matrix = source[measure]
+        if measure not in source:
+            continue
+        cells = matrix_to_json(source[measure])
         heatmaps.append(
             {
                 "measure": measure,
@@ -65,12 +75,11 @@ def similarity_view(
                     {
                         "team": labels[i],
                         "cells": [
-                            _heat(release_cell({"value": matrix[i][j], **flags},
-                                               viewer=viewer))
-                            for j in order
+                            _heat(release_cell({"value": value, **flags}, viewer=viewer))
+                            for value in row
                         ],
                     }
-                    for i in order
+                    for i, row in zip(shown, cells, strict=True)
                 ],
             }
         )
@@ -95,6 +104,7 @@ def similarity_view(
     return {
         "report": latest,
         "teams": teams,
+        "n_entries": len(order),
         "heatmaps": heatmaps,
         "hidden_measures": not show_label_measures,
         "flagged": flagged,

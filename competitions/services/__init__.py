@@ -33,6 +33,7 @@ from competitions.services.phases import (
     truth_case_id_problem,
     truth_upload,
 )
+from competitions.services.reports import phase_report_request, phase_report_retry
 from competitions.services.submissions import (
     submission_create,
     submission_refusal,
@@ -48,6 +49,8 @@ from competitions.services.teams import (
 )
 
 __all__ = [
+    "phase_report_request",
+    "phase_report_retry",
     "bundle_export",
     "bundle_import",
     "bundle_preview",

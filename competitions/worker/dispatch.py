@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from cheetah.queue import send_quietly
-from competitions.models import Phase, Submission
+from competitions.models import Phase, PhaseReport, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +34,14 @@ REFRESH_LEADERBOARDS = "competitions.tasks.refresh_phase_leaderboards"
 COMPUTE_SIMILARITY = "competitions.tasks.compute_phase_similarity"
 ANALYSE_SNAPSHOTS = "competitions.tasks.analyse_leaderboard_snapshots"
 SWEEP = "competitions.tasks.sweep_stuck_submissions"
+BUILD_REPORT = "competitions.tasks.build_phase_report"
 
 QUEUE_UNREACHABLE_MESSAGE = gettext_lazy(
     "Received and saved. The scoring queue is unreachable at the moment; scoring will start "
     "automatically when it is back."
+)
+REPORT_QUEUE_UNREACHABLE_MESSAGE = gettext_lazy(
+    "The queue is unreachable at the moment; the report will be built when it is back."
 )
 
 
@@ -98,3 +102,21 @@ def similarity_enqueue(phase: Phase, *, full: bool = False) -> None:
             COMPUTE_SIMILARITY, pk, full=full, requested_at=timezone.now().isoformat()
         )
     )
+
+
+def report_enqueue(report: PhaseReport) -> None:
+    """Have a worker (field queue) build the challenge report once the transaction commits;
+    when the broker is down the row says so and the sweeper sends it again."""
+    pk = report.pk
+
+    def send() -> None:
+        if not send_quietly(BUILD_REPORT, pk):
+            PhaseReport.objects.filter(pk=pk, status=PhaseReport.Status.BUILDING).update(
+                message=str(REPORT_QUEUE_UNREACHABLE_MESSAGE))
+
+    transaction.on_commit(send)
+
+
+def report_send(report_id: int) -> bool:
+    """Send a build already recorded on its row (the sweeper's second ask)."""
+    return send_quietly(BUILD_REPORT, report_id)

@@ -9,6 +9,7 @@ the leaderboard refresh asks for this update once it has stored the new snapshot
 After a new submission is scored only the rows of the entries that changed are computed: the
 previous report's matrices are reused for every pair of unchanged entries (same submission,
 same stored arrays, same ground truth). Organisers can ask for a full recompute (admin action).
+The matrices are a file (``competitions.similarity_arrays``); the row holds the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from django.utils import timezone
 
 from competitions.case_results import CaseMatrix, phase_case_matrix, phase_truth
 from competitions.models import Phase, SimilarityReport, Submission
+from competitions.similarity_arrays import (
+    similarity_arrays_discard,
+    similarity_arrays_read,
+    similarity_arrays_retire,
+    similarity_arrays_write,
+)
 from competitions.splits import split_mask
 from competitions.standings import phase_standings, primary_column
 from scoring.errors import InputError
@@ -30,12 +37,13 @@ from scoring.field_report import field_ensembles_report
 from scoring.io import Predictions
 from scoring.result import SplitResult
 from scoring.similarity import (
+    SimilarityArrays,
     clustered_order,
     flag_similar_pairs,
     mds_embedding,
     mean_pairwise,
-    similarity_report,
-    updated_similarity_report,
+    similarity_arrays,
+    updated_similarity_arrays,
 )
 from scoring.vocabulary import SPLITS
 
@@ -66,8 +74,8 @@ def phase_similarity_compute(*, phase: Phase, full: bool = False) -> list[Simila
             {"submission": row.submission_id, "team": row.team, "version": version}
             for row, version in zip(rows, matrix.versions, strict=True)
         ]
-        fields = _fields(phase, split, matrix, mask, entries, full=full) | {"computed_at": started}
-        report = _store(phase, split, entries, fields)
+        fields, arrays = _fields(phase, split, matrix, mask, entries, full=full)
+        report = _store(phase, split, entries, fields | {"computed_at": started}, arrays)
         if report is None:
             continue
         # Stored first: the similarity is kept even if the slower ensembles run out of time.
@@ -93,7 +101,8 @@ def _fields(
     entries: list[dict],
     *,
     full: bool,
-) -> dict:
+) -> tuple[dict, SimilarityArrays]:
+    """The row's fields and the matrices of the split (stored as a file by ``_store``)."""
     names = [entry["team"] for entry in entries]
     labels = matrix.labels[mask]
     scores = matrix.scores[:, mask]
@@ -101,22 +110,22 @@ def _fields(
     attributes = {name: values[mask] for name, values in sorted(matrix.attributes.items())}
     previous = None if full else _previous(phase, split, entries)
     if previous is None:
-        report = similarity_report(names, decisions, labels, scores, attributes)
+        arrays = similarity_arrays(names, decisions, labels, scores, attributes)
         rows_computed = len(entries)
     else:
         latest, reuse = previous
-        report = updated_similarity_report(
-            names, decisions, labels, scores, attributes, previous=latest.report, reuse=reuse
+        arrays = updated_similarity_arrays(
+            names, decisions, labels, scores, attributes, previous=latest, reuse=reuse
         )
         rows_computed = sum(source is None for source in reuse)
-    report["basis"] = _basis(phase)
-    ec = np.array(report["measures"]["error_consistency"], dtype=float)  # None -> NaN
+    ec = arrays.measures["error_consistency"]
     threshold = phase.similarity_flag_threshold
     flagged = flag_similar_pairs(ec, names, threshold=threshold)
-    return {
+    fields = {
         "computed_at": timezone.now(),
         "entries": entries,
-        "report": report,
+        "groups": [{"attribute": g.attribute, "group": g.group, "n": g.n} for g in arrays.groups],
+        "basis": _basis(phase),
         "mean_error_consistency": mean_pairwise(ec),
         "order": clustered_order(np.nan_to_num(ec, nan=0.0)),
         "positions": mds_embedding(np.nan_to_num(ec, nan=0.0)).round(6).tolist(),
@@ -124,21 +133,26 @@ def _fields(
         "flag_threshold": threshold,
         "rows_computed": rows_computed,
     }
+    return fields, arrays
 
 
 def _previous(
     phase: Phase, split: str, entries: list[dict]
-) -> tuple[SimilarityReport, list[int | None]] | None:
-    """The latest report of the split and, per entry, its index there (None: recompute)."""
+) -> tuple[SimilarityArrays, list[int | None]] | None:
+    """The latest report's matrices of the split and, per entry, its index there (None:
+    recompute); None when there is nothing to reuse."""
     latest = SimilarityReport.objects.filter(phase=phase, split=split).first()
-    if latest is None or latest.report.get("basis") != _basis(phase):
+    if latest is None or latest.basis != _basis(phase):
+        return None
+    arrays = similarity_arrays_read(latest)
+    if arrays is None:
         return None
     known = {
         (entry["submission"], entry.get("version")): index
         for index, entry in enumerate(latest.entries)
     }
     reuse = [known.get((entry["submission"], entry["version"])) for entry in entries]
-    return latest, reuse
+    return arrays, reuse
 
 
 def _ensembles(
@@ -185,28 +199,48 @@ def _store_ensembles(report: SimilarityReport, ensembles: dict) -> None:
     report.ensembles = ensembles
 
 
-def _store(phase: Phase, split: str, entries: list[dict], fields: dict) -> SimilarityReport | None:
+def _store(
+    phase: Phase, split: str, entries: list[dict], fields: dict, arrays: SimilarityArrays
+) -> SimilarityReport | None:
     """Record the report unless the field changed meanwhile (a newer task then records its own).
 
     Same counting submissions as the latest report (a rescore with equal arrays, a duplicate
     task, a new threshold): that row is refreshed, so the trend gains a point only when the
-    field itself changed.
+    field itself changed. The matrices' file is written first and dropped if the report is
+    not recorded; the file it replaces is deleted once the new one is attached.
     """
-    with transaction.atomic():
-        latest = (
-            SimilarityReport.objects.select_for_update().filter(phase=phase, split=split).first()
-        )
-        if _current_entries(phase, split) != [(e["submission"], e["version"]) for e in entries]:
-            logger.info("Phase %s (%s): field changed during the computation", phase.pk, split)
-            return None
-        if latest is not None and [
-            (e["submission"], e.get("version")) for e in latest.entries
-        ] == [(e["submission"], e["version"]) for e in entries]:
-            for name, value in fields.items():
-                setattr(latest, name, value)
-            latest.save()
-            return latest
-        return SimilarityReport.objects.create(phase=phase, split=split, **fields)
+    name, size = similarity_arrays_write(phase, split, arrays)
+    fields = fields | {"arrays": name, "arrays_bytes": size}
+    report = None
+    recorded = False
+    try:
+        with transaction.atomic():
+            latest = (
+                SimilarityReport.objects.select_for_update()
+                .filter(phase=phase, split=split)
+                .first()
+            )
+            current = [(e["submission"], e["version"]) for e in entries]
+            if _current_entries(phase, split) != current:
+                logger.info("Phase %s (%s): field changed during the computation", phase.pk, split)
+            elif latest is not None and [
+                (e["submission"], e.get("version")) for e in latest.entries
+            ] == current:
+                replaced = latest.arrays.name
+                for field, value in fields.items():
+                    setattr(latest, field, value)
+                latest.save()
+                report = latest
+                transaction.on_commit(lambda: similarity_arrays_discard([replaced]))
+            else:
+                report = SimilarityReport.objects.create(phase=phase, split=split, **fields)
+            if report is not None:
+                similarity_arrays_retire(phase, split, keep=report)
+        recorded = report is not None
+    finally:
+        if not recorded:
+            similarity_arrays_discard([name])
+    return report
 
 
 def _current_entries(phase: Phase, split: str) -> list[tuple[int, str]]:

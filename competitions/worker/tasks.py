@@ -22,6 +22,7 @@ from competitions.notices import phase_changes_announce
 from competitions.worker import dispatch, evaluation
 from competitions.worker.analyses import phase_snapshots_analyse, stale_analyses_resend
 from competitions.worker.housekeeping import bundle_stashes_purge
+from competitions.worker.reports import reports_sweep
 from competitions.worker.similarity import phase_similarity_compute, similarity_fresh_since
 from competitions.worker.snapshots import phase_leaderboards_refresh, stale_phases_refresh
 
@@ -67,6 +68,7 @@ def sweep_stuck_submissions() -> dict[str, int]:
     counts = evaluation.submissions_sweep()
     counts["leaderboards"] = stale_phases_refresh()
     counts["analyses"] = stale_analyses_resend()
+    counts |= reports_sweep()
     if any(counts.values()):
         logger.warning("Sweeper: %s", counts)
     return counts

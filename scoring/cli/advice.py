@@ -11,10 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from scoring.advisor import advise, fingerprint
-from scoring.cli.format import advice_table
 from scoring.cli.inputs import comma_list, costs
-from scoring.io import read_truth
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
@@ -42,6 +39,10 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_advise(args: argparse.Namespace) -> int:
+    from scoring.advisor import advise, fingerprint
+    from scoring.cli.format import advice_table
+    from scoring.io import read_truth
+
     truth = read_truth(args.truth, task="binary")
     found = fingerprint(truth, threshold=args.threshold, calibration=args.calibration,
                         costs=args.costs, positives=args.positives, min_group=args.min_group)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from scoring.cli.format import comparison_table
 from scoring.cli.inputs import add_costs_argument, add_field_arguments, read_entries, split_cases
-from scoring.compare import compare_entries
 from scoring.vocabulary import SPLITS
 
 ALL_CASES = "all"
@@ -38,6 +36,9 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from scoring.cli.format import comparison_table
+    from scoring.compare import compare_entries
+
     names, truth, predictions = read_entries(args)
     cases = split_cases(truth, None if args.split == ALL_CASES else args.split)
     result = compare_entries(

@@ -11,17 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from scoring.cli.format import (
-    describe_table,
-    evaluation_table,
-    metrics_listing,
-    metrics_markdown,
-)
 from scoring.cli.inputs import add_costs_argument, comma_list, pairs
-from scoring.describe import describe
-from scoring.evaluate import evaluate
-from scoring.io import TASKS, read_predictions, read_truth
-from scoring.registry import metrics_for
+from scoring.vocabulary import TASKS
 
 # The power analysis's defaults: a sensitivity or specificity of 0.8, a difference of 0.05.
 POWER_BASELINE = 0.8
@@ -68,6 +59,10 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from scoring.cli.format import evaluation_table
+    from scoring.evaluate import evaluate
+    from scoring.io import read_predictions, read_truth
+
     truth = read_truth(args.truth, task=args.task, classes=args.classes)
     predictions = read_predictions(args.predictions, truth, task=args.task,
                                    max_bytes=args.max_bytes)
@@ -84,6 +79,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_describe(args: argparse.Namespace) -> int:
     """Binary tasks get each group's power at the given (or default) baseline and difference;
     for the other tasks, asking for power is refused by ``describe``."""
+    from scoring.cli.format import describe_table
+    from scoring.describe import describe
+    from scoring.io import read_truth
+
     truth = read_truth(args.truth, task=args.task, classes=args.classes)
     asked = args.power_baseline is not None or args.power_difference is not None
     power = None
@@ -97,6 +96,9 @@ def run_describe(args: argparse.Namespace) -> int:
 
 
 def run_metrics(args: argparse.Namespace) -> int:
+    from scoring.cli.format import metrics_listing, metrics_markdown
+    from scoring.registry import metrics_for
+
     metrics = metrics_for(args.task)
     print(metrics_markdown(args.task, metrics) if args.format == "markdown"
           else metrics_listing(metrics))

@@ -4,13 +4,8 @@ and "—" for an undefined value. One module, so that every command prints numbe
 
 from __future__ import annotations
 
-from scoring.advisor import PAPER, Advice
-from scoring.compare import Comparison
-from scoring.label_bias import LabelBiasResult
-from scoring.leaderboard import LeaderboardResult
-from scoring.metrics import NOTATION, Metric
-from scoring.result import MetricValue, SplitResult
-from scoring.similarity import MEASURES
+from typing import TYPE_CHECKING
+
 from scoring.vocabulary import (
     CLASS_LABELS,
     DECISIONS,
@@ -19,6 +14,15 @@ from scoring.vocabulary import (
     SCORES,
     VALUES,
 )
+from scoring.vocabulary import SIMILARITY_MEASURES as MEASURES
+
+if TYPE_CHECKING:  # the formatters only read these; importing them would load every engine
+    from scoring.advisor import Advice
+    from scoring.compare import Comparison
+    from scoring.label_bias import LabelBiasResult
+    from scoring.leaderboard import LeaderboardResult
+    from scoring.metrics import Metric
+    from scoring.result import MetricValue, SplitResult
 
 # What a metric reads (``Metric.uses``), in the words of docs/metrics.md.
 USES_WORDS = {DECISIONS: "decisions", SCORES: "scores", CLASS_LABELS: "predicted classes",
@@ -29,6 +33,8 @@ USES_WORDS = {DECISIONS: "decisions", SCORES: "scores", CLASS_LABELS: "predicted
 def advice_table(advice: Advice) -> str:
     """The fingerprint in words, then the recommended metrics and the warnings, each with its
     reason and the section of Metrics Reloaded."""
+    from scoring.advisor import PAPER
+
     lines = [*advice.notes, "", "recommended:"]
     lines += [f"  {item.metric:<18} {item.reason} [{item.section}]" for item in advice.recommended]
     lines += ["", "warnings:" if advice.warnings else "warnings: none"]
@@ -81,6 +87,8 @@ def metrics_markdown(task: str, metrics: list[Metric]) -> str:
     (id, direction, what it reads, definition, when undefined, how scikit-learn or scipy
     differ) and a line per metric whose estimate is biased. The registry is the only source;
     a test checks that the docs hold exactly this."""
+
+    from scoring.metrics import NOTATION
 
     def escaped(text: str) -> str:
         return text.replace("|", "\\|")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from typing import TYPE_CHECKING
 
-from scoring.cli.format import label_bias_table, leaderboard_table, sensitivity_table
 from scoring.cli.inputs import (
     add_costs_argument,
     add_field_arguments,
@@ -20,12 +20,10 @@ from scoring.cli.inputs import (
     split_cases,
 )
 from scoring.errors import InputError
-from scoring.field import Field
-from scoring.field_report import stack_field
-from scoring.label_bias import label_bias_stress
-from scoring.leaderboard import compute_leaderboard
-from scoring.sensitivity import field_sensitivity
 from scoring.vocabulary import RULES, SPLITS
+
+if TYPE_CHECKING:
+    from scoring.field import Field
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
@@ -69,6 +67,9 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
 def _field(args: argparse.Namespace) -> Field:
     """The field of the predictions files, configured by the command's options."""
+    from scoring.field import Field
+    from scoring.field_report import stack_field
+
     names, truth, predictions = read_entries(args)
     labels, scores, decisions = stack_field(truth, predictions, threshold=args.threshold)
     cases = split_cases(truth, args.split)
@@ -82,6 +83,10 @@ def _field(args: argparse.Namespace) -> Field:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
+    from scoring.cli.format import leaderboard_table, sensitivity_table
+    from scoring.leaderboard import compute_leaderboard
+    from scoring.sensitivity import field_sensitivity
+
     field = _field(args)
     unknown = [name for name in args.attributes if name not in field.attributes]
     if unknown:
@@ -110,6 +115,9 @@ def run_leaderboard(args: argparse.Namespace) -> int:
 
 
 def run_label_bias(args: argparse.Namespace) -> int:
+    from scoring.cli.format import label_bias_table
+    from scoring.label_bias import label_bias_stress
+
     result = label_bias_stress(_field(args), attribute=args.attribute, group=args.group,
                                share=args.share, seed=args.seed)
     print(json.dumps(result.to_dict(), allow_nan=False) if args.format == "json"

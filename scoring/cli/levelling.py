@@ -13,8 +13,6 @@ from pathlib import Path
 
 from scoring.cli.inputs import add_costs_argument, add_field_arguments, comma_list, read_entries
 from scoring.errors import InputError
-from scoring.io import read_predictions
-from scoring.levelling import levelling_report
 
 
 def floors(text: str) -> dict[str, float]:
@@ -49,6 +47,9 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_fairness(args: argparse.Namespace) -> int:
+    from scoring.io import read_predictions
+    from scoring.levelling import levelling_report
+
     names, truth, predictions = read_entries(args)
     reference = read_predictions(args.reference, truth)
     if args.min_group < 1:

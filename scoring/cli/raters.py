@@ -10,8 +10,7 @@ import json
 from scoring.cli.format import number, table
 from scoring.cli.inputs import add_field_arguments, comma_list, read_entries, split_cases
 from scoring.rater_columns import rater_name
-from scoring.raters import TIE_RULES, raters_report
-from scoring.vocabulary import SPLITS
+from scoring.vocabulary import SPLITS, TIE_RULES
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
@@ -27,6 +26,8 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_raters(args: argparse.Namespace) -> int:
+    from scoring.raters import raters_report
+
     names, truth, predictions = read_entries(args)
     report = raters_report(truth, dict(zip(names, predictions, strict=True)),
                            metrics=args.metrics, threshold=args.threshold,

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from scoring.cli.format import ensemble_table, similarity_table
 from scoring.cli.inputs import add_field_arguments, comma_list, read_entries
-from scoring.field_report import field_ensembles_report, field_similarity
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
@@ -39,6 +37,9 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_similarity(args: argparse.Namespace) -> int:
+    from scoring.cli.format import similarity_table
+    from scoring.field_report import field_similarity
+
     names, truth, predictions = read_entries(args)
     report = field_similarity(
         names, truth, predictions, threshold=args.threshold, attributes=args.attributes
@@ -50,6 +51,9 @@ def run_similarity(args: argparse.Namespace) -> int:
 
 
 def run_ensemble(args: argparse.Namespace) -> int:
+    from scoring.cli.format import ensemble_table
+    from scoring.field_report import field_ensembles_report
+
     names, truth, predictions = read_entries(args)
     report = field_ensembles_report(
         names,

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 
-from scoring.warmup import warm_kernels
-
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
     """Add ``warm`` to the subcommands of ``python -m scoring``."""
@@ -20,6 +18,8 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_warm(args: argparse.Namespace) -> int:
+    from scoring.warmup import warm_kernels
+
     report = warm_kernels()
     print(
         f"Scoring kernels ({report.kernels}): {report.compiled} signatures compiled, "

@@ -176,7 +176,51 @@
     window.setTimeout(poll, every);
   }
 
+  // Challenge report: while a worker builds it, poll its status (a small JSON document), show
+  // the worker's step, and when it is ready list its files and download the one asked for; a
+  // failure reloads the page, which then says why and offers to try again.
+  function reportProgress() {
+    var box = document.querySelector("[data-report-status]");
+    if (!box || !box.querySelector("[data-report-step]")) return;
+    var url = box.getAttribute("data-report-status");
+    var format = box.getAttribute("data-report-format");
+    var labels = { html: "HTML page", pdf: "PDF", zip: "Full tables (CSV files in a ZIP)" };
+    function ready(files) {
+      box.querySelector("[data-report-state]").textContent = "Ready";
+      box.querySelector("[data-report-state]").className = "status status-scored";
+      box.querySelector("[data-report-step]").textContent = "";
+      var list = box.querySelector("[data-report-files]");
+      Object.keys(files).forEach(function (key) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = files[key];
+        link.textContent = labels[key] || key;
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      list.hidden = false;
+      if (files[format]) window.location.assign(files[format]);
+    }
+    function poll() {
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) { window.setTimeout(poll, 5000); return; }
+          if (data.status === "ready") { ready(data.files); return; }
+          if (data.status === "failed" || data.status === "missing") {
+            window.location.reload();
+            return;
+          }
+          box.querySelector("[data-report-step]").textContent = data.step || "";
+          window.setTimeout(poll, 2000);
+        })
+        .catch(function () { window.setTimeout(poll, 5000); });
+    }
+    window.setTimeout(poll, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    reportProgress();
     localTimes(document);
     uploads();
     statusPolling();

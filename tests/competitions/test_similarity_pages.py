@@ -13,6 +13,7 @@ import scoring.similarity as scoring_similarity
 from competitions import services
 from competitions.models import Phase, SimilarityReport, Team
 from competitions.presentation.charts import map_points
+from competitions.similarity_arrays import similarity_arrays_read
 from competitions.worker.similarity import phase_similarity_compute
 from tests.conftest import predictions_csv, score_now, upload
 from tests.factories import ParticipantFactory, UserFactory
@@ -31,7 +32,7 @@ def test_agreement_of_two_teams_matches_a_direct_count(field, demo_data):
     decisions_a = np.round(scores["Twin A"], 6)[public] >= phase.threshold
     decisions_b = np.round(scores["Chains"], 6)[public] >= phase.threshold
     expected = float(np.mean(decisions_a == decisions_b))
-    agreement = public_report.report["measures"]["agreement"]
+    agreement = similarity_arrays_read(public_report).measures["agreement"]
     assert agreement[a][b] == pytest.approx(expected, abs=1e-12)
     flagged = {
         tuple(sorted((teams[p["first"]], teams[p["second"]]))) for p in public_report.flagged
@@ -97,11 +98,11 @@ def test_organisers_see_the_map_and_can_compare_within_a_subgroup(client, field,
     cases = cases.to_numpy()
     decisions_a = np.round(scores["Twin A"], 6)[cases] >= phase.threshold
     decisions_b = np.round(scores["Chains"], 6)[cases] >= phase.threshold
-    female = next(g for g in report.report["groups"] if g["group"] == "female")
-    assert female["measures"]["agreement"][a][b] == pytest.approx(
+    female = next(g for g in similarity_arrays_read(report).groups if g.group == "female")
+    assert female.measures["agreement"][a][b] == pytest.approx(
         float(np.mean(decisions_a == decisions_b)), abs=1e-12
     )
-    assert f"{female['measures']['agreement'][a][b]:.3f}" in page
+    assert f"{female.measures['agreement'][a][b]:.3f}" in page
 
 
 def test_participants_get_neither_map_nor_subgroups_during_the_phase(client, field):
@@ -137,10 +138,6 @@ def _add_team(phase, demo_data, name: str, risk) -> None:
     score_now(submission)
 
 
-def _as_array(rows) -> np.ndarray:
-    return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
-
-
 def test_a_new_submission_computes_one_row_and_equals_the_full_recompute(
     field, demo_data, monkeypatch
 ):
@@ -164,21 +161,22 @@ def test_a_new_submission_computes_one_row_and_equals_the_full_recompute(
         assert report.rows_computed == 1
         new = [entry["team"] for entry in report.entries].index("Kidneys")
         # One row overall and one per subgroup, on each split.
-        expected_rows += [new] * (1 + len(report.report["groups"]))
+        expected_rows += [new] * (1 + len(report.groups))
     assert computed == expected_rows
-    incremental = reports[0]
-    updated = incremental.report
-    full = phase_similarity_compute(phase=phase, full=True)[0]
-    assert full.rows_computed == 4
-    pairs = [(updated["measures"], full.report["measures"])] + [
-        (got["measures"], expected["measures"])
-        for got, expected in zip(updated["groups"], full.report["groups"], strict=True)
+    # Read before the full recompute, which refreshes the same row with a new file.
+    updated = similarity_arrays_read(reports[0])
+    recomputed = phase_similarity_compute(phase=phase, full=True)[0]
+    assert recomputed.rows_computed == 4
+    full = similarity_arrays_read(recomputed)
+    pairs = [(updated.measures, full.measures)] + [
+        (got.measures, expected.measures)
+        for got, expected in zip(updated.groups, full.groups, strict=True)
     ]
+    assert len(pairs) == 1 + len(reports[0].groups) > 1
     for got, expected in pairs:
-        for name, rows in expected.items():
-            np.testing.assert_allclose(
-                _as_array(got[name]), _as_array(rows), rtol=0, atol=1e-12, equal_nan=True
-            )
+        assert set(got) == set(expected) == set(scoring_similarity.MEASURES)
+        for name, matrix in expected.items():
+            np.testing.assert_allclose(got[name], matrix, rtol=0, atol=1e-12, equal_nan=True)
 
 
 def test_the_flag_threshold_is_set_per_phase_and_shown(client, field):

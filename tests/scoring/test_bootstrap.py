@@ -118,3 +118,36 @@ def test_a_different_seed_gives_different_intervals(flchain):
     second = evaluate(truth, predictions, bootstrap=40, seed=2, metrics=["auroc"])
     assert first.value("auroc") == second.value("auroc")
     assert first.metric("auroc").ci != second.metric("auroc").ci
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    distinct=st.integers(1, 12),
+    seed=st.integers(0, 2**16),
+)
+def test_the_numpy_point_tally_equals_the_compiled_kernel(n, distinct, seed):
+    """Point estimates are tallied in numpy (no numba load); with a median wanted the compiled
+    kernel runs instead. Both give the same sums, pair sums and precision sums, ties and empty
+    groups included."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    scores = rng.integers(0, distinct, n) / distinct  # many ties
+    attributes = {"a": rng.choice(["x", "y", "z"], n).astype(object),
+                  "b": rng.choice(["u", "v"], n).astype(object)}
+    from scoring.io import Predictions, Truth
+
+    truth = Truth(case_ids=np.arange(n).astype(str).astype(object), labels=labels,
+                  attributes=attributes, split=None, task="binary")
+    predictions = Predictions(task="binary", scores=scores)
+    grouping = build_grouping(n, attributes, ["a", "b"], [("a", "b")])
+    design = build_design(truth, predictions, threshold=0.5)
+    cols, vals = design.matrix()
+    common = {"cell": grouping.cell, "cell_group": grouping.cell_group,
+              "n_groups": grouping.n_groups, "cols": cols, "vals": vals,
+              "n_stats": design.n_stats, "sweeps": design.sweeps}
+    point = tally(**common)
+    compiled = tally(**common, medians=[scores])
+    np.testing.assert_allclose(point.sums, compiled.sums, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(point.auc, compiled.auc, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(point.ap, compiled.ap, rtol=1e-12, atol=1e-12)

@@ -24,6 +24,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from scoring.similarity import (
     MEASURES,
+    SimilarityArrays,
     clustered_order,
     flag_similar_pairs,
     group_similarity,
@@ -33,6 +34,7 @@ from scoring.similarity import (
     similarity_matrices,
     similarity_report,
     similarity_row,
+    unpacked_matrices,
     updated_similarity_matrices,
     updated_similarity_report,
 )
@@ -452,3 +454,27 @@ def test_an_updated_report_computes_only_the_new_rows_overall_and_per_group(
                 np.array(got[name], dtype=float), np.array(expected[name], dtype=float),
                 rtol=0, atol=1e-12, equal_nan=True,
             )
+
+
+def test_packed_triangles_give_back_every_matrix_with_its_undefined_pairs(flchain_field):
+    labels, scores, decisions = (flchain_field[k] for k in ("labels", "scores", "decisions"))
+    # One entry constant: its kappas and correlations are NaN, which must survive the packing.
+    decisions = np.vstack([decisions, np.ones_like(decisions[:1])])
+    scores = np.vstack([scores, np.full_like(scores[:1], 0.5)])
+    names = [f"e{i}" for i in range(len(decisions))]
+    report = similarity_report(names, decisions, labels, scores, {"sex": flchain_field["sex"]})
+    arrays = SimilarityArrays.from_json(report)
+    packed = arrays.packed()
+    size = len(names)
+    # Seven measures overall and in each of the two groups, S (S + 1) / 2 values each.
+    assert len(packed) == len(MEASURES) * 3
+    assert {v.shape for v in packed.values()} == {(size * (size + 1) // 2,)}
+    groups = [(g["attribute"], g["group"], g["n"]) for g in report["groups"]]
+    back = SimilarityArrays.unpacked(names, groups, packed)
+    assert back.to_json() == report
+    assert np.isnan(back.measures["score_correlation"][-1]).all()
+    # A corner in another order, as a page reads it: the same cells as the full matrices.
+    shown = [8, 2, 5, 0]
+    corner = unpacked_matrices(packed, size, 1, ("agreement", "q_statistic"), shown)
+    for name, matrix in corner.items():
+        np.testing.assert_array_equal(matrix, back.groups[1].measures[name][np.ix_(shown, shown)])

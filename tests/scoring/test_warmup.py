@@ -39,9 +39,9 @@ def test_warming_compiles_every_kernel_and_a_later_process_compiles_none(tmp_pat
     # Every kernel of the scoring core, found by type, is reached by the worker's entry points:
     # a new kernel that they do not call would otherwise compile in the worker.
     assert {
-        "scoring.tallies._tally",
+        "scoring.tally_kernels._tally",
+        "scoring.tally_kernels._wasserstein",
         "scoring.weighted_stats._rank_sums",
-        "scoring.fairness._wasserstein",
     } <= set(compiled)
     assert {name: misses for name, (misses, _hits) in compiled.items() if misses == 0} == {}
 

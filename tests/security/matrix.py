@@ -278,7 +278,9 @@ ROWS = [
     # The challenge report: organisers only while the phase runs (everyone once it ended and
     # its scores are published: tests/competitions/test_report.py).
     *[("competitions:phase-report", fmt, _url("competitions:phase-report", *PHASE, fmt),
-       ORGANISERS_ONLY) for fmt in ("html", "pdf")],
+       ORGANISERS_ONLY) for fmt in ("html", "pdf", "zip")],
+    ("competitions:phase-report-status", "", _url("competitions:phase-report-status", *PHASE),
+     ORGANISERS_ONLY),
     *[("competitions:leaderboard-export", f"{fmt} {label}",
        _url("competitions:leaderboard-export", *PHASE, fmt, query=query), expected)
       for fmt in ("csv", "json")
