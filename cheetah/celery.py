@@ -2,10 +2,11 @@
 
 Two queues, so that a submission never waits behind analytics: the default queue
 (``CELERY_QUEUE``, "cheetah") carries scoring, the release decision and the leaderboard
-snapshot; ``<default>.field`` carries everything else — the field's similarity and ensembles, the
-challenge report, announcements, e-mail, retention purges. Each has its own workers (``make demo``,
-docker-compose). The field queue's name follows the default queue's at send time, so tests
-that give themselves a private queue get a private field queue with it.
+snapshot; ``<default>.field`` carries everything else — the snapshots' rank intervals and
+paired tests, the field's similarity and ensembles, the challenge report, announcements, e-mail,
+retention purges. Each has its own workers (``make demo``, docker-compose, the load test). The
+field queue's name follows the default queue's at send time, so tests that give themselves a
+private queue get a private field queue with it.
 """
 
 import os
@@ -18,6 +19,7 @@ FIELD_QUEUE_SUFFIX = ".field"
 # By name: the tasks that may wait for a scoring to finish.
 FIELD_TASKS = frozenset({
     "competitions.tasks.compute_phase_similarity",
+    "competitions.tasks.analyse_leaderboard_snapshots",
     "competitions.tasks.build_phase_report",
     "competitions.tasks.announce_phase_changes",
     "competitions.tasks.purge_stale_bundles",

@@ -12,9 +12,10 @@ in it, and nothing that differs between two viewers who share a key may be in th
   member or a fact sheet changes (names, anonymity, members, costs: read live, not from the
   snapshot). Bumped by signals on save and delete and by the services that write with
   ``update()`` (``bump_team_generation``).
-- ``page_key``: the above with the snapshot (id and time), the board and its columns, the split,
-  the attribute, the page, the audience (``competitions.release.release_audience``) and the
-  language.
+- ``page_key``: the above with the snapshot (id, time, and the state of its analyses: a page
+  drawn while the rank intervals were being computed is not served once they land), the board
+  and its columns, the split, the attribute, the page, the audience
+  (``competitions.release.release_audience``) and the language.
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ def connect_signals() -> None:
 def page_key(board: Leaderboard, *, split: str, attribute: str, viewer: Viewer,
              snapshot: tuple | None) -> str:
     """The cache key of ``board``'s page as ``viewer``'s audience sees it; ``snapshot`` is the
-    snapshot's (id, computed_at), None when there is none yet. One query (the columns)."""
+    snapshot's (id, computed_at, analysis state, analysed_at)
+    (``selectors.leaderboards.leaderboard_snapshot_stamp``), None when there is none yet: a
+    new ranking and the analyses landing on it each change the key. One query (the columns)."""
     phase = board.phase
     columns = list(
         LeaderboardColumn.objects.filter(leaderboard=board).order_by("order", "pk")
@@ -124,7 +127,7 @@ def page_key(board: Leaderboard, *, split: str, attribute: str, viewer: Viewer,
     )
     parts = [
         RENDER_VERSION, board_cache_version(phase), _fields(board), columns,
-        snapshot and (snapshot[0], snapshot[1].isoformat()),
+        tuple(snapshot) if snapshot else None,  # its times by repr: microseconds and zone
         team_generation(phase.challenge_id), translation.get_language(),
         timezone.get_current_timezone_name(),
     ]

@@ -1079,7 +1079,9 @@ class LeaderboardSnapshot(models.Model):
     """A leaderboard as the worker last computed it on one split, read by the page, API and export.
 
     Computing it (ranks from stored results, then bootstrap robustness from the per-case arrays)
-    is too heavy for a request with a thousand entries; reading it is one row.
+    is too heavy for a request with a thousand entries; reading it is one row. The row is
+    replaced in place by each new ranking (``computed_at`` tells them apart) and its analyses
+    start over as pending.
     """
 
     leaderboard = models.ForeignKey(
@@ -1109,12 +1111,28 @@ class LeaderboardSnapshot(models.Model):
     robustness = models.JSONField(null=True, blank=True)
     robustness_note = models.CharField(max_length=300, blank=True)
 
+    class Analysis(models.TextChoices):
+        """The field's analyses of this snapshot (rank intervals, paired tests): computed on the
+        field queue after the ranking is stored (competitions.worker.analyses), once per
+        snapshot; pages say "being computed" while pending."""
+
+        PENDING = "pending", _("being computed")
+        DONE = "done", _("computed")
+
+    analysis = models.CharField(max_length=8, choices=Analysis.choices, default=Analysis.PENDING)
+    # When the analyses were last asked for (the refresh, or the sweeper asking again for a
+    # lost message), when a field worker took them, and when they were stored.
+    analysis_requested_at = models.DateTimeField(null=True, blank=True)
+    analysis_started_at = models.DateTimeField(null=True, blank=True)
+    analysed_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["leaderboard", "split"], name="one_snapshot_per_leaderboard_split"
             )
         ]
+        indexes = [models.Index(fields=["analysis"], name="snapshot_analysis_state")]
 
     def __str__(self) -> str:
         return f"{self.leaderboard} ({self.split}) at {self.computed_at:%Y-%m-%d %H:%M}"

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from competitions import services
 from competitions.demo_data import DemoData, load_demo_data
 from competitions.worker import evaluation
+from competitions.worker.analyses import phase_snapshots_analyse
 from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.factories import ParticipantFactory, PhaseFactory
 
@@ -67,12 +68,21 @@ def upload(content: bytes, name: str = "predictions.csv") -> ContentFile:
     return ContentFile(content, name=name)
 
 
+def rank_and_analyse(phase, **options) -> list:
+    """What the two workers do after a change to the field, in this process: the scoring queue
+    re-ranks the phase's leaderboards, then the field queue analyses the new snapshots (rank
+    intervals, paired tests). Returns the refresh's snapshots (before their analyses)."""
+    snapshots = phase_leaderboards_refresh(phase, **options)
+    phase_snapshots_analyse(phase)
+    return snapshots
+
+
 def score_now(submission) -> None:
-    """What the worker does for a queued submission, in this process: score it, then re-rank the
-    phase's leaderboards (the task it enqueues after commit, which a test transaction never
-    reaches). The e2e tests run the real worker."""
+    """What the workers do for a queued submission, in this process: score it, then re-rank the
+    phase's leaderboards and analyse them (the tasks it enqueues after commit, which a test
+    transaction never reaches). The e2e tests run the real workers."""
     evaluation.submission_score(evaluation.submission_claim(submission.pk))
-    phase_leaderboards_refresh(submission.phase)
+    rank_and_analyse(submission.phase)
 
 
 @pytest.fixture

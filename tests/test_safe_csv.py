@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from cheetah.safe_csv import SafeWriter, frame_to_csv, neutralised
 from competitions.models import Team
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.competitions.builders import make_scored, make_teams
+from tests.conftest import rank_and_analyse
 
 ATTACKS = ['=HYPERLINK("http://evil.example","win")', "=cmd|' /C calc'!A0", "+1+2", "-1+2",
            "@SUM(A1)", "\t=1", "\r=1", "\0=1"]
@@ -47,7 +47,7 @@ def test_a_formula_as_team_name_is_text_in_the_public_leaderboard_csv(client, op
     Team.objects.filter(pk=team.team_id).update(name=ATTACKS[1])
     make_scored(open_phase, team, auroc=0.9)
     make_scored(open_phase, other, auroc=0.8)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     url = reverse("competitions:leaderboard-export",
                   args=[open_phase.challenge.slug, open_phase.slug, "csv"])
     rows = list(csv.DictReader(io.StringIO(client.get(url).content.decode())))

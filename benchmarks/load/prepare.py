@@ -42,7 +42,11 @@ from django.contrib.auth.models import AnonymousUser  # noqa: E402
 from accounts.models import User  # noqa: E402
 from competitions import selectors, services  # noqa: E402
 from competitions.demo_data import demo_predictions, load_demo_data  # noqa: E402
-from competitions.management.commands.seed_demo import CHALLENGE_SLUG, DEMO_PASSWORD  # noqa: E402
+from competitions.management.commands.seed_demo import (  # noqa: E402
+    CHALLENGE_SLUG,
+    DEMO_PASSWORD,
+    demo_key,
+)
 from competitions.models import Challenge, Phase  # noqa: E402
 from surveys import selectors as survey_selectors  # noqa: E402
 from surveys import services as survey_services  # noqa: E402
@@ -83,7 +87,9 @@ def predictions_write(folder: Path, count: int, seed: int = 0) -> list[Path]:
     """``count`` prediction CSVs: a demo model's probabilities with noise on the logit
     (standard deviation 0.1 to 1.0), so uploads differ in quality and in their errors."""
     folder.mkdir(parents=True, exist_ok=True)
-    base = [frame for _description, frame in demo_predictions(load_demo_data()).values()]
+    # The demo's own key (seed_demo's, under var/): its case ids and split, not the tests' ones.
+    base = [frame for _description, frame in
+            demo_predictions(load_demo_data(key=demo_key())).values()]
     rng = np.random.default_rng(seed)
     paths = []
     for i in range(count):

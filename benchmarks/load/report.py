@@ -40,7 +40,7 @@ def submissions_lines(summary: dict) -> list[str]:
         f"{summary['by_status']}; redelivered: {summary['redelivered']}; broker queue left: "
         f"{summary['broker_queue_left']} (waited {summary['waited_for_drain_s']} s after locust "
         "stopped for the queue to drain)",
-        f"* queue wait (created → started): {stat('queue_wait_s')}",
+        f"* scoring queue wait (created → started): {stat('queue_wait_s')}",
         f"* scoring (started → scored): {stat('scoring_s')}",
         f"* upload → scored: {stat('upload_to_scored_s')}",
         f"* first upload → last scored: {summary['first_upload_to_last_scored_s']} s",

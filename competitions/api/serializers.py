@@ -113,6 +113,10 @@ class LeaderboardSerializer(serializers.Serializer):
     split = serializers.ChoiceField(choices=list(SPLITS))
     hidden = serializers.BooleanField(help_text="Scores are hidden from you for now.")
     computed_at = serializers.DateTimeField(allow_null=True)
+    analysis_pending = serializers.BooleanField(
+        help_text="The rank intervals and tie marks of this ranking are still being computed "
+                  "(null in the entries until then).",
+    )
     columns = LeaderboardColumnSerializer(many=True)
     entries = LeaderboardEntrySerializer(many=True)
     kendall_tau = serializers.FloatField(allow_null=True)

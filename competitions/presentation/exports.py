@@ -51,6 +51,7 @@ def leaderboard_document(table: dict) -> dict:
         "split": table["split"],
         "hidden": table["hidden"],
         "computed_at": table["computed_at"].isoformat() if table["computed_at"] else None,
+        "analysis_pending": table["analysis_pending"],
         "columns": [
             {"id": c["id"], "header": c["header"], "ranked": c["ranked"],
              "higher_is_better": c["higher_is_better"]}

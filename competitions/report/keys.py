@@ -7,8 +7,9 @@ the key must change with every input that changes what the report holds:
   team's pick, a changed board: the worker ranks the field again);
 - ``inputs``, a digest of the rest: the challenge's and the phase's settings with its end and
   the publication of its scores (``board_cache.board_cache_version``), every snapshot's time
-  and whether its bootstrap intervals and pairwise comparisons have been added yet (the worker
-  adds them after the ranking), the latest similarity report of each split, the team names
+  and the state of its analyses — the bootstrap intervals and pairwise comparisons the field
+  queue adds after the ranking (``analysis``, ``analysed_at``) —, the latest similarity report
+  of each split, the team names
   (``board_cache.team_generation``), the boards' columns, and ``RENDER_VERSION``.
 """
 
@@ -38,17 +39,11 @@ class ReportKey:
 
 
 def report_key(phase: Phase) -> ReportKey:
-    """The phase's current report key (four queries)."""
+    """The phase's current report key (three queries)."""
     snapshots = list(
         LeaderboardSnapshot.objects.filter(leaderboard__phase=phase)
         .order_by("leaderboard_id", "split")
-        .values_list("pk", "split", "version", "computed_at", "robustness__isnull",
-                     "robustness_note")
-    )
-    compared = list(
-        LeaderboardSnapshot.objects.filter(leaderboard__phase=phase,
-                                           summary__has_key="significance")
-        .order_by("pk").values_list("pk", flat=True)
+        .values_list("pk", "split", "version", "computed_at", "analysis", "analysed_at")
     )
     similarity = list(
         SimilarityReport.objects.filter(phase=phase).values("split")
@@ -60,8 +55,6 @@ def report_key(phase: Phase) -> ReportKey:
         .values_list("leaderboard_id", "column_id", "title", "ranked", "shown")
     )
     parts = [RENDER_VERSION, board_cache_version(phase), team_generation(phase.challenge_id),
-             [(pk, split, version, at.isoformat(), no_intervals, note)
-              for pk, split, version, at, no_intervals, note in snapshots],
-             compared, [(split, at.isoformat()) for split, at in similarity], columns]
+             snapshots, [(split, at.isoformat()) for split, at in similarity], columns]
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()
     return ReportKey(snapshot_version=max((s[2] for s in snapshots), default=0), inputs=digest)

@@ -49,10 +49,12 @@ TEST_LABELS = {
 
 
 def leaderboard_snapshot_stamp(board: Leaderboard, split: str) -> tuple | None:
-    """The (id, computed_at) of the board's snapshot on ``split``, None before the first: what a
-    cached page is keyed by (``competitions.board_cache``). One small query."""
+    """The (id, computed_at, analysis state, analysed_at) of the board's snapshot on ``split``,
+    None before the first: what a cached page is keyed by (``competitions.board_cache``), so a
+    page drawn while the rank intervals and tie marks were being computed is not served once
+    they are stored. One small query."""
     return (LeaderboardSnapshot.objects.filter(leaderboard=board, split=split)
-            .values_list("pk", "computed_at").first())
+            .values_list("pk", "computed_at", "analysis", "analysed_at").first())
 
 
 def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = "",
@@ -67,7 +69,8 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     What the page says about its metrics comes with the table: ``decisions``, the shown metrics
     that depend on the phase's ``threshold``; ``biased``, those whose value can lie outside its
     interval (such cells carry ``outside_interval``); ``score_label``, what the rule's score
-    is; ``rank_resamples``, how many resamples the rank intervals come from (None without).
+    is; ``rank_resamples``, how many resamples the rank intervals come from (None without);
+    ``analysis_pending``, the intervals and tie marks are still being computed.
     ``viewer``: ``user``'s, when the caller has it already.
     """
     phase = board.phase
@@ -86,6 +89,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         "has_costs": False, "power_notes": [], "significance": None, "ranking_withheld": "",
         "score_label": RANKING_SCORE_LABELS[board.ranking], "threshold": phase.threshold,
         "decisions": [], "biased": [], "rank_resamples": None, "levelling": None,
+        "analysis_pending": False,
     }
     if table["hidden"]:
         return table
@@ -101,6 +105,9 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
     if snapshot is None:
         return table
     table["computed_at"] = snapshot.computed_at
+    # The rank intervals and tie marks are still being computed (field queue): the page says
+    # so rather than showing the ranking as if it had none.
+    table["analysis_pending"] = snapshot.analysis == LeaderboardSnapshot.Analysis.PENDING
     ranked_on_hidden = any(row.get("suppressed") for row in snapshot.rows)
     table["robustness"] = _released_robustness(snapshot.robustness, viewer, ranked_on_hidden)
     table["robustness_note"] = snapshot.robustness_note

@@ -9,9 +9,10 @@ older release are still understood.
 The database row, not the broker, is the truth. When the broker cannot be reached:
 
 - a submission stays queued with a message its team sees, and the sweeper sends it again;
-- the follow-ups — re-ranking a phase, updating its similarity — are derived data: the request
-  that asked for them still succeeds, the failure is logged, and the sweeper asks again for
-  phases whose leaderboards lag behind (``worker.sweeper``).
+- the follow-ups — re-ranking a phase, analysing its snapshots, updating its similarity — are
+  derived data: the request that asked for them still succeeds, the failure is logged, and the
+  sweeper asks again for phases whose leaderboards lag behind (``worker.snapshots``) and for
+  snapshots whose analyses never ran (``worker.analyses``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 SCORE_SUBMISSION = "competitions.tasks.score_submission"
 REFRESH_LEADERBOARDS = "competitions.tasks.refresh_phase_leaderboards"
 COMPUTE_SIMILARITY = "competitions.tasks.compute_phase_similarity"
+ANALYSE_SNAPSHOTS = "competitions.tasks.analyse_leaderboard_snapshots"
 SWEEP = "competitions.tasks.sweep_stuck_submissions"
 BUILD_REPORT = "competitions.tasks.build_phase_report"
 
@@ -78,6 +80,18 @@ def leaderboards_refresh_enqueue(phase: Phase) -> None:
 def leaderboards_refresh_send(phase_id: int, version: int) -> bool:
     """Send a refresh already counted on the phase (the sweeper's second ask)."""
     return send_quietly(REFRESH_LEADERBOARDS, phase_id, version)
+
+
+def analyses_enqueue(phase: Phase) -> None:
+    """Analyse the phase's pending snapshots (rank intervals, paired tests) on the field queue
+    once the current transaction commits."""
+    pk = phase.pk
+    transaction.on_commit(lambda: send_quietly(ANALYSE_SNAPSHOTS, pk))
+
+
+def analyses_send(phase_id: int) -> bool:
+    """Ask again for analyses a lost message or a dead worker left pending (the sweeper)."""
+    return send_quietly(ANALYSE_SNAPSHOTS, phase_id)
 
 
 def similarity_enqueue(phase: Phase, *, full: bool = False) -> None:

@@ -1,9 +1,10 @@
 """How far a leaderboard's ranking can be trusted, and how it moves under biased labels, computed
 by ``scoring.leaderboard`` and ``scoring.label_bias`` from the stored per-case results.
 
-The worker adds the bootstrap robustness to a snapshot after ranking it (the ranking itself
-appears at once; the intervals follow). Nothing here re-reads a submission's CSV: the per-case
-arrays the worker stored when it scored each submission are stacked into one matrix.
+The field queue adds the bootstrap robustness to a snapshot after the scoring queue ranked it
+(the ranking itself appears at once; the intervals follow: ``worker.analyses``). Nothing here
+re-reads a submission's CSV: the per-case arrays the worker stored when it scored each
+submission are stacked into one matrix.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from django.db import transaction
 
 from competitions.board_field import board_field
 from competitions.boards import ranked_column_specs
@@ -50,58 +50,45 @@ def panel_case_values(
         return {}
 
 
-def snapshot_robustness(
-    board: Leaderboard, split: str, truth: Truth | None = None
-) -> LeaderboardSnapshot | None:
-    """Bootstrap the snapshot's ranking and store, per entry, the median rank, the 95% rank
-    interval, the probability of first place and the rank distribution (for the blob plot).
-
-    Stored only if the snapshot still ranks the same submissions: when the field changed
-    meanwhile, the refresh that changed it computes its own robustness.
-    """
-    snapshot = (
-        LeaderboardSnapshot.objects.filter(leaderboard=board, split=split).defer("groups").first()
-    )
-    if snapshot is None:
-        return None
-    ids = [row["submission"] for row in snapshot.rows]
-    note = ""
-    robustness = None
+def robustness_compute(
+    board: Leaderboard, split: str, ids: list[int], truth: Truth | None = None
+) -> tuple[dict | None, str]:
+    """Bootstrap the ranking of the entries ``ids`` (a snapshot's, in its order) and return,
+    per entry, the median rank, the 95% rank interval, the probability of first place and the
+    rank distribution (for the blob plot), with a note for the page ("" if none; the reason
+    when there are no intervals). ``truth``: the phase's parsed ground truth, when the caller
+    has it (one parse for every board and split)."""
     if board.robustness_resamples == 0:
-        note = "Rank intervals are turned off for this leaderboard."
-    elif len(ids) < 2:
-        note = "Rank intervals need at least two entries."
-    elif board.phase.challenge.task != "binary":
-        note = "Rank intervals are computed for binary tasks only, so far."
-    else:
-        try:
-            result = compute_leaderboard(
-                board_field(board, split, ids, truth),
-                bootstrap=board.robustness_resamples, seed=board.robustness_seed,
-            )
-        except InputError as exc:
-            note = " ".join(exc.problems)
-        except (OSError, ValueError) as exc:
-            # A per-case file that cannot be read must not stop the ranking from showing.
-            logger.warning("Leaderboard %s (%s): no robustness: %s", board.pk, split, exc)
-            note = "Rank intervals could not be computed for this field."
-        else:
-            # The point ranking is the snapshot's own (the rows above); the resamples only
-            # say how far it moves, so the intervals are around the ranking the page shows.
-            robustness = _summarise(result)
-    with transaction.atomic():
-        current = LeaderboardSnapshot.objects.select_for_update().get(pk=snapshot.pk)
-        if sorted(row["submission"] for row in current.rows) != sorted(ids):
-            return None
-        for row in current.rows:
-            entry = (robustness or {}).get("entries", {}).get(str(row["submission"]), {})
-            row["median_rank"] = entry.get("median_rank")
-            row["rank_interval"] = entry.get("rank_interval")
-            row["p_first"] = entry.get("p_first")
-        current.robustness = robustness
-        current.robustness_note = note[:300]
-        current.save(update_fields=["rows", "robustness", "robustness_note"])
-    return current
+        return None, "Rank intervals are turned off for this leaderboard."
+    if len(ids) < 2:
+        return None, "Rank intervals need at least two entries."
+    if board.phase.challenge.task != "binary":
+        return None, "Rank intervals are computed for binary tasks only, so far."
+    try:
+        result = compute_leaderboard(
+            board_field(board, split, ids, truth),
+            bootstrap=board.robustness_resamples, seed=board.robustness_seed,
+        )
+    except InputError as exc:
+        return None, " ".join(exc.problems)
+    except (OSError, ValueError) as exc:
+        # A per-case file that cannot be read must not stop the ranking from showing.
+        logger.warning("Leaderboard %s (%s): no robustness: %s", board.pk, split, exc)
+        return None, "Rank intervals could not be computed for this field."
+    # The point ranking is the snapshot's own (its rows); the resamples only say how far it
+    # moves, so the intervals are around the ranking the page shows.
+    return _summarise(result), ""
+
+
+def robustness_apply(snapshot: LeaderboardSnapshot, robustness: dict | None, note: str) -> None:
+    """Write the intervals into the snapshot's rows and fields (the caller saves it)."""
+    for row in snapshot.rows:
+        entry = (robustness or {}).get("entries", {}).get(str(row["submission"]), {})
+        row["median_rank"] = entry.get("median_rank")
+        row["rank_interval"] = entry.get("rank_interval")
+        row["p_first"] = entry.get("p_first")
+    snapshot.robustness = robustness
+    snapshot.robustness_note = note[:300]
 
 
 def _summarise(result: LeaderboardResult) -> dict:

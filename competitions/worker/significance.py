@@ -2,12 +2,13 @@
 ``scoring.compare.compare_entries`` from the stored per-case results and stored with the
 snapshot: the tie marks of the leaderboard and the significance map of the results page.
 
-Like the rank intervals, this runs after the ranking is stored (the ranking shows at once, the
-comparison follows) and is stored only if the snapshot still ranks the same entries in the same
-order. The comparison is on the board's split (its cases only) and, for a column on one group
-(``metric@sex=female``), on that group's cases of the split. A worst-group column
-(``metric@worst(sex)``) is compared on the metric over all of the split's cases: two entries'
-worst groups may differ, and one family of tests needs one set of cases (docs/ranking.md).
+Like the rank intervals, this runs on the field queue after the ranking is stored (the ranking
+shows at once, the comparison follows: ``worker.analyses``), and is stored only with the
+snapshot it was computed for. The comparison is on the board's split (its cases only) and, for
+a column on one group (``metric@sex=female``), on that group's cases of the split. A
+worst-group column (``metric@worst(sex)``) is compared on the metric over all of the split's
+cases: two entries' worst groups may differ, and one family of tests needs one set of cases
+(docs/ranking.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from django.db import transaction
 
 from competitions.boards import ranked_column_specs
 from competitions.case_results import CaseMatrix, phase_case_matrix
@@ -80,17 +80,12 @@ def field_predictions(matrix: CaseMatrix) -> list[Predictions]:
     ]
 
 
-def snapshot_significance(
-    board: Leaderboard, split: str, truth: Truth | None = None
-) -> LeaderboardSnapshot | None:
-    """Compare the snapshot's entries on the board's first ranked column and store, per row,
-    ``tied_with_above`` and, in ``summary["significance"]``, the pairs (docs/ranking.md)."""
-    snapshot = (
-        LeaderboardSnapshot.objects.filter(leaderboard=board, split=split).defer("groups").first()
-    )
-    if snapshot is None:
-        return None
-    ids = [row["submission"] for row in snapshot.rows]
+def significance_compute(
+    board: Leaderboard, split: str, ids: list[int], truth: Truth | None = None
+) -> tuple[dict, dict[tuple[int, int], bool | None]]:
+    """Compare the entries ``ids`` (a snapshot's, in its order) on the board's first ranked
+    column: what ``summary["significance"]`` stores (docs/ranking.md), and the tie marks of
+    consecutive rows, ``(above, below) -> tied``."""
     specs = ranked_column_specs(board)
     phase = board.phase
     stored: dict = {"alpha": ALPHA, "pairs": [], "entries": [], "adjacent": [], "note": ""}
@@ -123,17 +118,18 @@ def snapshot_significance(
             # A per-case file that cannot be read must not stop the ranking from showing.
             logger.warning("Leaderboard %s (%s): no comparison: %s", board.pk, split, exc)
             stored["note"] = "The entries could not be compared for this field."
-    with transaction.atomic():
-        current = LeaderboardSnapshot.objects.select_for_update().get(pk=snapshot.pk)
-        if [row["submission"] for row in current.rows] != ids:
-            return None
-        for above, row in zip([None, *current.rows], current.rows, strict=False):
-            row["tied_with_above"] = (
-                None if above is None else tied.get((above["submission"], row["submission"]))
-            )
-        current.summary = {**current.summary, "significance": stored}
-        current.save(update_fields=["rows", "summary"])
-    return current
+    return stored, tied
+
+
+def significance_apply(snapshot: LeaderboardSnapshot, stored: dict,
+                       tied: dict[tuple[int, int], bool | None]) -> None:
+    """Write ``tied_with_above`` into the snapshot's rows and the comparison into its summary
+    (the caller saves it)."""
+    for above, row in zip([None, *snapshot.rows], snapshot.rows, strict=False):
+        row["tied_with_above"] = (
+            None if above is None else tied.get((above["submission"], row["submission"]))
+        )
+    snapshot.summary = {**snapshot.summary, "significance": stored}
 
 
 def case_podium(matrix: CaseMatrix, cases: np.ndarray, spec: Column,

@@ -1,10 +1,11 @@
 """Computing a phase's leaderboards: which submission of each team counts, its column values and
 ranks, stored as a snapshot the page, the API and the exports read.
 
-The worker computes a snapshot after every scored submission (and when a team picks its counting
-submission or an organiser changes a leaderboard); a request reads one row however many teams
-there are. Values, intervals and small-group flags come from each submission's stored result, so
-the leaderboard and the submission page never disagree.
+The scoring queue's worker computes a snapshot after every scored submission (and when a team
+picks its counting submission or an organiser changes a leaderboard); a request reads one row
+however many teams there are. The rank intervals and paired tests follow on the field queue
+(``worker.analyses``). Values, intervals and small-group flags come from each submission's stored
+result, so the leaderboard and the submission page never disagree.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from competitions.boards import leaderboard_columns, ranked_column_specs
-from competitions.case_results import phase_truth
 from competitions.columns import Column, column_value, group_cells
 from competitions.models import Leaderboard, LeaderboardSnapshot, Phase
 from competitions.worker.counting import counting_submissions
-from competitions.worker.dispatch import leaderboards_refresh_send, similarity_enqueue
+from competitions.worker.dispatch import (
+    analyses_enqueue,
+    leaderboards_refresh_send,
+    similarity_enqueue,
+)
 from competitions.worker.levelling import field_levelling
 from competitions.worker.raters import snapshot_raters
-from competitions.worker.robustness import case_ranking, panel_case_values, snapshot_robustness
-from competitions.worker.significance import snapshot_significance
+from competitions.worker.robustness import case_ranking, panel_case_values
 from scoring.ranking import kendall_tau_b, rank_entries
 from scoring.sensitivity import SensitivityPanel, sensitivity_panel
 
@@ -145,11 +148,15 @@ def snapshot_compute(board: Leaderboard, split: str) -> LeaderboardSnapshot:
             pk=board.phase_id
         )
         field = rank_field(board, split)
+        now = timezone.now()
+        # A new ranking: its analyses (field queue) start over; the refresh asks for them.
         snapshot, _created = LeaderboardSnapshot.objects.update_or_create(
             leaderboard=board, split=split,
             defaults={"rows": field.rows, "summary": field.summary, "groups": field.groups,
-                      "computed_at": timezone.now(), "version": version, "robustness": None,
-                      "robustness_note": ""},
+                      "computed_at": now, "version": version, "robustness": None,
+                      "robustness_note": "", "analysis": LeaderboardSnapshot.Analysis.PENDING,
+                      "analysis_requested_at": now, "analysis_started_at": None,
+                      "analysed_at": None},
         )
     return snapshot
 
@@ -166,7 +173,7 @@ def phase_leaderboards_refresh(
     ``version`` is the phase's ``leaderboard_version`` the request was made at: when every
     snapshot was already computed at that version or later, a refresh that ran meanwhile saw
     the request's data, and this one does nothing. Under a burst of submissions a busy worker
-    thus ranks (and bootstraps) once for many of them, not once each.
+    thus ranks once for many of them, not once each.
     """
     splits = ["public"] + (["private"] if phase.has_private_cases else [])
     pairs = [(board, split) for board in phase.leaderboards.all() for split in splits]
@@ -177,18 +184,13 @@ def phase_leaderboards_refresh(
         )
         if len(versions) == len(pairs) and min(versions) >= version:
             return []
-    # Every ranking first, so pages show the new field at once; the intervals and the pairwise
-    # comparisons (tie marks) follow.
     snapshots = [snapshot_compute(board, split) for board, split in pairs]
-    # The similarity of the field reads the primary board's snapshot: ask for it once that is
-    # stored, so it never compares an older field.
+    # The similarity of the field reads the primary board's snapshot, and the analyses (rank
+    # intervals, paired tests) the snapshots themselves: both are asked for on the field queue
+    # once they are stored, so neither works on an older field and no scoring waits for them.
     if snapshots:
         similarity_enqueue(phase)
-    # One parse of the ground truth for every board and split, not one each.
-    truth = phase_truth(phase) if phase.ground_truth and len(pairs) > 0 else None
-    for board, split in pairs:
-        snapshot_robustness(board, split, truth)
-        snapshot_significance(board, split, truth)
+        analyses_enqueue(phase)
     return snapshots
 
 

@@ -20,6 +20,7 @@ from cheetah.transient import TRANSIENT_ERRORS
 from competitions.models import Phase
 from competitions.notices import phase_changes_announce
 from competitions.worker import dispatch, evaluation
+from competitions.worker.analyses import phase_snapshots_analyse, stale_analyses_resend
 from competitions.worker.housekeeping import bundle_stashes_purge
 from competitions.worker.reports import reports_sweep
 from competitions.worker.similarity import phase_similarity_compute, similarity_fresh_since
@@ -66,6 +67,7 @@ def score_submission(submission_id: int) -> None:
 def sweep_stuck_submissions() -> dict[str, int]:
     counts = evaluation.submissions_sweep()
     counts["leaderboards"] = stale_phases_refresh()
+    counts["analyses"] = stale_analyses_resend()
     counts |= reports_sweep()
     if any(counts.values()):
         logger.warning("Sweeper: %s", counts)
@@ -112,6 +114,16 @@ def refresh_phase_leaderboards(phase_id: int, version: int | None = None) -> int
     if phase is None:
         return 0
     return len(phase_leaderboards_refresh(phase, version=version))
+
+
+@shared_task(name=dispatch.ANALYSE_SNAPSHOTS, **LONG_TASK_OPTIONS, max_retries=3)
+def analyse_leaderboard_snapshots(phase_id: int) -> int:
+    """Compute the rank intervals and paired tests of the phase's snapshots not yet analysed
+    (field queue); a snapshot is analysed once, so running it twice changes nothing."""
+    phase = Phase.objects.select_related("challenge").filter(pk=phase_id).first()
+    if phase is None:
+        return 0
+    return len(phase_snapshots_analyse(phase))
 
 
 def _time(iso: str) -> datetime:

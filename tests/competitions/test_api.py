@@ -12,8 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from competitions.models import Phase, Submission
-from competitions.worker.snapshots import phase_leaderboards_refresh
-from tests.conftest import score_now, upload
+from tests.conftest import rank_and_analyse, score_now, upload
 from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +123,7 @@ def test_the_schema_and_its_docs_page_are_served_without_a_cdn(client, open_phas
 
 
 def test_anonymous_readers_see_public_challenges_with_their_leaderboards(api, open_phase):
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     challenges = api.get(reverse("api:challenges")).json()
     (item,) = [c for c in challenges if c["slug"] == open_phase.challenge.slug]
     assert item["phases"][0]["leaderboards"] == ["main"]

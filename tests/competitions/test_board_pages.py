@@ -28,7 +28,9 @@ from competitions import services
 from competitions.board_cache import board_cache_version
 from competitions.models import Challenge, Phase
 from competitions.worker.snapshots import phase_leaderboards_refresh
+from competitions.worker.tasks import analyse_leaderboard_snapshots
 from tests.competitions.builders import make_board, make_scored, make_teams
+from tests.conftest import rank_and_analyse
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +76,7 @@ def _rows(page: str) -> list[str]:
 def test_the_page_is_read_from_the_cache_the_second_time(backend, client, open_phase):
     (a,) = make_teams(open_phase, 1)
     make_scored(open_phase, a, auroc=0.8125)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     first = _page(client, open_phase)
     assert "0.812" in first
     assert any(key.startswith("board-page:") for key in _cached_keys(backend))
@@ -91,20 +93,60 @@ def _cached_keys(backend) -> list[str]:
 def test_a_new_snapshot_changes_the_page(backend, client, open_phase):
     a, b = make_teams(open_phase, 2)
     make_scored(open_phase, a, auroc=0.8125)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     assert b.team.name not in _page(client, open_phase)
     make_scored(open_phase, b, auroc=0.9375)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     page = _page(client, open_phase)
     assert b.team.name in page and "0.938" in page
     assert page.index(b.team.name) < page.index(a.team.name)
+
+
+PENDING_NOTE = "Rank intervals and tie marks are being computed"
+INTERVAL_TITLE = "95% interval of the rank over bootstrap resamples of the cases"
+RANK_LEGEND = "under a rank: its 95% interval"
+
+
+def test_the_page_says_being_computed_until_the_analyses_land_then_shows_them(
+    backend, client, field
+):
+    """The analyses change the snapshot's row in place (same id, same ranking time): the key
+    holds their state, so the page drawn while they were pending is not served after."""
+    phase, _scores = field
+    phase_leaderboards_refresh(phase)  # the scoring queue's new ranking; the field's is to come
+    pending = _page(client, phase)
+    assert PENDING_NOTE in pending
+    assert INTERVAL_TITLE not in pending and RANK_LEGEND not in pending
+    assert _page(client, phase) == pending  # from the cache
+    assert analyse_leaderboard_snapshots(phase.pk) == 2
+    done = _page(client, phase)
+    assert PENDING_NOTE not in done
+    assert done.count(INTERVAL_TITLE) == 3 and RANK_LEGEND in done  # one interval per team
+    assert "statistically tied: not significantly different on auroc" in done
+    results = client.get(reverse("competitions:results", args=[phase.challenge.slug,
+                                                               phase.slug])).content.decode()
+    assert 'class="chart blob-plot"' in results and "being computed" not in results
+
+
+def test_hidden_scores_hide_the_analyses_as_they_hide_the_ranking(backend, client, field):
+    phase, _scores = field
+    Phase.objects.filter(pk=phase.pk).update(score_visibility="on_publish")
+    phase_leaderboards_refresh(phase)
+    assert PENDING_NOTE not in _page(client, phase)  # nothing is shown, not even the wait
+    analyse_leaderboard_snapshots(phase.pk)
+    page = _page(client, phase)
+    assert INTERVAL_TITLE not in page and RANK_LEGEND not in page and "≈" not in page
+    organiser = UserFactory()
+    phase.challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    assert _page(client, phase).count(INTERVAL_TITLE) == 3
 
 
 def test_publishing_the_scores_changes_the_page(backend, client, open_phase):
     (a,) = make_teams(open_phase, 1)
     make_scored(open_phase, a, auroc=0.8125)
     Phase.objects.filter(pk=open_phase.pk).update(score_visibility="on_publish")
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     assert "0.812" not in _page(client, open_phase)
     services.phase_scores_publish(phases=Phase.objects.filter(pk=open_phase.pk))
     assert "0.812" in _page(client, open_phase)
@@ -115,7 +157,7 @@ def test_the_end_of_the_phase_changes_the_page(backend, client, open_phase):
     (a,) = make_teams(open_phase, 1)
     make_scored(open_phase, a, auroc=0.8125)
     Phase.objects.filter(pk=open_phase.pk).update(score_visibility="after_end")
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     assert "0.812" not in _page(client, open_phase)
     Phase.objects.filter(pk=open_phase.pk).update(end=timezone.now() - timedelta(seconds=1))
     assert "0.812" in _page(client, open_phase, split="public")
@@ -124,7 +166,7 @@ def test_the_end_of_the_phase_changes_the_page(backend, client, open_phase):
 def test_course_mode_changes_the_page(backend, client, open_phase):
     (a,) = make_teams(open_phase, 1)
     make_scored(open_phase, a, auroc=0.8125)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     assert a.team.name in _page(client, open_phase)
     Challenge.objects.filter(pk=open_phase.challenge_id).update(course_mode=True)
     page = _page(client, open_phase)
@@ -136,7 +178,7 @@ def test_a_team_turning_anonymous_leaves_no_cached_page_with_its_name(
 ):
     (a,) = make_teams(open_phase, 1)
     make_scored(open_phase, a, auroc=0.8125)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     assert a.team.name in _page(client, open_phase)
     with django_capture_on_commit_callbacks(execute=True):
         services.team_set_anonymous(team=a.team, anonymous=True)
@@ -165,7 +207,7 @@ def test_any_setting_of_the_phase_or_challenge_changes_the_version(open_phase):
 def test_every_row_is_on_one_page_and_the_downloads_keep_them_all(backend, client, open_phase):
     teams = make_teams(open_phase, 5)
     submissions = [make_scored(open_phase, t, auroc=0.5 + n / 10) for n, t in enumerate(teams)]
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     first = _page(client, open_phase)
     # Plain links: no script needed to reach the other pages.
     assert re.findall(r'href="\?board=[^"]*page=(\d)"', first)[:2] == ["2", "3"]
@@ -194,7 +236,7 @@ def test_an_organisers_page_never_reaches_a_participant_or_a_visitor(
     make_board(open_phase, "primary", [("auroc", True), ("sensitivity@sex=other", False)],
                is_primary=False)
     Phase.objects.filter(pk=open_phase.pk).update(score_visibility="on_publish")
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     organiser = UserFactory()
     open_phase.challenge.organisers.add(organiser)
     client.force_login(organiser)
@@ -219,7 +261,7 @@ def test_one_teams_page_never_reaches_another_team(backend, client, open_phase):
     entry_a = make_scored(open_phase, a, auroc=0.9)
     entry_b = make_scored(open_phase, b, auroc=0.8)
     services.team_set_anonymous(team=a.team, anonymous=True)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     client.force_login(a.user)
     page_a = _page(client, open_phase)
     assert a.team.name in page_a
@@ -238,7 +280,7 @@ def test_the_live_refresh_fragment_is_the_cached_table_of_the_same_page(
 ):
     (a,) = make_teams(open_phase, 1)
     make_scored(open_phase, a, auroc=0.8125)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     page = _page(client, open_phase)
     fragment = _page(client, open_phase, fragment=1)
     assert fragment.strip().startswith('<div class="table-frame"')

@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 
 from competitions.models import Phase
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from scoring.registry import metrics_for
 from tests.competitions.builders import admin_form_data, make_board, make_scored
+from tests.conftest import rank_and_analyse
 from tests.factories import ChallengeFactory, ParticipantFactory, PhaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_a_column_chosen_from_the_selects_is_stored_as_its_id_and_shows_its_valu
     participant = ParticipantFactory(team__challenge=mine.phase.challenge)
     make_scored(mine.phase, participant, auroc=0.8,
                 groups={"female": {"sensitivity": 0.625}, "male": {"sensitivity": 0.5}})
-    phase_leaderboards_refresh(mine.phase)
+    rank_and_analyse(mine.phase)
     board_page = client.get(
         reverse("competitions:leaderboard",
                 args=[mine.phase.challenge.slug, mine.phase.slug]),

@@ -15,8 +15,8 @@ from django.utils import timezone
 from sklearn.metrics import roc_auc_score
 
 from competitions.models import GradeRule, Participant, Phase, RosterEntry
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from notifications.models import AddressEmail, Kind, Notice
+from tests.conftest import rank_and_analyse
 from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -207,7 +207,7 @@ def test_grades_come_from_the_private_split_once_the_phase_has_ended(client, fie
     Phase.objects.filter(pk=phase.pk).update(start=timezone.now() - timedelta(days=3),
                                              end=timezone.now() - timedelta(days=1))
     phase.refresh_from_db()
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     url = reverse("competitions:course-gradebook", args=[phase.challenge.slug, phase.slug])
     response = client.get(url + "?layout=detail")
     assert "provisional" not in response["Content-Disposition"]

@@ -16,11 +16,10 @@ from django.urls import reverse
 from competitions import services
 from competitions.models import Leaderboard
 from competitions.selectors import leaderboard_table
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from scoring.io import TASKS
 from scoring.registry import metrics_for
 from tests.competitions.builders import make_board
-from tests.conftest import predictions_csv, score_now, upload
+from tests.conftest import predictions_csv, rank_and_analyse, score_now, upload
 from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,14 +144,14 @@ def test_pages_with_decision_metrics_show_the_threshold_the_scores_were_decided_
         submission_page)
     # A board of scores alone has nothing the threshold moves: no sentence.
     scores_only = make_board(phase, "mean_rank", [("auroc", True), ("brier", True)])
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     assert "Decisions at score" not in _page(client, "leaderboard", phase, scores_only)
 
 
 def test_a_mean_rank_board_calls_its_score_the_mean_rank(client, scored_phase):
     phase, _board, _submissions, _calibrated = scored_phase
     board = make_board(phase, "mean_rank", [("auroc", True), ("brier", True)])
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     page = _page(client, "leaderboard", phase, board)
     assert '<th scope="col" data-sort="number">Mean rank</th>' in page
     assert ">Score</th>" not in page
@@ -195,5 +194,5 @@ def test_an_ece_outside_its_own_interval_is_marked_and_explained(client, scored_
     assert calibrated_row.count('class="interval-mark"') == 1
     # A board without ECE has no such note.
     scores_only = make_board(phase, "median_rank", [("auroc", True), ("brier", True)])
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     assert "(marked †)" not in _page(client, "leaderboard", phase, scores_only)

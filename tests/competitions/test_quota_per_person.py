@@ -10,9 +10,8 @@ from rest_framework.test import APIClient
 from competitions import services
 from competitions.models import Participant, Phase, Submission
 from competitions.quota import remaining
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.competitions.builders import make_scored
-from tests.conftest import upload
+from tests.conftest import rank_and_analyse, upload
 from tests.factories import ParticipantFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +87,7 @@ def test_a_team_everyone_left_is_no_longer_an_entry_on_the_leaderboard(open_phas
     make_scored(open_phase, rival, auroc=0.8)
     ghost = participant.team
     services.team_join(team=rival.team, user=participant.user, accept_rules=True)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     rows = open_phase.leaderboards.get(is_primary=True).snapshots.get(split="public").rows
     assert [row["team"] for row in rows] == [rival.team_id]
     assert Submission.objects.filter(team=ghost).exists()  # kept for the organisers

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from competitions.report.bias import BIAS_ITEMS
 from competitions.report.build import report_html, report_pdf
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.competitions.builders import make_board, make_scored, make_teams
+from tests.conftest import rank_and_analyse
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def scored_phase(open_phase):
     _scored(open_phase, c, auroc=0.7, sensitivity=0.6)
     open_phase.leaderboards.update(is_primary=False)
     make_board(open_phase, "primary", [("sensitivity", True)], is_primary=True)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     return open_phase, a
 
 
@@ -54,7 +54,7 @@ def scored_phase(open_phase):
 def demo_field(field):
     """Three real scored submissions on the demo data, with snapshots."""
     phase, _scores = field
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     return phase
 
 

@@ -7,8 +7,8 @@ from django.urls import reverse
 from scipy.stats import kendalltau, rankdata
 
 from competitions.selectors import results_view
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.competitions.builders import make_board, make_scored, make_teams
+from tests.conftest import rank_and_analyse
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def test_what_if_names_each_columns_winner_and_tau_matches_scipy(open_phase):
     make_scored(open_phase, b, auroc=0.8, sensitivity=0.7)
     make_scored(open_phase, c, auroc=0.7, sensitivity=0.7)
     board = make_board(open_phase, "mean_rank", [("auroc", True), ("sensitivity", True)])
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     view = results_view(board, split="public", user=a.user)
     assert [(w["column"], w["winners"]) for w in view["what_if"]] == [
         ("auroc", [a.team.name]), ("sensitivity", [b.team.name, c.team.name]),
@@ -37,7 +37,7 @@ def test_the_subgroup_heatmap_hides_small_groups_from_participants(client, open_
                     "other": {"sensitivity": 0.99}},
             small=("other",))
     board = make_board(open_phase, "primary", [("sensitivity", True)])
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     client.force_login(a.user)
     url = reverse("competitions:results", args=[open_phase.challenge.slug, open_phase.slug])
     page = client.get(url, {"board": board.slug, "metric": "sensitivity"}).content.decode()

@@ -13,8 +13,8 @@ from competitions.boards import leaderboard_validate
 from competitions.models import Leaderboard, LeaderboardColumn, LeaderboardSnapshot
 from competitions.selectors import leaderboard_table
 from competitions.services import phase_default_leaderboard
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from scoring.io import read_truth
+from tests.conftest import rank_and_analyse
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_rank_then_aggregate_ranks_by_mean_per_case_rank_of_the_brier_loss(field
                                        ranking="rank_then_aggregate", robustness_resamples=0)
     LeaderboardColumn.objects.create(leaderboard=board, column_id="brier", ranked=True)
     leaderboard_validate(board, ["brier"], ["brier"])
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     table = leaderboard_table(board, split="public", user=UserFactory())
     truth = read_truth(phase.ground_truth.open("rb"), task="binary")
     public = truth.split == "public"

@@ -10,8 +10,8 @@ from scipy.stats import kendalltau, rankdata
 
 from competitions.models import LeaderboardSnapshot
 from competitions.selectors import leaderboards, results_view
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from tests.competitions.builders import make_board, make_scored, make_teams
+from tests.conftest import rank_and_analyse
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def _three_teams(phase):
 def test_the_panel_names_each_variants_winner_and_tau_against_the_official_ranking(open_phase):
     a, b, c = _three_teams(open_phase)
     board = make_board(open_phase, "mean_rank", [("auroc", True), ("sensitivity", True)])
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     view = results_view(board, split="public", user=a.user)
     panel = view["panel"]
     # Mean ranks a 2, b 1.5, c 2: b wins officially.
@@ -58,7 +58,7 @@ def test_the_panel_names_each_variants_winner_and_tau_against_the_official_ranki
 def test_the_results_page_draws_the_panels_table_and_chart(client, open_phase):
     a, _b, _c = _three_teams(open_phase)
     board = make_board(open_phase, "mean_rank", [("auroc", True), ("sensitivity", True)])
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     client.force_login(a.user)
     url = reverse("competitions:results", args=[open_phase.challenge.slug, open_phase.slug])
     page = client.get(url, {"board": board.slug}).content.decode()
@@ -70,7 +70,7 @@ def test_the_results_page_draws_the_panels_table_and_chart(client, open_phase):
 def test_participants_see_no_tau_the_release_step_withholds(client, open_phase, monkeypatch):
     a, _b, _c = _three_teams(open_phase)
     board = make_board(open_phase, "mean_rank", [("auroc", True), ("sensitivity", True)])
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     original = leaderboards.release_cell
 
     def withhold_panel(cell, *, viewer):
@@ -88,7 +88,7 @@ def test_participants_see_no_tau_the_release_step_withholds(client, open_phase, 
 def test_a_per_case_column_gets_the_median_and_rank_then_aggregate_variants(field, demo_data):
     phase, scores = field
     board = make_board(phase, "mean_rank", [("brier", True), ("auroc", True)])
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     snapshot = LeaderboardSnapshot.objects.get(leaderboard=board, split="public")
     teams = {str(row["team"]): row for row in snapshot.rows}
     names = {key: phase.challenge.teams.get(pk=int(key)).name for key in teams}

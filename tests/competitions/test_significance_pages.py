@@ -20,10 +20,9 @@ from competitions import services
 from competitions.models import LeaderboardColumn, LeaderboardSnapshot, Phase, Submission
 from competitions.services import phase_default_leaderboard
 from competitions.worker import significance
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from scoring.compare import compare_entries
 from scoring.io import read_predictions, read_truth
-from tests.conftest import predictions_csv, score_now, upload
+from tests.conftest import predictions_csv, rank_and_analyse, score_now, upload
 from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +67,7 @@ def _ranked_on(phase: Phase, column_id: str) -> tuple[LeaderboardSnapshot, list[
     board = phase_default_leaderboard(phase)
     board.columns.all().delete()
     LeaderboardColumn.objects.create(leaderboard=board, column_id=column_id, ranked=True)
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     snapshot = LeaderboardSnapshot.objects.get(leaderboard=board, split="public")
     return snapshot, [row["submission"] for row in snapshot.rows]
 
@@ -212,7 +211,7 @@ def test_a_large_field_marks_ties_from_the_adjacent_pairs_and_maps_the_first_ent
 ):
     monkeypatch.setattr(significance, "MAX_ALL_PAIRS", 2)
     monkeypatch.setattr(significance, "MAP_ENTRIES", window)
-    phase_leaderboards_refresh(contest)
+    rank_and_analyse(contest)
     snapshot = LeaderboardSnapshot.objects.get(leaderboard__phase=contest, split="public")
     ids = [row["submission"] for row in snapshot.rows]
     stored = snapshot.summary["significance"]
@@ -261,7 +260,7 @@ def test_only_the_maps_pairs_and_the_neighbours_are_stored_with_the_whole_family
     contest, monkeypatch
 ):
     monkeypatch.setattr(significance, "MAP_ENTRIES", 2)
-    phase_leaderboards_refresh(contest)
+    rank_and_analyse(contest)
     snapshot = LeaderboardSnapshot.objects.get(leaderboard__phase=contest, split="public")
     ids = [row["submission"] for row in snapshot.rows]
     stored = snapshot.summary["significance"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import runpy
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,14 +21,16 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from cheetah.celery import field_queue
 from competitions import services
-from competitions.models import Submission
+from competitions.models import LeaderboardSnapshot, Submission
 from competitions.worker import evaluation
 from competitions.worker.snapshots import (
     phase_leaderboards_refresh,
     stale_leaderboard_phases,
     stale_phases_refresh,
 )
+from competitions.worker.tasks import sweep_stuck_submissions
 from tests.competitions.builders import make_scored
 from tests.conftest import upload
 from tests.e2e.conftest import (
@@ -215,3 +218,30 @@ def test_a_teams_pick_succeeds_while_redis_is_down_and_the_sweeper_asks_again_fo
 
         assert stale_phases_refresh() == 1
         assert private_redis.queued(app.conf.task_default_queue) == 1
+
+
+def test_analyses_lost_while_redis_is_down_are_sent_again_by_the_sweeper_and_computed(
+    open_phase, participant, private_redis, private_workers
+):
+    """The scoring queue ranks the phase while the broker is down: the ranking is stored, its
+    analyses' request is lost and the snapshots stay pending. Once Redis is back, the
+    sweeper's run asks again, once, and a field worker computes them."""
+    make_scored(open_phase, participant, auroc=0.8)
+    private_redis.stop()
+    with broker(private_redis.url):
+        phase_leaderboards_refresh(open_phase)  # its requests are lost (logged)
+    snapshots = LeaderboardSnapshot.objects.filter(leaderboard__phase=open_phase)
+    assert set(snapshots.values_list("analysis", flat=True)) == {"pending"}
+
+    private_redis.start()
+    field = field_queue(private_workers.queue)
+    with broker(private_redis.url), override_settings(STUCK_AFTER=timedelta(0)):
+        counts = sweep_stuck_submissions()
+        assert counts["analyses"] == 1
+        assert private_redis.queued(field) == 1
+    private_workers.start(queues=(field,), CELERY_BROKER_URL=private_redis.url)
+    wait_for(lambda: set(snapshots.values_list("analysis", flat=True)) == {"done"},
+             timeout=120, what="the field worker to analyse the snapshots")
+    # One entry: no intervals, and the page says why instead of "being computed".
+    assert snapshots.get(split="public").robustness_note == (
+        "Rank intervals need at least two entries.")

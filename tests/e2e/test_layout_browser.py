@@ -16,11 +16,11 @@ from playwright.sync_api import Page
 from competitions import services as competition_services
 from competitions.management.commands.seed_demo import CHALLENGE_SLUG, DEMO_PASSWORD
 from competitions.models import Phase, Submission
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from surveys import services as survey_services
 from surveys.demo import STUDY_SLUG
 from surveys.models import ConsentItem, Study
 from tests.competitions.builders import make_board, make_scored, make_teams
+from tests.conftest import rank_and_analyse
 from tests.e2e.conftest import COLLECT_VIOLATIONS, wait_for, worker_wait_idle
 from tests.factories import UserFactory
 
@@ -223,7 +223,7 @@ def wide_board(open_phase):
         ("auroc@worst(sex)", False),
     ]
     board = make_board(open_phase, "mean_rank", columns, robustness_resamples=0)
-    phase_leaderboards_refresh(open_phase)
+    rank_and_analyse(open_phase)
     return board
 
 

