@@ -64,7 +64,8 @@ def test_the_demo_funnel_and_retention_match_a_hand_count(demo):
     }
     result = study_participation(demo, threshold=1, variable="pre_gender")
     funnel = result.funnel
-    assert (funnel.joined, funnel.consented) == (5, 4)
+    # Joined: the five demo participants and the organiser, who entered the baseline team.
+    assert (funnel.joined, funnel.consented) == (6, 4)
     assert funnel.arms == tuple(demo.arms.order_by("slug").values_list("name", flat=True))
     for arm in funnel.arms:
         mine = [u for u in CONSENTING if arm_of[u] == arm]
@@ -105,7 +106,8 @@ def test_the_export_holds_funnel_and_retention_with_small_cells_withheld(demo):
     assert {f"{demo.slug}/funnel.csv", f"{demo.slug}/retention.csv"} <= names
     funnel = pd.read_csv(archive.open(f"{demo.slug}/funnel.csv"))
     totals = funnel[funnel["arm"] == "all"].set_index("stage")["count"]
-    assert totals["joined"] == 5 and pd.isna(totals["consented"])  # 4 < 5: withheld
+    # 6 joined (the organiser's baseline team among them); 4 < 5 consented: withheld.
+    assert totals["joined"] == 6 and pd.isna(totals["consented"])
     arms = funnel[funnel["arm"] != "all"]
     assert (arms["count"].isna() | (arms["count"] == 0)).all()  # no arm reaches 5 here
     assert arms["share"].isna().all()
