@@ -61,6 +61,7 @@ def setup_field(entries: int, seed: int):
     from competitions.demo_data import load_demo_data
     from competitions.models import Challenge, Participant, Submission, Team
     from competitions.worker import evaluation
+    from competitions.worker.analyses import phase_snapshots_analyse
     from competitions.worker.similarity import phase_similarity_compute
     from competitions.worker.snapshots import phase_leaderboards_refresh
 
@@ -96,8 +97,11 @@ def setup_field(entries: int, seed: int):
     print(f"  scoring {entries} submissions ({len(risk):,} cases, "
           f"{phase.bootstrap_resamples} resamples each): {time.perf_counter() - start:.1f} s",
           flush=True)
-    timed("ranking, robustness and significance (every board, both splits)",
-          lambda: phase_leaderboards_refresh(phase))
+    timed("ranking (every board, both splits)", lambda: phase_leaderboards_refresh(phase))
+    # The rank intervals and the paired tests are the field queue's work since they left the
+    # scoring path (competitions.worker.analyses): run here as the field worker would.
+    timed("robustness and significance (the field queue's analyses)",
+          lambda: phase_snapshots_analyse(phase))
     timed("similarity and ensembles (full)", lambda: phase_similarity_compute(phase=phase,
                                                                               full=True))
     return phase, organiser
