@@ -16,6 +16,8 @@ import yaml
 from django.conf import settings
 from django.db import connection
 
+from tests.e2e.hosts import required
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -84,8 +86,8 @@ def test_with_database_pool_set_connections_come_from_psycopgs_pool_and_outlive_
     pooled = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
     if os.environ.get("CHEETAH_REQUIRE_SERVICES") == "1":
         assert os.environ.get("DATABASE_POOL") == "1", "CI runs the suite through the pool"
-    if connection.vendor != "postgresql" or not pooled:
-        pytest.skip("DATABASE_POOL is not set (or the database is SQLite)")
+    required(connection.vendor == "postgresql" and bool(pooled),
+             "DATABASE_POOL is not set (or the database is SQLite)")
     assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
     connection.ensure_connection()
     assert connection.pool is not None

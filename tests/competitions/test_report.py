@@ -16,6 +16,7 @@ from competitions.report.bias import BIAS_ITEMS
 from competitions.report.build import report_html, report_pdf
 from tests.competitions.builders import make_board, make_scored, make_teams
 from tests.conftest import rank_and_analyse
+from tests.e2e.hosts import required
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,8 +89,7 @@ def test_the_report_renders_to_a_pdf_whose_pages_are_not_blank(demo_field, boss,
     phase = demo_field
     pdf = report_pdf(report_html(phase, boss))
     assert pdf.startswith(b"%PDF")
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    required(shutil.which("pdftoppm") is not None, "pdftoppm (poppler-utils) is not installed")
     (tmp_path / "report.pdf").write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(tmp_path / "report.pdf"),
                     str(tmp_path / "page")], check=True)
