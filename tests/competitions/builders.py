@@ -140,3 +140,12 @@ def admin_form_data(response, **overrides) -> dict:
                 data[bound.html_name] = value
     data.update(overrides)
     return {name: value for name, value in data.items() if value is not None}
+
+
+def make_scored_on_both_splits(phase, participant, **values) -> Submission:
+    """A scored submission with the same results on both splits: the report shows the last
+    split its audience may see (the private one for organisers and, after the end, everyone)."""
+    submission = make_scored(phase, participant, **values)
+    submission.result["private"] = submission.result["public"]
+    submission.save(update_fields=["result"])
+    return submission

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from competitions.report.bias import BIAS_ITEMS
 from competitions.report.build import report_html, report_pdf
-from tests.competitions.builders import make_board, make_scored, make_teams
+from tests.competitions.builders import make_board, make_scored_on_both_splits, make_teams
 from tests.conftest import rank_and_analyse
 from tests.e2e.hosts import required
 from tests.factories import UserFactory
@@ -29,22 +29,14 @@ def boss(open_phase):
     return user
 
 
-def _scored(phase, participant, **values) -> None:
-    """Scored with the same results on both splits: after the end the public report shows the
-    private split, which must hold the values the withholding test looks for."""
-    submission = make_scored(phase, participant, **values)
-    submission.result["private"] = submission.result["public"]
-    submission.save(update_fields=["result"])
-
-
 @pytest.fixture
 def scored_phase(open_phase):
     a, b, c = make_teams(open_phase, 3)
-    _scored(open_phase, a, auroc=0.9, sensitivity=0.5,
+    make_scored_on_both_splits(open_phase, a, auroc=0.9, sensitivity=0.5,
             groups={"female": {"sensitivity": 0.55}, "male": {"sensitivity": 0.7},
                     "other": {"sensitivity": 0.987654}}, small=("other",))
-    _scored(open_phase, b, auroc=0.8, sensitivity=0.7)
-    _scored(open_phase, c, auroc=0.7, sensitivity=0.6)
+    make_scored_on_both_splits(open_phase, b, auroc=0.8, sensitivity=0.7)
+    make_scored_on_both_splits(open_phase, c, auroc=0.7, sensitivity=0.6)
     open_phase.leaderboards.update(is_primary=False)
     make_board(open_phase, "primary", [("sensitivity", True)], is_primary=True)
     rank_and_analyse(open_phase)

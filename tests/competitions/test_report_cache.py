@@ -21,7 +21,7 @@ from competitions.report.build import _first_entries
 from competitions.report.tasks import build_phase_report
 from competitions.worker.reports import reports_sweep
 from competitions.worker.snapshots import phase_leaderboards_refresh
-from tests.competitions.builders import make_board, make_scored, make_teams
+from tests.competitions.builders import make_board, make_scored_on_both_splits, make_teams
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,22 +34,14 @@ def boss(open_phase):
     return user
 
 
-def _scored(phase, participant, **values) -> None:
-    """A scored submission with the same results on both splits (the report shows the last
-    split its audience may see: the private one for organisers and, after the end, everyone)."""
-    submission = make_scored(phase, participant, **values)
-    submission.result["private"] = submission.result["public"]
-    submission.save(update_fields=["result"])
-
-
 @pytest.fixture
 def scored_phase(open_phase):
     a, b, c = make_teams(open_phase, 3)
-    _scored(open_phase, a, auroc=0.9, sensitivity=0.5,
+    make_scored_on_both_splits(open_phase, a, auroc=0.9, sensitivity=0.5,
             groups={"female": {"sensitivity": 0.55}, "male": {"sensitivity": 0.7},
                     "other": {"sensitivity": 0.987654}}, small=("other",))
-    _scored(open_phase, b, auroc=0.8, sensitivity=0.712345)
-    _scored(open_phase, c, auroc=0.7, sensitivity=0.6)
+    make_scored_on_both_splits(open_phase, b, auroc=0.8, sensitivity=0.712345)
+    make_scored_on_both_splits(open_phase, c, auroc=0.7, sensitivity=0.6)
     # The report shows the primary board: one ranked on sensitivity, whose subgroups the
     # report's table of subgroups then shows.
     open_phase.leaderboards.update(is_primary=False)
@@ -134,7 +126,7 @@ def test_a_new_snapshot_makes_the_stored_report_stale(client, scored_phase, boss
     old = PhaseReport.objects.get()
     old_files = [old.html.name, old.pdf.name, old.tables.name]
     team = make_teams(phase, 1)[0]
-    _scored(phase, team, auroc=0.95, sensitivity=0.9)
+    make_scored_on_both_splits(phase, team, auroc=0.95, sensitivity=0.9)
     phase_leaderboards_refresh(phase)
     assert client.get(_status_url(phase)).json()["status"] == "missing"
     with django_capture_on_commit_callbacks(execute=True):
