@@ -98,28 +98,44 @@ def _gap(values: Mapping[str, float]) -> float | None:
 
 def metric_comparison(
     entry: Mapping[str, float], reference: Mapping[str, float], *, higher_is_better: bool,
-    margin: float, floor: float | None,
+    margin: float, floor: float | None, decimals: int | None = None,
 ) -> dict:
-    """One metric of one entry against the reference (the module's definitions)."""
+    """One metric of one entry against the reference (the module's definitions).
+
+    ``decimals``: the values are given rounded to that many decimals (as a platform releases
+    them), and the comparisons are made on that grid, in whole units of its last digit, so
+    that float noise (0.890 − 0.700 against 0.2 − 0.01) never decides a flag."""
     shared = sorted(set(entry) & set(reference))
     v = {g: entry[g] for g in shared}
     r = {g: reference[g] for g in shared}
     sign = 1.0 if higher_is_better else -1.0
+    unit = 1.0 if decimals is None else 10.0 ** decimals
+
+    def scaled(x: float) -> float:
+        return x if decimals is None else round(x * unit, 6)
+
+    sv = {g: scaled(x) for g, x in v.items()}
+    sr = {g: scaled(x) for g, x in r.items()}
+    step = scaled(margin)
     levelled = None
-    if _gap(v) is not None and _gap(r) is not None:
-        best_v, best_r = max(sign * x for x in v.values()), max(sign * x for x in r.values())
-        worst_v, worst_r = min(sign * x for x in v.values()), min(sign * x for x in r.values())
-        levelled = (_gap(v) < _gap(r) - margin and best_v < best_r - margin
-                    and worst_v <= worst_r + margin)
+    if _gap(sv) is not None and _gap(sr) is not None:
+        best_v, best_r = max(sign * x for x in sv.values()), max(sign * x for x in sr.values())
+        worst_v, worst_r = min(sign * x for x in sv.values()), min(sign * x for x in sr.values())
+        levelled = (_gap(sv) < _gap(sr) - step and best_v < best_r - step
+                    and worst_v <= worst_r + step)
     meets = None
     if floor is not None and entry:
-        meets = all(sign * value >= sign * floor for value in entry.values())
+        meets = all(sign * scaled(value) >= sign * scaled(floor) for value in entry.values())
+
+    def shown(x: float | None) -> float | None:
+        return x if decimals is None or x is None else round(x, decimals)
+
     return {
         "groups": dict(sorted(entry.items())),
-        "gap": _gap(entry),
+        "gap": shown(_gap(entry)),
         "reference_groups": r,
-        "reference_gap": _gap(r),
-        "change": {g: v[g] - r[g] for g in shared},
+        "reference_gap": shown(_gap(r)),
+        "change": {g: shown(v[g] - r[g]) for g in shared},
         "levelled_down": levelled,
         "meets_floor": meets,
     }

@@ -88,6 +88,14 @@ class LeaderboardEntrySerializer(serializers.Serializer):
     )
     energy_kwh = serializers.FloatField(allow_null=True, help_text="From the fact sheet.")
     co2e_kg = serializers.FloatField(allow_null=True)
+    levelling = serializers.JSONField(
+        allow_null=True,
+        help_text="Against the phase's reference entry and floors (null without either, or "
+        "while scores are hidden): meets_floors, levelled_down (true, false or null), "
+        "explanations, and per metric and attribute the shown groups, gap, worst group, the "
+        "reference's groups and gap, the change per group, levelled_down and meets_floor. "
+        "Decided on the released (rounded) values. See docs/metrics.md, Levelling down.",
+    )
 
 
 class LeaderboardTiesSerializer(serializers.Serializer):
@@ -124,6 +132,12 @@ class LeaderboardSerializer(serializers.Serializer):
     ranking_withheld = serializers.CharField(
         help_text="Why ranks and scores are withheld (the board ranks on a group too small to "
                   "show; entries then come in the order they were submitted); empty otherwise.",
+    )
+    levelling = serializers.JSONField(
+        allow_null=True,
+        help_text="The board's reference, floors (ceilings lists the lower-is-better metrics, "
+        "whose floor is a ceiling), margin, metrics and attributes; null without a reference "
+        "and floors.",
     )
 
 

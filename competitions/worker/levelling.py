@@ -9,6 +9,12 @@ one entry when it is looked at (``competitions.selectors.levelling``).
 
 Only the groups participants may see take part (not small, not hidden with a small one), for
 everyone, as in the fairness summaries: no flag can carry what a withheld group's value is.
+And the flags are decided on the values as released (rounded to the phase's
+``release_decimals``, ``competitions.release``), for everyone: a flag decided on the exact
+values would say on which side of a floor, or of the reference plus the margin, a value shown
+as 0.700 lies — one bit beyond the digits shown per flag, which an attacker steers by
+submitting near the floor. Decided on the shown digits, a flag is a function of what the page
+already shows.
 
 The reference is the phase's baseline submission (its stored result), or its uploaded file,
 scored here once with the phase's settings (``phase_evaluate``) and kept on the phase until the
@@ -52,16 +58,16 @@ class FieldLevelling:
 
 
 def released_group_values(result: SplitResult | None, attribute: str,
-                          metric: str) -> dict[str, float]:
+                          metric: str, decimals: int) -> dict[str, float]:
     """``metric`` on each group of ``attribute`` that participants may see and where it is
-    defined."""
+    defined, rounded as participants see it (``decimals``: the phase's release decimals)."""
     values: dict[str, float] = {}
     for group in result.groups if result else ():
         if group.attribute != attribute or group.small or group.suppressed:
             continue
         cell = group.metric(metric)
         if cell is not None and cell.value is not None and math.isfinite(cell.value):
-            values[group.group] = float(cell.value)
+            values[group.group] = round(float(cell.value), decimals)
     return values
 
 
@@ -79,13 +85,17 @@ def field_levelling(board: Leaderboard, split: str, counted: list[Counted],
     attributes = list(phase.truth_attributes or [])
     reference, note = _reference_result(phase, split)
     directions = {m: get_metric(m, task).higher_is_better for m in metrics}
-    base = {m: {a: released_group_values(reference, a, m) for a in attributes} for m in metrics}
+    decimals = phase.release_decimals
+    base = {m: {a: released_group_values(reference, a, m, decimals) for a in attributes}
+            for m in metrics}
     meets = []
     for item, row in zip(counted, rows, strict=True):
         flags = {
-            m: {a: metric_comparison(released_group_values(item.result, a, m), base[m][a],
+            m: {a: metric_comparison(released_group_values(item.result, a, m, decimals),
+                                     base[m][a],
                                      higher_is_better=directions[m],
-                                     margin=phase.levelling_margin, floor=floors.get(m))
+                                     margin=phase.levelling_margin, floor=floors.get(m),
+                                     decimals=decimals)
                 for a in attributes}
             for m in metrics
         }

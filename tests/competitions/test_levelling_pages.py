@@ -5,7 +5,9 @@ floor_then_primary rule on a real board; and what participants may (not) learn f
 
 from __future__ import annotations
 
+import csv
 import io
+import math
 
 import numpy as np
 import pytest
@@ -22,7 +24,7 @@ from scoring.io import read_truth
 from scoring.levelling import paired_change_intervals
 from tests.competitions.builders import make_board, make_scored, make_teams
 from tests.conftest import predictions_csv, score_now, upload
-from tests.factories import ParticipantFactory
+from tests.factories import ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +70,8 @@ def levelling_field(open_phase, demo_data):
         "Lifter": np.clip(base + 0.2, 0, 1),
     }
     oracle = {name: _public_sensitivity(demo_data, scores) for name, scores in entries.items()}
-    floor = min(min(groups.values()) for groups in oracle["Lifter"].values())
+    # At the Lifter's worst group, as released (3 decimals, rounded down so that it meets it).
+    floor = math.floor(1000 * min(min(g.values()) for g in oracle["Lifter"].values())) / 1000
     people, submissions = {}, {}
     for name, scores in entries.items():
         participant = ParticipantFactory(team__challenge=open_phase.challenge, team__name=name)
@@ -98,10 +101,11 @@ def test_flags_and_floors_follow_the_definitions_on_scikit_learn_values(levellin
     margin = field["phase"].levelling_margin
     for name, flags in rows.items():
         for attribute in ATTRIBUTES:
-            mine, ref = oracle[name][attribute], oracle["Baseline"][attribute]
+            # Flags are decided on the values as released: rounded to the phase's 3 decimals.
+            mine = {g: round(v, 3) for g, v in oracle[name][attribute].items()}
+            ref = {g: round(v, 3) for g, v in oracle["Baseline"][attribute].items()}
             got = flags["metrics"]["sensitivity"][attribute]
-            # Released to a participant: rounded to the phase's 3 decimals.
-            assert got["groups"] == {g: round(v, 3) for g, v in mine.items()}
+            assert got["groups"] == mine
             assert got["gap"] == round(max(mine.values()) - min(mine.values()), 3)
             expected = (max(mine.values()) - min(mine.values())
                         < max(ref.values()) - min(ref.values()) - margin
@@ -127,7 +131,7 @@ def test_floor_then_primary_ranks_the_entries_meeting_every_floor_first(levellin
     overall = {}
     for name, scores in field["scores"].items():
         groups = field["oracle"][name]
-        meets = all(v >= field["floor"] for by in groups.values() for v in by.values())
+        meets = all(round(v, 3) >= field["floor"] for by in groups.values() for v in by.values())
         overall[name] = (meets, _overall_sensitivity(scores))
     # By hand: those meeting every floor by sensitivity, then the others by sensitivity.
     expected = sorted(overall, key=lambda n: (not overall[n][0], -overall[n][1]))
@@ -210,6 +214,47 @@ def test_pages_show_flags_floors_and_paired_intervals(client, levelling_field, d
     assert "sensitivity by sex: worst group and gap" in report
 
 
+def test_downloads_and_the_api_carry_the_same_released_flags(client, levelling_field):
+    """The leaderboard's JSON and CSV downloads and the API give each entry the flags the page
+    shows — from the same released table — and the board's reference, floors and margin."""
+    field = levelling_field
+    phase, board = field["phase"], field["board"]
+    user = field["people"]["Underdiagnosed"].user
+    client.force_login(user)
+    args = [phase.challenge.slug, phase.slug]
+    table = leaderboard_table(board, split="public", user=user)
+    expected = {row["team"]: row["levelling"] for row in table["rows"]}
+    document = client.get(reverse("competitions:leaderboard-export", args=[*args, "json"]),
+                          {"board": board.slug}).json()
+    api = client.get(reverse("api:leaderboard", args=[*args, board.slug])).json()
+    assert api["entries"] == document["entries"]
+    assert document["levelling"] == {
+        "reference": "Organisers' baseline", "floors": {"sensitivity": field["floor"]},
+        "ceilings": [], "margin": phase.levelling_margin, "metrics": ["sensitivity"],
+        "attributes": sorted(ATTRIBUTES)}
+    for entry in document["entries"]:
+        flags = expected[entry["team"]]
+        got = entry["levelling"]
+        assert got["meets_floors"] is flags["meets_floors"]
+        assert got["levelled_down"] is flags["levelled_down"]
+        for attribute in ATTRIBUTES:
+            mine = got["metrics"]["sensitivity"][attribute]
+            oracle = {g: round(v, 3) for g, v in field["oracle"][entry["team"]][attribute].items()}
+            assert mine["groups"] == oracle  # released digits only
+            assert mine["meets_floor"] is all(v >= field["floor"] for v in oracle.values())
+    assert document["entries"][0]["levelling"]["meets_floors"] is True  # floor_then_primary
+    csv_text = client.get(reverse("competitions:leaderboard-export", args=[*args, "csv"]),
+                          {"board": board.slug}).content.decode()
+    lines = list(csv.DictReader(io.StringIO(csv_text)))
+    by_team = {line["team"]: line for line in lines}
+    assert by_team["Lifter"]["meets_floors"] == "1"
+    assert by_team["Underdiagnosed"]["meets_floors"] == "0"
+    assert by_team["Useless"]["levelled_down"] == "1"
+    assert "sensitivity by sex" in by_team["Useless"]["levelled_down_on"]
+    assert by_team["Baseline"]["levelled_down"] == "0"
+    assert by_team["Baseline"]["levelled_down_on"] == ""
+
+
 def test_a_hidden_score_phase_leaks_no_flag_nor_interval(client, levelling_field):
     """The attack: a participant of a phase whose scores are hidden reads every page and
     download for the levelling flags, the floor checks or a change interval."""
@@ -264,6 +309,57 @@ def test_flags_do_not_depend_on_a_withheld_groups_value(open_phase):
     # Only male is shown (other is small; female is hidden with it): no gap, no flag.
     assert sex["groups"] == {"male": 0.6} and sex["levelled_down"] is None
     assert sex["meets_floor"] is True
+
+
+def test_flags_carry_no_digit_beyond_the_released_values(open_phase):
+    """The attack: with the full quota, a participant submits entries whose group values sit
+    just below and just above a floor (0.6996 and 0.7004 are both shown as 0.700), or just
+    inside and outside the reference's gap minus the margin, and reads the flags. Decided on
+    the exact values, they would tell the two apart: one bit per flag beyond the digits shown,
+    steerable towards any threshold. Decided on the released values, they are equal, and equal
+    to what anyone computes from the page's own digits."""
+    teams = make_teams(open_phase, 5)
+    baseline = make_scored(open_phase, teams[0], auroc=0.8, sensitivity=0.8,
+                           groups={"male": {"sensitivity": 0.95},
+                                   "female": {"sensitivity": 0.75}})
+    entries = {  # (female, male); each shown as (0.700, 0.890)
+        "below": (0.6996, 0.8896), "above": (0.7004, 0.8904),
+        # The reference's gap is 0.2 and the margin 0.01: levelled down if the gap < 0.19
+        # (and the better-off worse, the worse-off not better: true for all four).
+        "gap-inside": (0.7004, 0.8898), "gap-outside": (0.6996, 0.8904),
+    }
+    for team, (female, male) in zip(teams[1:], entries.values(), strict=True):
+        make_scored(open_phase, team, auroc=0.7, sensitivity=0.7,
+                    groups={"male": {"sensitivity": male}, "female": {"sensitivity": female}})
+    open_phase.reference_submission = baseline
+    open_phase.floors = {"sensitivity": 0.7}
+    open_phase.truth_attributes = ["sex"]
+    open_phase.save()
+    board = make_board(open_phase, "floor_then_primary", [("sensitivity", True)])
+    phase_leaderboards_refresh(open_phase)
+    table = leaderboard_table(board, split="public", user=teams[1].user)
+    by_team = {row["team"]: row["levelling"] for row in table["rows"]}
+    shown = {name: by_team[team.team.name]["metrics"]["sensitivity"]["sex"]
+             for name, team in zip(entries, teams[1:], strict=True)}
+    for name in entries:
+        assert shown[name]["groups"] == {"female": 0.7, "male": 0.89}
+        # What the page's digits say: 0.700 meets a floor of 0.7.
+        assert shown[name]["meets_floor"] is True, name
+    assert shown["below"] == shown["above"]
+    assert by_team[teams[1].team.name]["meets_floors"] is by_team[teams[2].team.name][
+        "meets_floors"] is True
+    # Exact gaps 0.1894 and 0.1908 lie either side of 0.19; the shown gap is 0.190 for both,
+    # which is not below 0.19 (decided on the grid of the shown digits, not float noise).
+    assert shown["gap-inside"]["gap"] == shown["gap-outside"]["gap"] == 0.19
+    assert shown["gap-inside"]["levelled_down"] is shown["gap-outside"]["levelled_down"] is False
+    # The organisers see the same flags: one decision, on the digits everyone is shown.
+    organiser = UserFactory()
+    open_phase.challenge.organisers.add(organiser)
+    exact = leaderboard_table(board, split="public", user=organiser)
+    assert [row["levelling"]["meets_floors"] for row in exact["rows"]] == [
+        row["levelling"]["meets_floors"] for row in table["rows"]]
+    assert {row["team"]: row["levelling"]["levelled_down"] for row in exact["rows"]} == {
+        team: flags["levelled_down"] for team, flags in by_team.items()}
 
 
 def test_the_page_cache_changes_with_the_floors_and_the_reference(open_phase):

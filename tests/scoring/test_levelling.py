@@ -97,6 +97,25 @@ def test_a_lower_is_better_metric_mirrors_the_rules_and_its_floor_is_a_ceiling()
     assert lone["gap"] is None and lone["levelled_down"] is None and lone["meets_floor"] is None
 
 
+def test_released_values_are_compared_on_their_own_grid_not_on_float_noise():
+    """Gaps of 0.190 against a reference gap of 0.200 − a margin of 0.01 is a tie (not
+    levelled down), but in floats 0.69 − 0.5 = 0.18999999999999995 < 0.763 − 0.563 − 0.01 =
+    0.19000000000000003: on exact floats noise alone would raise the flag. With ``decimals``
+    the comparisons are made in units of the last shown digit: 190 against 190."""
+    reference = {"female": 0.563, "male": 0.763}
+    entry = {"female": 0.5, "male": 0.69}
+    kw = {"higher_is_better": True, "margin": 0.01, "floor": 0.29}
+    assert metric_comparison(entry, reference, **kw)["levelled_down"] is True  # the noise
+    on_grid = metric_comparison(entry, reference, decimals=3, **kw)
+    assert on_grid["gap"] == 0.19 and on_grid["levelled_down"] is False
+    narrower = metric_comparison({"female": 0.501, "male": 0.69}, reference, decimals=3, **kw)
+    assert narrower["levelled_down"] is True
+    # 0.29 × 100 is 28.999999999999996: a value shown as 0.29 meets a floor of 0.29.
+    assert metric_comparison({"a": 0.29}, {"a": 0.3}, decimals=2, **kw)["meets_floor"] is True
+    assert metric_comparison({"a": 0.28}, {"a": 0.3}, decimals=2, **kw)["meets_floor"] is False
+    assert on_grid["change"] == {"female": -0.063, "male": -0.073}
+
+
 def test_the_cli_prints_json_and_refuses_an_unknown_attribute_in_one_line(
     tmp_path, truth_csv, good_predictions, capsys
 ):
