@@ -570,13 +570,18 @@ def entry(request: HttpRequest, slug: str, phase: str, pk: int) -> HttpResponse:
 
 
 def results(request: HttpRequest, slug: str, phase: str) -> HttpResponse:
-    """How far the ranking can be trusted: what-if winners, column agreement, subgroups."""
-    context = _leaderboard_context(request, slug, phase)
-    view = selectors.results_view(
+    """How far the ranking can be trusted: what-if winners, column agreement, subgroups. The
+    body is rendered once per snapshot, audience and metric (``selectors.results_page``)."""
+    context = _board_context(request, slug, phase)
+    # The body is cached for everyone who shares the key: only what they share goes in.
+    shared = {key: context[key] for key in ("challenge", "phase", "board", "split",
+                                            "is_organiser")}
+    context["results_html"] = selectors.results_page(
         context["board"], split=context["split"], user=request.user,
         metric=request.GET.get("metric", ""),
+        render=lambda view: render_to_string("competitions/_results_body.html", shared | view),
     )
-    return render(request, "competitions/results.html", context | view)
+    return render(request, "competitions/results.html", context)
 
 
 def label_bias(request: HttpRequest, slug: str, phase: str) -> HttpResponse:

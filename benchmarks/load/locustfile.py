@@ -57,9 +57,21 @@ _reader_accounts = itertools.cycle(_participants[: len(_participants) // 3])
 _uploader_accounts = iter(_participants[len(_participants) // 3:])
 
 
+_addresses = (f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}" for n in itertools.count(1))
+
+
 def _next(accounts) -> dict:
     with _lock:
         return next(accounts)
+
+
+def _own_address(user: HttpUser) -> None:
+    """Each simulated person comes from an address of their own, as 200 people would: sent as
+    ``X-Forwarded-For`` (``run.sh`` tells the app there is one proxy in front of it), so the
+    per-address limits (the downloads' anonymous rate, the login lockout) count each reader,
+    not the one address all of locust shares."""
+    with _lock:
+        user.client.headers["X-Forwarded-For"] = next(_addresses)
 
 
 def _login(user: HttpUser, username: str) -> None:
@@ -124,6 +136,7 @@ class Reader(_Browsing):
     weight = 3
 
     def on_start(self) -> None:
+        _own_address(self)
         self.boards = MANIFEST["anonymous_boards"]
 
 
@@ -131,6 +144,7 @@ class Participant(_Browsing):
     weight = 1
 
     def on_start(self) -> None:
+        _own_address(self)
         account = _next(_reader_accounts)
         self.boards = account["boards"]
         _login(self, account["username"])
@@ -158,6 +172,7 @@ class Uploader(HttpUser):
     wait_time = constant_throughput(UPLOADS_PER_MINUTE / 60 / max(1, UPLOADERS))
 
     def on_start(self) -> None:
+        _own_address(self)
         self.uploads_left = 0
         self.files = [Path(p) for p in MANIFEST["predictions"]]
 

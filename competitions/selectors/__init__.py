@@ -5,7 +5,7 @@ release step (``competitions.release``).
 """
 
 from competitions.selectors.advice import phase_metric_advice
-from competitions.selectors.board_pages import leaderboard_page
+from competitions.selectors.board_pages import leaderboard_page, results_page
 from competitions.selectors.challenges import (
     challenges_visible_to,
     leaderboard_splits,
@@ -64,6 +64,7 @@ __all__ = [
     "phase_raters",
     "phases_overview",
     "quota_remaining",
+    "results_page",
     "results_view",
     "similarity_view",
     "subgroup_rows",

@@ -285,3 +285,54 @@ def test_the_live_refresh_fragment_is_the_cached_table_of_the_same_page(
     fragment = _page(client, open_phase, fragment=1)
     assert fragment.strip().startswith('<div class="table-frame"')
     assert fragment.strip() in page
+
+
+def _results(client, phase, **query) -> str:
+    url = reverse("competitions:results", args=[phase.challenge.slug, phase.slug])
+    response = client.get(url, query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_results_page_is_drawn_once_per_snapshot_and_metric(backend, client, open_phase):
+    a, b = make_teams(open_phase, 2)
+    make_scored(open_phase, a, auroc=0.8125, sensitivity=0.6875,
+                groups={"female": {"sensitivity": 0.5, "auroc": 0.75}})
+    rank_and_analyse(open_phase)
+    first = _results(client, open_phase)
+    assert a.team.name in first
+    keys = [key for key in _cached_keys(backend) if ":results:" in key]
+    assert len(keys) == 1
+    assert _results(client, open_phase) == first
+    # A metric name that cannot be one shares the default's entry; a real one has its own.
+    assert _results(client, open_phase, metric="<script>" * 20) == first
+    assert len([key for key in _cached_keys(backend) if ":results:" in key]) == 1
+    _results(client, open_phase, metric="sensitivity")
+    assert len([key for key in _cached_keys(backend) if ":results:" in key]) == 2
+    make_scored(open_phase, b, auroc=0.9375)
+    rank_and_analyse(open_phase)
+    assert b.team.name in _results(client, open_phase)
+
+
+def test_an_organisers_results_page_never_reaches_a_participant_nor_another_team(
+    backend, client, open_phase
+):
+    a, b = make_teams(open_phase, 2)
+    make_scored(open_phase, a, auroc=0.9)
+    make_scored(open_phase, b, auroc=0.8)
+    services.team_set_anonymous(team=a.team, anonymous=True)
+    rank_and_analyse(open_phase)
+    organiser = UserFactory()
+    open_phase.challenge.organisers.add(organiser)
+    client.force_login(organiser)
+    assert "Label-bias stress test (organisers)" in _results(client, open_phase)
+    client.force_login(a.user)
+    page_a = _results(client, open_phase)
+    assert a.team.name in page_a and "Label-bias stress test" not in page_a
+    for viewer in (b.user, None):
+        client.logout()
+        if viewer:
+            client.force_login(viewer)
+        page = _results(client, open_phase)
+        assert "Label-bias stress test" not in page
+        assert a.team.name not in page and "Anonymous team (1)" in page
