@@ -33,6 +33,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from timing import best  # noqa: E402  (benchmarks/ is on sys.path)
+
 from scoring.io import read_predictions, read_truth  # noqa: E402
 from scoring.levelling import levelling_report  # noqa: E402
 
@@ -55,15 +57,6 @@ def write_data(folder: Path, entries: int, cases: int, seed: int = 0) -> tuple[P
         paths.append(path)
     return truth_path, paths
 
-
-def best(run, repeat: int) -> float:
-    run()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

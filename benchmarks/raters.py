@@ -11,12 +11,13 @@ best of 3 runs after one warm-up run (numba's kernels compiled and cached before
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from timing import best  # noqa: E402  (benchmarks/ is on sys.path)
 
 from scoring.evaluate import evaluate  # noqa: E402
 from scoring.io import Predictions, Truth  # noqa: E402
@@ -44,15 +45,6 @@ def entry(truth: Truth, rng: np.random.Generator) -> Predictions:
     score = np.clip(truth.labels * 0.4 + rng.random(truth.n) * 0.6, 0, 1)
     return Predictions(task="binary", scores=score)
 
-
-def best(run, repeat: int = 3) -> float:
-    run()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
