@@ -5,7 +5,9 @@ from the database; ``study_participation`` runs the funnel and the retention ana
 small cells withheld; ``write`` adds ``funnel.csv`` and ``retention.csv`` to an export folder
 and describes them in its codebook. The rules (docs/studies.md, "Funnel and retention"):
 
-- one row per participant of the challenge, under the study pseudonym; only those whose latest
+- one row per participant of the challenge, under the study pseudonym, the challenge's own
+  organisers left out (a teacher's or organisers' baseline team is not a competitor whose
+  participation the study measures); only those whose latest
   research decision is yes are ``consented``, and of the others nothing but the join is read
   (they count in "joined");
 - submissions are the person's own uploads to the study's phase (``linked_phase``, default the
@@ -83,7 +85,9 @@ def arm_order(study: Study) -> list[str]:
 def study_people(study: Study, phase: Phase, *, variable: str | None = None) -> pd.DataFrame:
     """The people table of ``study`` for ``phase`` (columns: ``surveys.analysis.people``)."""
     joined = dict(
-        Participant.objects.filter(challenge=study.challenge).values_list("user_id", "joined_at")
+        Participant.objects.filter(challenge=study.challenge)
+        .exclude(user__in=study.challenge.organisers.all())
+        .values_list("user_id", "joined_at")
     )
     research = set(consenting_users(study)) & set(joined)
     linking = set(consenting_users(study, ConsentItem.LINKING)) & research

@@ -64,8 +64,9 @@ def test_the_demo_funnel_and_retention_match_a_hand_count(demo):
     }
     result = study_participation(demo, threshold=1, variable="pre_gender")
     funnel = result.funnel
-    # Joined: the five demo participants and the organiser, who entered the baseline team.
-    assert (funnel.joined, funnel.consented) == (6, 4)
+    # Joined: the five demo participants; the organiser, who entered the baseline team, is not
+    # a competitor the study measures.
+    assert (funnel.joined, funnel.consented) == (5, 4)
     assert funnel.arms == tuple(demo.arms.order_by("slug").values_list("name", flat=True))
     for arm in funnel.arms:
         mine = [u for u in CONSENTING if arm_of[u] == arm]
@@ -106,8 +107,8 @@ def test_the_export_holds_funnel_and_retention_with_small_cells_withheld(demo):
     assert {f"{demo.slug}/funnel.csv", f"{demo.slug}/retention.csv"} <= names
     funnel = pd.read_csv(archive.open(f"{demo.slug}/funnel.csv"))
     totals = funnel[funnel["arm"] == "all"].set_index("stage")["count"]
-    # 6 joined (the organiser's baseline team among them); 4 < 5 consented: withheld.
-    assert totals["joined"] == 6 and pd.isna(totals["consented"])
+    # 5 joined (the organiser's baseline team left out); 4 < 5 consented: withheld.
+    assert totals["joined"] == 5 and pd.isna(totals["consented"])
     arms = funnel[funnel["arm"] != "all"]
     assert (arms["count"].isna() | (arms["count"] == 0)).all()  # no arm reaches 5 here
     assert arms["share"].isna().all()
@@ -134,6 +135,10 @@ def test_the_people_table_reads_only_what_the_rules_allow(study, survey):
         services.consent_record(user=user, study=study, version=version, choices=choices)
         services.arm_assign(study=study, user=user)
         users[name] = user
+    # An organiser who entered a baseline team joined too, and consented: not a competitor.
+    organiser = ParticipantFactory(team=TeamFactory(challenge=study.challenge)).user
+    study.challenge.organisers.add(organiser)
+    services.consent_record(user=organiser, study=study, version=version, choices=ALL_YES)
     Participant.objects.update(joined_at=now - timedelta(days=30))
     team_of = {name: Participant.objects.get(user=u).team for name, u in users.items()}
 
@@ -158,7 +163,7 @@ def test_the_people_table_reads_only_what_the_rules_allow(study, survey):
 
     people = study_people(study, phase, variable="pre_gender").set_index("person")
     row = {name: people.loc[pseudonym(study, u.pk)] for name, u in users.items()}
-    assert len(people) == 3
+    assert len(people) == 3 and pseudonym(study, organiser.pk) not in people.index
     assert (row["ann"]["n_submissions"], row["ben"]["n_submissions"]) == (3, 1)
     assert row["ann"]["last_submission_at"] == now - timedelta(days=3)
     assert (row["ann"]["post_survey"], row["ben"]["post_survey"]) == (True, False)
