@@ -247,9 +247,11 @@ def pareto_layers(
     layer. An entry with NaN in any ranked column cannot be compared; it goes in one extra layer
     after all others.
 
-    A layer equals the length of the longest chain of dominators above an entry, so one pass in
-    lexicographic order (every dominator comes before the entries it dominates) assigns all
-    layers: O(E^2 * C) time and O(E^2) memory, fine for E <= a few thousand.
+    Peeled front by front, as NSGA-II's fast non-dominated sort does: the entries with no
+    dominator left form the next layer and are taken away. The dominance relation is built in
+    blocks of rows (cache-sized, the same comparisons as one E x E pass): O(E^2 * C) time and
+    an E x E bool matrix, 100 MB at 10,000 entries, where the loop over entries it replaced
+    took seconds.
     """
     matrix = _as_matrix(values)
     keys = _oriented(matrix, _directions(higher_is_better, matrix.shape[1]))
@@ -257,15 +259,28 @@ def pareto_layers(
     defined = ~np.isnan(keys).any(axis=1)
     layers = np.zeros(n_entries, dtype=np.int64)
     comparable = keys[defined]
-    at_most = np.ones((comparable.shape[0], comparable.shape[0]), dtype=bool)
-    below = np.zeros_like(at_most)
-    for column in comparable.T:
-        at_most &= column[:, np.newaxis] <= column[np.newaxis, :]
-        below |= column[:, np.newaxis] < column[np.newaxis, :]
-    dominates = at_most & below  # dominates[i, j]: entry i dominates entry j
-    defined_layers = np.zeros(comparable.shape[0], dtype=np.int64)
-    for entry in np.lexsort(comparable.T[::-1]):
-        defined_layers[entry] = 1 + defined_layers[dominates[:, entry]].max(initial=0)
+    size = comparable.shape[0]
+    dominates = np.empty((size, size), dtype=bool)  # dominates[i, j]: entry i dominates entry j
+    block = max(1, 2**18 // max(size, 1))
+    for start in range(0, size, block):
+        rows = comparable[start:start + block]
+        at_most = np.ones((rows.shape[0], size), dtype=bool)
+        below = np.zeros_like(at_most)
+        for column in range(comparable.shape[1]):
+            mine, theirs = rows[:, column, np.newaxis], comparable[np.newaxis, :, column]
+            at_most &= mine <= theirs
+            below |= mine < theirs
+        dominates[start:start + block] = at_most & below
+    dominators = dominates.sum(axis=0)
+    defined_layers = np.zeros(size, dtype=np.int64)
+    left = np.ones(size, dtype=bool)
+    layer = 0
+    while left.any():
+        layer += 1
+        front = left & (dominators == 0)
+        defined_layers[front] = layer
+        left &= ~front
+        dominators -= dominates[front].sum(axis=0)
     layers[defined] = defined_layers
     layers[~defined] = defined_layers.max(initial=0) + 1
     return layers
