@@ -14,6 +14,13 @@ from competitions.models import FactSheet
 from scoring import carbon
 
 
+def submission_has_costs(submission_ids: Iterable[int]) -> bool:
+    """Whether any of these submissions declared compute (``submission_costs`` would hold it):
+    a paginated table shows its cost column on every page alike. One query."""
+    return FactSheet.objects.filter(submission_id__in=list(submission_ids),
+                                    hardware__gt="").exists()
+
+
 def submission_costs(submission_ids: Iterable[int]) -> dict[int, dict[str, float | None]]:
     """``{id: {"energy_kwh", "co2e_kg", "compute_hours"}}`` for submissions that declared compute.
 

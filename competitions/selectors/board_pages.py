@@ -1,15 +1,15 @@
 """The leaderboard page's table, rendered once per snapshot and audience and cached.
 
 A 1,000-team table takes hundreds of milliseconds to release and render; a snapshot changes
-only when the worker ranks again. So the released table (``leaderboard_table``, through
-``competitions.release`` as always) is rendered (by the caller's ``render``: the template is
-the edge's) into an HTML fragment once per page of ``LEADERBOARD_PAGE_ROWS`` rows and kept in
-the cache under ``competitions.board_cache.page_key``, with the parts of the table the rest of
-the page needs (the head). What differs between
-viewers who share a key is never in the cached parts: the audience
-(``release.release_audience``) tells apart organisers, the members of an anonymous team and
-everyone else; the viewer's own rows (the "your team" line and its highlight) are found from
-the head's team index per request and drawn outside the fragment.
+only when the worker ranks again. So each page of ``LEADERBOARD_PAGE_ROWS`` rows is released
+(``leaderboard_table`` with only that page's rows released, through ``competitions.release``
+as always), rendered by the caller's ``render`` (the template is the edge's) into an HTML
+fragment once, and kept in the cache under ``competitions.board_cache.page_key``, with the
+parts of the table the rest of the page needs (the head). What differs between viewers who
+share a key is never in the cached parts: the audience (``release.release_audience``) tells
+apart organisers, the members of an anonymous team and everyone else; the viewer's own rows
+(the "your team" line and its highlight) are found from the head's team index per request
+and drawn outside the fragment.
 
 The results page is kept the same way (``results_page``): its body — the robustness and
 significance sections, the sensitivity panel, the raters', levelling and subgroup sections —
@@ -57,12 +57,11 @@ class BoardPage:
 
 
 def _head(table: dict) -> dict:
+    """What every page shares: the table without its rows (``n_rows`` and ``team_rows`` are
+    the whole table's; a table without a snapshot has neither and no rows)."""
     head = {key: value for key, value in table.items() if key not in _NOT_IN_HEAD}
-    head["n_rows"] = len(table["rows"])
-    team_rows: dict[int, list] = {}
-    for index, row in enumerate(table["rows"]):
-        team_rows.setdefault(row["team_id"], []).append((index, row["submission"], row["rank"]))
-    head["team_rows"] = team_rows
+    head.setdefault("n_rows", 0)
+    head.setdefault("team_rows", {})
     return head
 
 
@@ -85,13 +84,15 @@ def leaderboard_page(board: Leaderboard, *, split: str, user, attribute: str, pa
     if head is not None and page > _pages(head["n_rows"], per_page):
         return None
     if head is None or html is None:
+        # Only this page's rows are released and drawn; the rest of the table is read for
+        # the order, the page count and the "your team" line.
         table = leaderboard_table(board, split=split, user=user, attribute=attribute,
-                                            viewer=viewer)
+                                  viewer=viewer,
+                                  shown=slice((page - 1) * per_page, page * per_page))
         head = _head(table)
         if page > _pages(head["n_rows"], per_page):
             return None
-        shown = table | {"rows": table["rows"][(page - 1) * per_page: page * per_page]}
-        html = render(shown)
+        html = render(table)
         cache.set_many({head_key: head, html_key: html}, settings.LEADERBOARD_CACHE_SECONDS)
     own_rows = [
         {"rank": rank, "submission": submission, "page": index // per_page + 1}
