@@ -171,7 +171,7 @@ def leaderboard_table(board: Leaderboard, *, split: str, user, attribute: str = 
         members.setdefault(member.team_id, []).append(member.user.public_name)
     costs = submission_costs(row["submission"] for row, _listed in drawn)
     table["has_costs"] = bool(costs) if shown is None else submission_has_costs(
-        row["submission"] for row in rows)
+        phase.pk, (row["submission"] for row in rows))
     counts = dict(
         Submission.objects.filter(phase=phase, team_id__in=drawn_teams,
                                   status=Submission.Status.SCORED)
