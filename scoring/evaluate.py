@@ -21,7 +21,7 @@ from scoring.metrics import Metric
 from scoring.registry import check_metrics, get_metric, metrics_for
 from scoring.result import FairnessSummary, GroupResult, MetricValue, Parity, SplitResult
 from scoring.suppression import GroupSize, suppressed_groups
-from scoring.tallies import tally
+from scoring.tallies import point_and_resamples, tally
 
 
 def evaluate(
@@ -68,15 +68,17 @@ def evaluate(
         "n_groups": grouping.n_groups, "cols": cols, "vals": vals, "n_stats": design.n_stats,
         "sweeps": design.sweeps, "medians": design.medians,
     }
-    point_stats = Stats(tally(**common), design)
-    values = {metric.id: metric.compute(point_stats)[0] for metric in chosen}
-    sizes = point_stats["n"][0]
     intervals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if bootstrap:
-        resampled = Stats(tally(**common, seeds=resample_seeds(seed, bootstrap)), design)
+        point, resamples = point_and_resamples(**common, seeds=resample_seeds(seed, bootstrap))
+        point_stats, resampled = Stats(point, design), Stats(resamples, design)
         intervals = {
             metric.id: percentile_intervals(metric.compute(resampled)) for metric in chosen
         }
+    else:
+        point_stats = Stats(tally(**common), design)
+    values = {metric.id: metric.compute(point_stats)[0] for metric in chosen}
+    sizes = point_stats["n"][0]
 
     def entry(metric: Metric, group: int) -> MetricValue:
         value = values[metric.id][group]

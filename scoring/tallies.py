@@ -32,6 +32,8 @@ _PARALLEL = threading.Lock()
 # costs about half a second of CPU, more than the compiled loops save below this size, while
 # above it the loops win (docs/benchmarks.md, "Whole-process scoring").
 NUMPY_CASES = 1_000_000
+# Resample counts are tallied as uint8 lanes (see tally()): the largest count a lane holds.
+LANE_CAP = 255
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,11 @@ def tally(
     sweeps: Sequence[Sweep] = (),
     medians: Sequence[np.ndarray] = (),
     seeds: np.ndarray | None = None,
+    point: bool = False,
+    cap: int = LANE_CAP,
 ) -> Tallies:
-    """Tally once with every case weighted 1 (``seeds`` None) or once per seed, resampled.
+    """Tally once with every case weighted 1 (``seeds`` None) or once per seed, resampled;
+    with ``point`` (and seeds) the point estimate comes first, as one more lane.
 
     ``medians`` holds per-case values whose group medians are wanted. Column 0 of ``cols``
     must add 1 per case to statistic 0 (the count).
@@ -93,7 +98,14 @@ def tally(
     Without resampling or medians and with fewer than ``NUMPY_CASES`` cases (the point
     estimates of ``evaluate`` on a small or medium test set) the tally is a few numpy passes
     (:func:`_point_tally`), so that such a process never loads numba; otherwise the compiled
-    kernel of :mod:`scoring.tally_kernels` runs.
+    kernels of :mod:`scoring.tally_kernels` run.
+
+    Resamples are tallied side by side (``_tally_lanes``): one walk over the cases adds every
+    resample's weight, a ``uint8`` count per case and lane, so that each case's data are read
+    once, not once per resample, and the innermost loop (over lanes) is vector code. A count
+    above ``cap`` (255, the most a ``uint8`` holds; a draw of n from n would need a case drawn
+    256 times) sends that resample alone through the per-resample kernel ``_tally``, with
+    ``int32`` counts. Both give the same sums bit for bit (tests/scoring/test_lanes.py).
 
     Speed: the sweeps walk the cases in score order, and reading per-case data in case order
     there would miss the cache on almost every case. So cases are renumbered in the order of
@@ -102,11 +114,38 @@ def tally(
     """
     if seeds is None and not medians and len(cell) < NUMPY_CASES:
         return _point_tally(cell, cell_group, n_groups, cols, vals, n_stats, sweeps)
-    from scoring.tally_kernels import _tally
+    arrays = _sweep_ordered(cell, cell_group, cols, vals, sweeps, medians)
+    if seeds is None:
+        return _per_resample(np.zeros(1, np.uint64), False, n_groups, n_stats, arrays)
+    seeds = np.asarray(seeds, np.uint64)
+    return _lanes(seeds, point, cap, n_groups, n_stats, arrays)
 
+
+def point_and_resamples(*, seeds: np.ndarray, **arrays) -> tuple[Tallies, Tallies]:
+    """The point estimate and every resample (``tally``'s other arguments in ``arrays``).
+
+    Where the point estimate would take the compiled path anyway (a million cases or more,
+    or medians), it is the first lane of the resamples' walk; below, numpy tallies it, as
+    without resampling, so that its sums are the same with and without intervals."""
+    if not arrays.get("medians") and len(arrays["cell"]) < NUMPY_CASES:
+        return tally(**arrays), tally(**arrays, seeds=seeds)
+    both = tally(**arrays, seeds=seeds, point=True)
+    first, rest = slice(0, 1), slice(1, None)
+    return (
+        Tallies(sums=both.sums[first], auc=both.auc[first], ap=both.ap[first],
+                medians=both.medians[first]),
+        Tallies(sums=both.sums[rest], auc=both.auc[rest], ap=both.ap[rest],
+                medians=both.medians[rest]),
+    )
+
+
+def _sweep_ordered(
+    cell: np.ndarray, cell_group: np.ndarray, cols: np.ndarray, vals: np.ndarray,
+    sweeps: Sequence[Sweep], medians: Sequence[np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    """The kernels' arguments after ``cell_group``: per-case arrays renumbered in the order
+    of the first sweep, and each sweep's and median's walk in that numbering."""
     n = len(cell)
-    resample = seeds is not None
-    seeds = np.zeros(1, np.uint64) if seeds is None else np.asarray(seeds, np.uint64)
     primary = sweeps[0].order if sweeps else np.arange(n)
     renumber = np.empty(n, np.int64)
     renumber[primary] = np.arange(n)
@@ -119,21 +158,108 @@ def tally(
         return np.array(arrays, dtype).reshape(len(arrays), n)
 
     median_orders = [np.argsort(values, kind="stable") for values in medians]
+    return (
+        cell, np.ascontiguousarray(cell_group, np.int32),
+        np.ascontiguousarray(cols[primary], np.int32),
+        np.ascontiguousarray(vals[primary], np.float64),
+        stack([in_order(s.order) for s in sweeps], np.int32),
+        stack([s.block for s in sweeps], np.int64),
+        stack([s.positive[s.order] for s in sweeps], np.bool_),
+        stack([cell[renumber[s.order]] for s in sweeps], np.int32),
+        stack([in_order(order) for order in median_orders], np.int32),
+        stack([values[order] for values, order in zip(medians, median_orders, strict=True)],
+              np.float64),
+        stack([cell[renumber[order]] for order in median_orders], np.int32),
+    )
+
+
+def _per_resample(
+    seeds: np.ndarray, resample: bool, n_groups: int, n_stats: int, arrays: tuple
+) -> Tallies:
+    """One walk over the cases per seed (``_tally``): the point estimate of large sets, and
+    the fallback of a resample whose counts overflow a lane."""
+    from scoring.tally_kernels import _tally
+
+    cell, cell_group, cols, vals, *walks = arrays
     with _PARALLEL:
-        sums, auc, ap, med = _tally(
-            seeds, resample, cell, np.ascontiguousarray(cell_group, np.int32), n_groups,
-            np.ascontiguousarray(cols[primary], np.int32),
-            np.ascontiguousarray(vals[primary], np.float64), n_stats,
-            stack([in_order(s.order) for s in sweeps], np.int32),
-            stack([s.block for s in sweeps], np.int64),
-            stack([s.positive[s.order] for s in sweeps], np.bool_),
-            stack([cell[renumber[s.order]] for s in sweeps], np.int32),
-            stack([in_order(order) for order in median_orders], np.int32),
-            stack([values[order] for values, order in zip(medians, median_orders, strict=True)],
-                  np.float64),
-            stack([cell[renumber[order]] for order in median_orders], np.int32),
-        )
+        sums, auc, ap, med = _tally(seeds, resample, cell, cell_group, n_groups, cols, vals,
+                                    n_stats, *walks)
     return Tallies(sums=sums, auc=auc, ap=ap, medians=med)
+
+
+def _lanes(
+    seeds: np.ndarray, point: bool, cap: int, n_groups: int, n_stats: int, arrays: tuple
+) -> Tallies:
+    """Every resample (and with ``point`` the point estimate first) in one walk per chunk of
+    ``LANES`` lanes (the last padded with empty lanes); chunks run on numba's threads."""
+    from scoring.tally_kernels import LANES, _tally_lanes
+
+    cell, cell_group, cols, vals, *walks = arrays
+    typed = _case_types(cell, cols, vals, n_stats)
+    used = int(point) + len(seeds)
+    padded = -(-used // LANES) * LANES
+    lane_seeds = np.zeros(padded, np.uint64)
+    lane_seeds[int(point):used] = seeds
+    constant = np.zeros(padded, np.int16)  # padding: every case weighted 0
+    constant[: int(point)] = 1
+    constant[int(point):used] = -1  # drawn
+    with _PARALLEL:
+        sums, auc, ap, med, overflow = _tally_lanes(
+            lane_seeds, constant, cap, cell, cell_group, n_groups, *typed, n_stats, *walks,
+        )
+    sums, auc, ap, med, overflow = (a[:used] for a in (sums, auc, ap, med, overflow))
+    redo = np.flatnonzero(overflow)
+    if redo.size:
+        wide = _per_resample(lane_seeds[redo], True, n_groups, n_stats, arrays)
+        sums[redo], auc[redo], ap[redo], med[redo] = wide.sums, wide.auc, wide.ap, wide.medians
+    return Tallies(sums=sums, auc=auc, ap=ap, medians=med)
+
+
+def _case_types(
+    cell: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_stats: int
+) -> tuple[np.ndarray, ...]:
+    """Contributions split for ``_tally_lanes``: columns whose values are all whole numbers
+    (counts, labels; at most ``2**20``, so sums of them stay exact in float64) become a type
+    per case (its cell, those columns' slots and values), numbered with a table of what a type
+    adds; the other columns stay per case."""
+    from scoring.tally_kernels import _case_keys
+
+    lows, highs = vals.min(axis=0, initial=0), vals.max(axis=0, initial=0)
+    whole = [j for j in range(cols.shape[1])
+             if max(-lows[j], highs[j]) <= 2**20
+             and np.array_equal(vals[:, j], np.round(vals[:, j]))]
+    real = [j for j in range(cols.shape[1]) if j not in whole]
+    # Each whole column's slot and value as digits of a mixed-radix key.
+    col_low, col_high = cols.min(axis=0, initial=0), cols.max(axis=0, initial=0)
+    low = np.array([col_low[j] for j in whole] + [lows[j] for j in whole], np.float64)
+    size = np.array([col_high[j] - col_low[j] + 1 for j in whole]
+                    + [highs[j] - lows[j] + 1 for j in whole], np.int64)
+    radix = (int(cell.max(initial=0)) + 1) * float(np.prod(size.astype(np.float64)))
+    if radix < 2**62:
+        key = _case_keys(np.ascontiguousarray(cell, np.int32), cols, vals,
+                         np.array(whole, np.int64), low, size)
+        case_type = _dense(key, int(radix))
+    else:  # too many digits for one key: number the distinct rows
+        rows = np.column_stack([cell, cols[:, whole], vals[:, whole]])
+        case_type = np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
+    first = np.zeros(int(case_type.max(initial=-1)) + 1, np.int64)
+    first[case_type[::-1]] = np.arange(len(case_type))[::-1]
+    return (
+        np.ascontiguousarray(case_type.reshape(-1), np.int32),
+        np.ascontiguousarray(cell[first], np.int32),
+        np.ascontiguousarray(cols[first][:, whole], np.int32).reshape(len(first), len(whole)),
+        np.ascontiguousarray(vals[first][:, whole], np.float64).reshape(len(first), len(whole)),
+        np.ascontiguousarray(cols[:, real], np.int32).reshape(len(cell), len(real)),
+        np.ascontiguousarray(vals[:, real], np.float64).reshape(len(cell), len(real)),
+    )
+
+
+def _dense(key: np.ndarray, radix: int) -> np.ndarray:
+    """``key`` (values in [0, radix)) renumbered 0, 1, … in the order of the values."""
+    if radix <= 4 * len(key) + 1024:
+        present = np.bincount(key, minlength=radix) > 0
+        return (np.cumsum(present) - 1)[key]
+    return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def _point_tally(
