@@ -207,23 +207,6 @@ _BLOCK = 4096
 # vectorise their loops over lanes; no division here has a zero divisor that reaches a result.
 
 
-@nb.njit(cache=True)
-def _case_keys(cell, cols, vals, whole, low, size):  # pragma: no cover - compiled
-    """Each case's cell, then the slot and the value of each ``whole`` column, as the digits
-    of one mixed-radix number (digit d in [0, size[d]), ``low[d]`` its zero)."""
-    n = cell.shape[0]
-    m = whole.shape[0]
-    key = np.empty(n, np.int64)
-    for i in range(n):
-        k = np.int64(cell[i])
-        for d in range(m):
-            k = k * size[d] + np.int64(cols[i, whole[d]] - low[d])
-        for d in range(m):
-            k = k * size[m + d] + np.int64(vals[i, whole[d]] - low[m + d])
-        key[i] = k
-    return key
-
-
 @nb.njit(cache=True, error_model="numpy")
 def _lane_weights(seeds, constant, cap, weights, overflow):  # pragma: no cover - compiled
     """Resample counts of every lane side by side: ``weights[i, l]`` is how often lane ``l``
@@ -484,7 +467,8 @@ def _tally_lanes(
         lo, hi = k * LANES, (k + 1) * LANES
         _lane_chunk(
             seeds[lo:hi], constant[lo:hi], cap, cell, cell_group, n_groups, case_type,
-            type_cell, type_cols, type_vals, real_cols, real_vals, n_stats, rank_position, rank_block, rank_positive, rank_cell,
+            type_cell, type_cols, type_vals, real_cols, real_vals, n_stats,
+            rank_position, rank_block, rank_positive, rank_cell,
             median_position, median_values, median_cell,
             sums[lo:hi], auc[lo:hi], ap[lo:hi], medians[lo:hi], overflow[lo:hi],
         )
