@@ -21,7 +21,7 @@ from scoring.metrics import Metric
 from scoring.registry import check_metrics, get_metric, metrics_for
 from scoring.result import FairnessSummary, GroupResult, MetricValue, Parity, SplitResult
 from scoring.suppression import GroupSize, suppressed_groups
-from scoring.tallies import tally
+from scoring.tallies import point_and_resamples, tally
 
 
 def evaluate(
@@ -62,21 +62,23 @@ def evaluate(
         truth.attribute_codes,
     )
     design = _design(truth, predictions, threshold, costs, chosen)
-    cols, vals = design.matrix()
     common = {
         "cell": grouping.cell, "cell_group": grouping.cell_group,
-        "n_groups": grouping.n_groups, "cols": cols, "vals": vals, "n_stats": design.n_stats,
+        "n_groups": grouping.n_groups, "cols": design.cols, "vals": design.vals,
+        "n_stats": design.n_stats,
         "sweeps": design.sweeps, "medians": design.medians,
     }
-    point_stats = Stats(tally(**common), design)
-    values = {metric.id: metric.compute(point_stats)[0] for metric in chosen}
-    sizes = point_stats["n"][0]
     intervals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if bootstrap:
-        resampled = Stats(tally(**common, seeds=resample_seeds(seed, bootstrap)), design)
+        point, resamples = point_and_resamples(**common, seeds=resample_seeds(seed, bootstrap))
+        point_stats, resampled = Stats(point, design), Stats(resamples, design)
         intervals = {
             metric.id: percentile_intervals(metric.compute(resampled)) for metric in chosen
         }
+    else:
+        point_stats = Stats(tally(**common), design)
+    values = {metric.id: metric.compute(point_stats)[0] for metric in chosen}
+    sizes = point_stats["n"][0]
 
     def entry(metric: Metric, group: int) -> MetricValue:
         value = values[metric.id][group]
@@ -193,15 +195,16 @@ def _design(truth: Truth, predictions: Predictions, threshold: float, costs: Err
 def _parity(truth: Truth, predictions: Predictions, threshold: float, design: Design,
             grouping: Grouping, stats: Stats, suppressed: np.ndarray) -> dict[str, Parity]:
     result: dict[str, Parity] = {}
-    order = steps = None
+    sorted_scores = sorted_cell = steps = None
     if design.scores is not None:
         # Ascending scores; the binary sweep's descending order reversed serves (tied scores
-        # may come in any order for the distance).
+        # may come in any order for the distance). Sorted once for every partition.
         order = (design.sweeps[0].order[::-1] if truth.task == "binary"
                  else np.argsort(design.scores, kind="stable"))
+        sorted_scores, sorted_cell = design.scores[order], grouping.cell[order]
         if len(order) < tallies.NUMPY_CASES:
-            steps = ladder(design.scores[order])
-    for partition in grouping.partitions[1:]:
+            steps = ladder(sorted_scores)
+    for column, partition in enumerate(grouping.partitions[1:], start=1):
         kept = [g for g in partition.groups if not suppressed[g]]
         entry: dict[str, float | None] = {}
         if truth.task == "binary":
@@ -215,7 +218,7 @@ def _parity(truth: Truth, predictions: Predictions, threshold: float, design: De
                 ))
         if design.scores is not None:
             entry["score_wasserstein"] = score_wasserstein(
-                design.scores, order, partition.case_group, kept, steps
+                sorted_scores, sorted_cell, grouping.cell_group[:, column], kept, steps
             )
         reason = (
             "fewer than two groups that are not suppressed (and with the rate defined)"

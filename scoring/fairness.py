@@ -156,30 +156,30 @@ def _wasserstein(
 
 
 def score_wasserstein(
-    scores: np.ndarray, order: np.ndarray, case_group: np.ndarray, groups: Sequence[int],
-    steps: Ladder | None = None,
+    sorted_scores: np.ndarray, sorted_cell: np.ndarray, cell_group: np.ndarray,
+    groups: Sequence[int], steps: Ladder | None = None,
 ) -> float | None:
     """Largest 1-D Wasserstein distance between one group's scores and all other cases'
     (as ``scipy.stats.wasserstein_distance``), over ``groups``; None with fewer than two.
 
-    ``order`` sorts ``scores`` ascending (the order of tied scores does not matter);
-    ``case_group`` gives each case's group index; ``steps`` may give ``ladder(scores[order])``,
-    shared by the partitions of one evaluation.
+    ``sorted_scores`` are the scores sorted ascending (the order of tied scores does not
+    matter) and ``sorted_cell`` the cell of each; ``cell_group`` gives each cell's group index
+    in the partition, so the scores are sorted once for every partition; ``steps`` may give
+    ``ladder(sorted_scores)``, shared by the partitions of one evaluation too.
     """
     if len(groups) < 2:
         return None
-    local = np.full(int(case_group.max()) + 1, -1, dtype=np.int64)
+    local = np.full(int(cell_group.max()) + 1, -1, dtype=np.int64)
     local[np.asarray(groups)] = np.arange(len(groups))
-    member = local[case_group]
-    sizes = np.bincount(member[member >= 0], minlength=len(groups)).astype(np.float64)
+    sorted_group = local[cell_group][sorted_cell]
+    sizes = np.bincount(sorted_group[sorted_group >= 0], minlength=len(groups)).astype(np.float64)
     # Cases of the left-out (small) groups belong to "all other cases" of every kept group.
-    if len(scores) < tallies.NUMPY_CASES:
-        distances = _wasserstein(scores[order], member[order], len(groups), sizes, steps)
+    if len(sorted_scores) < tallies.NUMPY_CASES:
+        distances = _wasserstein(sorted_scores, sorted_group, len(groups), sizes, steps)
     else:
         from scoring.tally_kernels import _wasserstein as compiled
 
         extra = len(groups)
-        sorted_group = member[order]
         sorted_group = np.where(sorted_group < 0, extra, sorted_group)
-        distances = compiled(scores[order], sorted_group, extra + 1, np.append(sizes, 0.0))
+        distances = compiled(sorted_scores, sorted_group, extra + 1, np.append(sizes, 0.0))
     return float(distances[: len(groups)].max())

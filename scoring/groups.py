@@ -9,7 +9,8 @@ cells (combinations of all attribute values) map to groups.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -20,7 +21,15 @@ from scoring.io import INTERSECTION, UNKNOWN, Truth
 class Partition:
     name: str  # "" for all cases, an attribute name, or "a×b"
     groups: list[int]  # group indices, in display order
-    case_group: np.ndarray  # (n,) group index of each case
+    cell_group: np.ndarray  # (cells,) group index of each cell
+    cell: np.ndarray = field(repr=False)  # (n,) cell of each case (Grouping.cell)
+
+    @cached_property
+    def case_group(self) -> np.ndarray:
+        """(n,) group index of each case, built on first use: scoring reads groups through
+        cells and never needs it, so a large evaluation does not hold n of them per
+        partition."""
+        return self.cell_group[self.cell]
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,7 @@ def build_grouping(
         first, cell = np.zeros(min(n, 1), dtype=np.int64), np.zeros(n, dtype=np.int64)
     cell = cell.astype(np.int64).reshape(-1)
 
-    partitions = [Partition("", [0], np.zeros(n, dtype=np.int64))]
+    partitions = [Partition("", [0], np.zeros(len(first), dtype=np.int64), cell)]
     group_names = ["all"]
     group_attribute = [""]
     columns = [np.zeros(len(first), dtype=np.int64)]
@@ -170,7 +179,7 @@ def build_grouping(
         group_attribute += [name] * len(present)
         column = lookup[codes[name][first]]
         columns.append(column)
-        partitions.append(Partition(name, list(offset + np.arange(len(present))), column[cell]))
+        partitions.append(Partition(name, list(offset + np.arange(len(present))), column, cell))
     for a, b in intersections:
         label = f"{a}{INTERSECTION}{b}"
         offset = len(group_names)
@@ -183,7 +192,7 @@ def build_grouping(
         ]
         group_attribute += [label] * len(present)
         columns.append(column)
-        partitions.append(Partition(label, list(offset + np.arange(len(present))), column[cell]))
+        partitions.append(Partition(label, list(offset + np.arange(len(present))), column, cell))
     return Grouping(
         cell=cell,
         cell_group=np.column_stack(columns),

@@ -32,6 +32,8 @@ _PARALLEL = threading.Lock()
 # costs about half a second of CPU, more than the compiled loops save below this size, while
 # above it the loops win (docs/benchmarks.md, "Whole-process scoring").
 NUMPY_CASES = 1_000_000
+# Resample counts are tallied as uint8 lanes (see tally()): the largest count a lane holds.
+LANE_CAP = 255
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,25 @@ class Sweep:
 
 
 def descending_sweep(scores: np.ndarray, positive: np.ndarray) -> Sweep:
-    order = np.argsort(-scores, kind="stable")
+    """The sweep of ``scores``: the order of a stable sort by descending score (tied cases by
+    case index, which the resample streams' numbering depends on), with its tie blocks.
+
+    Speed: numpy's default sort is vectorised and several times faster than its stable one
+    (timsort for floats), so the scores are sorted unstably, and then each tie block's cases
+    by index, in one sort of ``block × n + index`` (blocks are already in order)."""
+    n = len(scores)
+    order = np.argsort(-scores)
     ordered = scores[order]
-    block = np.concatenate(([0], np.cumsum(ordered[1:] != ordered[:-1])))
-    return Sweep(order=order.astype(np.int64), block=block.astype(np.int64), positive=positive)
+    if n and np.isnan(ordered[-1]):  # NaNs tie with nothing: leave them to the stable sort
+        order = np.argsort(-scores, kind="stable")
+        ordered = scores[order]
+    block = np.zeros(n, np.int64)
+    np.cumsum(ordered[1:] != ordered[:-1], out=block[1:])
+    if n and block[-1] < n - 1:  # ties
+        key = block * n + order
+        key.sort()
+        order = key - block * n
+    return Sweep(order=order.astype(np.int64), block=block, positive=positive)
 
 
 def resample_counts(seed: int, n: int) -> np.ndarray:
@@ -78,35 +95,124 @@ def tally(
     cell: np.ndarray,
     cell_group: np.ndarray,
     n_groups: int,
-    cols: np.ndarray,
-    vals: np.ndarray,
+    cols: np.ndarray | Sequence[np.ndarray],
+    vals: np.ndarray | Sequence[np.ndarray],
     n_stats: int,
     sweeps: Sequence[Sweep] = (),
     medians: Sequence[np.ndarray] = (),
     seeds: np.ndarray | None = None,
+    point: bool = False,
+    cap: int = LANE_CAP,
+    lanes: bool = True,
 ) -> Tallies:
-    """Tally once with every case weighted 1 (``seeds`` None) or once per seed, resampled.
+    """Tally once with every case weighted 1 (``seeds`` None) or once per seed, resampled;
+    with ``point`` (and seeds) the point estimate comes first, as one more lane.
 
+    ``cols``/``vals`` are the per-case contributions (see the module's docstring), a
+    (cases, width) matrix each or one (cases,) array per column (``Design.cols``/``vals``).
     ``medians`` holds per-case values whose group medians are wanted. Column 0 of ``cols``
     must add 1 per case to statistic 0 (the count).
 
     Without resampling or medians and with fewer than ``NUMPY_CASES`` cases (the point
     estimates of ``evaluate`` on a small or medium test set) the tally is a few numpy passes
     (:func:`_point_tally`), so that such a process never loads numba; otherwise the compiled
-    kernel of :mod:`scoring.tally_kernels` runs.
+    kernels of :mod:`scoring.tally_kernels` run.
+
+    Resamples are tallied side by side (``_tally_lanes``): one walk over the cases adds every
+    resample's weight, a ``uint8`` count per case and lane, so that each case's data are read
+    once, not once per resample, and the innermost loop (over lanes) is vector code. A count
+    above ``cap`` (255, the most a ``uint8`` holds; a draw of n from n would need a case drawn
+    256 times) sends that resample alone through the per-resample kernel ``_tally``, with
+    ``int32`` counts. Both give the same sums bit for bit (tests/scoring/test_lanes.py);
+    ``lanes=False`` runs ``_tally`` for every resample, the reference those tests compare with.
 
     Speed: the sweeps walk the cases in score order, and reading per-case data in case order
     there would miss the cache on almost every case. So cases are renumbered in the order of
     the first sweep; that sweep and the additive pass then read memory sequentially. (Resample
     streams draw positions in this numbering.)
     """
+    cols, vals = _columns(cols, vals)
     if seeds is None and not medians and len(cell) < NUMPY_CASES:
         return _point_tally(cell, cell_group, n_groups, cols, vals, n_stats, sweeps)
-    from scoring.tally_kernels import _tally
+    ordered = _sweep_ordered(cell, cell_group, cols, vals, sweeps, medians)
+    if seeds is None:
+        return _per_resample(np.zeros(1, np.uint64), False, n_groups, n_stats, ordered)
+    seeds = np.asarray(seeds, np.uint64)
+    if not lanes:
+        point_lane = np.zeros(int(point), np.uint64)
+        reference = [_per_resample(point_lane, False, n_groups, n_stats, ordered)] if point else []
+        reference.append(_per_resample(seeds, True, n_groups, n_stats, ordered))
+        return Tallies(*(np.concatenate([getattr(t, name) for t in reference])
+                         for name in ("sums", "auc", "ap", "medians")))
+    return _lanes(seeds, point, cap, n_groups, n_stats, ordered)
 
+
+def _columns(
+    cols: np.ndarray | Sequence[np.ndarray], vals: np.ndarray | Sequence[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The contributions as one (n,) array per column: a (cases, width) matrix's columns, or
+    ``Design.cols``/``Design.vals`` as they are (their constant columns are broadcast views,
+    which no step copies case by case)."""
+    if isinstance(cols, np.ndarray) and cols.ndim == 2:
+        width = cols.shape[1]
+        return [cols[:, j] for j in range(width)], [vals[:, j] for j in range(width)]
+    return list(cols), list(vals)
+
+
+def _constant(column: np.ndarray) -> bool:
+    """Whether every case holds the same value (broadcast views are checked by their
+    strides, without a pass)."""
+    if column.size == 0 or (column.ndim == 1 and column.strides[0] == 0):
+        return True
+    return bool((column == column[0]).all())
+
+
+def point_and_resamples(*, seeds: np.ndarray, **arrays) -> tuple[Tallies, Tallies]:
+    """The point estimate and every resample (``tally``'s other arguments in ``arrays``).
+
+    Where the point estimate would take the compiled path anyway (a million cases or more,
+    or medians), it is the first lane of the resamples' walk; below, numpy tallies it, as
+    without resampling, so that its sums are the same with and without intervals."""
+    if not arrays.get("medians") and len(arrays["cell"]) < NUMPY_CASES:
+        return tally(**arrays), tally(**arrays, seeds=seeds)
+    both = tally(**arrays, seeds=seeds, point=True)
+    first, rest = slice(0, 1), slice(1, None)
+    return (
+        Tallies(sums=both.sums[first], auc=both.auc[first], ap=both.ap[first],
+                medians=both.medians[first]),
+        Tallies(sums=both.sums[rest], auc=both.auc[rest], ap=both.ap[rest],
+                medians=both.medians[rest]),
+    )
+
+
+@dataclass(frozen=True)
+class _Ordered:
+    """The kernels' inputs with cases renumbered in the order of the first sweep."""
+
+    primary: np.ndarray  # (n,) case index of each position
+    cell: np.ndarray  # (n,) int32 cell of each position
+    cell_group: np.ndarray
+    cols: list[np.ndarray]  # per column, in case order (as given)
+    vals: list[np.ndarray]
+    walks: tuple[np.ndarray, ...]  # the sweeps' and medians' arrays, as _tally takes them
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """The contributions as (n, width) matrices in position order (``_tally``'s)."""
+        n, width = len(self.primary), len(self.cols)
+        cols, vals = np.empty((n, width), np.int32), np.empty((n, width), np.float64)
+        for j in range(width):
+            cols[:, j] = self.cols[j] if _constant(self.cols[j]) else self.cols[j][self.primary]
+            vals[:, j] = self.vals[j] if _constant(self.vals[j]) else self.vals[j][self.primary]
+        return cols, vals
+
+
+def _sweep_ordered(
+    cell: np.ndarray, cell_group: np.ndarray, cols: list[np.ndarray], vals: list[np.ndarray],
+    sweeps: Sequence[Sweep], medians: Sequence[np.ndarray],
+) -> _Ordered:
+    """Per-case arrays renumbered in the order of the first sweep, and each sweep's and
+    median's walk in that numbering."""
     n = len(cell)
-    resample = seeds is not None
-    seeds = np.zeros(1, np.uint64) if seeds is None else np.asarray(seeds, np.uint64)
     primary = sweeps[0].order if sweeps else np.arange(n)
     renumber = np.empty(n, np.int64)
     renumber[primary] = np.arange(n)
@@ -119,35 +225,129 @@ def tally(
         return np.array(arrays, dtype).reshape(len(arrays), n)
 
     median_orders = [np.argsort(values, kind="stable") for values in medians]
+    primary_sweep = [np.arange(n, dtype=np.int32)] if sweeps else []
+    walks = (
+        # The first sweep's positions are 0, 1, … by construction.
+        stack(primary_sweep + [in_order(s.order) for s in sweeps[1:]], np.int32),
+        stack([s.block for s in sweeps], np.int64),
+        stack([s.positive[s.order] for s in sweeps], np.bool_),
+        stack([cell[renumber[s.order]] for s in sweeps], np.int32),
+        stack([in_order(order) for order in median_orders], np.int32),
+        stack([values[order] for values, order in zip(medians, median_orders, strict=True)],
+              np.float64),
+        stack([cell[renumber[order]] for order in median_orders], np.int32),
+    )
+    return _Ordered(primary=primary, cell=cell, cell_group=np.ascontiguousarray(
+        cell_group, np.int32), cols=cols, vals=vals, walks=walks)
+
+
+def _per_resample(
+    seeds: np.ndarray, resample: bool, n_groups: int, n_stats: int, ordered: _Ordered
+) -> Tallies:
+    """One walk over the cases per seed (``_tally``): the point estimate of large sets, and
+    the fallback of a resample whose counts overflow a lane."""
+    from scoring.tally_kernels import _tally
+
+    cols, vals = ordered.matrix()
     with _PARALLEL:
-        sums, auc, ap, med = _tally(
-            seeds, resample, cell, np.ascontiguousarray(cell_group, np.int32), n_groups,
-            np.ascontiguousarray(cols[primary], np.int32),
-            np.ascontiguousarray(vals[primary], np.float64), n_stats,
-            stack([in_order(s.order) for s in sweeps], np.int32),
-            stack([s.block for s in sweeps], np.int64),
-            stack([s.positive[s.order] for s in sweeps], np.bool_),
-            stack([cell[renumber[s.order]] for s in sweeps], np.int32),
-            stack([in_order(order) for order in median_orders], np.int32),
-            stack([values[order] for values, order in zip(medians, median_orders, strict=True)],
-                  np.float64),
-            stack([cell[renumber[order]] for order in median_orders], np.int32),
-        )
+        sums, auc, ap, med = _tally(seeds, resample, ordered.cell, ordered.cell_group, n_groups,
+                                    cols, vals, n_stats, *ordered.walks)
     return Tallies(sums=sums, auc=auc, ap=ap, medians=med)
 
 
+def _lanes(
+    seeds: np.ndarray, point: bool, cap: int, n_groups: int, n_stats: int, ordered: _Ordered
+) -> Tallies:
+    """Every resample (and with ``point`` the point estimate first) in one walk per chunk of
+    ``LANES`` lanes (the last padded with empty lanes); chunks run on numba's threads."""
+    from scoring.tally_kernels import LANES, _tally_lanes
+
+    typed = _case_types(ordered)
+    used = int(point) + len(seeds)
+    padded = -(-used // LANES) * LANES
+    lane_seeds = np.zeros(padded, np.uint64)
+    lane_seeds[int(point):used] = seeds
+    constant = np.zeros(padded, np.int16)  # padding: every case weighted 0
+    constant[: int(point)] = 1
+    constant[int(point):used] = -1  # drawn
+    with _PARALLEL:
+        sums, auc, ap, med, overflow = _tally_lanes(
+            lane_seeds, constant, cap, ordered.cell, ordered.cell_group, n_groups, *typed,
+            n_stats, *ordered.walks,
+        )
+    sums, auc, ap, med, overflow = (a[:used] for a in (sums, auc, ap, med, overflow))
+    redo = np.flatnonzero(overflow)
+    if redo.size:
+        wide = _per_resample(lane_seeds[redo], True, n_groups, n_stats, ordered)
+        sums[redo], auc[redo], ap[redo], med[redo] = wide.sums, wide.auc, wide.ap, wide.medians
+    return Tallies(sums=sums, auc=auc, ap=ap, medians=med)
+
+
+def _case_types(ordered: _Ordered) -> tuple[np.ndarray, ...]:
+    """Contributions split for ``_tally_lanes``, in position order: columns whose values are
+    all whole numbers (counts, labels; at most ``2**20`` apart, so that their sums stay exact
+    in float64) make up a type per case (its cell and those columns' slots and values, as the
+    digits of one number), with a table of what each type adds; the other columns stay per
+    case. Constant columns add no digit and are not copied case by case."""
+    cols, vals, primary = ordered.cols, ordered.vals, ordered.primary
+    whole = []
+    for j, values in enumerate(vals):
+        low, high = float(values.min(initial=0)), float(values.max(initial=0))
+        if (max(-low, high) <= 2**20
+                and (_constant(values) or np.array_equal(values, np.round(values)))):
+            whole.append(j)
+    real = [j for j in range(len(cols)) if j not in whole]
+    key = ordered.cell.astype(np.int64)
+    radix = int(key.max(initial=0)) + 1
+    for part in [cols[j] for j in whole] + [vals[j] for j in whole]:
+        if _constant(part):
+            continue  # no digit
+        low = part.min()
+        size = int(part.max() - low) + 1
+        if radix * size >= 2**40:
+            key = _dense(key, radix)
+            radix = int(key.max()) + 1
+        key = key * size + (part[primary] - low).astype(np.int64)
+        radix *= size
+    case_type = _dense(key, radix)
+    first = np.zeros(int(case_type.max(initial=-1)) + 1, np.int64)
+    first[case_type] = np.arange(len(case_type))  # any case of the type: they add alike
+    n = len(primary)
+    real_cols, real_vals = np.empty((n, len(real)), np.int32), np.empty((n, len(real)))
+    for r, j in enumerate(real):
+        real_cols[:, r] = cols[j] if _constant(cols[j]) else cols[j][primary]
+        real_vals[:, r] = vals[j][primary]
+    at = primary[first]
+    return (
+        np.ascontiguousarray(case_type, np.int32),
+        np.ascontiguousarray(ordered.cell[first], np.int32),
+        np.array([np.broadcast_to(cols[j], (n,))[at] for j in whole], np.int32).T.reshape(
+            len(first), len(whole)).copy(),
+        np.array([np.broadcast_to(vals[j], (n,))[at] for j in whole], np.float64).T.reshape(
+            len(first), len(whole)).copy(),
+        real_cols, real_vals,
+    )
+
+
+def _dense(key: np.ndarray, radix: int) -> np.ndarray:
+    """``key`` (values in [0, radix)) renumbered 0, 1, … in the order of the values."""
+    if radix <= 4 * len(key) + 1024:
+        present = np.bincount(key, minlength=radix) > 0
+        return (np.cumsum(present) - 1)[key]
+    return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
 def _point_tally(
-    cell: np.ndarray, cell_group: np.ndarray, n_groups: int, cols: np.ndarray,
-    vals: np.ndarray, n_stats: int, sweeps: Sequence[Sweep],
+    cell: np.ndarray, cell_group: np.ndarray, n_groups: int, cols: list[np.ndarray],
+    vals: list[np.ndarray], n_stats: int, sweeps: Sequence[Sweep],
 ) -> Tallies:
     """The tally with every case weighted 1, in numpy: the same sums as the compiled kernel
     (tests/scoring/test_bootstrap.py compares the two)."""
     n_cells, n_partitions = cell_group.shape
     base = np.asarray(cell, np.int64) * n_stats
     per_cell = np.zeros(n_cells * n_stats)
-    for j in range(cols.shape[1]):
-        per_cell += np.bincount(base + cols[:, j], weights=vals[:, j],
-                                minlength=n_cells * n_stats)
+    for column, values in zip(cols, vals, strict=True):
+        per_cell += np.bincount(base + column, weights=values, minlength=n_cells * n_stats)
     sums = np.zeros((n_groups, n_stats))
     for p in range(n_partitions):
         np.add.at(sums, cell_group[:, p], per_cell.reshape(n_cells, n_stats))

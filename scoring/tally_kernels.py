@@ -190,3 +190,286 @@ def _wasserstein(sorted_values, sorted_group, n_groups, sizes):  # pragma: no co
                 continue
             distance[g] += gap * abs(seen[g] / sizes[g] - (t + 1 - seen[g]) / rest)
     return distance
+
+
+# Lanes per chunk (see _tally_lanes): a compile-time constant, so that the loops over the lanes
+# of a case are unrolled into a few vector instructions with no remainder, and one group's
+# sweep state (4 × 16 float64) is eight cache lines, all groups' state within the first-level
+# cache.
+LANES = 32
+_ULANES, _U1, _U2, _U3, _U4 = (np.uint64(k * LANES) for k in (1, 1, 2, 3, 4))
+# Cases per block of the transposition from lane-major counts to case-major lanes.
+_BLOCK = 4096
+
+# The lane kernels below run the operations of the per-resample kernels above, in the same
+# order for each lane, so each lane's sums equal theirs bit for bit. numba's "numpy" error
+# model (a division by zero gives inf or nan, as in numpy, instead of raising) lets LLVM
+# vectorise their loops over lanes; no division here has a zero divisor that reaches a result.
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _lane_weights(seeds, constant, cap, weights, overflow):  # pragma: no cover - compiled
+    """Resample counts of every lane side by side: ``weights[i, l]`` is how often lane ``l``
+    drew position ``i``, or ``constant[l]`` where that is not negative (1: the point estimate,
+    0: padding).
+
+    The draws are those of :func:`_resample_counts`, lane by lane into a lane-major buffer
+    (one lane's random increments stay within n bytes), then transposed block by block. A count
+    that would pass ``cap`` stays at it and flags the lane in ``overflow``: the caller redoes
+    that resample alone with wider counts."""
+    n = weights.shape[0]
+    size = np.uint64(n)
+    by_lane = np.zeros((LANES, n), np.uint8)
+    for lane in range(LANES):
+        row = by_lane[lane]
+        if constant[lane] >= 0:
+            row[:] = constant[lane]
+            continue
+        state = seeds[lane]
+        for _ in range(n):
+            state = state + _GOLDEN
+            z = state
+            z = (z ^ (z >> np.uint64(30))) * _MIX1
+            z = (z ^ (z >> np.uint64(27))) * _MIX2
+            z = z ^ (z >> np.uint64(31))
+            i = ((z >> np.uint64(32)) * size) >> np.uint64(32)
+            if row[i] >= cap:
+                overflow[lane] = True
+            else:
+                row[i] += np.uint8(1)
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        for i in range(start, stop):
+            for lane in range(LANES):
+                weights[i, lane] = by_lane[lane, i]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _lane_rank_sweep(weights, position, block, positive, cell, cell_group,
+                     state, pending):  # pragma: no cover - compiled
+    """:func:`_rank_sweep` for every lane (``weights`` (cases, LANES)) into ``state``
+    (groups, 5, LANES: positives and negatives so far, pair sum, precision sum, and the
+    positives of the current tie block; zeros on entry); ``pending`` (groups, bool) is all
+    False on entry and on return.
+
+    A case that is positive in one lane is positive in all, so each case takes the branch of
+    its label once for every lane and leaves out the terms that add exact zeros there (a
+    positive adds no pairs, a negative no precision), and the division is only for
+    positives. Counts and pair sums are integers or halves of integers (weights are whole
+    numbers), exact in float64 below 2**52, so the order in which they are added changes no
+    bit; precision sums are not, and each group's terms are added in the order of
+    ``_rank_sweep``, one per tie block that holds its positives, from the same exact counts.
+    So in a tie block the positives are set apart first, each negative then adds its pairs
+    against the positives before the block and half those of the block, and the positives
+    join at the block's end.
+
+    Arrays are indexed flat with unsigned offsets: numba then adds no wraparound for negative
+    indices, and LLVM sees that a group's quantities lie at constant distances in one array,
+    so the loops over lanes become vector code."""
+    n = position.shape[0]
+    n_partitions = cell_group.shape[1]
+    w = weights.ravel()
+    s = state.ravel()
+    t = 0
+    while t < n:
+        end = t + 1
+        while end < n and block[end] == block[t]:
+            end += 1
+        if end == t + 1:
+            row = np.uint64(position[t] * LANES)
+            c = cell[t]
+            if positive[t]:
+                for p in range(n_partitions):
+                    k = np.uint64(cell_group[c, p] * 5 * LANES)
+                    for lane in range(_ULANES):
+                        weight = np.float64(w[row + lane])
+                        seen = s[k + lane] + weight
+                        s[k + lane] = seen
+                        s[k + _U3 + lane] += (
+                            weight * seen / max(seen + s[k + _U1 + lane], 1.0)
+                        )
+            else:
+                for p in range(n_partitions):
+                    k = np.uint64(cell_group[c, p] * 5 * LANES)
+                    for lane in range(_ULANES):
+                        weight = np.float64(w[row + lane])
+                        s[k + _U2 + lane] += weight * s[k + lane]
+                        s[k + _U1 + lane] += weight
+            t = end
+            continue
+        for u in range(t, end):
+            if not positive[u]:
+                continue
+            row = np.uint64(position[u] * LANES)
+            c = cell[u]
+            for p in range(n_partitions):
+                g = cell_group[c, p]
+                pending[g] = True
+                k = np.uint64(g * 5 * LANES)
+                for lane in range(_ULANES):
+                    s[k + _U4 + lane] += np.float64(w[row + lane])
+        for u in range(t, end):
+            if positive[u]:
+                continue
+            row = np.uint64(position[u] * LANES)
+            c = cell[u]
+            for p in range(n_partitions):
+                k = np.uint64(cell_group[c, p] * 5 * LANES)
+                for lane in range(_ULANES):
+                    weight = np.float64(w[row + lane])
+                    s[k + _U2 + lane] += weight * (s[k + lane] + 0.5 * s[k + _U4 + lane])
+                    s[k + _U1 + lane] += weight
+        for u in range(t, end):
+            if not positive[u]:
+                continue
+            c = cell[u]
+            for p in range(n_partitions):
+                g = cell_group[c, p]
+                if not pending[g]:
+                    continue
+                pending[g] = False
+                k = np.uint64(g * 5 * LANES)
+                # bp · seen / max(seen + false, 1) is _rank_sweep's bp · seen / (seen + false)
+                # where bp > 0 (then seen ≥ 1) and an exact zero where bp is 0.
+                for lane in range(_ULANES):
+                    bp = s[k + _U4 + lane]
+                    seen = s[k + lane] + bp
+                    s[k + lane] = seen
+                    s[k + _U3 + lane] += bp * seen / max(seen + s[k + _U1 + lane], 1.0)
+                    s[k + _U4 + lane] = 0.0
+        t = end
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _lane_median_sweep(weights, position, values, cell, cell_group, total,
+                       out):  # pragma: no cover - compiled
+    """:func:`_median_sweep` for every lane; ``total`` and ``out`` are (lanes, groups)."""
+    n_groups = out.shape[1]
+    n_partitions = cell_group.shape[1]
+    lanes = LANES
+    seen = np.zeros((n_groups, lanes))
+    low = np.floor((total.T + 1) / 2)
+    high = np.floor(total.T / 2) + 1
+    low_value = np.full((n_groups, lanes), np.nan)
+    high_value = np.full((n_groups, lanes), np.nan)
+    for t in range(position.shape[0]):
+        w_row = weights[position[t]]
+        v = values[t]
+        c = cell[t]
+        for p in range(n_partitions):
+            g = cell_group[c, p]
+            for lane in range(lanes):
+                w = w_row[lane]
+                if w == 0:
+                    continue
+                before = seen[g, lane]
+                after = before + w
+                if before < low[g, lane] <= after:
+                    low_value[g, lane] = v
+                if before < high[g, lane] <= after:
+                    high_value[g, lane] = v
+                seen[g, lane] = after
+    for g in range(n_groups):
+        for lane in range(lanes):
+            out[lane, g] = 0.5 * (low_value[g, lane] + high_value[g, lane])
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _lane_chunk(
+    seeds, constant, cap, cell, cell_group, n_groups, case_type, type_cell, type_cols,
+    type_vals, real_cols, real_vals, n_stats,
+    rank_position, rank_block, rank_positive, rank_cell,
+    median_position, median_values, median_cell,
+    sums, auc, ap, medians, overflow,
+):  # pragma: no cover - compiled
+    """One chunk of LANES lanes of :func:`_tally_lanes`, into its slices of the outputs."""
+    n = cell.shape[0]
+    lanes = LANES
+    n_cells, n_partitions = cell_group.shape
+    case_type_count = type_cell.shape[0]
+    weights = np.empty((n, lanes), np.uint8)
+    _lane_weights(seeds, constant, cap, weights, overflow)
+    w = weights.ravel()
+    # Whole-number contributions: each case adds its weight to its type's count ...
+    counts = np.zeros(case_type_count * LANES)
+    for i in range(n):
+        row = np.uint64(i * LANES)
+        k = np.uint64(case_type[i] * LANES)
+        for lane in range(_ULANES):
+            counts[k + lane] += np.float64(w[row + lane])
+    per_cell = np.zeros(n_cells * n_stats * LANES)
+    # ... and the other contributions one by one, in _tally's order.
+    for i in range(n):
+        row = np.uint64(i * LANES)
+        c = cell[i]
+        for j in range(real_cols.shape[1]):
+            v = real_vals[i, j]
+            k = np.uint64((c * n_stats + real_cols[i, j]) * LANES)
+            for lane in range(_ULANES):
+                per_cell[k + lane] += np.float64(w[row + lane]) * v
+    for t in range(case_type_count):
+        c = type_cell[t]
+        for j in range(type_cols.shape[1]):
+            v = type_vals[t, j]
+            k = np.uint64((c * n_stats + type_cols[t, j]) * LANES)
+            at = np.uint64(t * LANES)
+            for lane in range(_ULANES):
+                per_cell[k + lane] += counts[at + lane] * v
+    for c in range(n_cells):
+        for p in range(n_partitions):
+            g = cell_group[c, p]
+            for m in range(n_stats):
+                k = (c * n_stats + m) * LANES
+                for lane in range(lanes):
+                    sums[lane, g, m] += per_cell[k + lane]
+    state = np.zeros((n_groups, 5, lanes))
+    pending = np.zeros(n_groups, np.bool_)
+    for r in range(rank_position.shape[0]):
+        state[:] = 0.0
+        _lane_rank_sweep(weights, rank_position[r], rank_block[r], rank_positive[r],
+                         rank_cell[r], cell_group, state, pending)
+        for g in range(n_groups):
+            for lane in range(lanes):
+                auc[lane, r, g] = state[g, 2, lane]
+                ap[lane, r, g] = state[g, 3, lane]
+    for q in range(median_position.shape[0]):
+        _lane_median_sweep(weights, median_position[q], median_values[q], median_cell[q],
+                           cell_group, sums[:, :, 0], medians[:, q])
+
+
+@nb.njit(parallel=True, cache=True, error_model="numpy")
+def _tally_lanes(
+    seeds, constant, cap, cell, cell_group, n_groups, case_type, type_cell, type_cols,
+    type_vals, real_cols, real_vals, n_stats,
+    rank_position, rank_block, rank_positive, rank_cell,
+    median_position, median_values, median_cell,
+):  # pragma: no cover - compiled
+    """The sums of :func:`_tally` for every lane, LANES lanes per walk over the cases (chunks
+    of lanes run in parallel) instead of one walk per resample. ``seeds`` and ``constant``
+    (see :func:`_lane_weights`) hold a multiple of LANES lanes.
+
+    The contributions ``cols``/``vals`` of ``_tally`` come split: those of the columns where
+    every case adds a whole number (counts; their sums are exact, whatever the order) as each
+    case's type (``case_type``: its cell and those columns' slots and values, the table
+    ``type_cell``/``type_cols``/``type_vals``), so that a case adds its weight once to its
+    type's count; the other columns (``real_cols``/``real_vals``) case by case, in ``_tally``'s
+    order, so that their sums round as there.
+
+    Returns the sums, pair sums, precision sums and medians of every lane, and which lanes
+    overflowed ``cap`` (their sums are to be discarded)."""
+    n_lanes = seeds.shape[0]
+    sums = np.zeros((n_lanes, n_groups, n_stats))
+    auc = np.zeros((n_lanes, rank_position.shape[0], n_groups))
+    ap = np.zeros((n_lanes, rank_position.shape[0], n_groups))
+    medians = np.zeros((n_lanes, median_position.shape[0], n_groups))
+    overflow = np.zeros(n_lanes, np.bool_)
+    for k in nb.prange(n_lanes // LANES):
+        lo, hi = k * LANES, (k + 1) * LANES
+        _lane_chunk(
+            seeds[lo:hi], constant[lo:hi], cap, cell, cell_group, n_groups, case_type,
+            type_cell, type_cols, type_vals, real_cols, real_vals, n_stats,
+            rank_position, rank_block, rank_positive, rank_cell,
+            median_position, median_values, median_cell,
+            sums[lo:hi], auc[lo:hi], ap[lo:hi], medians[lo:hi], overflow[lo:hi],
+        )
+    return sums, auc, ap, medians, overflow

@@ -103,15 +103,18 @@ def _multiclass() -> tuple[Truth, list[Predictions]]:
 
 def _run_entry_points() -> None:
     """The worker's calls, on tiny data: a submission's evaluation with intervals and groups
-    (``scoring.tallies``, ``scoring.fairness``), a leaderboard with bootstrap ranks
-    (``scoring.weighted_stats``) and a paired comparison (the sweeps called per row of
-    weights, as comparisons and the ladder call them)."""
+    (``scoring.tallies``: the resamples' lane kernels; ``scoring.fairness``), a leaderboard
+    with bootstrap ranks (``scoring.weighted_stats``) and a paired comparison (the sweeps
+    called per row of weights, as comparisons and the ladder call them)."""
     truth, predictions = _binary()
     evaluate(truth, predictions[0], bootstrap=2, min_group=1)
-    # Point estimates of large test sets take the compiled path (``tallies.NUMPY_CASES``).
+    # Point estimates of large test sets take the compiled path (``tallies.NUMPY_CASES``):
+    # the per-resample kernel alone, and as the first lane of the resamples' walk. The
+    # per-resample kernel is also where a lane whose counts overflow is redone (same types).
     numpy_cases, tallies.NUMPY_CASES = tallies.NUMPY_CASES, 0
     try:
         evaluate(truth, predictions[0], min_group=1)
+        evaluate(truth, predictions[0], bootstrap=2, min_group=1)
     finally:
         tallies.NUMPY_CASES = numpy_cases
     compute_leaderboard(

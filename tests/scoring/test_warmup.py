@@ -40,6 +40,10 @@ def test_warming_compiles_every_kernel_and_a_later_process_compiles_none(tmp_pat
     # a new kernel that they do not call would otherwise compile in the worker.
     assert {
         "scoring.tally_kernels._tally",
+        "scoring.tally_kernels._tally_lanes",
+        "scoring.tally_kernels._lane_weights",
+        "scoring.tally_kernels._lane_rank_sweep",
+        "scoring.tally_kernels._lane_median_sweep",
         "scoring.tally_kernels._wasserstein",
         "scoring.weighted_stats._rank_sums",
     } <= set(compiled)
