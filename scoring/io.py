@@ -187,6 +187,7 @@ _MAX_DIGITS = 18
 # The table of positions by number is used while the numbers are this dense (a larger spread
 # falls back to hashing the ids); int32 positions, so 4 bytes a slot.
 _SLOTS_PER_CASE = 4
+_DIGITS = b"0123456789"
 
 
 @dataclass(frozen=True)
@@ -248,17 +249,22 @@ class NumberedIds:
 def _id_numbers(ids: pa.Array, prefix: str) -> np.ndarray | None:
     """The numbers after ``prefix`` (ASCII) when every id is ``prefix`` + digits without a
     leading zero; None as soon as one is not."""
-    if prefix:
-        if not pc.all(pc.starts_with(ids, prefix)).as_py():
-            return None
-        ids = pc.utf8_slice_codeunits(ids, len(prefix))  # the prefix is ASCII: bytes
-    digits = _numpy(pc.binary_length(ids))
+    if prefix and not pc.all(pc.starts_with(ids, prefix)).as_py():
+        return None
+    starts, ends = _offsets(ids)
+    digits = ends - starts - len(prefix)
     if digits.min() < 1 or digits.max() > _MAX_DIGITS:
         return None
-    if not pc.all(pc.ascii_is_decimal(ids)).as_py():
+    # Every cell begins with the prefix, so the file's other bytes are digits exactly when
+    # only the prefix's own non-digits are left once the digits are deleted.
+    others = len(prefix.encode().translate(None, _DIGITS))
+    if len(_cell_bytes(ids).translate(None, _DIGITS)) != others * len(ids):
         return None
-    if (_numpy(pc.starts_with(ids, "0")) & (digits > 1)).any():
+    lead = np.frombuffer(ids.buffers()[2], np.uint8)[starts + len(prefix)]
+    if ((lead == ord("0")) & (digits > 1)).any():
         return None
+    if prefix:
+        ids = pc.utf8_slice_codeunits(ids, len(prefix))  # an ASCII prefix: its bytes
     return _numpy(pc.cast(ids, pa.int64()))
 
 
@@ -580,7 +586,8 @@ def _read_table(
                 f"the file is not UTF-8 text (invalid byte at position {exc.start}); "
                 "save it as CSV with UTF-8 encoding"
             ) from None
-    if not text.strip(WHITESPACE if isinstance(text, str) else _ASCII_WHITESPACE):
+    # (A search for the first other character: strip() would copy the whole file.)
+    if (_NOT_WHITESPACE if isinstance(text, str) else _NOT_ASCII_WHITESPACE).search(text) is None:
         raise InputError("the file is empty")
     if ("\x00" if isinstance(text, str) else b"\x00") in text:
         raise InputError("the file is not a CSV file (it contains NUL bytes)")
@@ -604,7 +611,13 @@ WHITESPACE = (
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _ASCII_WHITESPACE = "".join(c for c in WHITESPACE if c.isascii()).encode()
-_ASCII_WHITESPACE_BYTES = [bytes([byte]) for byte in _ASCII_WHITESPACE]
+_NOT_WHITESPACE = re.compile(f"[^{re.escape(WHITESPACE)}]")
+_NOT_ASCII_WHITESPACE = re.compile(b"[^" + re.escape(_ASCII_WHITESPACE) + b"]")
+# Bytes that may begin or end a cell that needs trimming: ASCII whitespace, and every non-ASCII
+# byte (the UTF-8 form of U+00A0 and the other non-ASCII spaces uses only such bytes).
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[list(_ASCII_WHITESPACE)] = True
+_EDGE_BYTES[0x80:] = True
 
 
 def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | None:
@@ -624,7 +637,9 @@ def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | N
         arrow = pacsv.read_csv(
             pa.py_buffer(raw),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+            # No quote in the file (above), so a line end always ends a row: the parser may split
+            # the file into blocks and parse them in parallel.
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.large_string() for name in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
@@ -649,12 +664,26 @@ def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | N
 
 def _trimmed(column: pa.Array) -> pa.Array:
     """The cells without the whitespace around them. Trimming copies the whole column, so it is
-    done only when the column holds a whitespace character at all: a search of its bytes
-    (any non-ASCII byte counts, as UTF-8 spaces such as U+00A0 are not ASCII)."""
-    cells = _cell_bytes(column)
-    if cells.isascii() and not any(byte in cells for byte in _ASCII_WHITESPACE_BYTES):
+    done only when some cell begins or ends with a byte that may be whitespace
+    (``_EDGE_BYTES``): two gathers over the column, where most files have none."""
+    data = column.buffers()[2]
+    if data is None or len(column) == 0:
         return column
-    return pc.utf8_trim(column, characters=WHITESPACE)
+    starts, ends = _offsets(column)
+    cells = np.frombuffer(data, np.uint8)
+    filled = ends > starts
+    if (_EDGE_BYTES[cells[starts[filled]]].any()
+            or _EDGE_BYTES[cells[ends[filled] - 1]].any()):
+        return pc.utf8_trim(column, characters=WHITESPACE)
+    return column
+
+
+def _offsets(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Where each cell of a string column begins and ends in its data buffer."""
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    start = column.offset
+    offsets = np.frombuffer(column.buffers()[1], width)[start: start + len(column) + 1]
+    return offsets[:-1], offsets[1:]
 
 
 def _cell_bytes(column: pa.Array) -> bytes:
@@ -662,10 +691,8 @@ def _cell_bytes(column: pa.Array) -> bytes:
     data = column.buffers()[2]
     if data is None or len(column) == 0:
         return b""
-    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
-    start = column.offset
-    offsets = np.frombuffer(column.buffers()[1], width)[start: start + len(column) + 1]
-    return memoryview(data)[offsets[0]: offsets[-1]].tobytes()
+    starts, ends = _offsets(column)
+    return memoryview(data)[starts[0]: ends[-1]].tobytes()
 
 
 def _release_memory() -> None:
