@@ -347,7 +347,7 @@ def read_truth(
     attributes, codes = {}, {}
     for name in attribute_names:
         attributes[name], codes[name] = _attribute_values(table[name])
-    return Truth(
+    truth = Truth(
         attribute_codes=codes,
         case_ids=table["case_id"],
         numbered=numbered,
@@ -358,6 +358,9 @@ def read_truth(
         classes=found_classes,
         raters=raters,
     )
+    del table  # the string columns: handed back before the caller goes on
+    _release_memory()
+    return truth
 
 
 def _read_raters(
@@ -484,6 +487,8 @@ def read_predictions(
 
     order = np.empty(truth.n, dtype=np.int64)
     order[position] = np.arange(len(ids))
+    table.clear()  # the string columns: handed back before the caller goes on
+    _release_memory()
     return Predictions(
         task=task,
         scores=None if scores is None else scores[order],
