@@ -10,7 +10,10 @@ pandas' C reader otherwise) and every check is a vectorised operation on them: c
 distinct values (labels, splits, attributes) are dictionary-encoded and only their distinct
 values are looked at in Python; numbers are cast by Arrow when every cell is a plain decimal
 number (the cells that are not go through ``pandas.to_numeric`` as before, so their reading
-and messages do not change). pandas is imported only when a file needs it.
+and messages do not change). pandas is imported only when a file needs it. Case ids stay in
+Arrow (``Truth.case_ids`` builds Python strings on first use); predictions are aligned by
+number when the ids are a prefix and a number (:class:`NumberedIds`), else by
+``pyarrow.compute.index_in`` against the truth's ids, which also words every id problem.
 """
 
 from __future__ import annotations
