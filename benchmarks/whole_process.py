@@ -26,6 +26,16 @@ overall AUROC is checked against fairlearn's (1e-9).
     .venv/bin/python benchmarks/whole_process.py                 # all three sizes
     .venv/bin/python benchmarks/whole_process.py --sizes 300000 --repeats 3
     .venv/bin/python benchmarks/whole_process.py --profile 300000   # cProfile of the CLI
+    .venv/bin/python benchmarks/whole_process.py --steps 10000000   # each step's time and RSS
+    .venv/bin/python benchmarks/whole_process.py --sizes 10000000 --repeats 1 \
+        --only cli,floor --baseline /work/main                     # before/after, one run
+
+``--baseline DIR`` adds the contender ``baseline``: the same CLI command run from another
+checkout (its ``scoring`` package, this interpreter), so that a change is measured against
+the code before it in the same run. ``--only`` keeps some contenders. ``--steps N`` runs the
+CLI's steps in one fresh process (imports, ``read_truth``, ``read_predictions``, ``evaluate``,
+the JSON) and prints each one's wall and CPU time and the resident memory after it and at
+its peak: where the time and the memory of a size go.
 
 Sizes: 300,000 cases, bootstrap off (CLI, fairlearn, floor, engine); 1,000,000 cases with 200
 resamples (CLI, floor, engine); 10,000,000 cases, bootstrap off (CLI, floor, engine). Data are
@@ -173,11 +183,11 @@ def child_engine(truth_path: str, predictions_path: str, bootstrap: int) -> dict
             "auroc": result.value("auroc")}
 
 
-def run(command: list[str]) -> dict:
+def run(command: list[str], cwd: Path = ROOT) -> dict:
     """Run ``command`` in a fresh process: wall seconds, its own peak RSS, its stdout."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, cwd=ROOT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, cwd=cwd)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -190,9 +200,11 @@ def run(command: list[str]) -> dict:
                 "peak_mib": usage.ru_maxrss / 1024, "stdout": out.read().decode()}
 
 
-def measure(kind: str, truth: Path, predictions: Path, bootstrap: int) -> dict:
-    if kind == "cli":
-        report = run(cli_command(truth, predictions, bootstrap))
+def measure(kind: str, truth: Path, predictions: Path, bootstrap: int,
+            baseline: Path | None = None) -> dict:
+    if kind in ("cli", "baseline"):
+        folder = ROOT if kind == "cli" else baseline
+        report = run(cli_command(truth, predictions, bootstrap), cwd=folder)
         report["auroc"] = json.loads(report.pop("stdout"))["overall"]["auroc"]["value"]
         return report
     report = run([sys.executable, __file__, "--child", kind, str(truth), str(predictions),
@@ -206,14 +218,20 @@ def measure(kind: str, truth: Path, predictions: Path, bootstrap: int) -> dict:
     return report
 
 
-def benchmark(n: int, repeats: int, folder: Path) -> dict:
+def benchmark(n: int, repeats: int, folder: Path, only: list[str] | None = None,
+              baseline: Path | None = None) -> dict:
     bootstrap, kinds = PLAN[n]
+    if baseline is not None:
+        kinds = ("baseline", *kinds)
+    if only:
+        kinds = tuple(kind for kind in kinds if kind in only)
     truth, predictions = write_data(n, folder)
-    measure("cli", truth, predictions, bootstrap)  # page cache and numba cache warm
+    for kind in ("cli", "baseline") if baseline is not None else ("cli",):
+        measure(kind, truth, predictions, bootstrap, baseline)  # page and numba caches warm
     runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
     for repeat in range(repeats):
         for kind in kinds:
-            report = measure(kind, truth, predictions, bootstrap)
+            report = measure(kind, truth, predictions, bootstrap, baseline)
             runs[kind].append(report)
             print(f"n={n:>10,} B={bootstrap:>3} {kind:<9} run {repeat + 1}: "
                   f"{report['seconds']:7.2f} s wall, {report['cpu_s']:7.2f} s CPU, "
@@ -224,16 +242,64 @@ def benchmark(n: int, repeats: int, folder: Path) -> dict:
                       "seconds": [round(r["seconds"], 3) for r in reports],
                       "peak_mib": max(r["peak_mib"] for r in reports)}
                for kind, reports in runs.items()}
-    if "fairlearn" in runs:
+    if "fairlearn" in runs and "cli" in runs:
         gap = abs(runs["fairlearn"][0]["auroc"] - runs["cli"][0]["auroc"])
         assert gap < 1e-9, f"the CLI and fairlearn disagree on AUROC by {gap}"
         for key in ("median_s", "median_cpu_s"):
             summary[f"vs_fairlearn_{key}"] = summary["fairlearn"][key] / summary["cli"][key]
     for key in ("median_s", "median_cpu_s"):
-        bound = summary["floor"][key] + summary["engine"][key]
-        summary[f"vs_floor_plus_engine_{key}"] = summary["cli"][key] / bound
+        if {"cli", "floor", "engine"} <= runs.keys():
+            bound = summary["floor"][key] + summary["engine"][key]
+            summary[f"vs_floor_plus_engine_{key}"] = summary["cli"][key] / bound
+        if {"cli", "baseline"} <= runs.keys():
+            summary[f"baseline_vs_cli_{key}"] = summary["baseline"][key] / summary["cli"][key]
     summary["cases"], summary["bootstrap"] = n, bootstrap
     return summary
+
+
+def child_steps(truth_path: str, predictions_path: str, bootstrap: int) -> None:
+    """The CLI's steps in this process, each with its wall and CPU time and resident memory
+    (now and at the peak so far, from /proc/self/status)."""
+    started, cpu = time.perf_counter(), time.process_time()
+
+    def memory(field: str) -> float:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def step(name: str) -> None:
+        nonlocal started, cpu
+        now, now_cpu = time.perf_counter(), time.process_time()
+        print(f"{name:<18} {now - started:6.2f} s wall {now_cpu - cpu:6.2f} s CPU  "
+              f"RSS {memory('VmRSS'):6,.0f} MiB  peak {memory('VmHWM'):6,.0f} MiB", flush=True)
+        started, cpu = now, now_cpu
+
+    sys.path.insert(0, str(ROOT))
+    from scoring.evaluate import evaluate
+    from scoring.io import read_predictions, read_truth
+
+    step("imports")
+    truth = read_truth(truth_path)
+    step("read_truth")
+    predictions = read_predictions(predictions_path, truth)
+    step("read_predictions")
+    result = evaluate(truth, predictions, threshold=THRESHOLD, metrics=METRICS,
+                      intersections=INTERSECTIONS, bootstrap=bootstrap)
+    step("evaluate")
+    json.dumps(result.to_dict(), allow_nan=False)
+    step("json")
+
+
+def steps(n: int, folder: Path) -> None:
+    """``child_steps`` in a fresh process (after a CLI run has warmed the caches)."""
+    truth, predictions = write_data(n, folder)
+    bootstrap = PLAN.get(n, (0,))[0]
+    measure("cli", truth, predictions, bootstrap)
+    print(f"n={n:,} B={bootstrap}, load average {os.getloadavg()[0]:.1f}", flush=True)
+    subprocess.run([sys.executable, __file__, "--child", "steps", str(truth), str(predictions),
+                    str(bootstrap)], check=True, cwd=ROOT)
 
 
 def profile(n: int, folder: Path) -> None:
@@ -263,10 +329,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/tmp/cheetah-whole-process"))
     parser.add_argument("--profile", type=int, help="profile the CLI at this size instead")
     parser.add_argument("--json", type=Path, help="write the summaries here")
+    parser.add_argument("--steps", type=int, help="time each step of the CLI at this size")
+    parser.add_argument("--only", type=lambda s: s.split(","),
+                        help="contenders to run, e.g. cli,floor (default: the size's plan)")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout whose CLI runs as the contender 'baseline'")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, truth, predictions, bootstrap = args.child
+        if kind == "steps":
+            child_steps(truth, predictions, int(bootstrap))
+            return
         if kind == "fairlearn":
             report = child_fairlearn(truth, predictions)
         elif kind == "floor":
@@ -278,8 +352,12 @@ def main() -> None:
     if args.profile:
         profile(args.profile, args.data)
         return
+    if args.steps:
+        steps(args.steps, args.data)
+        return
     print(f"load average {os.getloadavg()[0]:.1f} at the start", flush=True)
-    summaries = [benchmark(n, args.repeats, args.data) for n in args.sizes]
+    summaries = [benchmark(n, args.repeats, args.data, args.only, args.baseline)
+                 for n in args.sizes]
     for summary in summaries:
         print(json.dumps(summary))
     if args.json:

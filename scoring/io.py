@@ -10,12 +10,16 @@ pandas' C reader otherwise) and every check is a vectorised operation on them: c
 distinct values (labels, splits, attributes) are dictionary-encoded and only their distinct
 values are looked at in Python; numbers are cast by Arrow when every cell is a plain decimal
 number (the cells that are not go through ``pandas.to_numeric`` as before, so their reading
-and messages do not change). pandas is imported only when a file needs it.
+and messages do not change). pandas is imported only when a file needs it. Case ids stay in
+Arrow (``Truth.case_ids`` builds Python strings on first use); predictions are aligned by
+number when the ids are a prefix and a number (:class:`NumberedIds`), else by
+``pyarrow.compute.index_in`` against the truth's ids, which also words every id problem.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import re
@@ -45,24 +49,57 @@ MAX_HEADER_BYTES = 64_000
 HEADER_MARGIN = 5  # columns beyond what the task uses, so a stray extra column gets its message
 
 
+class _CaseIds:
+    """``Truth.case_ids``: kept as given (an Arrow array from :func:`read_truth`), turned into
+    a numpy array of ``str`` only when a caller reads it.
+
+    Ten million Python strings take seconds and about 600 MB; aligning predictions, counting
+    cases and naming the first few offending ids all work on the Arrow array, so a plain
+    ``python -m scoring evaluate`` never builds them (docs/benchmarks.md, "Whole-process
+    scoring").
+    """
+
+    def __get__(self, truth: Truth | None, owner: type | None = None) -> np.ndarray:
+        if truth is None:
+            raise AttributeError("case_ids")  # no class-level default: a required field
+        ids = truth.__dict__.get("_case_ids_numpy")
+        if ids is None:
+            ids = np.array(truth.__dict__["_case_ids"].to_pylist(), dtype=object)
+            truth.__dict__["_case_ids_numpy"] = ids
+        return ids
+
+    def __set__(self, truth: Truth, ids: np.ndarray | pa.Array | Sequence[str]) -> None:
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        if not isinstance(ids, pa.Array):
+            ids = np.asarray(ids)
+            truth.__dict__["_case_ids_numpy"] = ids
+        truth.__dict__["_case_ids"] = ids
+
+
 @dataclass(frozen=True)
 class Truth:
     """Ground truth of a challenge, one entry per case in file order.
 
-    ``labels`` holds 0/1 integers (binary), class names (multiclass, see ``classes``) or floats
-    (regression). ``attributes`` maps each attribute column to its values as strings, missing
-    values being ``"unknown"``. ``split`` is ``"public"``/``"private"`` per case, or ``None``
-    when the file has no ``split`` column. ``raters`` maps each rater column (``label_<rater>``,
-    full name) to that rater's labels, encoded as ``labels`` is; never attributes.
+    ``case_ids`` may be given as a numpy array, a sequence of strings or an Arrow string array
+    (what :func:`read_truth` keeps); reading it gives a numpy array of ``str`` (built on first
+    use). ``labels`` holds 0/1 integers (binary), class names (multiclass, see ``classes``) or
+    floats (regression). ``attributes`` maps each attribute column to its values as strings,
+    missing values being ``"unknown"``. ``split`` is ``"public"``/``"private"`` per case, or
+    ``None`` when the file has no ``split`` column. ``raters`` maps each rater column
+    (``label_<rater>``, full name) to that rater's labels, encoded as ``labels`` is; never
+    attributes.
 
     Optional, filled by :func:`read_truth` so that later steps need not redo the work:
     ``attribute_codes`` maps an attribute to (integer code of each case, the distinct values
     the codes index, in order of first appearance), which the grouping uses instead of
-    factorising the strings again; ``arrow_ids`` holds the case ids as an Arrow array, which
-    predictions are aligned against.
+    factorising the strings again; ``numbered`` is set when the case ids are numbers behind
+    one prefix (:class:`NumberedIds`), which predictions are then aligned by.
+
+    Use :meth:`replace` rather than ``dataclasses.replace``, which would build the strings.
     """
 
-    case_ids: np.ndarray
+    case_ids: np.ndarray = _CaseIds()  # type: ignore[assignment]  # see _CaseIds
     labels: np.ndarray
     attributes: dict[str, np.ndarray]
     split: np.ndarray | None
@@ -72,22 +109,41 @@ class Truth:
     attribute_codes: dict[str, tuple[np.ndarray, tuple[str, ...]]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    arrow_ids: pa.Array | None = field(default=None, repr=False, compare=False)
+    numbered: NumberedIds | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
-        return len(self.case_ids)
+        return len(self.__dict__["_case_ids"])
 
     def arrow_case_ids(self) -> pa.Array:
-        """The case ids as an Arrow string array."""
-        if self.arrow_ids is not None:
-            return self.arrow_ids
-        return pa.array(self.case_ids, type=pa.large_string())
+        """The case ids as an Arrow string array (no Python string is built)."""
+        ids = self.__dict__["_case_ids"]
+        if isinstance(ids, pa.Array):
+            return ids
+        ids = pa.array(ids.tolist(), type=pa.large_string())
+        self.__dict__["_case_ids"] = ids
+        return ids
+
+    def replace(self, **changes) -> Truth:
+        """A copy with ``changes`` (fields by name), keeping the case ids as they are held:
+        ``dataclasses.replace`` would read ``case_ids`` and so build every string."""
+        if "case_ids" in changes:
+            changes.setdefault("numbered", None)
+        else:
+            changes["case_ids"] = self.__dict__["_case_ids"]
+        return dataclasses.replace(self, **changes)
 
     def subset(self, mask: np.ndarray) -> Truth:
         """The cases where ``mask`` is true, in the same order."""
+        ids = self.__dict__["_case_ids"]
+        if isinstance(ids, pa.Array):
+            mask = np.asarray(mask)
+            ids = (ids.filter(_arrow_mask(mask)) if mask.dtype == bool
+                   else ids.take(_arrow_indices(mask)))
+        else:
+            ids = ids[mask]
         return Truth(
-            case_ids=self.case_ids[mask],
+            case_ids=ids,
             labels=self.labels[mask],
             attributes={name: values[mask] for name, values in self.attributes.items()},
             split=None if self.split is None else self.split[mask],
@@ -128,6 +184,93 @@ class Predictions:
         )
 
 
+# Case ids written as a prefix and a number ("c0" … "c9999999", or plain "1042"): at most 18
+# digits (an int64), no leading zero, so that each number is one id and "007" is never "7".
+_MAX_DIGITS = 18
+# The table of positions by number is used while the numbers are this dense (a larger spread
+# falls back to hashing the ids); int32 positions, so 4 bytes a slot.
+_SLOTS_PER_CASE = 4
+_DIGITS = b"0123456789"
+
+
+@dataclass(frozen=True)
+class NumberedIds:
+    """Unique case ids that are one ``prefix`` followed by a number: predictions are aligned by
+    integer arithmetic (``slots[number - low]`` is a case's position) instead of hashing ten
+    million strings. Built by :meth:`of`, which returns None for any other ids."""
+
+    prefix: str
+    low: int
+    cases: int
+    slots: np.ndarray = field(repr=False)  # position of the case numbered low + i, or -1
+
+    @classmethod
+    def of(cls, ids: pa.Array) -> NumberedIds | None:
+        """The numbering of ``ids``, or None when they are not all prefix + number, are
+        repeated, or spread too thinly (the other ids go through :func:`_align`)."""
+        if len(ids) == 0:
+            return None
+        first = ids[0].as_py()
+        prefix = first.rstrip("0123456789")
+        if prefix == first or not prefix.isascii():
+            return None
+        numbers = _id_numbers(ids, prefix)
+        if numbers is None:
+            return None
+        low, high = int(numbers.min()), int(numbers.max())
+        if high - low >= _SLOTS_PER_CASE * len(ids) + 1024:
+            return None
+        slots = np.full(high - low + 1, -1, dtype=np.int32)
+        numbers -= low
+        slots[numbers] = np.arange(len(ids), dtype=np.int32)
+        if np.count_nonzero(slots >= 0) != len(ids):
+            return None  # a repeated id: _check_ids words the message
+        return cls(prefix, low, len(ids), slots)
+
+    def positions(self, ids: pa.Array) -> np.ndarray | None:
+        """Each id's case position when ``ids`` are exactly the cases, in any order; None
+        otherwise (an unknown, missing, repeated or differently written id), for
+        :func:`_align` to find and word every problem."""
+        if len(ids) != self.cases:
+            return None
+        numbers = _id_numbers(ids, self.prefix)
+        if numbers is None:
+            return None
+        numbers -= self.low
+        if numbers.min() < 0 or numbers.max() >= len(self.slots):
+            return None
+        position = self.slots[numbers]
+        if (position < 0).any():
+            return None
+        seen = np.zeros(len(ids), dtype=bool)
+        seen[position] = True
+        if not seen.all():
+            return None  # a repeated id, so some case is missing
+        return position.astype(np.int64)
+
+
+def _id_numbers(ids: pa.Array, prefix: str) -> np.ndarray | None:
+    """The numbers after ``prefix`` (ASCII) when every id is ``prefix`` + digits without a
+    leading zero; None as soon as one is not."""
+    if prefix and not pc.all(pc.starts_with(ids, prefix)).as_py():
+        return None
+    starts, ends = _offsets(ids)
+    digits = ends - starts - len(prefix)
+    if digits.min() < 1 or digits.max() > _MAX_DIGITS:
+        return None
+    # Every cell begins with the prefix, so the file's other bytes are digits exactly when
+    # only the prefix's own non-digits are left once the digits are deleted.
+    others = len(prefix.encode().translate(None, _DIGITS))
+    if len(_cell_bytes(ids).translate(None, _DIGITS)) != others * len(ids):
+        return None
+    lead = np.frombuffer(ids.buffers()[2], np.uint8)[starts + len(prefix)]
+    if ((lead == ord("0")) & (digits > 1)).any():
+        return None
+    if prefix:
+        ids = pc.utf8_slice_codeunits(ids, len(prefix))  # an ASCII prefix: its bytes
+    return _numpy(pc.cast(ids, pa.int64()))
+
+
 def read_truth(
     source: str | os.PathLike | BinaryIO,
     *,
@@ -156,7 +299,11 @@ def read_truth(
         if INTERSECTION in name:
             problems.append(f"column name {name!r} contains {INTERSECTION!r}, which is reserved")
 
-    problems += _check_ids(table["case_id"])
+    # Ids numbered behind one prefix are unique and non-empty by construction; any other
+    # ids (or a repeated number) get the full check and its messages.
+    numbered = NumberedIds.of(table["case_id"])
+    if numbered is None:
+        problems += _check_ids(table["case_id"])
     labels: np.ndarray
     found_classes: tuple[str, ...] | None = None
     if task == "binary":
@@ -203,10 +350,10 @@ def read_truth(
     attributes, codes = {}, {}
     for name in attribute_names:
         attributes[name], codes[name] = _attribute_values(table[name])
-    return Truth(
+    truth = Truth(
         attribute_codes=codes,
-        arrow_ids=table["case_id"],
-        case_ids=_objects(table["case_id"]),
+        case_ids=table["case_id"],
+        numbered=numbered,
         labels=labels,
         attributes=attributes,
         split=split,
@@ -214,6 +361,9 @@ def read_truth(
         classes=found_classes,
         raters=raters,
     )
+    del table  # the string columns: handed back before the caller goes on
+    _release_memory()
+    return truth
 
 
 def _read_raters(
@@ -288,20 +438,10 @@ def read_predictions(
     if len(ids) == 0:
         raise InputError("the file has a header but no cases")
 
-    # One dictionary encoding of the truth's ids followed by these: the truth's ids are unique,
-    # so they get codes 0 … n − 1 and a prediction's code is its case's position, or ≥ n for
-    # an id the truth does not have; the same codes find repeated ids.
-    encoded = pc.dictionary_encode(pa.concat_arrays([truth.arrow_case_ids(), ids]))
-    position = _numpy(encoded.indices)[truth.n:].astype(np.int64)
-    problems += _check_ids(ids, position, encoded.dictionary)
-    position[position >= truth.n] = -1
-    unknown = (position < 0) & (_numpy(pc.binary_length(ids)) > 0)
-    if unknown.any():
-        problems.append(_ids(_pick(ids, unknown), _CASE_ID, "not in the ground truth"))
-    seen = np.zeros(truth.n, dtype=bool)
-    seen[position[position >= 0]] = True
-    if not seen.all():
-        problems.append(_ids(truth.case_ids[~seen], ("case", "cases"), "missing"))
+    position = None if truth.numbered is None else truth.numbered.positions(ids)
+    if position is None:
+        position, alignment_problems = _align(truth, ids)
+        problems += alignment_problems
 
     def numbers(column: str, what: tuple[str, str]) -> np.ndarray:
         values, not_number, missing = _parse_numbers(table[column])
@@ -350,6 +490,8 @@ def read_predictions(
 
     order = np.empty(truth.n, dtype=np.int64)
     order[position] = np.arange(len(ids))
+    table.clear()  # the string columns: handed back before the caller goes on
+    _release_memory()
     return Predictions(
         task=task,
         scores=None if scores is None else scores[order],
@@ -357,6 +499,36 @@ def read_predictions(
         probabilities=None if probabilities is None else probabilities[order],
         values=None if values is None else values[order],
     )
+
+
+def _align(truth: Truth, ids: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """Each prediction's case position (−1 for an id the truth does not have) and the id
+    problems: empty, repeated, unknown and missing ids, each counted with its first ids.
+
+    ``pyarrow.compute.index_in`` hashes the truth's ids once and looks these up; an unknown id
+    gets a code after the truth's (its number among the unknown ids), so that repeated
+    unknown ids are found with the known ones."""
+    n = truth.n
+    truth_ids = truth.arrow_case_ids()
+    if truth_ids.type != ids.type:
+        truth_ids = truth_ids.cast(ids.type)
+    found = pc.index_in(ids, value_set=truth_ids)
+    position = _numpy(found).astype(np.int64)  # (fill_null would import pandas)
+    unknown = _numpy(pc.is_null(found))
+    position[unknown] = -1
+    codes = position.copy()
+    if unknown.any():
+        others = pc.dictionary_encode(ids.filter(_arrow_mask(unknown)))
+        codes[unknown] = n + _numpy(others.indices)
+    problems = _check_ids(ids, codes)
+    named = unknown & (_numpy(pc.binary_length(ids)) > 0)
+    if named.any():
+        problems.append(_ids(_pick(ids, named), _CASE_ID, "not in the ground truth"))
+    seen = np.zeros(n, dtype=bool)
+    seen[position[~unknown]] = True
+    if not seen.all():
+        problems.append(_ids(_pick(truth_ids, ~seen), ("case", "cases"), "missing"))
+    return position, problems
 
 
 def _check_task(task: str) -> None:
@@ -422,7 +594,8 @@ def _read_table(
                 f"the file is not UTF-8 text (invalid byte at position {exc.start}); "
                 "save it as CSV with UTF-8 encoding"
             ) from None
-    if not text.strip(WHITESPACE if isinstance(text, str) else _ASCII_WHITESPACE):
+    # (A search for the first other character: strip() would copy the whole file.)
+    if (_NOT_WHITESPACE if isinstance(text, str) else _NOT_ASCII_WHITESPACE).search(text) is None:
         raise InputError("the file is empty")
     if ("\x00" if isinstance(text, str) else b"\x00") in text:
         raise InputError("the file is not a CSV file (it contains NUL bytes)")
@@ -446,6 +619,13 @@ WHITESPACE = (
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _ASCII_WHITESPACE = "".join(c for c in WHITESPACE if c.isascii()).encode()
+_NOT_WHITESPACE = re.compile(f"[^{re.escape(WHITESPACE)}]")
+_NOT_ASCII_WHITESPACE = re.compile(b"[^" + re.escape(_ASCII_WHITESPACE) + b"]")
+# Bytes that may begin or end a cell that needs trimming: ASCII whitespace, and every non-ASCII
+# byte (the UTF-8 form of U+00A0 and the other non-ASCII spaces uses only such bytes).
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[list(_ASCII_WHITESPACE)] = True
+_EDGE_BYTES[0x80:] = True
 
 
 def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | None:
@@ -465,7 +645,9 @@ def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | N
         arrow = pacsv.read_csv(
             pa.py_buffer(raw),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+            # No quote in the file (above), so a line end always ends a row: the parser may split
+            # the file into blocks and parse them in parallel.
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.large_string() for name in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
@@ -473,12 +655,59 @@ def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | N
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
+    del raw, text
     if arrow.num_columns != len(header) or arrow.num_rows == 0:
         return None
-    return {
-        name: pc.utf8_trim(column.slice(1).combine_chunks(), characters=WHITESPACE)
-        for name, column in zip(header, arrow.columns, strict=True)  # slice(1): the header row
-    }
+    columns = {}
+    for name in header:
+        # One column at a time out of the table, so that each chunked column is freed once
+        # it is combined (slice(1): the header row).
+        column, arrow = arrow.column(0), arrow.drop_columns([arrow.column_names[0]])
+        column = column.slice(1).combine_chunks()
+        columns[name] = _trimmed(column)
+        del column
+    _release_memory()
+    return columns
+
+
+def _trimmed(column: pa.Array) -> pa.Array:
+    """The cells without the whitespace around them. Trimming copies the whole column, so it is
+    done only when some cell begins or ends with a byte that may be whitespace
+    (``_EDGE_BYTES``): two gathers over the column, where most files have none."""
+    data = column.buffers()[2]
+    if data is None or len(column) == 0:
+        return column
+    starts, ends = _offsets(column)
+    cells = np.frombuffer(data, np.uint8)
+    filled = ends > starts
+    if (_EDGE_BYTES[cells[starts[filled]]].any()
+            or _EDGE_BYTES[cells[ends[filled] - 1]].any()):
+        return pc.utf8_trim(column, characters=WHITESPACE)
+    return column
+
+
+def _offsets(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Where each cell of a string column begins and ends in its data buffer."""
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    start = column.offset
+    offsets = np.frombuffer(column.buffers()[1], width)[start: start + len(column) + 1]
+    return offsets[:-1], offsets[1:]
+
+
+def _cell_bytes(column: pa.Array) -> bytes:
+    """The bytes of a string column's cells, one after the other (a copy, for a byte search)."""
+    data = column.buffers()[2]
+    if data is None or len(column) == 0:
+        return b""
+    starts, ends = _offsets(column)
+    return memoryview(data)[starts[0]: ends[-1]].tobytes()
+
+
+def _release_memory() -> None:
+    """Hand the memory of a file's intermediate buffers back to the system: Arrow's allocator
+    keeps freed pages for reuse otherwise, and a ten-million-case run would hold the bytes of
+    both files and every copy at its peak (docs/benchmarks.md, "Whole-process scoring")."""
+    pa.default_memory_pool().release_unused()
 
 
 def _read_pandas(text: str, header: list[str]) -> dict[str, pa.Array]:
@@ -607,6 +836,12 @@ def _arrow_mask(mask: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
 
 
+def _arrow_indices(index: np.ndarray) -> pa.Array:
+    """Numpy positions as an Arrow int64 array (for ``take``)."""
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(index), [None, pa.py_buffer(index)])
+
+
 def _objects(column: pa.Array) -> np.ndarray:
     """A string column as the numpy array of ``str`` the rest of the engine holds."""
     return np.array(column.to_pylist(), dtype=object)
@@ -630,33 +865,30 @@ def _lookup(column: pa.Array, value, *, dtype, bad=None) -> tuple[np.ndarray, np
     return values, np.array([bad(cell) for cell in distinct], dtype=bool)[codes]
 
 
-def _check_ids(
-    ids: pa.Array, codes: np.ndarray | None = None, dictionary: pa.Array | None = None
-) -> list[str]:
+def _check_ids(ids: pa.Array, codes: np.ndarray | None = None) -> list[str]:
     """Empty and repeated case ids; repeated ones named in the order of their second
-    appearance. ``codes`` (into ``dictionary``) may give the ids' dictionary encoding."""
+    appearance. ``codes`` may give integers equal exactly where the ids are equal (found
+    otherwise by a dictionary encoding, when some id repeats)."""
     problems = []
     empty = _numpy(pc.binary_length(ids)) == 0
     if empty.any():
         problems.append(_rows(empty, ("row has", "rows have"), "an empty case_id"))
+        ids = ids.filter(_arrow_mask(~empty))
+        if codes is not None:
+            codes = codes[~empty]
     if codes is None:
-        kept = ids.filter(_arrow_mask(~empty)) if empty.any() else ids
-        if len(pc.unique(kept)) == len(kept):
+        if len(pc.unique(ids)) == len(ids):
             return problems
-        encoded = pc.dictionary_encode(kept)
-        codes, dictionary = _numpy(encoded.indices), encoded.dictionary
-    elif empty.any():
-        codes = codes[~empty]
+        codes = _numpy(pc.dictionary_encode(ids).indices)
     if len(codes) == 0 or np.bincount(codes).max() <= 1:
         return problems
     # An id's first position is where its code first occurs; every later one is a repetition.
     _, first = np.unique(codes, return_index=True)
     again = np.ones(len(codes), dtype=bool)
     again[first] = False
-    repeated_codes = codes[again]
-    _, order = np.unique(repeated_codes, return_index=True)
-    names = dictionary.to_pylist()
-    repeated = [names[code] for code in repeated_codes[np.sort(order)]]
+    where = np.flatnonzero(again)
+    _, order = np.unique(codes[where], return_index=True)
+    repeated = ids.take(_arrow_indices(where[np.sort(order)])).to_pylist()
     problems.append(_ids(repeated, ("case id appears", "case ids appear"), "more than once"))
     return problems
 
@@ -673,8 +905,31 @@ def _parse_binary(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 _PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
+_NUMBER_BYTES = b"0123456789.+-eE"
+
+
+def _cast_numbers(column: pa.Array) -> np.ndarray | None:
+    """The column cast by Arrow in one pass when its bytes are only digits, signs, points and
+    exponents and Arrow reads every cell; None otherwise (a cell for the full check).
+
+    Whatever Arrow's cast accepts of these characters is a ``_PLAIN_NUMBER`` (checked over every
+    string of up to five of them, and by tests/scoring/test_id_alignment.py), so this gives the
+    values the regular expression's path would, without running it over every cell."""
+    if len(column) == 0 or _numpy(pc.binary_length(column)).min() == 0:
+        return None  # an empty cell: its message
+    if _cell_bytes(column).translate(None, _NUMBER_BYTES):
+        return None
+    try:
+        return _numpy(pc.cast(column, pa.float64()))
+    except pa.ArrowInvalid:
+        return None
+
+
 def _parse_numbers(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells."""
+    values = _cast_numbers(column)
+    if values is not None:
+        return values, ~np.isfinite(values), np.zeros(len(values), dtype=bool)
     plain = pc.match_substring_regex(column, _PLAIN_NUMBER)
     is_plain = _numpy(plain)
     if is_plain.all():

@@ -21,7 +21,7 @@ worker call them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -176,7 +176,7 @@ def agreement(truth: Truth) -> Agreement:
 def _against(truth: Truth, labels: np.ndarray) -> Truth:
     """``truth`` with ``labels`` as its labels, without attributes or raters: a reference to
     score against overall (no subgroups: a rater's labels are never split into groups)."""
-    return replace(truth, labels=labels, attributes={}, raters={}, attribute_codes={})
+    return truth.replace(labels=labels, attributes={}, raters={}, attribute_codes={})
 
 
 def _values(truth: Truth, predictions: Predictions, metrics: Sequence[str],
