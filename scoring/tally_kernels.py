@@ -18,29 +18,19 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
-@nb.njit(inline="always")
-def _draw(state, size):  # pragma: no cover - compiled
-    """One SplitMix64 step from ``state``: the next state and a position in [0, size).
-
-    The one definition of a resample's stream: the per-resample and the lane kernels both draw
-    through it, so their resamples are the same."""
-    state = state + _GOLDEN
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z = z ^ (z >> np.uint64(31))
-    # Lemire's multiply-shift maps 32 random bits to [0, n) without a division.
-    return state, np.int64(((z >> np.uint64(32)) * size) >> np.uint64(32))
-
-
 @nb.njit(cache=True)
 def _resample_counts(seed, n, counts):  # pragma: no cover - compiled
     counts[:] = 0
     state = seed
     size = np.uint64(n)
     for _ in range(n):
-        state, i = _draw(state, size)
-        counts[i] += 1
+        state = state + _GOLDEN
+        z = state
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        z = z ^ (z >> np.uint64(31))
+        # Lemire's multiply-shift maps 32 random bits to [0, n) without a division.
+        counts[np.int64(((z >> np.uint64(32)) * size) >> np.uint64(32))] += 1
 
 
 @nb.njit(cache=True)
@@ -237,7 +227,12 @@ def _lane_weights(seeds, constant, cap, weights, overflow):  # pragma: no cover 
             continue
         state = seeds[lane]
         for _ in range(n):
-            state, i = _draw(state, size)
+            state = state + _GOLDEN
+            z = state
+            z = (z ^ (z >> np.uint64(30))) * _MIX1
+            z = (z ^ (z >> np.uint64(27))) * _MIX2
+            z = z ^ (z >> np.uint64(31))
+            i = ((z >> np.uint64(32)) * size) >> np.uint64(32)
             if row[i] >= cap:
                 overflow[lane] = True
             else:

@@ -55,9 +55,7 @@ def kernels() -> Iterator[tuple[str, Dispatcher]]:
             continue  # the command line itself
         module = importlib.import_module(f"scoring.{module_info.name}")
         for name, value in vars(module).items():
-            if (isinstance(value, Dispatcher) and value.py_func.__module__ == module.__name__
-                    # Inlined into its callers' code, never compiled by itself.
-                    and value.targetoptions.get("inline") != "always"):
+            if isinstance(value, Dispatcher) and value.py_func.__module__ == module.__name__:
                 yield f"{module.__name__}.{name}", value
 
 
