@@ -204,8 +204,13 @@ def _parity(truth: Truth, predictions: Predictions, threshold: float, design: De
         sorted_scores, sorted_cell = design.scores[order], grouping.cell[order]
         if len(order) < tallies.NUMPY_CASES:
             steps = ladder(sorted_scores)
+    kept_groups = [[g for g in partition.groups if not suppressed[g]]
+                   for partition in grouping.partitions[1:]]
+    distances = (score_wasserstein(sorted_scores, sorted_cell, grouping.cell_group[:, 1:],
+                                   kept_groups, steps)
+                 if design.scores is not None else [])
     for column, partition in enumerate(grouping.partitions[1:], start=1):
-        kept = [g for g in partition.groups if not suppressed[g]]
+        kept = kept_groups[column - 1]
         entry: dict[str, float | None] = {}
         if truth.task == "binary":
             confusion = stats["confusion"][0][kept]
@@ -217,9 +222,7 @@ def _parity(truth: Truth, predictions: Predictions, threshold: float, design: De
                     np.where(tn + fp > 0, fp / (tn + fp), np.nan),
                 ))
         if design.scores is not None:
-            entry["score_wasserstein"] = score_wasserstein(
-                sorted_scores, sorted_cell, grouping.cell_group[:, column], kept, steps
-            )
+            entry["score_wasserstein"] = distances[column - 1]
         reason = (
             "fewer than two groups that are not suppressed (and with the rate defined)"
             if any(value is None for value in entry.values()) else None

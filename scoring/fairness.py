@@ -157,29 +157,54 @@ def _wasserstein(
 
 def score_wasserstein(
     sorted_scores: np.ndarray, sorted_cell: np.ndarray, cell_group: np.ndarray,
-    groups: Sequence[int], steps: Ladder | None = None,
-) -> float | None:
-    """Largest 1-D Wasserstein distance between one group's scores and all other cases'
-    (as ``scipy.stats.wasserstein_distance``), over ``groups``; None with fewer than two.
+    kept: Sequence[Sequence[int]], steps: Ladder | None = None,
+) -> list[float | None]:
+    """For each partition (column ``p`` of ``cell_group``, its groups ``kept[p]``): the largest
+    1-D Wasserstein distance between one group's scores and all other cases' (as
+    ``scipy.stats.wasserstein_distance``), over its kept groups; None with fewer than two.
 
     ``sorted_scores`` are the scores sorted ascending (the order of tied scores does not
     matter) and ``sorted_cell`` the cell of each; ``cell_group`` gives each cell's group index
-    in the partition, so the scores are sorted once for every partition; ``steps`` may give
-    ``ladder(sorted_scores)``, shared by the partitions of one evaluation too.
-    """
-    if len(groups) < 2:
-        return None
-    local = np.full(int(cell_group.max()) + 1, -1, dtype=np.int64)
-    local[np.asarray(groups)] = np.arange(len(groups))
-    sorted_group = local[cell_group][sorted_cell]
-    sizes = np.bincount(sorted_group[sorted_group >= 0], minlength=len(groups)).astype(np.float64)
-    # Cases of the left-out (small) groups belong to "all other cases" of every kept group.
-    if len(sorted_scores) < tallies.NUMPY_CASES:
-        distances = _wasserstein(sorted_scores, sorted_group, len(groups), sizes, steps)
-    else:
-        from scoring.tally_kernels import _wasserstein as compiled
+    in each partition, so the scores are sorted once for every partition; ``steps`` may give
+    ``ladder(sorted_scores)``, shared by the partitions. Cases of the left-out (small) groups
+    belong to "all other cases" of every kept group.
 
-        extra = len(groups)
-        sorted_group = np.where(sorted_group < 0, extra, sorted_group)
-        distances = compiled(sorted_scores, sorted_group, extra + 1, np.append(sizes, 0.0))
-    return float(distances[: len(groups)].max())
+    From ``NUMPY_CASES`` cases on, one compiled walk over the sorted cases serves every
+    partition (``tally_kernels._wasserstein``, reading each case's cell): no per-partition
+    array of n group numbers is built.
+    """
+    cell_group = np.asarray(cell_group, np.int64)
+    n_cells, n_partitions = cell_group.shape
+    cell_sizes = np.bincount(sorted_cell, minlength=n_cells).astype(np.float64)
+    compiled = len(sorted_scores) >= tallies.NUMPY_CASES
+    if compiled:
+        from scoring.tally_kernels import _wasserstein as walk
+
+        n_slots = int(cell_group.max(initial=-1)) + 2  # the last slot: groups left out
+        slot = np.full((n_cells, n_partitions), n_slots - 1, np.int64)
+        for p, groups in enumerate(kept):
+            chosen = np.isin(cell_group[:, p], np.asarray(groups, np.int64))
+            slot[chosen, p] = cell_group[chosen, p]
+        sizes = np.zeros(n_slots)
+        for p in range(n_partitions):
+            sizes += np.bincount(slot[:, p], weights=cell_sizes, minlength=n_slots)
+        sizes[-1] = 0.0
+        distances = walk(sorted_scores, np.ascontiguousarray(sorted_cell, np.int64), slot,
+                         n_slots, sizes)
+    result: list[float | None] = []
+    for p, groups in enumerate(kept):
+        if len(groups) < 2:
+            result.append(None)
+            continue
+        if compiled:
+            result.append(float(distances[np.asarray(groups)].max()))
+            continue
+        local = np.full(int(cell_group[:, p].max()) + 1, -1, dtype=np.int64)
+        local[np.asarray(groups)] = np.arange(len(groups))
+        cell_local = local[cell_group[:, p]]
+        sizes = np.bincount(cell_local[cell_local >= 0], weights=cell_sizes[cell_local >= 0],
+                            minlength=len(groups))
+        distances_p = _wasserstein(sorted_scores, cell_local[sorted_cell], len(groups), sizes,
+                                   steps)
+        result.append(float(distances_p.max()))
+    return result

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from scoring.io import INTERSECTION, UNKNOWN, Truth
+from scoring.tallies import dense_codes
 
 
 @dataclass(frozen=True)
@@ -161,10 +162,9 @@ def build_grouping(
                 radix = int(key.max()) + 1
             key = key * size + codes[name]
             radix *= size
-        _, first, cell = np.unique(key, return_index=True, return_inverse=True)
+        first, cell = _cells(key, radix)
     else:
         first, cell = np.zeros(min(n, 1), dtype=np.int64), np.zeros(n, dtype=np.int64)
-    cell = cell.astype(np.int64).reshape(-1)
 
     partitions = [Partition("", [0], np.zeros(len(first), dtype=np.int64), cell)]
     group_names = ["all"]
@@ -172,7 +172,7 @@ def build_grouping(
     columns = [np.zeros(len(first), dtype=np.int64)]
     for name in selected:
         offset = len(group_names)
-        present = np.unique(codes[name])
+        present = np.unique(codes[name][first])  # every value occurs in some cell
         lookup = np.full(len(levels[name]), -1, dtype=np.int64)
         lookup[present] = offset + np.arange(len(present))
         group_names += [levels[name][code] for code in present]
@@ -201,3 +201,16 @@ def build_grouping(
         attribute=group_attribute,
     )
 
+
+def _cells(key: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``key`` (in ``[0, radix)``) numbered 0, 1, … in ascending order:
+    one case of each (``first``; which one does not matter, its attribute codes are the cell's)
+    and each case's number (``cell``, as ``np.unique``'s ``return_inverse``).
+
+    Speed: ``np.unique`` sorts the n keys (2 s at 10 million cases); ``dense_codes`` numbers
+    them in linear time where the radix is small (a few attributes with a few values each,
+    the usual case)."""
+    cell = dense_codes(key, radix)
+    first = np.empty(int(cell.max(initial=-1)) + 1, np.int64)
+    first[cell] = np.arange(len(key))  # one case of each: the cells' codes are read from it
+    return first, cell

@@ -49,22 +49,62 @@ def descending_sweep(scores: np.ndarray, positive: np.ndarray) -> Sweep:
     """The sweep of ``scores``: the order of a stable sort by descending score (tied cases by
     case index, which the resample streams' numbering depends on), with its tie blocks.
 
-    Speed: numpy's default sort is vectorised and several times faster than its stable one
-    (timsort for floats), so the scores are sorted unstably, and then each tie block's cases
-    by index, in one sort of ``block × n + index`` (blocks are already in order)."""
+    Speed: numpy's ``argsort`` of float64 has no vector code on this hardware (1.7 s at 10
+    million cases) while its ``sort`` of 64-bit integers has (0.2 s). So each case becomes one
+    integer: the leading bits of its score's order-preserving bit pattern, negated for the
+    descending order, above its index; one ``sort`` then orders by score and ties by index.
+    Scores that agree in those leading bits but differ below them (rare: a relative
+    difference under 2**-24 at 10 million cases) are put in order afterwards
+    (:func:`_finer_order`). NaNs are left to numpy's stable sort."""
     n = len(scores)
-    order = np.argsort(-scores)
-    ordered = scores[order]
-    if n and np.isnan(ordered[-1]):  # NaNs tie with nothing: leave them to the stable sort
+    scores = np.asarray(scores, np.float64)
+    if n == 0 or np.isnan(scores).any():
         order = np.argsort(-scores, kind="stable")
         ordered = scores[order]
+    else:
+        index_bits = np.uint64(max(1, (n - 1).bit_length()))
+        packed = _descending_bits(scores)
+        packed >>= index_bits
+        packed <<= index_bits
+        packed |= np.arange(n, dtype=np.uint64)
+        packed.sort()
+        order = (packed & ((np.uint64(1) << index_bits) - np.uint64(1))).view(np.int64)
+        ordered = scores[order]
+        packed >>= index_bits  # the leading bits alone
+        _finer_order(order, ordered, packed)
     block = np.zeros(n, np.int64)
     np.cumsum(ordered[1:] != ordered[:-1], out=block[1:])
-    if n and block[-1] < n - 1:  # ties
-        key = block * n + order
-        key.sort()
-        order = key - block * n
-    return Sweep(order=order.astype(np.int64), block=block, positive=positive)
+    return Sweep(order=order, block=block, positive=positive)
+
+
+def _descending_bits(scores: np.ndarray) -> np.ndarray:
+    """Unsigned integers in the reverse order of the (non-NaN) ``scores``, equal exactly where
+    the scores are (−0.0 and 0.0 included).
+
+    As unsigned integers, floats are in ascending order once every bit of a negative number
+    and the sign bit of a positive one are flipped; the descending order is the complement:
+    a negative number's bits as they are, a positive one's with every bit but the sign's
+    flipped."""
+    bits = (scores + 0.0).view(np.uint64)  # + 0.0 turns −0.0 into 0.0
+    flip = bits >> np.uint64(63)  # 1 for a negative number
+    flip -= np.uint64(1)  # 0, or every bit set
+    flip >>= np.uint64(1)  # 0, or every bit but the sign's
+    flip ^= bits
+    return flip
+
+
+def _finer_order(order: np.ndarray, ordered: np.ndarray, coarse: np.ndarray) -> None:
+    """Reorder, in place, the runs of equal ``coarse`` keys whose scores differ, by descending
+    score and then by case index (``order`` holds the indices, ``ordered`` their scores)."""
+    rough = np.flatnonzero((coarse[1:] == coarse[:-1]) & (ordered[1:] != ordered[:-1]))
+    if rough.size == 0:
+        return
+    run = np.zeros(len(order), np.int64)
+    np.cumsum(coarse[1:] != coarse[:-1], out=run[1:])
+    where = np.flatnonzero(np.isin(run, run[rough]))
+    resorted = np.lexsort((order[where], -ordered[where], run[where]))
+    order[where] = order[where][resorted]
+    ordered[where] = ordered[where][resorted]
 
 
 def resample_counts(seed: int, n: int) -> np.ndarray:
@@ -101,22 +141,21 @@ def tally(
     sweeps: Sequence[Sweep] = (),
     medians: Sequence[np.ndarray] = (),
     seeds: np.ndarray | None = None,
-    point: bool = False,
     cap: int = LANE_CAP,
     lanes: bool = True,
 ) -> Tallies:
-    """Tally once with every case weighted 1 (``seeds`` None) or once per seed, resampled;
-    with ``point`` (and seeds) the point estimate comes first, as one more lane.
+    """Tally once with every case weighted 1 (``seeds`` None) or once per seed, resampled.
 
     ``cols``/``vals`` are the per-case contributions (see the module's docstring), a
     (cases, width) matrix each or one (cases,) array per column (``Design.cols``/``vals``).
     ``medians`` holds per-case values whose group medians are wanted. Column 0 of ``cols``
     must add 1 per case to statistic 0 (the count).
 
-    Without resampling or medians and with fewer than ``NUMPY_CASES`` cases (the point
-    estimates of ``evaluate`` on a small or medium test set) the tally is a few numpy passes
-    (:func:`_point_tally`), so that such a process never loads numba; otherwise the compiled
-    kernels of :mod:`scoring.tally_kernels` run.
+    Without resampling (the point estimates) the additive sums are a few numpy bincounts in
+    case order (:func:`_point_tally`), and so are the rank sums below ``NUMPY_CASES`` cases
+    without medians, so that such a process never loads numba; from ``NUMPY_CASES`` cases on,
+    and for medians, the rank and median sweeps are the compiled walks of
+    :mod:`scoring.tally_kernels` (``_point_walks``).
 
     Resamples are tallied side by side (``_tally_lanes``): one walk over the cases adds every
     resample's weight, a ``uint8`` count per case and lane, so that each case's data are read
@@ -132,19 +171,13 @@ def tally(
     streams draw positions in this numbering.)
     """
     cols, vals = _columns(cols, vals)
-    if seeds is None and not medians and len(cell) < NUMPY_CASES:
-        return _point_tally(cell, cell_group, n_groups, cols, vals, n_stats, sweeps)
-    ordered = _sweep_ordered(cell, cell_group, cols, vals, sweeps, medians)
     if seeds is None:
-        return _per_resample(np.zeros(1, np.uint64), False, n_groups, n_stats, ordered)
+        return _point_tally(cell, cell_group, n_groups, cols, vals, n_stats, sweeps, medians)
+    ordered = _sweep_ordered(cell, cell_group, cols, vals, sweeps, medians)
     seeds = np.asarray(seeds, np.uint64)
     if not lanes:
-        point_lane = np.zeros(int(point), np.uint64)
-        reference = [_per_resample(point_lane, False, n_groups, n_stats, ordered)] if point else []
-        reference.append(_per_resample(seeds, True, n_groups, n_stats, ordered))
-        return Tallies(*(np.concatenate([getattr(t, name) for t in reference])
-                         for name in ("sums", "auc", "ap", "medians")))
-    return _lanes(seeds, point, cap, n_groups, n_stats, ordered)
+        return _per_resample(seeds, True, n_groups, n_stats, ordered)
+    return _lanes(seeds, cap, n_groups, n_stats, ordered)
 
 
 def _columns(
@@ -168,21 +201,10 @@ def _constant(column: np.ndarray) -> bool:
 
 
 def point_and_resamples(*, seeds: np.ndarray, **arrays) -> tuple[Tallies, Tallies]:
-    """The point estimate and every resample (``tally``'s other arguments in ``arrays``).
-
-    Where the point estimate would take the compiled path anyway (a million cases or more,
-    or medians), it is the first lane of the resamples' walk; below, numpy tallies it, as
-    without resampling, so that its sums are the same with and without intervals."""
-    if not arrays.get("medians") and len(arrays["cell"]) < NUMPY_CASES:
-        return tally(**arrays), tally(**arrays, seeds=seeds)
-    both = tally(**arrays, seeds=seeds, point=True)
-    first, rest = slice(0, 1), slice(1, None)
-    return (
-        Tallies(sums=both.sums[first], auc=both.auc[first], ap=both.ap[first],
-                medians=both.medians[first]),
-        Tallies(sums=both.sums[rest], auc=both.auc[rest], ap=both.ap[rest],
-                medians=both.medians[rest]),
-    )
+    """The point estimate and every resample (``tally``'s other arguments in ``arrays``): the
+    point estimate as without resampling, so that its sums do not depend on whether
+    intervals are asked for."""
+    return tally(**arrays), tally(**arrays, seeds=seeds)
 
 
 @dataclass(frozen=True)
@@ -244,8 +266,8 @@ def _sweep_ordered(
 def _per_resample(
     seeds: np.ndarray, resample: bool, n_groups: int, n_stats: int, ordered: _Ordered
 ) -> Tallies:
-    """One walk over the cases per seed (``_tally``): the point estimate of large sets, and
-    the fallback of a resample whose counts overflow a lane."""
+    """One walk over the cases per seed (``_tally``): the reference the lane tally is tested
+    against (``lanes=False``), and the fallback of a resample whose counts overflow a lane."""
     from scoring.tally_kernels import _tally
 
     cols, vals = ordered.matrix()
@@ -256,20 +278,19 @@ def _per_resample(
 
 
 def _lanes(
-    seeds: np.ndarray, point: bool, cap: int, n_groups: int, n_stats: int, ordered: _Ordered
+    seeds: np.ndarray, cap: int, n_groups: int, n_stats: int, ordered: _Ordered
 ) -> Tallies:
-    """Every resample (and with ``point`` the point estimate first) in one walk per chunk of
-    ``LANES`` lanes (the last padded with empty lanes); chunks run on numba's threads."""
+    """Every resample in one walk per chunk of ``LANES`` lanes (the last padded with empty
+    lanes); chunks run on numba's threads."""
     from scoring.tally_kernels import LANES, _tally_lanes
 
     typed = _case_types(ordered)
-    used = int(point) + len(seeds)
+    used = len(seeds)
     padded = -(-used // LANES) * LANES
     lane_seeds = np.zeros(padded, np.uint64)
-    lane_seeds[int(point):used] = seeds
+    lane_seeds[:used] = seeds
     constant = np.zeros(padded, np.int16)  # padding: every case weighted 0
-    constant[: int(point)] = 1
-    constant[int(point):used] = -1  # drawn
+    constant[:used] = -1  # drawn
     with _PARALLEL:
         sums, auc, ap, med, overflow = _tally_lanes(
             lane_seeds, constant, cap, ordered.cell, ordered.cell_group, n_groups, *typed,
@@ -305,11 +326,11 @@ def _case_types(ordered: _Ordered) -> tuple[np.ndarray, ...]:
         low = part.min()
         size = int(part.max() - low) + 1
         if radix * size >= 2**40:
-            key = _dense(key, radix)
+            key = dense_codes(key, radix)
             radix = int(key.max()) + 1
         key = key * size + (part[primary] - low).astype(np.int64)
         radix *= size
-    case_type = _dense(key, radix)
+    case_type = dense_codes(key, radix)
     first = np.zeros(int(case_type.max(initial=-1)) + 1, np.int64)
     first[case_type] = np.arange(len(case_type))  # any case of the type: they add alike
     n = len(primary)
@@ -329,8 +350,9 @@ def _case_types(ordered: _Ordered) -> tuple[np.ndarray, ...]:
     )
 
 
-def _dense(key: np.ndarray, radix: int) -> np.ndarray:
-    """``key`` (values in [0, radix)) renumbered 0, 1, … in the order of the values."""
+def dense_codes(key: np.ndarray, radix: int) -> np.ndarray:
+    """``key`` (values in [0, radix)) renumbered 0, 1, … in the order of the values: one
+    bincount and a lookup where the radix is small next to n, else ``np.unique`` (a sort)."""
     if radix <= 4 * len(key) + 1024:
         present = np.bincount(key, minlength=radix) > 0
         return (np.cumsum(present) - 1)[key]
@@ -340,17 +362,23 @@ def _dense(key: np.ndarray, radix: int) -> np.ndarray:
 def _point_tally(
     cell: np.ndarray, cell_group: np.ndarray, n_groups: int, cols: list[np.ndarray],
     vals: list[np.ndarray], n_stats: int, sweeps: Sequence[Sweep],
+    medians: Sequence[np.ndarray] = (),
 ) -> Tallies:
-    """The tally with every case weighted 1, in numpy: the same sums as the compiled kernel
-    (tests/scoring/test_bootstrap.py compares the two)."""
+    """The tally with every case weighted 1: the additive sums in numpy, the rank sums in
+    numpy too below ``NUMPY_CASES`` cases without medians, else the compiled walks (the same
+    sums as the per-resample kernel: tests/scoring/test_bootstrap.py compares them).
+
+    Speed: the sums are taken in case order, so no per-case array is gathered into the sweep's
+    order (at 10 million cases that gather took 5 s of random reads); a column that is one
+    slot for every case is a bincount of the cells alone, and a count (a column adding a whole
+    number per case) is read off the cells' sizes."""
     n_cells, n_partitions = cell_group.shape
-    base = np.asarray(cell, np.int64) * n_stats
-    per_cell = np.zeros(n_cells * n_stats)
-    for column, values in zip(cols, vals, strict=True):
-        per_cell += np.bincount(base + column, weights=values, minlength=n_cells * n_stats)
+    per_cell = _per_cell_sums(np.asarray(cell, np.int64), n_cells, cols, vals, n_stats)
     sums = np.zeros((n_groups, n_stats))
     for p in range(n_partitions):
-        np.add.at(sums, cell_group[:, p], per_cell.reshape(n_cells, n_stats))
+        np.add.at(sums, cell_group[:, p], per_cell)
+    if medians or len(cell) >= NUMPY_CASES:
+        return _compiled_walks(cell, cell_group, n_groups, sums, sweeps, medians)
     auc = np.zeros((1, len(sweeps), n_groups))
     ap = np.zeros((1, len(sweeps), n_groups))
     group_type = np.int16 if n_groups < 2**15 else np.int64  # int16 sorts by radix
@@ -363,6 +391,63 @@ def _point_tally(
             auc[0, r] += pairs
             ap[0, r] += precision
     return Tallies(sums=sums[None], auc=auc, ap=ap, medians=np.zeros((1, 0, n_groups)))
+
+
+def _per_cell_sums(
+    cell: np.ndarray, n_cells: int, cols: list[np.ndarray], vals: list[np.ndarray],
+    n_stats: int,
+) -> np.ndarray:
+    """(cells, statistics) sums of the contributions, every case weighted 1."""
+    per_cell = np.zeros((n_cells, n_stats))
+    flat = per_cell.reshape(-1)
+    sizes = None
+    base = None
+    for column, values in zip(cols, vals, strict=True):
+        if _constant(column) and len(column):
+            slot = int(column[0])
+            if _constant(values) and float(values[0]).is_integer():
+                # A whole number per case: sizes × that number is the exact sum.
+                if sizes is None:
+                    sizes = np.bincount(cell, minlength=n_cells).astype(np.float64)
+                per_cell[:, slot] += sizes * float(values[0])
+            else:
+                per_cell[:, slot] += np.bincount(cell, weights=values, minlength=n_cells)
+            continue
+        if base is None:
+            base = cell * n_stats
+        weights = None if _constant(values) and len(values) and values[0] == 1 else values
+        flat += np.bincount(base + column, weights=weights, minlength=n_cells * n_stats)
+    return per_cell
+
+
+def _compiled_walks(
+    cell: np.ndarray, cell_group: np.ndarray, n_groups: int, sums: np.ndarray,
+    sweeps: Sequence[Sweep], medians: Sequence[np.ndarray],
+) -> Tallies:
+    """``_point_tally``'s rank and median sums from the compiled walks over the cases in score
+    (and value) order: one pass per sweep for every partition at once."""
+    from scoring.tally_kernels import _point_walks
+
+    n = len(cell)
+    cell = np.asarray(cell, np.int32)
+
+    def stack(arrays: list[np.ndarray], dtype) -> np.ndarray:
+        if len(arrays) == 1:
+            return np.ascontiguousarray(arrays[0], dtype)[None]
+        return np.array(arrays, dtype).reshape(len(arrays), n)
+
+    median_orders = [np.argsort(values) for values in medians]  # ties: any order
+    auc, ap, med = _point_walks(
+        np.ascontiguousarray(cell_group, np.int32), n_groups, n,
+        stack([s.block for s in sweeps], np.int64),
+        stack([s.positive[s.order] for s in sweeps], np.bool_),
+        stack([cell[s.order] for s in sweeps], np.int32),
+        stack([values[order] for values, order in zip(medians, median_orders, strict=True)],
+              np.float64),
+        stack([cell[order] for order in median_orders], np.int32),
+        np.ascontiguousarray(sums[:, 0]),
+    )
+    return Tallies(sums=sums[None], auc=auc, ap=ap, medians=med)
 
 
 def _rank_sums(

@@ -173,18 +173,47 @@ def _tally(
 
 
 @nb.njit(cache=True)
-def _wasserstein(sorted_values, sorted_group, n_groups, sizes):  # pragma: no cover - compiled
-    """∫ |F_group − F_rest| for each group, over values sorted ascending (the loop of
-    ``scoring.fairness._wasserstein``, for large groups)."""
+def _point_walks(
+    cell_group, n_groups, n, rank_block, rank_positive, rank_cell, median_values, median_cell,
+    totals,
+):  # pragma: no cover - compiled
+    """The point estimate's rank and median sums (every case weighted 1): ``_tally``'s walks
+    without its resampling and its additive pass, which numpy takes in case order. With equal
+    weights a case's position does not matter, so every walk reads the weights in order."""
+    n_ranks = rank_block.shape[0]
+    n_medians = median_values.shape[0]
+    weights = np.ones(n, np.int32)
+    position = np.arange(n).astype(np.int32)
+    auc = np.zeros((1, n_ranks, n_groups))
+    ap = np.zeros((1, n_ranks, n_groups))
+    medians = np.zeros((1, n_medians, n_groups))
+    for r in range(n_ranks):
+        _rank_sweep(weights, position, rank_block[r], rank_positive[r], rank_cell[r],
+                    cell_group, auc[0, r], ap[0, r])
+    for q in range(n_medians):
+        _median_sweep(weights, position, median_values[q], median_cell[q], cell_group, totals,
+                      medians[0, q])
+    return auc, ap, medians
+
+
+@nb.njit(cache=True)
+def _wasserstein(sorted_values, sorted_cell, slot, n_slots, sizes):  # pragma: no cover
+    """∫ |F_group − F_rest| for each group of every partition at once, over values sorted
+    ascending (the loop of ``scoring.fairness._wasserstein``, for large sets): ``slot[c, p]``
+    is cell ``c``'s group in partition ``p`` (the last slot, of size 0, for groups left
+    out), so one walk serves every partition."""
     n = sorted_values.shape[0]
-    seen = np.zeros(n_groups)
-    distance = np.zeros(n_groups)
+    n_partitions = slot.shape[1]
+    seen = np.zeros(n_slots)
+    distance = np.zeros(n_slots)
     for t in range(n - 1):
-        seen[sorted_group[t]] += 1
+        c = sorted_cell[t]
+        for p in range(n_partitions):
+            seen[slot[c, p]] += 1
         gap = sorted_values[t + 1] - sorted_values[t]
         if gap == 0:
             continue
-        for g in range(n_groups):
+        for g in range(n_slots):
             rest = n - sizes[g]
             if sizes[g] == 0 or rest == 0:
                 continue
@@ -210,8 +239,7 @@ _BLOCK = 4096
 @nb.njit(cache=True, error_model="numpy")
 def _lane_weights(seeds, constant, cap, weights, overflow):  # pragma: no cover - compiled
     """Resample counts of every lane side by side: ``weights[i, l]`` is how often lane ``l``
-    drew position ``i``, or ``constant[l]`` where that is not negative (1: the point estimate,
-    0: padding).
+    drew position ``i``, or ``constant[l]`` where that is not negative (0: a padding lane).
 
     The draws are those of :func:`_resample_counts`, lane by lane into a lane-major buffer
     (one lane's random increments stay within n bytes), then transposed block by block. A count

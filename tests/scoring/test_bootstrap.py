@@ -127,9 +127,9 @@ def test_a_different_seed_gives_different_intervals(flchain):
     seed=st.integers(0, 2**16),
 )
 def test_the_numpy_point_tally_equals_the_compiled_kernel(n, distinct, seed):
-    """Point estimates are tallied in numpy (no numba load); with a median wanted the compiled
-    kernel runs instead. Both give the same sums, pair sums and precision sums, ties and empty
-    groups included."""
+    """Point estimates are tallied in numpy (no numba load); with a median wanted the rank
+    sums come from the compiled walks instead. Both give the same sums, pair sums and
+    precision sums, ties and empty groups included."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, n)
     scores = rng.integers(0, distinct, n) / distinct  # many ties

@@ -60,19 +60,19 @@ def _assert_identical(lanes: tallies.Tallies, reference: tallies.Tallies) -> Non
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 200), distinct=st.integers(1, 12), resamples=st.integers(1, 40),
-       seed=st.integers(0, 2**16), point=st.booleans())
-def test_the_lane_tally_equals_one_walk_per_resample(n, distinct, resamples, seed, point):
+       seed=st.integers(0, 2**16))
+def test_the_lane_tally_equals_one_walk_per_resample(n, distinct, resamples, seed):
     common = _binary(n, distinct, seed)
     seeds = resample_seeds(seed, resamples)
-    _assert_identical(tallies.tally(**common, seeds=seeds, point=point),
-                      tallies.tally(**common, seeds=seeds, point=point, lanes=False))
+    _assert_identical(tallies.tally(**common, seeds=seeds),
+                      tallies.tally(**common, seeds=seeds, lanes=False))
 
 
 def test_the_lane_tally_equals_one_walk_per_resample_with_several_sweeps():
     common = _multiclass(500, 3)
     seeds = resample_seeds(3, 70)  # three chunks of lanes, the last padded
-    _assert_identical(tallies.tally(**common, seeds=seeds, point=True),
-                      tallies.tally(**common, seeds=seeds, point=True, lanes=False))
+    _assert_identical(tallies.tally(**common, seeds=seeds),
+                      tallies.tally(**common, seeds=seeds, lanes=False))
 
 
 @pytest.mark.parametrize("cap", [1, 2])
@@ -90,20 +90,43 @@ def test_lanes_whose_counts_overflow_are_redone_alone(monkeypatch, cap):
         return per_resample(lane_seeds, resample, *args)
 
     monkeypatch.setattr(tallies, "_per_resample", spy)
-    capped = tallies.tally(**common, seeds=seeds, point=True, cap=cap)
+    capped = tallies.tally(**common, seeds=seeds, cap=cap)
     wide = [tallies.resample_counts(int(s), 6).max() for s in seeds]
     assert redone == [sum(count > cap for count in wide)]
     assert 0 < redone[0] <= len(seeds)
     monkeypatch.setattr(tallies, "_per_resample", per_resample)
-    _assert_identical(capped, tallies.tally(**common, seeds=seeds, point=True, lanes=False))
+    _assert_identical(capped, tallies.tally(**common, seeds=seeds, lanes=False))
 
 
-def test_the_point_lane_is_the_point_estimate():
+@pytest.mark.parametrize("path", ["numpy", "compiled walks", "with medians"])
+def test_the_point_estimate_is_the_kernels_walk_with_every_weight_one(monkeypatch, path):
+    """The point tally (numpy sums in case order; the rank sums in numpy below a million
+    cases, else and with medians from the compiled walks) against the per-resample kernel
+    walking the cases in sweep order with every count 1: whole-number sums and pair sums bit
+    for bit, the real-valued sums (Brier, log loss) to rounding; the compiled walks' precision
+    sums and medians bit for bit too (the same additions in the same order)."""
+    if path == "compiled walks":
+        monkeypatch.setattr(tallies, "NUMPY_CASES", 0)
     common = _binary(300, 7, 5)
-    both = tallies.tally(**common, seeds=resample_seeds(5, 3), point=True)
-    alone = tallies.tally(**common)  # medians: the compiled point tally
-    _assert_identical(tallies.Tallies(both.sums[:1], both.auc[:1], both.ap[:1],
-                                      both.medians[:1]), alone)
+    if path != "with medians":
+        common["medians"] = []
+    point = tallies.tally(**common)
+    walked = tallies._per_resample(
+        np.zeros(1, np.uint64), False, common["n_groups"], common["n_stats"],
+        tallies._sweep_ordered(common["cell"], common["cell_group"], *tallies._columns(
+            common["cols"], common["vals"]), common["sweeps"], common["medians"]),
+    )
+    whole = np.all(walked.sums == np.round(walked.sums), axis=(0, 1))
+    assert whole.sum() >= 20 and not whole.all()  # counts and confusion cells; and the rest
+    assert np.array_equal(point.sums[..., whole], walked.sums[..., whole])
+    np.testing.assert_allclose(point.sums, walked.sums, rtol=1e-13)
+    assert np.array_equal(point.auc, walked.auc)
+    assert point.medians.shape == walked.medians.shape
+    if path == "numpy":
+        np.testing.assert_allclose(point.ap, walked.ap, rtol=1e-13)
+    else:
+        assert np.array_equal(point.ap, walked.ap)
+        assert np.array_equal(point.medians, walked.medians, equal_nan=True)
 
 
 @settings(max_examples=60, deadline=None)

