@@ -5,12 +5,18 @@ race a still-joinable worker thread and abort the process with "terminate called
 active exception" (exit -6) after the command has finished and printed its result
 (apache/arrow#34314). The command's outcome is all a caller needs, so once it is known the
 streams are flushed and the process ends with that code directly.
+
+Freed memory stays in the process for reuse (:mod:`scoring.memory`).
 """
 
 import os
 import sys
 
-from scoring.cli import main
+from scoring.memory import keep_freed_memory
+
+keep_freed_memory()
+
+from scoring.cli import main  # noqa: E402 - after the allocator's settings
 
 try:
     code = main()
