@@ -47,7 +47,15 @@ class Design:
         self.layout[name] = slice(start, start + width)
         self.n_stats += width
         shape = (self.n_cases,)
-        self.cols.append(np.broadcast_to(start + np.asarray(column, np.int64), shape))
+        column = np.asarray(column)
+        if column.ndim:  # per-case slots, in the narrowest type that holds them (memory)
+            slots = np.int8 if self.n_stats <= 2**7 else np.int16 if self.n_stats <= 2**15 \
+                else np.int32
+            column = column.astype(slots)
+            column += slots(start)
+        else:
+            column = np.int64(start + column)
+        self.cols.append(np.broadcast_to(column, shape))
         self.vals.append(np.broadcast_to(np.asarray(values, np.float64), shape))
 
     def sweep(self, name: str, scores: np.ndarray, positive: np.ndarray) -> None:
@@ -69,6 +77,20 @@ def binary_decisions(truth: Truth, predictions: Predictions, threshold: float) -
     return (predictions.scores >= threshold).astype(np.int64)
 
 
+def _log_loss(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """−log p of each case's true class (p clipped as scikit-learn clips it): log of the
+    score for positives, log1p of minus the score for negatives, each taken only where
+    needed."""
+    clipped = np.clip(scores, EPS, 1 - EPS)
+    negative = ~positive
+    loss = np.empty_like(clipped)
+    np.log(clipped, out=loss, where=positive)
+    np.negative(clipped, out=clipped, where=negative)
+    np.log1p(clipped, out=loss, where=negative)
+    np.negative(loss, out=loss)
+    return loss
+
+
 def build_design(
     truth: Truth,
     predictions: Predictions,
@@ -86,19 +108,27 @@ def build_design(
     )
     design.add("n", 1, 0, 1.0)
     if truth.task == "binary":
-        y = truth.labels.astype(np.int64)
+        # Each step below writes into as few new arrays of n values as it can: at 10 million
+        # cases a fresh float64 array costs more in first-touched pages than its arithmetic.
+        y = truth.labels.astype(np.int8)
+        positive = y == 1
         s = predictions.scores
-        d = binary_decisions(truth, predictions, threshold)
         # Confusion cells in the order tn, fp, fn, tp (index 2·label + decision).
-        design.add("confusion", 4, 2 * y + d, 1.0)
-        design.add("brier", 1, 0, (s - y) ** 2)
-        clipped = np.clip(s, EPS, 1 - EPS)
-        design.add("log_loss", 1, 0, -np.where(y == 1, np.log(clipped), np.log1p(-clipped)))
-        bins = np.minimum(np.floor(ECE_BINS * s), ECE_BINS - 1).astype(np.int64)
+        cells = binary_decisions(truth, predictions, threshold).astype(np.int8)
+        cells += 2 * y
+        design.add("confusion", 4, cells, 1.0)
+        squared = s - y
+        squared *= squared
+        design.add("brier", 1, 0, squared)
+        design.add("log_loss", 1, 0, _log_loss(s, positive))
+        bins = s * ECE_BINS
+        np.floor(bins, out=bins)
+        np.minimum(bins, ECE_BINS - 1, out=bins)
+        bins = bins.astype(np.int8)
         design.add("ece_count", ECE_BINS, bins, 1.0)
         design.add("ece_score", ECE_BINS, bins, s)
-        design.add("ece_positive", ECE_BINS, bins, y.astype(np.float64))
-        design.sweep("score", s, y == 1)
+        design.add("ece_positive", ECE_BINS, bins, positive.astype(np.float64))
+        design.sweep("score", s, positive)
         design.scores = s
     elif truth.task == "multiclass":
         classes = np.array(truth.classes, dtype=object)
