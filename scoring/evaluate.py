@@ -199,9 +199,14 @@ def _parity(truth: Truth, predictions: Predictions, threshold: float, design: De
     if design.scores is not None:
         # Ascending scores; the binary sweep's descending order reversed serves (tied scores
         # may come in any order for the distance). Sorted once for every partition.
-        order = (design.sweeps[0].order[::-1] if truth.task == "binary"
-                 else np.argsort(design.scores, kind="stable"))
-        sorted_scores, sorted_cell = design.scores[order], grouping.cell[order]
+        if truth.task == "binary":
+            sweep = design.sweeps[0]
+            order = sweep.order[::-1]
+            sorted_scores = np.ascontiguousarray(sweep.scores[::-1])  # a copy, not a gather
+        else:
+            order = np.argsort(design.scores, kind="stable")
+            sorted_scores = design.scores[order]
+        sorted_cell = tallies.narrow(grouping.cell)[order]
         if len(order) < tallies.NUMPY_CASES:
             steps = ladder(sorted_scores)
     kept_groups = [[g for g in partition.groups if not suppressed[g]]

@@ -189,7 +189,7 @@ def score_wasserstein(
         for p in range(n_partitions):
             sizes += np.bincount(slot[:, p], weights=cell_sizes, minlength=n_slots)
         sizes[-1] = 0.0
-        distances = walk(sorted_scores, np.ascontiguousarray(sorted_cell, np.int64), slot,
+        distances = walk(sorted_scores, np.ascontiguousarray(sorted_cell, np.int32), slot,
                          n_slots, sizes)
     result: list[float | None] = []
     for p, groups in enumerate(kept):

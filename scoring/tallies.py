@@ -43,6 +43,7 @@ class Sweep:
     order: np.ndarray  # (n,) int64 case indices, highest score first
     block: np.ndarray  # (n,) int64, equal for consecutive cases with equal scores
     positive: np.ndarray  # (n,) bool, indexed by case
+    scores: np.ndarray | None = None  # (n,) the scores in this order, where kept
 
 
 def descending_sweep(scores: np.ndarray, positive: np.ndarray) -> Sweep:
@@ -74,7 +75,7 @@ def descending_sweep(scores: np.ndarray, positive: np.ndarray) -> Sweep:
         _finer_order(order, ordered, packed)
     block = np.zeros(n, np.int64)
     np.cumsum(ordered[1:] != ordered[:-1], out=block[1:])
-    return Sweep(order=order, block=block, positive=positive)
+    return Sweep(order=order, block=block, positive=positive, scores=ordered)
 
 
 def _descending_bits(scores: np.ndarray) -> np.ndarray:
@@ -350,6 +351,17 @@ def _case_types(ordered: _Ordered) -> tuple[np.ndarray, ...]:
     )
 
 
+def narrow(codes: np.ndarray) -> np.ndarray:
+    """Non-negative integer codes (cells, groups) in the narrowest integer type that holds
+    them: gathering them in another order (by score) reads 1 or 2 bytes per case instead of 8,
+    a table that stays in the processor's cache at 10 million cases."""
+    top = int(codes.max(initial=0))
+    for kind in (np.int8, np.int16, np.int32):
+        if top <= np.iinfo(kind).max:
+            return codes.astype(kind, copy=False)
+    return codes
+
+
 def dense_codes(key: np.ndarray, radix: int) -> np.ndarray:
     """``key`` (values in [0, radix)) renumbered 0, 1, … in the order of the values: one
     bincount and a lookup where the radix is small next to n, else ``np.unique`` (a sort)."""
@@ -429,7 +441,7 @@ def _compiled_walks(
     from scoring.tally_kernels import _point_walks
 
     n = len(cell)
-    cell = np.asarray(cell, np.int32)
+    cell = narrow(cell)
 
     def stack(arrays: list[np.ndarray], dtype) -> np.ndarray:
         if len(arrays) == 1:
