@@ -9,10 +9,7 @@ CLI prints (exit status 2).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
-import threading
 
 from scoring.cli.inputs import add_costs_argument, comma_list, pairs
 from scoring.vocabulary import TASKS
@@ -61,35 +58,11 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(run=run_metrics)
 
 
-# A ground truth of this many bytes has a million cases or more (a case takes at least one
-# id, a comma, a label and a newline; the measured files take 32 bytes a case), so its
-# evaluation runs the compiled kernels (``tallies.NUMPY_CASES``).
-_COMPILED_BYTES = 16 * 2**20
-
-
-def _load_kernels_meanwhile(args: argparse.Namespace) -> threading.Thread | None:
-    """Import numba and the compiled kernels on a second thread while the files are read,
-    where the evaluation will need them (resampling, or a large ground truth): about a
-    second of imports that would otherwise come after the reading (pyarrow's parser and
-    numpy release the interpreter lock, so both go on together)."""
-    try:
-        large = os.path.getsize(args.truth) >= _COMPILED_BYTES
-    except (OSError, TypeError, ValueError):
-        large = False
-    if not (args.bootstrap or large):
-        return None
-    loading = threading.Thread(target=importlib.import_module, args=("scoring.tally_kernels",),
-                               daemon=True)
-    loading.start()
-    return loading
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
     from scoring.cli.format import evaluation_table
     from scoring.evaluate import evaluate
     from scoring.io import read_predictions, read_truth
 
-    _load_kernels_meanwhile(args)
     truth = read_truth(args.truth, task=args.task, classes=args.classes)
     predictions = read_predictions(args.predictions, truth, task=args.task,
                                    max_bytes=args.max_bytes)

@@ -48,27 +48,3 @@ def test_evaluate_without_resampling_imports_no_heavy_library(tmp_path, flchain)
 ])
 def test_what_needs_a_library_loads_it(tmp_path, flchain, options, quote, expected):
     assert expected <= set(_imported(tmp_path, flchain, *options, quote=quote))
-
-
-def test_the_kernels_load_beside_the_reading_only_where_the_evaluation_needs_them(
-    tmp_path, monkeypatch
-):
-    """A large ground truth or resampling starts numba's import on a second thread; a small
-    file without resampling does not (its evaluation never loads numba)."""
-    import argparse
-
-    from scoring.cli import evaluation
-
-    truth = tmp_path / "truth.csv"
-    truth.write_text("case_id,label\nc1,0\nc2,1\n")
-    small = argparse.Namespace(truth=str(truth), bootstrap=0)
-    assert evaluation._load_kernels_meanwhile(small) is None
-    assert evaluation._load_kernels_meanwhile(argparse.Namespace(truth="-", bootstrap=0)) is None
-    for args in (argparse.Namespace(truth=str(truth), bootstrap=20), small):
-        if args is small:
-            monkeypatch.setattr(evaluation, "_COMPILED_BYTES", truth.stat().st_size)
-        loading = evaluation._load_kernels_meanwhile(args)
-        assert loading is not None
-        loading.join(timeout=120)
-        assert not loading.is_alive()
-    assert "scoring.tally_kernels" in sys.modules
