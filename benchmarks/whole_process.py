@@ -277,6 +277,9 @@ def child_steps(truth_path: str, predictions_path: str, bootstrap: int) -> None:
         started, cpu = now, now_cpu
 
     sys.path.insert(0, str(ROOT))
+    from scoring.memory import keep_freed_memory
+
+    keep_freed_memory()  # as python -m scoring does
     from scoring.evaluate import evaluate
     from scoring.io import read_predictions, read_truth
 
