@@ -23,9 +23,10 @@ import dataclasses
 import io
 import os
 import re
+import stat
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -68,10 +69,12 @@ class _CaseIds:
             truth.__dict__["_case_ids_numpy"] = ids
         return ids
 
-    def __set__(self, truth: Truth, ids: np.ndarray | pa.Array | Sequence[str]) -> None:
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
-        if not isinstance(ids, pa.Array):
+    def __set__(
+        self, truth: Truth, ids: np.ndarray | pa.Array | pa.ChunkedArray | Sequence[str]
+    ) -> None:
+        # A chunked array (as the reader gives it) is kept so: combining it would copy every
+        # id, which only the hashing alignment needs (``Truth.arrow_case_ids``).
+        if not isinstance(ids, pa.Array | pa.ChunkedArray):
             ids = np.asarray(ids)
             truth.__dict__["_case_ids_numpy"] = ids
         truth.__dict__["_case_ids"] = ids
@@ -120,7 +123,10 @@ class Truth:
         ids = self.__dict__["_case_ids"]
         if isinstance(ids, pa.Array):
             return ids
-        ids = pa.array(ids.tolist(), type=pa.large_string())
+        if isinstance(ids, pa.ChunkedArray):
+            ids = _combined(ids)
+        else:
+            ids = pa.array(ids.tolist(), type=pa.large_string())
         self.__dict__["_case_ids"] = ids
         return ids
 
@@ -136,7 +142,7 @@ class Truth:
     def subset(self, mask: np.ndarray) -> Truth:
         """The cases where ``mask`` is true, in the same order."""
         ids = self.__dict__["_case_ids"]
-        if isinstance(ids, pa.Array):
+        if isinstance(ids, pa.Array | pa.ChunkedArray):
             mask = np.asarray(mask)
             ids = (ids.filter(_arrow_mask(mask)) if mask.dtype == bool
                    else ids.take(_arrow_indices(mask)))
@@ -193,6 +199,25 @@ _SLOTS_PER_CASE = 4
 _DIGITS = b"0123456789"
 
 
+class _Scratch:
+    """Buffers reused from one chunk of a column to the next.
+
+    A numpy temporary of a chunk's size (a megabyte) is handed back to the system when it is
+    freed and takes fresh pages the next time; on this kind of VM a fresh page costs many
+    times the arithmetic done on it (docs/benchmarks.md, "Whole-process scoring"). So the
+    per-chunk work writes into these (``out=``) instead."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, dtype: type, n: int) -> np.ndarray:
+        """A buffer of ``n`` items, contents undefined; the same memory for the same name."""
+        buffer = self._buffers.get(name)
+        if buffer is None or len(buffer) < n:
+            buffer = self._buffers[name] = np.empty(n, dtype=dtype)
+        return buffer[:n]
+
+
 @dataclass(frozen=True)
 class NumberedIds:
     """Unique case ids that are one ``prefix`` followed by a number: predictions are aligned by
@@ -205,7 +230,7 @@ class NumberedIds:
     slots: np.ndarray = field(repr=False)  # position of the case numbered low + i, or -1
 
     @classmethod
-    def of(cls, ids: pa.Array) -> NumberedIds | None:
+    def of(cls, ids: pa.Array | pa.ChunkedArray) -> NumberedIds | None:
         """The numbering of ``ids``, or None when they are not all prefix + number, are
         repeated, or spread too thinly (the other ids go through :func:`_align`)."""
         if len(ids) == 0:
@@ -214,9 +239,15 @@ class NumberedIds:
         prefix = first.rstrip("0123456789")
         if prefix == first or not prefix.isascii():
             return None
-        numbers = _id_numbers(ids, prefix)
-        if numbers is None:
-            return None
+        numbers = np.empty(len(ids), dtype=np.int64)
+        scratch = _Scratch()
+        at = 0
+        for chunk in _chunks(ids):
+            part = _id_numbers(chunk, prefix, scratch)
+            if part is None:
+                return None
+            numbers[at: at + len(part)] = part
+            at += len(part)
         low, high = int(numbers.min()), int(numbers.max())
         if high - low >= _SLOTS_PER_CASE * len(ids) + 1024:
             return None
@@ -227,48 +258,97 @@ class NumberedIds:
             return None  # a repeated id: _check_ids words the message
         return cls(prefix, low, len(ids), slots)
 
-    def positions(self, ids: pa.Array) -> np.ndarray | None:
+    def positions(self, ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         """Each id's case position when ``ids`` are exactly the cases, in any order; None
         otherwise (an unknown, missing, repeated or differently written id), for
-        :func:`_align` to find and word every problem."""
+        :func:`_align` to find and word every problem.
+
+        Chunk by chunk (as the reader gives them), so that the numbers of ten million ids
+        are never held at once: only the positions are."""
         if len(ids) != self.cases:
             return None
-        numbers = _id_numbers(ids, self.prefix)
-        if numbers is None:
-            return None
-        numbers -= self.low
-        if numbers.min() < 0 or numbers.max() >= len(self.slots):
-            return None
-        position = self.slots[numbers]
-        if (position < 0).any():
-            return None
+        position = np.empty(len(ids), dtype=np.int64)
+        scratch = _Scratch()
+        at = 0
+        for chunk in _chunks(ids):
+            numbers = _id_numbers(chunk, self.prefix, scratch)
+            if numbers is None:
+                return None
+            slot = scratch.get("slot", np.int64, len(numbers))
+            np.subtract(numbers, self.low, out=slot)
+            if slot.min() < 0 or slot.max() >= len(self.slots):
+                return None
+            found = scratch.get("found", np.int32, len(numbers))
+            np.take(self.slots, slot, out=found)
+            if found.min() < 0:
+                return None
+            position[at: at + len(numbers)] = found
+            at += len(numbers)
         seen = np.zeros(len(ids), dtype=bool)
         seen[position] = True
         if not seen.all():
             return None  # a repeated id, so some case is missing
-        return position.astype(np.int64)
+        return position
 
 
-def _id_numbers(ids: pa.Array, prefix: str) -> np.ndarray | None:
-    """The numbers after ``prefix`` (ASCII) when every id is ``prefix`` + digits without a
-    leading zero; None as soon as one is not."""
-    if prefix and not pc.all(pc.starts_with(ids, prefix)).as_py():
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    """The non-empty pieces of a column, one piece for an array."""
+    pieces = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [piece for piece in pieces if len(piece)]
+
+
+def _combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One Arrow array of a (chunked) string column: a copy of every cell, for the checks that
+    need the whole column at once (hashing, messages). Large offsets beyond 2 GB of text."""
+    if isinstance(column, pa.Array):
+        return column
+    if pa.types.is_string(column.type) and sum(
+        chunk.nbytes for chunk in column.chunks
+    ) >= 2**31 - 1:
+        column = column.cast(pa.large_string())
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    return column.combine_chunks()
+
+
+def _id_numbers(ids: pa.Array, prefix: str, scratch: _Scratch) -> np.ndarray | None:
+    """The numbers after ``prefix`` (ASCII) when every id of ``ids`` (one chunk) is ``prefix``
+    + digits without a leading zero; None as soon as one is not. A read-only view.
+
+    Arrow's cast reads the numbers once each cell's prefix is written over with zeros (in a
+    copy of the chunk's bytes). It accepts a minus sign, "0x" and digits only, and the first
+    digit is checked here to be 1-9 or a lone 0, so only prefix + digits are read."""
+    if ids.null_count or (prefix and not pc.all(pc.starts_with(ids, prefix)).as_py()):
         return None
     starts, ends = _offsets(ids)
-    digits = ends - starts - len(prefix)
-    if digits.min() < 1 or digits.max() > _MAX_DIGITS:
+    n, skip = len(ids), len(prefix)
+    size = scratch.get("size", starts.dtype, n)
+    np.subtract(ends, starts, out=size)
+    if size.min() < skip + 1 or size.max() > skip + _MAX_DIGITS:
         return None
-    # Every cell begins with the prefix, so the file's other bytes are digits exactly when
-    # only the prefix's own non-digits are left once the digits are deleted.
-    others = len(prefix.encode().translate(None, _DIGITS))
-    if len(_cell_bytes(ids).translate(None, _DIGITS)) != others * len(ids):
-        return None
-    lead = np.frombuffer(ids.buffers()[2], np.uint8)[starts + len(prefix)]
-    if ((lead == ord("0")) & (digits > 1)).any():
-        return None
-    if prefix:
-        ids = pc.utf8_slice_codeunits(ids, len(prefix))  # an ASCII prefix: its bytes
-    return _numpy(pc.cast(ids, pa.int64()))
+    data = np.frombuffer(ids.buffers()[2], np.uint8)
+    where = scratch.get("where", np.intp, n)
+    np.add(starts, skip, out=where)
+    lead = scratch.get("lead", np.uint8, n)
+    np.take(data, where, out=lead)
+    np.subtract(lead, ord("1"), out=lead)  # "1"-"9" → 0-8, any other byte above (unsigned)
+    refused = scratch.get("refused", bool, n)
+    np.greater(lead, 8, out=refused)
+    if refused.any():  # a zero, alone (the number 0) or leading; or no digit at all
+        zero = (ord("0") - ord("1")) % 256
+        if (refused & ~((lead == zero) & (size == skip + 1))).any():
+            return None
+    if skip:
+        end = int(ends[-1])
+        copy = scratch.get("bytes", np.uint8, end)
+        np.copyto(copy, data[:end])
+        for i in range(skip):
+            np.add(starts, i, out=where)
+            copy[where] = ord("0")
+        ids = pa.Array.from_buffers(ids.type, n, [None, ids.buffers()[1], pa.py_buffer(copy)],
+                                    offset=ids.offset)
+    numbers = pc.cast(ids, pa.int64())
+    return np.frombuffer(numbers.buffers()[1], np.int64)[numbers.offset: numbers.offset + n]
 
 
 def read_truth(
@@ -286,7 +366,16 @@ def read_truth(
     Regression labels are finite numbers. Raises :class:`InputError` listing every problem.
     """
     _check_task(task)
-    table = _read_table(source, max_bytes)
+
+    def kinds(header: list[str]) -> dict[str, str]:
+        # Every column but the ids has few distinct values, save regression labels.
+        kinds = {name: FACTOR for name in header if name != "case_id"}
+        if task == "regression":
+            kinds["label"] = NUMBER
+            kinds.update((name, TEXT) for name in rater_columns(header)[1])  # refused
+        return kinds
+
+    table = _read_table(source, max_bytes, kinds=kinds)
     header = list(table)
     problems = _check_columns(
         header, required=("case_id", "label"), optional=None, expected="case_id, label"
@@ -303,6 +392,7 @@ def read_truth(
     # ids (or a repeated number) get the full check and its messages.
     numbered = NumberedIds.of(table["case_id"])
     if numbered is None:
+        table["case_id"] = _combined(table["case_id"])
         problems += _check_ids(table["case_id"])
     labels: np.ndarray
     found_classes: tuple[str, ...] | None = None
@@ -361,13 +451,13 @@ def read_truth(
         classes=found_classes,
         raters=raters,
     )
-    del table  # the string columns: handed back before the caller goes on
+    del table  # the columns: handed back before the caller goes on
     _release_memory()
     return truth
 
 
 def _read_raters(
-    table: dict[str, pa.Array], names: list[str], task: str, classes: tuple[str, ...] | None
+    table: dict[str, Column], names: list[str], task: str, classes: tuple[str, ...] | None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Each rater column's labels, parsed as the ``label`` column is, and the problems: a value
     outside the task's labels (for multiclass, the classes of the task) is refused."""
@@ -418,9 +508,13 @@ def read_predictions(
         expected = "case_id, label and optionally " + ", ".join(probability_columns)
     else:
         required, optional, expected = ("case_id", "value"), (), "case_id, value"
+    # The ids are text; labels have few distinct values; everything else is a number.
+    kinds = dict.fromkeys((*required, *optional), NUMBER)
+    kinds.update(case_id=TEXT, label=FACTOR)
     # A hostile header (thousands of columns) is refused before any CSV reader parses it.
     table = _read_table(
-        source, max_bytes, max_columns=len(required) + len(optional) + HEADER_MARGIN
+        source, max_bytes, max_columns=len(required) + len(optional) + HEADER_MARGIN,
+        kinds=lambda header: kinds,
     )
     header = list(table)
     problems = _check_columns(header, required=required, optional=optional, expected=expected)
@@ -440,6 +534,7 @@ def read_predictions(
 
     position = None if truth.numbered is None else truth.numbered.positions(ids)
     if position is None:
+        ids = _combined(ids)
         position, alignment_problems = _align(truth, ids)
         problems += alignment_problems
 
@@ -488,16 +583,23 @@ def read_predictions(
     if problems:
         raise InputError(problems)
 
-    order = np.empty(truth.n, dtype=np.int64)
-    order[position] = np.arange(len(ids))
-    table.clear()  # the string columns: handed back before the caller goes on
+    table.clear()  # the columns: handed back before the caller goes on
     _release_memory()
+
+    def aligned(read: np.ndarray | None) -> np.ndarray | None:
+        # Every case once (no problem above): row i is the case at position[i].
+        if read is None:
+            return None
+        cases = np.empty_like(read)
+        cases[position] = read
+        return cases
+
     return Predictions(
         task=task,
-        scores=None if scores is None else scores[order],
-        labels=None if labels is None else labels[order],
-        probabilities=None if probabilities is None else probabilities[order],
-        values=None if values is None else values[order],
+        scores=aligned(scores),
+        labels=aligned(labels),
+        probabilities=aligned(probabilities),
+        values=aligned(values),
     )
 
 
@@ -575,10 +677,77 @@ def check_header(
     return names
 
 
+# How the reader holds a column (``_read_table``'s ``kinds``; any other column is TEXT):
+# TEXT: Arrow strings (case ids), chunked as pyarrow read them; FACTOR: a :class:`_Factor`
+# (labels, splits, attributes: few distinct values, which are all Python looks at); NUMBER: a
+# float64 numpy array when pyarrow reads every cell as a finite number, else Arrow strings for
+# :func:`_parse_numbers` to read and word as before. pandas' reader gives strings for all.
+TEXT, FACTOR, NUMBER = "text", "factor", "number"
+Kinds = Callable[[list[str]], Mapping[str, str]]  # the header → a kind by column name
+# pyarrow parses a file in blocks of this size on its threads; the scan of a file before it
+# reads the same blocks. Small enough that every block's buffers are reused from the pool
+# (a fresh page costs more than the parse of its bytes), large enough for the threads.
+_BLOCK_BYTES = 1 << 22
+
+
+@dataclass(frozen=True)
+class _Factor:
+    """A column as the code of each cell (int32) and the distinct stripped ``values`` the codes
+    index, in order of first appearance: ``pyarrow.compute.dictionary_encode`` of the stripped
+    strings, without the strings."""
+
+    codes: np.ndarray
+    values: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @classmethod
+    def of(cls, column: pa.Array | pa.ChunkedArray | _Factor) -> _Factor:
+        """The factor of a column read as strings (pandas' reader; already stripped)."""
+        if isinstance(column, _Factor):
+            return column
+        return cls.of_chunks(pc.dictionary_encode(column), len(column))
+
+    @classmethod
+    def of_chunks(cls, column: pa.Array | pa.ChunkedArray, n: int) -> _Factor:
+        """The factor of dictionary-encoded chunks (each with its own dictionary, in order of
+        first appearance, as pyarrow's reader and ``dictionary_encode`` give them): each
+        chunk's values are stripped and numbered in one table, so equal cells (once
+        stripped) share a code and the order is that of first appearance in the file."""
+        codes = np.empty(n, dtype=np.int32)
+        position: dict[str, int] = {}
+        at = 0
+        for chunk in _chunks(column):
+            remap = np.array([position.setdefault(cell.strip(), len(position))
+                              for cell in chunk.dictionary.to_pylist()], dtype=np.int32)
+            indices = chunk.indices
+            np.take(remap, np.frombuffer(indices.buffers()[1], np.int32)[
+                indices.offset: indices.offset + len(indices)], out=codes[at: at + len(chunk)])
+            at += len(chunk)
+        return cls(codes, tuple(position))
+
+    def objects(self) -> np.ndarray:
+        """The cells as the numpy array of ``str`` the rest of the engine holds."""
+        return np.array(self.values, dtype=object)[self.codes]
+
+
+Column = pa.Array | pa.ChunkedArray | np.ndarray | _Factor  # a column as _read_table holds it
+
+
 def _read_table(
-    source: str | os.PathLike | BinaryIO, max_bytes: int | None, *, max_columns: int | None = None
-) -> dict[str, pa.Array]:
-    """Bytes → a table of stripped strings: Arrow string columns named by the header."""
+    source: str | os.PathLike | BinaryIO,
+    max_bytes: int | None,
+    *,
+    max_columns: int | None = None,
+    kinds: Kinds | None = None,
+) -> dict[str, Column]:
+    """Bytes → a table of stripped cells, named by the header, each column held as ``kinds``
+    says (``TEXT`` … above; all TEXT by default)."""
+    if isinstance(source, str | os.PathLike):
+        table = _read_plain_file(source, max_bytes, max_columns, kinds)
+        if table is not None:
+            return table
     data = _read_bytes(source, max_bytes)
     if data[:2] == b"\x1f\x8b":
         # The limit holds for the CSV, compressed or not: a gzip bomb is refused once it has
@@ -606,10 +775,76 @@ def _read_table(
                           max_columns=max_columns)
     # pyarrow's reader first (fast, columnar); whenever it refuses the file, or a case it might
     # read differently from pandas' C reader comes up, pandas reads it and gives the message.
-    table = _read_arrow(text, header)
+    table = _read_arrow(text, header, kinds)
     if table is None:
         table = _read_pandas(text if isinstance(text, str) else text.decode("ascii"), header)
     return table
+
+
+def _read_plain_file(
+    path: str | os.PathLike, max_bytes: int | None, max_columns: int | None, kinds: Kinds | None
+) -> dict[str, Column] | None:
+    """The table of a plain file (a regular file, ASCII, no NUL, no quote, no lone CR, within
+    the limit) read by pyarrow from the file itself, in blocks; None for any other file, which
+    :func:`_read_table` then reads whole (and words). Reading the file into one bytes object
+    would take as many fresh pages as it has bytes: a third of a second at ten million cases.
+    """
+    try:
+        with open(path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode) or (
+                max_bytes is not None and status.st_size > max_bytes
+            ):
+                return None
+            start = _plain_start(handle)
+            if start is None:
+                return None
+            handle.seek(start)
+            first = handle.read(MAX_HEADER_BYTES + 1)
+    except OSError:
+        return None  # _read_bytes words it
+    header = check_header(first.decode("ascii"), max_columns=max_columns)
+
+    def stream() -> pa.NativeFile:
+        opened = pa.input_stream(path)
+        opened.read(start)  # the blank lines before the header
+        return opened
+
+    return _arrow_columns(stream, header, kinds)
+
+
+def _plain_start(handle: BinaryIO) -> int | None:
+    """Where the header begins (after the blank lines before it) when the file holds ASCII
+    text with something besides whitespace and none of what pyarrow and pandas may read
+    differently (``_read_arrow``): no NUL, quote or lone CR. None otherwise.
+
+    One pass over the file in reused blocks: the checks ``_read_table`` and ``_read_arrow``
+    make on the whole bytes, without holding them."""
+    block = bytearray(_BLOCK_BYTES)
+    start: int | None = None
+    returns = pairs = 0  # CR bytes, and CR LF pairs, after the start
+    last = 0  # the byte before the block
+    text = False  # a byte besides whitespace seen
+    while size := handle.readinto(block):
+        part = block if size == len(block) else block[:size]
+        if not part.isascii() or b"\x00" in part or b'"' in part:
+            return None
+        begin = 0
+        if start is None:
+            begin = size - len(part.lstrip(b"\r\n"))
+            if begin == size:
+                return None  # a block of blank lines: left to the general reader
+            start = begin
+        if b"\r" in part:
+            returns += part.count(b"\r", begin)
+            pairs += part.count(b"\r\n", begin)
+        if last == ord("\r") and part[0] == ord("\n"):
+            pairs += 1
+        last = part[-1]
+        text = text or _NOT_ASCII_WHITESPACE.search(part) is not None
+    if start is None or not text or returns != pairs:
+        return None
+    return start
 
 
 # Python's str.strip() removes exactly these characters (str.isspace); Arrow is told the same
@@ -628,61 +863,124 @@ _EDGE_BYTES[list(_ASCII_WHITESPACE)] = True
 _EDGE_BYTES[0x80:] = True
 
 
-def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | None:
+def _read_arrow(
+    text: str | bytes, header: list[str], kinds: Kinds | None = None
+) -> dict[str, Column] | None:
     """The columns read by pyarrow.csv, or None when pandas must read it (its messages).
 
     ``text`` is the file after the blank lines before its header, as text or as its UTF-8
     bytes (the checks below look at ASCII bytes only, which encoding leaves as they are)."""
-    import pyarrow.csv as pacsv
-
     raw = text.encode("utf-8") if isinstance(text, str) else text
+    del text
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # a lone CR (old Mac line ends, or mixed with LF): pandas reads it its own way
     if b'"' in raw:
         return None  # quoting rules differ between the readers (mid-field, unclosed): pandas
+    return _arrow_columns(lambda: pa.py_buffer(raw), header, kinds)
+
+
+def _arrow_columns(
+    source: Callable[[], pa.Buffer | pa.NativeFile], header: list[str], kinds: Kinds | None
+) -> dict[str, Column] | None:
+    """pyarrow.csv's reading of ``source()`` (the file from its header on, without a quote or a
+    lone CR), each column held as ``kinds`` says; None when pyarrow refuses the file.
+
+    NUMBER columns are first read as float64; when a cell is no number for pyarrow (or not a
+    finite one), the file is read again with them as strings, which :func:`_parse_numbers`
+    reads and words as it always has."""
+    import pyarrow.csv as pacsv
+
+    wanted = dict(kinds(header)) if kinds is not None else {}
+    kind = [wanted.get(name, TEXT) for name in header]
     names = [f"c{i}" for i in range(len(header))]
-    try:
-        arrow = pacsv.read_csv(
-            pa.py_buffer(raw),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            # No quote in the file (above), so a line end always ends a row: the parser may split
-            # the file into blocks and parse them in parallel.
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.large_string() for name in names},
-                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowException):
-        return None
-    del raw, text
-    if arrow.num_columns != len(header) or arrow.num_rows == 0:
-        return None
-    columns = {}
-    for name in header:
-        # One column at a time out of the table, so that each chunked column is freed once
-        # it is combined (slice(1): the header row).
-        column, arrow = arrow.column(0), arrow.drop_columns([arrow.column_names[0]])
-        column = column.slice(1).combine_chunks()
-        columns[name] = _trimmed(column)
-        del column
-    _release_memory()
-    return columns
+    for typed in (True, False) if NUMBER in kind else (False,):
+        types = {
+            name: (pa.float64() if k == NUMBER and typed
+                   else pa.dictionary(pa.int32(), pa.string()) if k == FACTOR else pa.string())
+            for name, k in zip(names, kind, strict=True)
+        }
+        try:
+            arrow = pacsv.read_csv(
+                source(),
+                # skip_rows: the header (checked already); rows hold the header's fields.
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                               block_size=_BLOCK_BYTES),
+                # No quote in the file, so a line end always ends a row: the parser may split
+                # the file into blocks and parse them in parallel.
+                parse_options=pacsv.ParseOptions(newlines_in_values=False,
+                                                  ignore_empty_lines=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types, strings_can_be_null=False,
+                    quoted_strings_can_be_null=False, null_values=[],
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowException):
+            continue
+        if arrow.num_columns != len(header):
+            return None
+        columns: dict[str, Column] | None = {}
+        scratch = _Scratch()
+        for name, k in zip(header, kind, strict=True):
+            # One column at a time out of the table, so that each is freed once converted.
+            column, arrow = arrow.column(0), arrow.drop_columns([arrow.column_names[0]])
+            if k == FACTOR:
+                columns[name] = _Factor.of_chunks(column, len(column))
+            elif k == NUMBER and typed:
+                values = _float_values(column, scratch)
+                if values is None:
+                    columns = None  # not every cell a finite number: read again as strings
+                    break
+                columns[name] = values
+            else:
+                columns[name] = pa.chunked_array(
+                    [_trimmed(chunk, scratch) for chunk in column.chunks], type=column.type)
+            del column
+        del arrow
+        _release_memory()
+        if columns is not None:
+            return columns
+    return None
 
 
-def _trimmed(column: pa.Array) -> pa.Array:
-    """The cells without the whitespace around them. Trimming copies the whole column, so it is
-    done only when some cell begins or ends with a byte that may be whitespace
-    (``_EDGE_BYTES``): two gathers over the column, where most files have none."""
+def _float_values(column: pa.ChunkedArray, scratch: _Scratch) -> np.ndarray | None:
+    """A float64 column as one numpy array, or None when a cell is null or not finite (the
+    cases whose reading and message :func:`_parse_numbers` owns)."""
+    if column.null_count:
+        return None
+    values = np.empty(len(column), dtype=np.float64)
+    at = 0
+    for chunk in _chunks(column):
+        part = np.frombuffer(chunk.buffers()[1], np.float64)[chunk.offset: chunk.offset
+                                                                + len(chunk)]
+        finite = scratch.get("finite", bool, len(part))
+        if not np.isfinite(part, out=finite).all():
+            return None
+        values[at: at + len(part)] = part
+        at += len(part)
+    return values
+
+
+def _trimmed(column: pa.Array, scratch: _Scratch | None = None) -> pa.Array:
+    """The cells without the whitespace around them. Trimming copies the column, so it is done
+    only when some cell begins or ends with a byte that may be whitespace (``_EDGE_BYTES``),
+    which most files have none of. The first and the last byte of every cell are looked at
+    (an empty cell looks at its neighbours' bytes, which are looked at anyway)."""
     data = column.buffers()[2]
-    if data is None or len(column) == 0:
+    if data is None or len(column) == 0 or data.size == 0:
         return column
+    scratch = scratch or _Scratch()
     starts, ends = _offsets(column)
     cells = np.frombuffer(data, np.uint8)
-    filled = ends > starts
-    if (_EDGE_BYTES[cells[starts[filled]]].any()
-            or _EDGE_BYTES[cells[ends[filled] - 1]].any()):
-        return pc.utf8_trim(column, characters=WHITESPACE)
+    n = len(column)
+    where = scratch.get("where", np.intp, n)
+    edge_byte = scratch.get("edge_byte", np.uint8, n)
+    edge = scratch.get("edge", bool, n)
+    for bound, shift in ((starts, 0), (ends, -1)):
+        np.add(bound, shift, out=where)
+        np.take(cells, where, mode="clip", out=edge_byte)
+        np.take(_EDGE_BYTES, edge_byte, out=edge)
+        if edge.any():
+            return pc.utf8_trim(column, characters=WHITESPACE)
     return column
 
 
@@ -842,23 +1140,24 @@ def _arrow_indices(index: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.int64(), len(index), [None, pa.py_buffer(index)])
 
 
-def _objects(column: pa.Array) -> np.ndarray:
+def _objects(column: Column) -> np.ndarray:
     """A string column as the numpy array of ``str`` the rest of the engine holds."""
+    if isinstance(column, _Factor):
+        return column.objects()
     return np.array(column.to_pylist(), dtype=object)
 
 
-def _pick(column: pa.Array, mask: np.ndarray) -> list[str]:
+def _pick(column: pa.Array | pa.ChunkedArray, mask: np.ndarray) -> list[str]:
     """The cells of ``column`` where ``mask`` is true (only built for a message)."""
     return column.filter(_arrow_mask(mask)).to_pylist()
 
 
-def _lookup(column: pa.Array, value, *, dtype, bad=None) -> tuple[np.ndarray, np.ndarray]:
+def _lookup(column: Column, value, *, dtype, bad=None) -> tuple[np.ndarray, np.ndarray]:
     """``value(cell)`` for every cell and the mask where ``bad(cell)``, computed once per
-    distinct cell (Arrow's dictionary encoding), so Python looks at a handful of strings
-    however many cases there are."""
-    encoded = pc.dictionary_encode(column)
-    distinct = encoded.dictionary.to_pylist()
-    codes = _numpy(encoded.indices)
+    distinct cell (:class:`_Factor`), so Python looks at a handful of strings however many
+    cases there are."""
+    factor = _Factor.of(column)
+    distinct, codes = factor.values, factor.codes
     values = np.array([value(cell) for cell in distinct], dtype=dtype)[codes]
     if bad is None:
         return values, np.zeros(len(codes), dtype=bool)
@@ -893,7 +1192,7 @@ def _check_ids(ids: pa.Array, codes: np.ndarray | None = None) -> list[str]:
     return problems
 
 
-def _parse_binary(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _parse_binary(column: Column) -> tuple[np.ndarray, np.ndarray]:
     """0/1 integers and a mask of values that are not a binary label."""
     return _lookup(column, lambda cell: BINARY_LABELS.get(cell.lower(), 0), dtype=np.int8,
                    bad=lambda cell: cell.lower() not in BINARY_LABELS)
@@ -925,8 +1224,13 @@ def _cast_numbers(column: pa.Array) -> np.ndarray | None:
         return None
 
 
-def _parse_numbers(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells."""
+def _parse_numbers(column: Column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells.
+
+    A numpy column is what pyarrow read as finite numbers (``NUMBER``): no cell to flag."""
+    if isinstance(column, np.ndarray):
+        return column, np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=bool)
+    column = _combined(column)
     values = _cast_numbers(column)
     if values is not None:
         return values, ~np.isfinite(values), np.zeros(len(values), dtype=bool)
@@ -949,18 +1253,20 @@ def _parse_numbers(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _attribute_values(
-    column: pa.Array,
+    column: Column,
 ) -> tuple[np.ndarray, tuple[np.ndarray, tuple[str, ...]]]:
     """The cells as strings, missing ones (``MISSING_VALUES``) as ``unknown``, and their codes
     (see ``Truth.attribute_codes``)."""
-    encoded = pc.dictionary_encode(column)
-    distinct = [UNKNOWN if cell.lower() in MISSING_VALUES else cell
-                for cell in encoded.dictionary.to_pylist()]
+    factor = _Factor.of(column)
+    distinct = [UNKNOWN if cell.lower() in MISSING_VALUES else cell for cell in factor.values]
     # Several spellings of a missing value are one group: number the values anew.
     levels = tuple(dict.fromkeys(distinct))
-    position = {level: code for code, level in enumerate(levels)}
-    remap = np.array([position[cell] for cell in distinct], dtype=np.int32)
-    codes = remap[_numpy(encoded.indices)]
+    if len(levels) == len(distinct):
+        codes = factor.codes
+    else:
+        position = {level: code for code, level in enumerate(levels)}
+        remap = np.array([position[cell] for cell in distinct], dtype=np.int32)
+        codes = remap[factor.codes]
     return np.array(levels, dtype=object)[codes], (codes, levels)
 
 
