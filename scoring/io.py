@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import os
 import re
 import stat
@@ -80,6 +81,48 @@ class _CaseIds:
         truth.__dict__["_case_ids"] = ids
 
 
+class _Attributes(Mapping[str, np.ndarray]):
+    """``Truth.attributes`` as :func:`read_truth` gives it: each attribute's strings are built
+    from its codes (``Truth.attribute_codes``) when first read.
+
+    The grouping works on the codes, so a plain evaluation never reads the strings: ten
+    million object pointers an attribute (80 MB and a sixth of a second each) saved. Reads
+    like the dict it stands for."""
+
+    def __init__(self, codes: Mapping[str, tuple[np.ndarray, tuple[str, ...]]]) -> None:
+        self._codes = dict(codes)
+        self._values: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        values = self._values.get(name)
+        if values is None:
+            codes, levels = self._codes[name]
+            values = self._values[name] = np.array(levels, dtype=object)[codes]
+        return values
+
+    def __iter__(self):
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def subset(
+        self, mask: np.ndarray, codes: Mapping[str, tuple[np.ndarray, tuple[str, ...]]],
+        of: Mapping[str, tuple[np.ndarray, tuple[str, ...]]],
+    ) -> _Attributes:
+        """The cases where ``mask`` is true; ``codes`` are ``of`` (the truth's attribute
+        codes) subset already, used when they are the codes these strings are built from."""
+        if self._codes.keys() == of.keys() and all(
+            self._codes[name] is of[name] for name in of
+        ):
+            return _Attributes(codes)
+        return _Attributes({name: (values[mask], levels)
+                            for name, (values, levels) in self._codes.items()})
+
+
 @dataclass(frozen=True)
 class Truth:
     """Ground truth of a challenge, one entry per case in file order.
@@ -96,7 +139,8 @@ class Truth:
     Optional, filled by :func:`read_truth` so that later steps need not redo the work:
     ``attribute_codes`` maps an attribute to (integer code of each case, the distinct values
     the codes index, in order of first appearance), which the grouping uses instead of
-    factorising the strings again; ``numbered`` is set when the case ids are numbers behind
+    factorising the strings again (``attributes`` then builds an attribute's strings from
+    them when it is first read); ``numbered`` is set when the case ids are numbers behind
     one prefix (:class:`NumberedIds`), which predictions are then aligned by.
 
     Use :meth:`replace` rather than ``dataclasses.replace``, which would build the strings.
@@ -148,16 +192,20 @@ class Truth:
                    else ids.take(_arrow_indices(mask)))
         else:
             ids = ids[mask]
+        codes = {name: (values[mask], levels)
+                 for name, (values, levels) in self.attribute_codes.items()}
+        attributes = self.attributes
         return Truth(
             case_ids=ids,
             labels=self.labels[mask],
-            attributes={name: values[mask] for name, values in self.attributes.items()},
+            attributes=(attributes.subset(mask, codes, self.attribute_codes)
+                        if isinstance(attributes, _Attributes)
+                        else {name: values[mask] for name, values in attributes.items()}),
             split=None if self.split is None else self.split[mask],
             task=self.task,
             classes=self.classes,
             raters={name: values[mask] for name, values in self.raters.items()},
-            attribute_codes={name: (codes[mask], levels)
-                             for name, (codes, levels) in self.attribute_codes.items()},
+            attribute_codes=codes,
         )
 
 
@@ -196,7 +244,6 @@ _MAX_DIGITS = 18
 # The table of positions by number is used while the numbers are this dense (a larger spread
 # falls back to hashing the ids); int32 positions, so 4 bytes a slot.
 _SLOTS_PER_CASE = 4
-_DIGITS = b"0123456789"
 
 
 class _Scratch:
@@ -347,7 +394,10 @@ def _id_numbers(ids: pa.Array, prefix: str, scratch: _Scratch) -> np.ndarray | N
             copy[where] = ord("0")
         ids = pa.Array.from_buffers(ids.type, n, [None, ids.buffers()[1], pa.py_buffer(copy)],
                                     offset=ids.offset)
-    numbers = pc.cast(ids, pa.int64())
+    try:
+        numbers = pc.cast(ids, pa.int64())
+    except pa.ArrowInvalid:
+        return None  # a byte besides digits after the first digit
     return np.frombuffer(numbers.buffers()[1], np.int64)[numbers.offset: numbers.offset + n]
 
 
@@ -370,9 +420,12 @@ def read_truth(
     def kinds(header: list[str]) -> dict[str, str]:
         # Every column but the ids has few distinct values, save regression labels.
         kinds = {name: FACTOR for name in header if name != "case_id"}
+        raters = rater_columns(header)[1]
         if task == "regression":
             kinds["label"] = NUMBER
-            kinds.update((name, TEXT) for name in rater_columns(header)[1])  # refused
+            kinds.update((name, TEXT) for name in raters)  # refused
+        elif task == "binary":
+            kinds.update((name, BINARY) for name in ("label", *raters))
         return kinds
 
     table = _read_table(source, max_bytes, kinds=kinds)
@@ -437,15 +490,13 @@ def read_truth(
     if problems:
         raise InputError(problems)
 
-    attributes, codes = {}, {}
-    for name in attribute_names:
-        attributes[name], codes[name] = _attribute_values(table[name])
+    codes = {name: _attribute_codes(table[name]) for name in attribute_names}
     truth = Truth(
         attribute_codes=codes,
         case_ids=table["case_id"],
         numbered=numbered,
         labels=labels,
-        attributes=attributes,
+        attributes=_Attributes(codes),
         split=split,
         task=task,
         classes=found_classes,
@@ -510,7 +561,7 @@ def read_predictions(
         required, optional, expected = ("case_id", "value"), (), "case_id, value"
     # The ids are text; labels have few distinct values; everything else is a number.
     kinds = dict.fromkeys((*required, *optional), NUMBER)
-    kinds.update(case_id=TEXT, label=FACTOR)
+    kinds.update(case_id=TEXT, label=BINARY if task == "binary" else FACTOR)
     # A hostile header (thousands of columns) is refused before any CSV reader parses it.
     table = _read_table(
         source, max_bytes, max_columns=len(required) + len(optional) + HEADER_MARGIN,
@@ -679,11 +730,29 @@ def check_header(
 
 # How the reader holds a column (``_read_table``'s ``kinds``; any other column is TEXT):
 # TEXT: Arrow strings (case ids), chunked as pyarrow read them; FACTOR: a :class:`_Factor`
-# (labels, splits, attributes: few distinct values, which are all Python looks at); NUMBER: a
-# float64 numpy array when pyarrow reads every cell as a finite number, else Arrow strings for
-# :func:`_parse_numbers` to read and word as before. pandas' reader gives strings for all.
-TEXT, FACTOR, NUMBER = "text", "factor", "number"
+# (splits, attributes, multiclass labels: few distinct values, which are all Python looks
+# at); NUMBER: a float64 numpy array when pyarrow reads every cell as a finite number;
+# BINARY: an int8 numpy array of 0/1 when every cell is exactly a binary label
+# (``BINARY_LABELS``, any case). A NUMBER column that is not so is read as strings, a BINARY
+# one as a FACTOR, for :func:`_parse_numbers` and :func:`_parse_binary` to read and word as
+# before. pandas' reader gives strings for all.
+TEXT, FACTOR, NUMBER, BINARY = "text", "factor", "number", "binary"
 Kinds = Callable[[list[str]], Mapping[str, str]]  # the header → a kind by column name
+def _spellings(word: str) -> list[str]:
+    """``word`` in every mix of upper and lower case (pyarrow matches cells exactly)."""
+    return ["".join(letters) for letters in itertools.product(
+        *[(c.lower(), c.upper()) if c.isalpha() else (c,) for c in word])]
+
+
+# The cells pyarrow reads as a BINARY column's 1 and 0: exactly the keys of BINARY_LABELS,
+# in any case (what _parse_binary reads, before stripping: a cell with a space around it
+# fails pyarrow's match, so the column is read again as a FACTOR and stripped).
+_TRUE_CELLS = [s for label, value in BINARY_LABELS.items() if value for s in _spellings(label)]
+_FALSE_CELLS = [s for label, value in BINARY_LABELS.items() if not value
+                for s in _spellings(label)]
+_ARROW_TYPES = {TEXT: pa.string(), FACTOR: pa.dictionary(pa.int32(), pa.string()),
+                NUMBER: pa.float64(), BINARY: pa.bool_()}
+_UNTYPED = {NUMBER: TEXT, BINARY: FACTOR}  # how a kind is read when its typed read failed
 # pyarrow parses a file in blocks of this size on its threads; the scan of a file before it
 # reads the same blocks. Small enough that every block's buffers are reused from the pool
 # (a fresh page costs more than the parse of its bytes), large enough for the threads.
@@ -822,6 +891,7 @@ def _plain_start(handle: BinaryIO) -> int | None:
     make on the whole bytes, without holding them."""
     block = bytearray(_BLOCK_BYTES)
     start: int | None = None
+    blank = 0  # the bytes of the blank lines before the header, so far
     returns = pairs = 0  # CR bytes, and CR LF pairs, after the start
     last = 0  # the byte before the block
     text = False  # a byte besides whitespace seen
@@ -833,8 +903,9 @@ def _plain_start(handle: BinaryIO) -> int | None:
         if start is None:
             begin = size - len(part.lstrip(b"\r\n"))
             if begin == size:
-                return None  # a block of blank lines: left to the general reader
-            start = begin
+                blank += size
+                continue
+            start = blank + begin
         if b"\r" in part:
             returns += part.count(b"\r", begin)
             pairs += part.count(b"\r\n", begin)
@@ -861,6 +932,7 @@ _NOT_ASCII_WHITESPACE = re.compile(b"[^" + re.escape(_ASCII_WHITESPACE) + b"]")
 _EDGE_BYTES = np.zeros(256, dtype=bool)
 _EDGE_BYTES[list(_ASCII_WHITESPACE)] = True
 _EDGE_BYTES[0x80:] = True
+_LAST_ASCII_SPACE = max(_ASCII_WHITESPACE)  # (a space, 0x20: every ASCII space is at most it)
 
 
 def _read_arrow(
@@ -893,12 +965,9 @@ def _arrow_columns(
     wanted = dict(kinds(header)) if kinds is not None else {}
     kind = [wanted.get(name, TEXT) for name in header]
     names = [f"c{i}" for i in range(len(header))]
-    for typed in (True, False) if NUMBER in kind else (False,):
-        types = {
-            name: (pa.float64() if k == NUMBER and typed
-                   else pa.dictionary(pa.int32(), pa.string()) if k == FACTOR else pa.string())
-            for name, k in zip(names, kind, strict=True)
-        }
+    for typed in (True, False) if {NUMBER, BINARY} & set(kind) else (False,):
+        types = {name: _ARROW_TYPES[k if typed else _UNTYPED.get(k, k)]
+                 for name, k in zip(names, kind, strict=True)}
         try:
             arrow = pacsv.read_csv(
                 source(),
@@ -912,6 +981,7 @@ def _arrow_columns(
                 convert_options=pacsv.ConvertOptions(
                     column_types=types, strings_can_be_null=False,
                     quoted_strings_can_be_null=False, null_values=[],
+                    true_values=_TRUE_CELLS, false_values=_FALSE_CELLS,
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowException):
@@ -923,7 +993,7 @@ def _arrow_columns(
         for name, k in zip(header, kind, strict=True):
             # One column at a time out of the table, so that each is freed once converted.
             column, arrow = arrow.column(0), arrow.drop_columns([arrow.column_names[0]])
-            if k == FACTOR:
+            if k == FACTOR or (k == BINARY and not typed):
                 columns[name] = _Factor.of_chunks(column, len(column))
             elif k == NUMBER and typed:
                 values = _float_values(column, scratch)
@@ -931,6 +1001,8 @@ def _arrow_columns(
                     columns = None  # not every cell a finite number: read again as strings
                     break
                 columns[name] = values
+            elif k == BINARY:
+                columns[name] = _binary_values(column)
             else:
                 columns[name] = pa.chunked_array(
                     [_trimmed(chunk, scratch) for chunk in column.chunks], type=column.type)
@@ -940,6 +1012,18 @@ def _arrow_columns(
         if columns is not None:
             return columns
     return None
+
+
+def _binary_values(column: pa.ChunkedArray) -> np.ndarray:
+    """A boolean column (no null: an empty cell is no binary label) as 0/1 int8."""
+    values = np.empty(len(column), dtype=np.int8)
+    at = 0
+    for chunk in _chunks(column):
+        bits = np.unpackbits(np.frombuffer(chunk.buffers()[1], np.uint8), bitorder="little",
+                             count=chunk.offset + len(chunk))
+        values[at: at + len(chunk)] = bits[chunk.offset:]
+        at += len(chunk)
+    return values
 
 
 def _float_values(column: pa.ChunkedArray, scratch: _Scratch) -> np.ndarray | None:
@@ -968,9 +1052,12 @@ def _trimmed(column: pa.Array, scratch: _Scratch | None = None) -> pa.Array:
     data = column.buffers()[2]
     if data is None or len(column) == 0 or data.size == 0:
         return column
-    scratch = scratch or _Scratch()
     starts, ends = _offsets(column)
+    cells = np.frombuffer(data, np.uint8)[starts[0]: ends[-1]]
+    if len(cells) == 0 or (cells.min() > _LAST_ASCII_SPACE and cells.max() < 0x80):
+        return column  # no byte anywhere that may be whitespace: two passes, no gather
     cells = np.frombuffer(data, np.uint8)
+    scratch = scratch or _Scratch()
     n = len(column)
     where = scratch.get("where", np.intp, n)
     edge_byte = scratch.get("edge_byte", np.uint8, n)
@@ -1193,7 +1280,10 @@ def _check_ids(ids: pa.Array, codes: np.ndarray | None = None) -> list[str]:
 
 
 def _parse_binary(column: Column) -> tuple[np.ndarray, np.ndarray]:
-    """0/1 integers and a mask of values that are not a binary label."""
+    """0/1 integers and a mask of values that are not a binary label (none in a numpy
+    column: pyarrow read every cell as one, ``BINARY``)."""
+    if isinstance(column, np.ndarray):
+        return column, np.zeros(len(column), dtype=bool)
     return _lookup(column, lambda cell: BINARY_LABELS.get(cell.lower(), 0), dtype=np.int8,
                    bad=lambda cell: cell.lower() not in BINARY_LABELS)
 
@@ -1252,11 +1342,9 @@ def _parse_numbers(column: Column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return values, not_number, missing
 
 
-def _attribute_values(
-    column: Column,
-) -> tuple[np.ndarray, tuple[np.ndarray, tuple[str, ...]]]:
-    """The cells as strings, missing ones (``MISSING_VALUES``) as ``unknown``, and their codes
-    (see ``Truth.attribute_codes``)."""
+def _attribute_codes(column: Column) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The codes of the cells and the values they index, in order of first appearance (see
+    ``Truth.attribute_codes``), missing values (``MISSING_VALUES``) being ``unknown``."""
     factor = _Factor.of(column)
     distinct = [UNKNOWN if cell.lower() in MISSING_VALUES else cell for cell in factor.values]
     # Several spellings of a missing value are one group: number the values anew.
@@ -1267,7 +1355,7 @@ def _attribute_values(
         position = {level: code for code, level in enumerate(levels)}
         remap = np.array([position[cell] for cell in distinct], dtype=np.int32)
         codes = remap[factor.codes]
-    return np.array(levels, dtype=object)[codes], (codes, levels)
+    return codes, levels
 
 
 def _natural_order(values: list[str]) -> list[str]:
