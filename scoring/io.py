@@ -269,12 +269,16 @@ class _Scratch:
 class NumberedIds:
     """Unique case ids that are one ``prefix`` followed by a number: predictions are aligned by
     integer arithmetic (``slots[number - low]`` is a case's position) instead of hashing ten
-    million strings. Built by :meth:`of`, which returns None for any other ids."""
+    million strings. Built by :meth:`of`, which returns None for any other ids.
+
+    ``slots`` is None when the ids are numbered in file order, ``low``, ``low + 1`` …: a
+    case's position is then its number less ``low``, and aligning shuffled predictions
+    looks nothing up (a random read of a table as large as the cases, per case)."""
 
     prefix: str
     low: int
     cases: int
-    slots: np.ndarray = field(repr=False)  # position of the case numbered low + i, or -1
+    slots: np.ndarray | None = field(repr=False)  # position of the case numbered low + i, or -1
 
     @classmethod
     def of(cls, ids: pa.Array | pa.ChunkedArray) -> NumberedIds | None:
@@ -286,15 +290,28 @@ class NumberedIds:
         prefix = first.rstrip("0123456789")
         if prefix == first or not prefix.isascii():
             return None
-        numbers = np.empty(len(ids), dtype=np.int64)
+        # While the numbers go up by one from the first, none is kept: they are the positions.
+        numbers: np.ndarray | None = None
+        start: int | None = None
         scratch = _Scratch()
         at = 0
         for chunk in _chunks(ids):
             part = _id_numbers(chunk, prefix, scratch)
             if part is None:
                 return None
-            numbers[at: at + len(part)] = part
+            if numbers is None:
+                start = int(part[0]) if start is None else start
+                step = scratch.get("step", np.int64, len(part) - 1)
+                np.subtract(part[1:], part[:-1], out=step)
+                if part[0] != start + at or (len(step) and not step.min() == step.max() == 1):
+                    numbers = np.empty(len(ids), dtype=np.int64)
+                    numbers[:at] = np.arange(start, start + at)
+            if numbers is not None:
+                numbers[at: at + len(part)] = part
             at += len(part)
+        if numbers is None:
+            assert start is not None
+            return cls(prefix, start, len(ids), None)
         low, high = int(numbers.min()), int(numbers.max())
         if high - low >= _SLOTS_PER_CASE * len(ids) + 1024:
             return None
@@ -316,20 +333,23 @@ class NumberedIds:
             return None
         position = np.empty(len(ids), dtype=np.int64)
         scratch = _Scratch()
+        size = self.cases if self.slots is None else len(self.slots)
         at = 0
         for chunk in _chunks(ids):
             numbers = _id_numbers(chunk, self.prefix, scratch)
             if numbers is None:
                 return None
-            slot = scratch.get("slot", np.int64, len(numbers))
+            part = position[at: at + len(numbers)]
+            slot = part if self.slots is None else scratch.get("slot", np.int64, len(numbers))
             np.subtract(numbers, self.low, out=slot)
-            if slot.min() < 0 or slot.max() >= len(self.slots):
+            if slot.min() < 0 or slot.max() >= size:
                 return None
-            found = scratch.get("found", np.int32, len(numbers))
-            np.take(self.slots, slot, out=found)
-            if found.min() < 0:
-                return None
-            position[at: at + len(numbers)] = found
+            if self.slots is not None:
+                found = scratch.get("found", np.int32, len(numbers))
+                np.take(self.slots, slot, out=found)
+                if found.min() < 0:
+                    return None
+                part[...] = found
             at += len(numbers)
         seen = np.zeros(len(ids), dtype=bool)
         seen[position] = True

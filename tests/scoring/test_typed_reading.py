@@ -278,3 +278,25 @@ def test_a_lazy_attribute_reads_as_its_dict():
     relabelled = truth.replace(attribute_codes={})
     assert list(relabelled.subset(np.array([False, True, True])).attributes["site"]) == [
         "unknown", "y"]
+
+
+@pytest.mark.parametrize("chunks, in_order", [
+    ([["c5", "c6"], ["c7"], ["c8", "c9"]], True),
+    ([["c5", "c6"], ["c7"], ["c9", "c8"]], False),  # out of order from the third chunk
+    ([["c5", "c6"], ["c8"], ["c9"]], False),  # a gap between chunks
+    ([["c5", "c5"]], False),  # repeated: no numbering (the check words it)
+])
+def test_ids_in_file_order_need_no_table(chunks, in_order):
+    ids = pa.chunked_array([pa.array(chunk) for chunk in chunks])
+    flat = [i for chunk in chunks for i in chunk]
+    numbered = sio.NumberedIds.of(ids)
+    if len(set(flat)) < len(flat):
+        assert numbered is None
+        return
+    assert (numbered.slots is None) is in_order
+    shuffled = flat[::-1]
+    positions = numbered.positions(pa.chunked_array([pa.array(shuffled[:1]),
+                                                     pa.array(shuffled[1:])]))
+    assert positions.tolist() == [flat.index(i) for i in shuffled]
+    assert numbered.positions(pa.array(flat[:-1] + ["c4"])) is None
+    assert numbered.positions(pa.array(flat[:-1] + [flat[0]])) is None
