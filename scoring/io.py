@@ -5,15 +5,21 @@ lists every problem of a file, each with a count and the first few offending cas
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first case row 2.
 Messages never contain a ground-truth label.
 
-Speed: a file is read into Arrow string columns (``pyarrow.csv`` when it accepts the file,
-pandas' C reader otherwise) and every check is a vectorised operation on them: columns with few
-distinct values (labels, splits, attributes) are dictionary-encoded and only their distinct
-values are looked at in Python; numbers are cast by Arrow when every cell is a plain decimal
-number (the cells that are not go through ``pandas.to_numeric`` as before, so their reading
-and messages do not change). pandas is imported only when a file needs it. Case ids stay in
-Arrow (``Truth.case_ids`` builds Python strings on first use); predictions are aligned by
-number when the ids are a prefix and a number (:class:`NumberedIds`), else by
+Speed: ``pyarrow.csv`` reads a file when it accepts it (pandas' C reader otherwise), each
+column as what the reader needs of it (``_read_table``'s kinds): columns with few distinct
+values (splits, attributes, multiclass labels) as dictionaries, so that only their distinct
+values reach Python (stripped there); binary labels as booleans and numbers as float64 when
+every cell is one (any other cell, even one with a space around it, and the file is read
+again with those columns as strings, which go through the string checks and
+``pandas.to_numeric`` as before, so their reading and messages do not change); case ids as
+strings, kept in pyarrow's chunks. A plain file is handed to pyarrow from disk, checked block
+by block as it is read. pandas is imported only when a file needs it. Case ids stay in Arrow
+(``Truth.case_ids`` builds Python strings on first use, ``Truth.attributes`` an attribute's
+strings); predictions are aligned by number when the ids are a prefix and a number
+(:class:`NumberedIds`, no lookup at all when the truth numbers its cases in order), else by
 ``pyarrow.compute.index_in`` against the truth's ids, which also words every id problem.
+Ten million cases of numpy temporaries would each take fresh pages, which cost more than the
+work on them: chunk-sized work writes into reused buffers (:class:`_Scratch`).
 """
 
 from __future__ import annotations
@@ -874,9 +880,10 @@ def _read_plain_file(
     path: str | os.PathLike, max_bytes: int | None, max_columns: int | None, kinds: Kinds | None
 ) -> dict[str, Column] | None:
     """The table of a plain file (a regular file, ASCII, no NUL, no quote, no lone CR, within
-    the limit) read by pyarrow from the file itself, in blocks; None for any other file, which
-    :func:`_read_table` then reads whole (and words). Reading the file into one bytes object
-    would take as many fresh pages as it has bytes: a third of a second at ten million cases.
+    the limit, a valid header) read by pyarrow from the file itself, in blocks; None for any
+    other file, which :func:`_read_table` then reads whole and words. Reading the file into
+    one bytes object would take as many fresh pages as it has bytes (a third of a second at
+    ten million cases); here each block is checked as pyarrow reads it (:class:`_PlainFile`).
     """
     try:
         with open(path, "rb") as handle:
@@ -885,57 +892,74 @@ def _read_plain_file(
                 max_bytes is not None and status.st_size > max_bytes
             ):
                 return None
-            start = _plain_start(handle)
-            if start is None:
-                return None
+            head = handle.read(max(_BLOCK_BYTES, MAX_HEADER_BYTES + 1))
+            start = len(head) - len(head.lstrip(b"\r\n"))  # the blank lines before the header
             handle.seek(start)
             first = handle.read(MAX_HEADER_BYTES + 1)
     except OSError:
         return None  # _read_bytes words it
-    header = check_header(first.decode("ascii"), max_columns=max_columns)
+    if start == len(head) or _NOT_ASCII_WHITESPACE.search(head) is None or not first.isascii():
+        return None  # blank or empty, or not ASCII: the general reader words it
+    try:
+        header = check_header(first.decode("ascii"), max_columns=max_columns)
+    except InputError:
+        return None  # worded by the general reader, after the checks it makes first
+    streams: list[_PlainFile] = []
 
     def stream() -> pa.NativeFile:
-        opened = pa.input_stream(path)
-        opened.read(start)  # the blank lines before the header
-        return opened
+        streams.append(_PlainFile(path, start))
+        return pa.PythonFile(streams[-1], mode="r")
 
-    return _arrow_columns(stream, header, kinds)
-
-
-def _plain_start(handle: BinaryIO) -> int | None:
-    """Where the header begins (after the blank lines before it) when the file holds ASCII
-    text with something besides whitespace and none of what pyarrow and pandas may read
-    differently (``_read_arrow``): no NUL, quote or lone CR. None otherwise.
-
-    One pass over the file in reused blocks: the checks ``_read_table`` and ``_read_arrow``
-    make on the whole bytes, without holding them."""
-    block = bytearray(_BLOCK_BYTES)
-    start: int | None = None
-    blank = 0  # the bytes of the blank lines before the header, so far
-    returns = pairs = 0  # CR bytes, and CR LF pairs, after the start
-    last = 0  # the byte before the block
-    text = False  # a byte besides whitespace seen
-    while size := handle.readinto(block):
-        part = block if size == len(block) else block[:size]
-        if not part.isascii() or b"\x00" in part or b'"' in part:
-            return None
-        begin = 0
-        if start is None:
-            begin = size - len(part.lstrip(b"\r\n"))
-            if begin == size:
-                blank += size
-                continue
-            start = blank + begin
-        if b"\r" in part:
-            returns += part.count(b"\r", begin)
-            pairs += part.count(b"\r\n", begin)
-        if last == ord("\r") and part[0] == ord("\n"):
-            pairs += 1
-        last = part[-1]
-        text = text or _NOT_ASCII_WHITESPACE.search(part) is not None
-    if start is None or not text or returns != pairs:
+    try:
+        return _arrow_columns(stream, header, kinds, accepted=lambda: streams[-1].plain())
+    except (_NotPlain, OSError):
         return None
-    return start
+    finally:
+        for opened in streams:
+            opened.close()
+
+
+class _NotPlain(Exception):
+    """A byte that makes a file no plain file (:class:`_PlainFile`): pyarrow's read stops."""
+
+
+class _PlainFile(io.RawIOBase):
+    """A file from ``start`` (its header) on, as pyarrow reads it, checked block by block for
+    what :func:`_read_table` and :func:`_read_arrow` look for in a whole file: a byte that is
+    not ASCII, a NUL or a quote raises :class:`_NotPlain`; :meth:`plain` says at the end
+    whether every CR was followed by a LF. The file is read once, into pyarrow's blocks."""
+
+    def __init__(self, path: str | os.PathLike, start: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        self._file.seek(start)
+        self._returns = self._pairs = 0  # CR bytes, and CR LF pairs
+        self._last = 0  # the byte before the block
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        part = self._file.read(size)
+        if not part:
+            return part
+        if not part.isascii() or b"\x00" in part or b'"' in part:
+            raise _NotPlain
+        if b"\r" in part:
+            self._returns += part.count(b"\r")
+            self._pairs += part.count(b"\r\n")
+        if self._last == ord("\r") and part[0] == ord("\n"):
+            self._pairs += 1
+        self._last = part[-1]
+        return part
+
+    def plain(self) -> bool:
+        """Whether every CR read was the start of a CR LF (a lone CR: pandas reads the file)."""
+        return self._returns == self._pairs
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 # Python's str.strip() removes exactly these characters (str.isspace); Arrow is told the same
@@ -972,10 +996,14 @@ def _read_arrow(
 
 
 def _arrow_columns(
-    source: Callable[[], pa.Buffer | pa.NativeFile], header: list[str], kinds: Kinds | None
+    source: Callable[[], pa.Buffer | pa.NativeFile],
+    header: list[str],
+    kinds: Kinds | None,
+    accepted: Callable[[], bool] = lambda: True,
 ) -> dict[str, Column] | None:
     """pyarrow.csv's reading of ``source()`` (the file from its header on, without a quote or a
-    lone CR), each column held as ``kinds`` says; None when pyarrow refuses the file.
+    lone CR), each column held as ``kinds`` says; None when pyarrow refuses the file, or when
+    ``accepted()`` (asked after each read) says the file was not what it should be.
 
     NUMBER columns are first read as float64; when a cell is no number for pyarrow (or not a
     finite one), the file is read again with them as strings, which :func:`_parse_numbers`
@@ -1006,7 +1034,7 @@ def _arrow_columns(
             )
         except (pa.ArrowInvalid, pa.ArrowException):
             continue
-        if arrow.num_columns != len(header):
+        if arrow.num_columns != len(header) or not accepted():
             return None
         columns: dict[str, Column] | None = {}
         scratch = _Scratch()

@@ -76,8 +76,8 @@ def outcome(read) -> tuple[str, object]:
 def as_strings():
     """Every column read as strings (the reading the typed one must agree with)."""
     arrow_columns = sio._arrow_columns
-    with mock.patch.object(sio, "_arrow_columns",
-                           lambda source, header, kinds: arrow_columns(source, header, None)):
+    with mock.patch.object(sio, "_arrow_columns", lambda source, header, kinds, **options:
+                           arrow_columns(source, header, None, **options)):
         yield
 
 
@@ -248,19 +248,28 @@ def test_numbered_ids_across_chunks():
     assert numbered.positions(pa.chunked_array([pa.array(["c3", "c0", "c10", "c3"])])) is None
 
 
-@pytest.mark.parametrize("data, start", [
-    (b"case_id,label\r\na,1\r\n", 0),
-    (b"\r\n\ncase_id,label\na,1\n", 3),
-    (b"case_id,label\ra,1\n", None),  # a lone CR
-    (b"case_id,label\na,\"1\"\n", None),  # a quote
-    (b"case_id,label\na,1\x00\n", None),
-    (b"case_id,label\na,\xc3\xa9\n", None),  # not ASCII: decoded by the general reader
-    (b" \n\t\n", None),  # only whitespace: "the file is empty"
+@pytest.mark.parametrize("data, plain", [
+    (b"case_id,label\r\n" + b"".join(b"c%d,1\r\n" % i for i in range(40)), True),
+    (b"\r\n\ncase_id,label\na,1\n", True),  # blank lines before the header
+    (b"case_id,label\n" + b"a,1\n" * 20 + b"b,1\rc,0\n", False),  # a lone CR
+    (b"case_id,label\n" + b"a,1\n" * 20 + b"b,1\r", False),  # a CR at the very end
+    (b"case_id,label\n" + b"a,1\n" * 20 + b'a,"1"\n', False),  # a quote
+    (b"case_id,label\n" + b"a,1\n" * 20 + b"a,1\x00\n", False),
+    (b"case_id,label\n" + b"a,1\n" * 20 + b"a,\xc3\xa9\n", False),  # not ASCII
+    (b" \n\t\n", False),  # only whitespace: "the file is empty"
+    (b"case_id,,label\na,1,2\n", False),  # a header problem: worded by the general reader
 ])
-def test_the_plain_file_scan(data, start):
-    for blocks in (3, 4, 5, 1 << 22):  # CR LF pairs split between blocks
-        with small_blocks(blocks):
-            assert sio._plain_start(io.BytesIO(data)) == start, blocks
+def test_only_a_plain_file_is_read_from_disk(data, plain):
+    for blocks in (16, 17, 19, 23, 1 << 22):  # CR LF pairs split between pyarrow's reads
+        with small_blocks(blocks), on_disk(data) as path:
+            table = sio._read_plain_file(path, None, None, None)
+        if plain:
+            assert table is not None, blocks
+            assert table == sio._read_table(io.BytesIO(data), None) or all(
+                table[name].to_pylist() == column.to_pylist()
+                for name, column in sio._read_table(io.BytesIO(data), None).items())
+        else:
+            assert table is None, blocks
 
 
 def test_a_lazy_attribute_reads_as_its_dict():
