@@ -779,9 +779,10 @@ _FALSE_CELLS = [s for label, value in BINARY_LABELS.items() if not value
 _ARROW_TYPES = {TEXT: pa.string(), FACTOR: pa.dictionary(pa.int32(), pa.string()),
                 NUMBER: pa.float64(), BINARY: pa.bool_()}
 _UNTYPED = {NUMBER: TEXT, BINARY: FACTOR}  # how a kind is read when its typed read failed
-# pyarrow parses a file in blocks of this size on its threads; the scan of a file before it
-# reads the same blocks. Small enough that every block's buffers are reused from the pool
-# (a fresh page costs more than the parse of its bytes), large enough for the threads.
+# pyarrow reads and parses a file in blocks of this size, on its threads (a plain file's
+# checks run on each block as it is read). Small enough that every block's buffers are reused
+# from the pool (a fresh page costs more than the parse of its bytes), large enough for the
+# threads.
 _BLOCK_BYTES = 1 << 22
 
 

@@ -9,6 +9,7 @@ same problems, whatever the cells, the chunking or the source.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import tempfile
@@ -309,3 +310,29 @@ def test_ids_in_file_order_need_no_table(chunks, in_order):
     assert positions.tolist() == [flat.index(i) for i in shuffled]
     assert numbered.positions(pa.array(flat[:-1] + ["c4"])) is None
     assert numbered.positions(pa.array(flat[:-1] + [flat[0]])) is None
+
+
+@pytest.mark.parametrize("data", [
+    gzip.compress(b"case_id,label\na,1\nb,0\n"),
+    "\ufeffcase_id,label,site\na,1,São Paulo\nb,0,x\n".encode(),  # a BOM, not ASCII
+    b"case_id,,label\na,1\x00,2\n",  # a header problem and a NUL: the NUL is worded first
+    b"case_id,label\na,\xff\n",  # not UTF-8
+    b"\n\n",
+    b"case_id,label",  # a header and nothing else
+    b"case_id,label\n",
+    b"case_id,label\na,1\nb",  # a short last row
+    b"case_id,label\na,1,2\n",  # a long row
+])
+def test_odd_files_read_from_disk_as_from_memory(data):
+    with on_disk(data) as path:
+        assert outcome(lambda: read_truth(path)) == outcome(lambda: read_truth(io.BytesIO(data)))
+        limit = len(data) - 1
+        assert outcome(lambda: read_truth(path, max_bytes=limit)) == outcome(
+            lambda: read_truth(io.BytesIO(data), max_bytes=limit))
+
+
+def test_a_missing_file_is_worded():
+    with pytest.raises(InputError) as error:
+        read_truth("/nonexistent/truth.csv")
+    assert error.value.problems == ["cannot read /nonexistent/truth.csv: No such file or "
+                                    "directory"]
