@@ -5,15 +5,21 @@ lists every problem of a file, each with a count and the first few offending cas
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first case row 2.
 Messages never contain a ground-truth label.
 
-Speed: a file is read into Arrow string columns (``pyarrow.csv`` when it accepts the file,
-pandas' C reader otherwise) and every check is a vectorised operation on them: columns with few
-distinct values (labels, splits, attributes) are dictionary-encoded and only their distinct
-values are looked at in Python; numbers are cast by Arrow when every cell is a plain decimal
-number (the cells that are not go through ``pandas.to_numeric`` as before, so their reading
-and messages do not change). pandas is imported only when a file needs it. Case ids stay in
-Arrow (``Truth.case_ids`` builds Python strings on first use); predictions are aligned by
-number when the ids are a prefix and a number (:class:`NumberedIds`), else by
+Speed: ``pyarrow.csv`` reads a file when it accepts it (pandas' C reader otherwise), each
+column as what the reader needs of it (``_read_table``'s kinds): columns with few distinct
+values (splits, attributes, multiclass labels) as dictionaries, so that only their distinct
+values reach Python (stripped there); binary labels as booleans and numbers as float64 when
+every cell is one (any other cell, even one with a space around it, and the file is read
+again with those columns as strings, which go through the string checks and
+``pandas.to_numeric`` as before, so their reading and messages do not change); case ids as
+strings, kept in pyarrow's chunks. A plain file is handed to pyarrow from disk, checked block
+by block as it is read. pandas is imported only when a file needs it. Case ids stay in Arrow
+(``Truth.case_ids`` builds Python strings on first use, ``Truth.attributes`` an attribute's
+strings); predictions are aligned by number when the ids are a prefix and a number
+(:class:`NumberedIds`, no lookup at all when the truth numbers its cases in order), else by
 ``pyarrow.compute.index_in`` against the truth's ids, which also words every id problem.
+Ten million cases of numpy temporaries would each take fresh pages, which cost more than the
+work on them: chunk-sized work writes into reused buffers (:class:`_Scratch`).
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import os
 import re
+import stat
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -68,13 +76,57 @@ class _CaseIds:
             truth.__dict__["_case_ids_numpy"] = ids
         return ids
 
-    def __set__(self, truth: Truth, ids: np.ndarray | pa.Array | Sequence[str]) -> None:
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
-        if not isinstance(ids, pa.Array):
+    def __set__(
+        self, truth: Truth, ids: np.ndarray | pa.Array | pa.ChunkedArray | Sequence[str]
+    ) -> None:
+        # A chunked array (as the reader gives it) is kept so: combining it would copy every
+        # id, which only the hashing alignment needs (``Truth.arrow_case_ids``).
+        if not isinstance(ids, pa.Array | pa.ChunkedArray):
             ids = np.asarray(ids)
             truth.__dict__["_case_ids_numpy"] = ids
         truth.__dict__["_case_ids"] = ids
+
+
+class _Attributes(Mapping[str, np.ndarray]):
+    """``Truth.attributes`` as :func:`read_truth` gives it: each attribute's strings are built
+    from its codes (``Truth.attribute_codes``) when first read.
+
+    The grouping works on the codes, so a plain evaluation never reads the strings: ten
+    million object pointers an attribute (80 MB and a sixth of a second each) saved. Reads
+    like the dict it stands for."""
+
+    def __init__(self, codes: Mapping[str, tuple[np.ndarray, tuple[str, ...]]]) -> None:
+        self._codes = dict(codes)
+        self._values: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        values = self._values.get(name)
+        if values is None:
+            codes, levels = self._codes[name]
+            values = self._values[name] = np.array(levels, dtype=object)[codes]
+        return values
+
+    def __iter__(self):
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def subset(
+        self, mask: np.ndarray, codes: Mapping[str, tuple[np.ndarray, tuple[str, ...]]],
+        of: Mapping[str, tuple[np.ndarray, tuple[str, ...]]],
+    ) -> _Attributes:
+        """The cases where ``mask`` is true; ``codes`` are ``of`` (the truth's attribute
+        codes) subset already, used when they are the codes these strings are built from."""
+        if self._codes.keys() == of.keys() and all(
+            self._codes[name] is of[name] for name in of
+        ):
+            return _Attributes(codes)
+        return _Attributes({name: (values[mask], levels)
+                            for name, (values, levels) in self._codes.items()})
 
 
 @dataclass(frozen=True)
@@ -93,7 +145,8 @@ class Truth:
     Optional, filled by :func:`read_truth` so that later steps need not redo the work:
     ``attribute_codes`` maps an attribute to (integer code of each case, the distinct values
     the codes index, in order of first appearance), which the grouping uses instead of
-    factorising the strings again; ``numbered`` is set when the case ids are numbers behind
+    factorising the strings again (``attributes`` then builds an attribute's strings from
+    them when it is first read); ``numbered`` is set when the case ids are numbers behind
     one prefix (:class:`NumberedIds`), which predictions are then aligned by.
 
     Use :meth:`replace` rather than ``dataclasses.replace``, which would build the strings.
@@ -120,7 +173,10 @@ class Truth:
         ids = self.__dict__["_case_ids"]
         if isinstance(ids, pa.Array):
             return ids
-        ids = pa.array(ids.tolist(), type=pa.large_string())
+        if isinstance(ids, pa.ChunkedArray):
+            ids = _combined(ids)
+        else:
+            ids = pa.array(ids.tolist(), type=pa.large_string())
         self.__dict__["_case_ids"] = ids
         return ids
 
@@ -136,22 +192,26 @@ class Truth:
     def subset(self, mask: np.ndarray) -> Truth:
         """The cases where ``mask`` is true, in the same order."""
         ids = self.__dict__["_case_ids"]
-        if isinstance(ids, pa.Array):
+        if isinstance(ids, pa.Array | pa.ChunkedArray):
             mask = np.asarray(mask)
             ids = (ids.filter(_arrow_mask(mask)) if mask.dtype == bool
                    else ids.take(_arrow_indices(mask)))
         else:
             ids = ids[mask]
+        codes = {name: (values[mask], levels)
+                 for name, (values, levels) in self.attribute_codes.items()}
+        attributes = self.attributes
         return Truth(
             case_ids=ids,
             labels=self.labels[mask],
-            attributes={name: values[mask] for name, values in self.attributes.items()},
+            attributes=(attributes.subset(mask, codes, self.attribute_codes)
+                        if isinstance(attributes, _Attributes)
+                        else {name: values[mask] for name, values in attributes.items()}),
             split=None if self.split is None else self.split[mask],
             task=self.task,
             classes=self.classes,
             raters={name: values[mask] for name, values in self.raters.items()},
-            attribute_codes={name: (codes[mask], levels)
-                             for name, (codes, levels) in self.attribute_codes.items()},
+            attribute_codes=codes,
         )
 
 
@@ -190,22 +250,44 @@ _MAX_DIGITS = 18
 # The table of positions by number is used while the numbers are this dense (a larger spread
 # falls back to hashing the ids); int32 positions, so 4 bytes a slot.
 _SLOTS_PER_CASE = 4
-_DIGITS = b"0123456789"
+
+
+class _Scratch:
+    """Buffers reused from one chunk of a column to the next.
+
+    A numpy temporary of a chunk's size (a megabyte) is handed back to the system when it is
+    freed and takes fresh pages the next time; on this kind of VM a fresh page costs many
+    times the arithmetic done on it (docs/benchmarks.md, "Whole-process scoring"). So the
+    per-chunk work writes into these (``out=``) instead."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, dtype: type, n: int) -> np.ndarray:
+        """A buffer of ``n`` items, contents undefined; the same memory for the same name."""
+        buffer = self._buffers.get(name)
+        if buffer is None or len(buffer) < n:
+            buffer = self._buffers[name] = np.empty(n, dtype=dtype)
+        return buffer[:n]
 
 
 @dataclass(frozen=True)
 class NumberedIds:
     """Unique case ids that are one ``prefix`` followed by a number: predictions are aligned by
     integer arithmetic (``slots[number - low]`` is a case's position) instead of hashing ten
-    million strings. Built by :meth:`of`, which returns None for any other ids."""
+    million strings. Built by :meth:`of`, which returns None for any other ids.
+
+    ``slots`` is None when the ids are numbered in file order, ``low``, ``low + 1`` …: a
+    case's position is then its number less ``low``, and aligning shuffled predictions
+    looks nothing up (a random read of a table as large as the cases, per case)."""
 
     prefix: str
     low: int
     cases: int
-    slots: np.ndarray = field(repr=False)  # position of the case numbered low + i, or -1
+    slots: np.ndarray | None = field(repr=False)  # position of the case numbered low + i, or -1
 
     @classmethod
-    def of(cls, ids: pa.Array) -> NumberedIds | None:
+    def of(cls, ids: pa.Array | pa.ChunkedArray) -> NumberedIds | None:
         """The numbering of ``ids``, or None when they are not all prefix + number, are
         repeated, or spread too thinly (the other ids go through :func:`_align`)."""
         if len(ids) == 0:
@@ -214,9 +296,28 @@ class NumberedIds:
         prefix = first.rstrip("0123456789")
         if prefix == first or not prefix.isascii():
             return None
-        numbers = _id_numbers(ids, prefix)
+        # While the numbers go up by one from the first, none is kept: they are the positions.
+        numbers: np.ndarray | None = None
+        start: int | None = None
+        scratch = _Scratch()
+        at = 0
+        for chunk in _chunks(ids):
+            part = _id_numbers(chunk, prefix, scratch)
+            if part is None:
+                return None
+            if numbers is None:
+                start = int(part[0]) if start is None else start
+                step = scratch.get("step", np.int64, len(part) - 1)
+                np.subtract(part[1:], part[:-1], out=step)
+                if part[0] != start + at or (len(step) and not step.min() == step.max() == 1):
+                    numbers = np.empty(len(ids), dtype=np.int64)
+                    numbers[:at] = np.arange(start, start + at)
+            if numbers is not None:
+                numbers[at: at + len(part)] = part
+            at += len(part)
         if numbers is None:
-            return None
+            assert start is not None
+            return cls(prefix, start, len(ids), None)
         low, high = int(numbers.min()), int(numbers.max())
         if high - low >= _SLOTS_PER_CASE * len(ids) + 1024:
             return None
@@ -227,48 +328,103 @@ class NumberedIds:
             return None  # a repeated id: _check_ids words the message
         return cls(prefix, low, len(ids), slots)
 
-    def positions(self, ids: pa.Array) -> np.ndarray | None:
+    def positions(self, ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         """Each id's case position when ``ids`` are exactly the cases, in any order; None
         otherwise (an unknown, missing, repeated or differently written id), for
-        :func:`_align` to find and word every problem."""
+        :func:`_align` to find and word every problem.
+
+        Chunk by chunk (as the reader gives them), so that the numbers of ten million ids
+        are never held at once: only the positions are."""
         if len(ids) != self.cases:
             return None
-        numbers = _id_numbers(ids, self.prefix)
-        if numbers is None:
-            return None
-        numbers -= self.low
-        if numbers.min() < 0 or numbers.max() >= len(self.slots):
-            return None
-        position = self.slots[numbers]
-        if (position < 0).any():
-            return None
+        position = np.empty(len(ids), dtype=np.int64)
+        scratch = _Scratch()
+        size = self.cases if self.slots is None else len(self.slots)
+        at = 0
+        for chunk in _chunks(ids):
+            numbers = _id_numbers(chunk, self.prefix, scratch)
+            if numbers is None:
+                return None
+            part = position[at: at + len(numbers)]
+            slot = part if self.slots is None else scratch.get("slot", np.int64, len(numbers))
+            np.subtract(numbers, self.low, out=slot)
+            if slot.min() < 0 or slot.max() >= size:
+                return None
+            if self.slots is not None:
+                found = scratch.get("found", np.int32, len(numbers))
+                np.take(self.slots, slot, out=found)
+                if found.min() < 0:
+                    return None
+                part[...] = found
+            at += len(numbers)
         seen = np.zeros(len(ids), dtype=bool)
         seen[position] = True
         if not seen.all():
             return None  # a repeated id, so some case is missing
-        return position.astype(np.int64)
+        return position
 
 
-def _id_numbers(ids: pa.Array, prefix: str) -> np.ndarray | None:
-    """The numbers after ``prefix`` (ASCII) when every id is ``prefix`` + digits without a
-    leading zero; None as soon as one is not."""
-    if prefix and not pc.all(pc.starts_with(ids, prefix)).as_py():
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    """The non-empty pieces of a column, one piece for an array."""
+    pieces = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [piece for piece in pieces if len(piece)]
+
+
+def _combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One Arrow array of a (chunked) string column: a copy of every cell, for the checks that
+    need the whole column at once (hashing, messages). Large offsets beyond 2 GB of text."""
+    if isinstance(column, pa.Array):
+        return column
+    if pa.types.is_string(column.type) and sum(
+        chunk.nbytes for chunk in column.chunks
+    ) >= 2**31 - 1:
+        column = column.cast(pa.large_string())
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    return column.combine_chunks()
+
+
+def _id_numbers(ids: pa.Array, prefix: str, scratch: _Scratch) -> np.ndarray | None:
+    """The numbers after ``prefix`` (ASCII) when every id of ``ids`` (one chunk) is ``prefix``
+    + digits without a leading zero; None as soon as one is not. A read-only view.
+
+    Arrow's cast reads the numbers once each cell's prefix is written over with zeros (in a
+    copy of the chunk's bytes). It accepts a minus sign, "0x" and digits only, and the first
+    digit is checked here to be 1-9 or a lone 0, so only prefix + digits are read."""
+    if ids.null_count or (prefix and not pc.all(pc.starts_with(ids, prefix)).as_py()):
         return None
     starts, ends = _offsets(ids)
-    digits = ends - starts - len(prefix)
-    if digits.min() < 1 or digits.max() > _MAX_DIGITS:
+    n, skip = len(ids), len(prefix)
+    size = scratch.get("size", starts.dtype, n)
+    np.subtract(ends, starts, out=size)
+    if size.min() < skip + 1 or size.max() > skip + _MAX_DIGITS:
         return None
-    # Every cell begins with the prefix, so the file's other bytes are digits exactly when
-    # only the prefix's own non-digits are left once the digits are deleted.
-    others = len(prefix.encode().translate(None, _DIGITS))
-    if len(_cell_bytes(ids).translate(None, _DIGITS)) != others * len(ids):
-        return None
-    lead = np.frombuffer(ids.buffers()[2], np.uint8)[starts + len(prefix)]
-    if ((lead == ord("0")) & (digits > 1)).any():
-        return None
-    if prefix:
-        ids = pc.utf8_slice_codeunits(ids, len(prefix))  # an ASCII prefix: its bytes
-    return _numpy(pc.cast(ids, pa.int64()))
+    data = np.frombuffer(ids.buffers()[2], np.uint8)
+    where = scratch.get("where", np.intp, n)
+    np.add(starts, skip, out=where)
+    lead = scratch.get("lead", np.uint8, n)
+    np.take(data, where, out=lead)
+    np.subtract(lead, ord("1"), out=lead)  # "1"-"9" → 0-8, any other byte above (unsigned)
+    refused = scratch.get("refused", bool, n)
+    np.greater(lead, 8, out=refused)
+    if refused.any():  # a zero, alone (the number 0) or leading; or no digit at all
+        zero = (ord("0") - ord("1")) % 256
+        if (refused & ~((lead == zero) & (size == skip + 1))).any():
+            return None
+    if skip:
+        end = int(ends[-1])
+        copy = scratch.get("bytes", np.uint8, end)
+        np.copyto(copy, data[:end])
+        for i in range(skip):
+            np.add(starts, i, out=where)
+            copy[where] = ord("0")
+        ids = pa.Array.from_buffers(ids.type, n, [None, ids.buffers()[1], pa.py_buffer(copy)],
+                                    offset=ids.offset)
+    try:
+        numbers = pc.cast(ids, pa.int64())
+    except pa.ArrowInvalid:
+        return None  # a byte besides digits after the first digit
+    return np.frombuffer(numbers.buffers()[1], np.int64)[numbers.offset: numbers.offset + n]
 
 
 def read_truth(
@@ -286,7 +442,19 @@ def read_truth(
     Regression labels are finite numbers. Raises :class:`InputError` listing every problem.
     """
     _check_task(task)
-    table = _read_table(source, max_bytes)
+
+    def kinds(header: list[str]) -> dict[str, str]:
+        # Every column but the ids has few distinct values, save regression labels.
+        kinds = {name: FACTOR for name in header if name != "case_id"}
+        raters = rater_columns(header)[1]
+        if task == "regression":
+            kinds["label"] = NUMBER
+            kinds.update((name, TEXT) for name in raters)  # refused
+        elif task == "binary":
+            kinds.update((name, BINARY) for name in ("label", *raters))
+        return kinds
+
+    table = _read_table(source, max_bytes, kinds=kinds)
     header = list(table)
     problems = _check_columns(
         header, required=("case_id", "label"), optional=None, expected="case_id, label"
@@ -303,6 +471,7 @@ def read_truth(
     # ids (or a repeated number) get the full check and its messages.
     numbered = NumberedIds.of(table["case_id"])
     if numbered is None:
+        table["case_id"] = _combined(table["case_id"])
         problems += _check_ids(table["case_id"])
     labels: np.ndarray
     found_classes: tuple[str, ...] | None = None
@@ -347,27 +516,25 @@ def read_truth(
     if problems:
         raise InputError(problems)
 
-    attributes, codes = {}, {}
-    for name in attribute_names:
-        attributes[name], codes[name] = _attribute_values(table[name])
+    codes = {name: _attribute_codes(table[name]) for name in attribute_names}
     truth = Truth(
         attribute_codes=codes,
         case_ids=table["case_id"],
         numbered=numbered,
         labels=labels,
-        attributes=attributes,
+        attributes=_Attributes(codes),
         split=split,
         task=task,
         classes=found_classes,
         raters=raters,
     )
-    del table  # the string columns: handed back before the caller goes on
+    del table  # the columns: handed back before the caller goes on
     _release_memory()
     return truth
 
 
 def _read_raters(
-    table: dict[str, pa.Array], names: list[str], task: str, classes: tuple[str, ...] | None
+    table: dict[str, Column], names: list[str], task: str, classes: tuple[str, ...] | None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Each rater column's labels, parsed as the ``label`` column is, and the problems: a value
     outside the task's labels (for multiclass, the classes of the task) is refused."""
@@ -418,9 +585,13 @@ def read_predictions(
         expected = "case_id, label and optionally " + ", ".join(probability_columns)
     else:
         required, optional, expected = ("case_id", "value"), (), "case_id, value"
+    # The ids are text; labels have few distinct values; everything else is a number.
+    kinds = dict.fromkeys((*required, *optional), NUMBER)
+    kinds.update(case_id=TEXT, label=BINARY if task == "binary" else FACTOR)
     # A hostile header (thousands of columns) is refused before any CSV reader parses it.
     table = _read_table(
-        source, max_bytes, max_columns=len(required) + len(optional) + HEADER_MARGIN
+        source, max_bytes, max_columns=len(required) + len(optional) + HEADER_MARGIN,
+        kinds=lambda header: kinds,
     )
     header = list(table)
     problems = _check_columns(header, required=required, optional=optional, expected=expected)
@@ -440,6 +611,7 @@ def read_predictions(
 
     position = None if truth.numbered is None else truth.numbered.positions(ids)
     if position is None:
+        ids = _combined(ids)
         position, alignment_problems = _align(truth, ids)
         problems += alignment_problems
 
@@ -488,16 +660,23 @@ def read_predictions(
     if problems:
         raise InputError(problems)
 
-    order = np.empty(truth.n, dtype=np.int64)
-    order[position] = np.arange(len(ids))
-    table.clear()  # the string columns: handed back before the caller goes on
+    table.clear()  # the columns: handed back before the caller goes on
     _release_memory()
+
+    def aligned(read: np.ndarray | None) -> np.ndarray | None:
+        # Every case once (no problem above): row i is the case at position[i].
+        if read is None:
+            return None
+        cases = np.empty_like(read)
+        cases[position] = read
+        return cases
+
     return Predictions(
         task=task,
-        scores=None if scores is None else scores[order],
-        labels=None if labels is None else labels[order],
-        probabilities=None if probabilities is None else probabilities[order],
-        values=None if values is None else values[order],
+        scores=aligned(scores),
+        labels=aligned(labels),
+        probabilities=aligned(probabilities),
+        values=aligned(values),
     )
 
 
@@ -575,10 +754,96 @@ def check_header(
     return names
 
 
+# How the reader holds a column (``_read_table``'s ``kinds``; any other column is TEXT):
+# TEXT: Arrow strings (case ids), chunked as pyarrow read them; FACTOR: a :class:`_Factor`
+# (splits, attributes, multiclass labels: few distinct values, which are all Python looks
+# at); NUMBER: a float64 numpy array when pyarrow reads every cell as a finite number;
+# BINARY: an int8 numpy array of 0/1 when every cell is exactly a binary label
+# (``BINARY_LABELS``, any case). A NUMBER column that is not so is read as strings, a BINARY
+# one as a FACTOR, for :func:`_parse_numbers` and :func:`_parse_binary` to read and word as
+# before. pandas' reader gives strings for all.
+TEXT, FACTOR, NUMBER, BINARY = "text", "factor", "number", "binary"
+Kinds = Callable[[list[str]], Mapping[str, str]]  # the header → a kind by column name
+def _spellings(word: str) -> list[str]:
+    """``word`` in every mix of upper and lower case (pyarrow matches cells exactly)."""
+    return ["".join(letters) for letters in itertools.product(
+        *[(c.lower(), c.upper()) if c.isalpha() else (c,) for c in word])]
+
+
+# The cells pyarrow reads as a BINARY column's 1 and 0: exactly the keys of BINARY_LABELS,
+# in any case (what _parse_binary reads, before stripping: a cell with a space around it
+# fails pyarrow's match, so the column is read again as a FACTOR and stripped).
+_TRUE_CELLS = [s for label, value in BINARY_LABELS.items() if value for s in _spellings(label)]
+_FALSE_CELLS = [s for label, value in BINARY_LABELS.items() if not value
+                for s in _spellings(label)]
+_ARROW_TYPES = {TEXT: pa.string(), FACTOR: pa.dictionary(pa.int32(), pa.string()),
+                NUMBER: pa.float64(), BINARY: pa.bool_()}
+_UNTYPED = {NUMBER: TEXT, BINARY: FACTOR}  # how a kind is read when its typed read failed
+# pyarrow reads and parses a file in blocks of this size, on its threads (a plain file's
+# checks run on each block as it is read). Small enough that every block's buffers are reused
+# from the pool (a fresh page costs more than the parse of its bytes), large enough for the
+# threads.
+_BLOCK_BYTES = 1 << 22
+
+
+@dataclass(frozen=True)
+class _Factor:
+    """A column as the code of each cell (int32) and the distinct stripped ``values`` the codes
+    index, in order of first appearance: ``pyarrow.compute.dictionary_encode`` of the stripped
+    strings, without the strings."""
+
+    codes: np.ndarray
+    values: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @classmethod
+    def of(cls, column: pa.Array | pa.ChunkedArray | _Factor) -> _Factor:
+        """The factor of a column read as strings (pandas' reader; already stripped)."""
+        if isinstance(column, _Factor):
+            return column
+        return cls.of_chunks(pc.dictionary_encode(column), len(column))
+
+    @classmethod
+    def of_chunks(cls, column: pa.Array | pa.ChunkedArray, n: int) -> _Factor:
+        """The factor of dictionary-encoded chunks (each with its own dictionary, in order of
+        first appearance, as pyarrow's reader and ``dictionary_encode`` give them): each
+        chunk's values are stripped and numbered in one table, so equal cells (once
+        stripped) share a code and the order is that of first appearance in the file."""
+        codes = np.empty(n, dtype=np.int32)
+        position: dict[str, int] = {}
+        at = 0
+        for chunk in _chunks(column):
+            remap = np.array([position.setdefault(cell.strip(), len(position))
+                              for cell in chunk.dictionary.to_pylist()], dtype=np.int32)
+            indices = chunk.indices
+            np.take(remap, np.frombuffer(indices.buffers()[1], np.int32)[
+                indices.offset: indices.offset + len(indices)], out=codes[at: at + len(chunk)])
+            at += len(chunk)
+        return cls(codes, tuple(position))
+
+    def objects(self) -> np.ndarray:
+        """The cells as the numpy array of ``str`` the rest of the engine holds."""
+        return np.array(self.values, dtype=object)[self.codes]
+
+
+Column = pa.Array | pa.ChunkedArray | np.ndarray | _Factor  # a column as _read_table holds it
+
+
 def _read_table(
-    source: str | os.PathLike | BinaryIO, max_bytes: int | None, *, max_columns: int | None = None
-) -> dict[str, pa.Array]:
-    """Bytes → a table of stripped strings: Arrow string columns named by the header."""
+    source: str | os.PathLike | BinaryIO,
+    max_bytes: int | None,
+    *,
+    max_columns: int | None = None,
+    kinds: Kinds | None = None,
+) -> dict[str, Column]:
+    """Bytes → a table of stripped cells, named by the header, each column held as ``kinds``
+    says (``TEXT`` … above; all TEXT by default)."""
+    if isinstance(source, str | os.PathLike):
+        table = _read_plain_file(source, max_bytes, max_columns, kinds)
+        if table is not None:
+            return table
     data = _read_bytes(source, max_bytes)
     if data[:2] == b"\x1f\x8b":
         # The limit holds for the CSV, compressed or not: a gzip bomb is refused once it has
@@ -606,10 +871,96 @@ def _read_table(
                           max_columns=max_columns)
     # pyarrow's reader first (fast, columnar); whenever it refuses the file, or a case it might
     # read differently from pandas' C reader comes up, pandas reads it and gives the message.
-    table = _read_arrow(text, header)
+    table = _read_arrow(text, header, kinds)
     if table is None:
         table = _read_pandas(text if isinstance(text, str) else text.decode("ascii"), header)
     return table
+
+
+def _read_plain_file(
+    path: str | os.PathLike, max_bytes: int | None, max_columns: int | None, kinds: Kinds | None
+) -> dict[str, Column] | None:
+    """The table of a plain file (a regular file, ASCII, no NUL, no quote, no lone CR, within
+    the limit, a valid header) read by pyarrow from the file itself, in blocks; None for any
+    other file, which :func:`_read_table` then reads whole and words. Reading the file into
+    one bytes object would take as many fresh pages as it has bytes (a third of a second at
+    ten million cases); here each block is checked as pyarrow reads it (:class:`_PlainFile`).
+    """
+    try:
+        with open(path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode) or (
+                max_bytes is not None and status.st_size > max_bytes
+            ):
+                return None
+            head = handle.read(max(_BLOCK_BYTES, MAX_HEADER_BYTES + 1))
+            start = len(head) - len(head.lstrip(b"\r\n"))  # the blank lines before the header
+            handle.seek(start)
+            first = handle.read(MAX_HEADER_BYTES + 1)
+    except OSError:
+        return None  # _read_bytes words it
+    if start == len(head) or _NOT_ASCII_WHITESPACE.search(head) is None or not first.isascii():
+        return None  # blank or empty, or not ASCII: the general reader words it
+    try:
+        header = check_header(first.decode("ascii"), max_columns=max_columns)
+    except InputError:
+        return None  # worded by the general reader, after the checks it makes first
+    streams: list[_PlainFile] = []
+
+    def stream() -> pa.NativeFile:
+        streams.append(_PlainFile(path, start))
+        return pa.PythonFile(streams[-1], mode="r")
+
+    try:
+        return _arrow_columns(stream, header, kinds, accepted=lambda: streams[-1].plain())
+    except (_NotPlain, OSError):
+        return None
+    finally:
+        for opened in streams:
+            opened.close()
+
+
+class _NotPlain(Exception):
+    """A byte that makes a file no plain file (:class:`_PlainFile`): pyarrow's read stops."""
+
+
+class _PlainFile(io.RawIOBase):
+    """A file from ``start`` (its header) on, as pyarrow reads it, checked block by block for
+    what :func:`_read_table` and :func:`_read_arrow` look for in a whole file: a byte that is
+    not ASCII, a NUL or a quote raises :class:`_NotPlain`; :meth:`plain` says at the end
+    whether every CR was followed by a LF. The file is read once, into pyarrow's blocks."""
+
+    def __init__(self, path: str | os.PathLike, start: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        self._file.seek(start)
+        self._returns = self._pairs = 0  # CR bytes, and CR LF pairs
+        self._last = 0  # the byte before the block
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        part = self._file.read(size)
+        if not part:
+            return part
+        if not part.isascii() or b"\x00" in part or b'"' in part:
+            raise _NotPlain
+        if b"\r" in part:
+            self._returns += part.count(b"\r")
+            self._pairs += part.count(b"\r\n")
+        if self._last == ord("\r") and part[0] == ord("\n"):
+            self._pairs += 1
+        self._last = part[-1]
+        return part
+
+    def plain(self) -> bool:
+        """Whether every CR read was the start of a CR LF (a lone CR: pandas reads the file)."""
+        return self._returns == self._pairs
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 # Python's str.strip() removes exactly these characters (str.isspace); Arrow is told the same
@@ -626,63 +977,146 @@ _NOT_ASCII_WHITESPACE = re.compile(b"[^" + re.escape(_ASCII_WHITESPACE) + b"]")
 _EDGE_BYTES = np.zeros(256, dtype=bool)
 _EDGE_BYTES[list(_ASCII_WHITESPACE)] = True
 _EDGE_BYTES[0x80:] = True
+_LAST_ASCII_SPACE = max(_ASCII_WHITESPACE)  # (a space, 0x20: every ASCII space is at most it)
 
 
-def _read_arrow(text: str | bytes, header: list[str]) -> dict[str, pa.Array] | None:
+def _read_arrow(
+    text: str | bytes, header: list[str], kinds: Kinds | None = None
+) -> dict[str, Column] | None:
     """The columns read by pyarrow.csv, or None when pandas must read it (its messages).
 
     ``text`` is the file after the blank lines before its header, as text or as its UTF-8
     bytes (the checks below look at ASCII bytes only, which encoding leaves as they are)."""
-    import pyarrow.csv as pacsv
-
     raw = text.encode("utf-8") if isinstance(text, str) else text
+    del text
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # a lone CR (old Mac line ends, or mixed with LF): pandas reads it its own way
     if b'"' in raw:
         return None  # quoting rules differ between the readers (mid-field, unclosed): pandas
+    return _arrow_columns(lambda: pa.py_buffer(raw), header, kinds)
+
+
+def _arrow_columns(
+    source: Callable[[], pa.Buffer | pa.NativeFile],
+    header: list[str],
+    kinds: Kinds | None,
+    accepted: Callable[[], bool] = lambda: True,
+) -> dict[str, Column] | None:
+    """pyarrow.csv's reading of ``source()`` (the file from its header on, without a quote or a
+    lone CR), each column held as ``kinds`` says; None when pyarrow refuses the file, or when
+    ``accepted()`` (asked after each read) says the file was not what it should be.
+
+    NUMBER columns are first read as float64; when a cell is no number for pyarrow (or not a
+    finite one), the file is read again with them as strings, which :func:`_parse_numbers`
+    reads and words as it always has."""
+    import pyarrow.csv as pacsv
+
+    wanted = dict(kinds(header)) if kinds is not None else {}
+    kind = [wanted.get(name, TEXT) for name in header]
     names = [f"c{i}" for i in range(len(header))]
-    try:
-        arrow = pacsv.read_csv(
-            pa.py_buffer(raw),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            # No quote in the file (above), so a line end always ends a row: the parser may split
-            # the file into blocks and parse them in parallel.
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.large_string() for name in names},
-                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowException):
-        return None
-    del raw, text
-    if arrow.num_columns != len(header) or arrow.num_rows == 0:
-        return None
-    columns = {}
-    for name in header:
-        # One column at a time out of the table, so that each chunked column is freed once
-        # it is combined (slice(1): the header row).
-        column, arrow = arrow.column(0), arrow.drop_columns([arrow.column_names[0]])
-        column = column.slice(1).combine_chunks()
-        columns[name] = _trimmed(column)
-        del column
-    _release_memory()
-    return columns
+    for typed in (True, False) if {NUMBER, BINARY} & set(kind) else (False,):
+        types = {name: _ARROW_TYPES[k if typed else _UNTYPED.get(k, k)]
+                 for name, k in zip(names, kind, strict=True)}
+        try:
+            arrow = pacsv.read_csv(
+                source(),
+                # skip_rows: the header (checked already); rows hold the header's fields.
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                               block_size=_BLOCK_BYTES),
+                # No quote in the file, so a line end always ends a row: the parser may split
+                # the file into blocks and parse them in parallel.
+                parse_options=pacsv.ParseOptions(newlines_in_values=False,
+                                                  ignore_empty_lines=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types, strings_can_be_null=False,
+                    quoted_strings_can_be_null=False, null_values=[],
+                    true_values=_TRUE_CELLS, false_values=_FALSE_CELLS,
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowException):
+            continue
+        if arrow.num_columns != len(header) or not accepted():
+            return None
+        columns: dict[str, Column] | None = {}
+        scratch = _Scratch()
+        for name, k in zip(header, kind, strict=True):
+            # One column at a time out of the table, so that each is freed once converted.
+            column, arrow = arrow.column(0), arrow.drop_columns([arrow.column_names[0]])
+            if k == FACTOR or (k == BINARY and not typed):
+                columns[name] = _Factor.of_chunks(column, len(column))
+            elif k == NUMBER and typed:
+                values = _float_values(column, scratch)
+                if values is None:
+                    columns = None  # not every cell a finite number: read again as strings
+                    break
+                columns[name] = values
+            elif k == BINARY:
+                columns[name] = _binary_values(column)
+            else:
+                columns[name] = pa.chunked_array(
+                    [_trimmed(chunk, scratch) for chunk in column.chunks], type=column.type)
+            del column
+        del arrow
+        _release_memory()
+        if columns is not None:
+            return columns
+    return None
 
 
-def _trimmed(column: pa.Array) -> pa.Array:
-    """The cells without the whitespace around them. Trimming copies the whole column, so it is
-    done only when some cell begins or ends with a byte that may be whitespace
-    (``_EDGE_BYTES``): two gathers over the column, where most files have none."""
+def _binary_values(column: pa.ChunkedArray) -> np.ndarray:
+    """A boolean column (no null: an empty cell is no binary label) as 0/1 int8."""
+    values = np.empty(len(column), dtype=np.int8)
+    at = 0
+    for chunk in _chunks(column):
+        bits = np.unpackbits(np.frombuffer(chunk.buffers()[1], np.uint8), bitorder="little",
+                             count=chunk.offset + len(chunk))
+        values[at: at + len(chunk)] = bits[chunk.offset:]
+        at += len(chunk)
+    return values
+
+
+def _float_values(column: pa.ChunkedArray, scratch: _Scratch) -> np.ndarray | None:
+    """A float64 column as one numpy array, or None when a cell is null or not finite (the
+    cases whose reading and message :func:`_parse_numbers` owns)."""
+    if column.null_count:
+        return None
+    values = np.empty(len(column), dtype=np.float64)
+    at = 0
+    for chunk in _chunks(column):
+        part = np.frombuffer(chunk.buffers()[1], np.float64)[chunk.offset: chunk.offset
+                                                                + len(chunk)]
+        finite = scratch.get("finite", bool, len(part))
+        if not np.isfinite(part, out=finite).all():
+            return None
+        values[at: at + len(part)] = part
+        at += len(part)
+    return values
+
+
+def _trimmed(column: pa.Array, scratch: _Scratch | None = None) -> pa.Array:
+    """The cells without the whitespace around them. Trimming copies the column, so it is done
+    only when some cell begins or ends with a byte that may be whitespace (``_EDGE_BYTES``),
+    which most files have none of. The first and the last byte of every cell are looked at
+    (an empty cell looks at its neighbours' bytes, which are looked at anyway)."""
     data = column.buffers()[2]
-    if data is None or len(column) == 0:
+    if data is None or len(column) == 0 or data.size == 0:
         return column
     starts, ends = _offsets(column)
+    cells = np.frombuffer(data, np.uint8)[starts[0]: ends[-1]]
+    if len(cells) == 0 or (cells.min() > _LAST_ASCII_SPACE and cells.max() < 0x80):
+        return column  # no byte anywhere that may be whitespace: two passes, no gather
     cells = np.frombuffer(data, np.uint8)
-    filled = ends > starts
-    if (_EDGE_BYTES[cells[starts[filled]]].any()
-            or _EDGE_BYTES[cells[ends[filled] - 1]].any()):
-        return pc.utf8_trim(column, characters=WHITESPACE)
+    scratch = scratch or _Scratch()
+    n = len(column)
+    where = scratch.get("where", np.intp, n)
+    edge_byte = scratch.get("edge_byte", np.uint8, n)
+    edge = scratch.get("edge", bool, n)
+    for bound, shift in ((starts, 0), (ends, -1)):
+        np.add(bound, shift, out=where)
+        np.take(cells, where, mode="clip", out=edge_byte)
+        np.take(_EDGE_BYTES, edge_byte, out=edge)
+        if edge.any():
+            return pc.utf8_trim(column, characters=WHITESPACE)
     return column
 
 
@@ -842,23 +1276,24 @@ def _arrow_indices(index: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.int64(), len(index), [None, pa.py_buffer(index)])
 
 
-def _objects(column: pa.Array) -> np.ndarray:
+def _objects(column: Column) -> np.ndarray:
     """A string column as the numpy array of ``str`` the rest of the engine holds."""
+    if isinstance(column, _Factor):
+        return column.objects()
     return np.array(column.to_pylist(), dtype=object)
 
 
-def _pick(column: pa.Array, mask: np.ndarray) -> list[str]:
+def _pick(column: pa.Array | pa.ChunkedArray, mask: np.ndarray) -> list[str]:
     """The cells of ``column`` where ``mask`` is true (only built for a message)."""
     return column.filter(_arrow_mask(mask)).to_pylist()
 
 
-def _lookup(column: pa.Array, value, *, dtype, bad=None) -> tuple[np.ndarray, np.ndarray]:
+def _lookup(column: Column, value, *, dtype, bad=None) -> tuple[np.ndarray, np.ndarray]:
     """``value(cell)`` for every cell and the mask where ``bad(cell)``, computed once per
-    distinct cell (Arrow's dictionary encoding), so Python looks at a handful of strings
-    however many cases there are."""
-    encoded = pc.dictionary_encode(column)
-    distinct = encoded.dictionary.to_pylist()
-    codes = _numpy(encoded.indices)
+    distinct cell (:class:`_Factor`), so Python looks at a handful of strings however many
+    cases there are."""
+    factor = _Factor.of(column)
+    distinct, codes = factor.values, factor.codes
     values = np.array([value(cell) for cell in distinct], dtype=dtype)[codes]
     if bad is None:
         return values, np.zeros(len(codes), dtype=bool)
@@ -893,8 +1328,11 @@ def _check_ids(ids: pa.Array, codes: np.ndarray | None = None) -> list[str]:
     return problems
 
 
-def _parse_binary(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """0/1 integers and a mask of values that are not a binary label."""
+def _parse_binary(column: Column) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 integers and a mask of values that are not a binary label (none in a numpy
+    column: pyarrow read every cell as one, ``BINARY``)."""
+    if isinstance(column, np.ndarray):
+        return column, np.zeros(len(column), dtype=bool)
     return _lookup(column, lambda cell: BINARY_LABELS.get(cell.lower(), 0), dtype=np.int8,
                    bad=lambda cell: cell.lower() not in BINARY_LABELS)
 
@@ -925,8 +1363,13 @@ def _cast_numbers(column: pa.Array) -> np.ndarray | None:
         return None
 
 
-def _parse_numbers(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells."""
+def _parse_numbers(column: Column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Floats, a mask of non-numbers (and infinities), and a mask of empty or NaN cells.
+
+    A numpy column is what pyarrow read as finite numbers (``NUMBER``): no cell to flag."""
+    if isinstance(column, np.ndarray):
+        return column, np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=bool)
+    column = _combined(column)
     values = _cast_numbers(column)
     if values is not None:
         return values, ~np.isfinite(values), np.zeros(len(values), dtype=bool)
@@ -948,20 +1391,20 @@ def _parse_numbers(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return values, not_number, missing
 
 
-def _attribute_values(
-    column: pa.Array,
-) -> tuple[np.ndarray, tuple[np.ndarray, tuple[str, ...]]]:
-    """The cells as strings, missing ones (``MISSING_VALUES``) as ``unknown``, and their codes
-    (see ``Truth.attribute_codes``)."""
-    encoded = pc.dictionary_encode(column)
-    distinct = [UNKNOWN if cell.lower() in MISSING_VALUES else cell
-                for cell in encoded.dictionary.to_pylist()]
+def _attribute_codes(column: Column) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The codes of the cells and the values they index, in order of first appearance (see
+    ``Truth.attribute_codes``), missing values (``MISSING_VALUES``) being ``unknown``."""
+    factor = _Factor.of(column)
+    distinct = [UNKNOWN if cell.lower() in MISSING_VALUES else cell for cell in factor.values]
     # Several spellings of a missing value are one group: number the values anew.
     levels = tuple(dict.fromkeys(distinct))
-    position = {level: code for code, level in enumerate(levels)}
-    remap = np.array([position[cell] for cell in distinct], dtype=np.int32)
-    codes = remap[_numpy(encoded.indices)]
-    return np.array(levels, dtype=object)[codes], (codes, levels)
+    if len(levels) == len(distinct):
+        codes = factor.codes
+    else:
+        position = {level: code for code, level in enumerate(levels)}
+        remap = np.array([position[cell] for cell in distinct], dtype=np.int32)
+        codes = remap[factor.codes]
+    return codes, levels
 
 
 def _natural_order(values: list[str]) -> list[str]:

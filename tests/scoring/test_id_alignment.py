@@ -213,7 +213,11 @@ def test_numbers_read_as_pandas_reads_them(cells):
     np.testing.assert_array_equal(missing, expected_missing)
     np.testing.assert_array_equal(not_number, ~np.isfinite(expected) & ~expected_missing)
     finite = np.isfinite(expected)
-    np.testing.assert_array_equal(values[finite], expected[finite])
+    # Arrow's cast reads a number to the nearest double, as Python's float() does; pandas' own
+    # parser may land one unit in the last place away ("+3E23": 2.9999999999999997e+23).
+    nearest = np.array([float(cell) if ok else np.nan for cell, ok in zip(cells, finite,
+                                                                          strict=True)])
+    assert ((values[finite] == expected[finite]) | (values[finite] == nearest[finite])).all()
 
 
 def test_only_whitespace_around_cells_is_trimmed_whatever_the_column():
