@@ -28,9 +28,10 @@ import numpy as np
 
 # numba's default (workqueue) threading layer must not be entered by two threads at once.
 _PARALLEL = threading.Lock()
-# Point estimates of fewer cases are tallied in numpy: loading numba and its cached kernels
-# costs about half a second of CPU, more than the compiled loops save below this size, while
-# above it the loops win (docs/benchmarks.md, "Whole-process scoring").
+# Point estimates' rank sums (and the score distances) of fewer cases are numpy passes: loading
+# numba and its cached kernels costs about half a second of CPU, more than the compiled walks
+# save below this size, while above it they win (docs/benchmarks.md, "Whole-process
+# scoring"). Their additive sums are numpy bincounts at every size.
 NUMPY_CASES = 1_000_000
 # Resample counts are tallied as uint8 lanes (see tally()): the largest count a lane holds.
 LANE_CAP = 255
