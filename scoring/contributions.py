@@ -15,7 +15,7 @@ import numpy as np
 
 from scoring.error_costs import UNIT_COSTS, ErrorCosts
 from scoring.io import Predictions, Truth
-from scoring.tallies import Sweep, Tallies, descending_sweep
+from scoring.tallies import Sweep, Tallies, descending_sweep, narrowest_int
 
 ECE_BINS = 10
 # scikit-learn's log_loss clips probabilities to [eps, 1 - eps]; we do the same so that a
@@ -49,8 +49,7 @@ class Design:
         shape = (self.n_cases,)
         column = np.asarray(column)
         if column.ndim:  # per-case slots, in the narrowest type that holds them (memory)
-            slots = np.int8 if self.n_stats <= 2**7 else np.int16 if self.n_stats <= 2**15 \
-                else np.int32
+            slots = narrowest_int(self.n_stats - 1)
             column = column.astype(slots)
             column += slots(start)
         else:

@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from scoring.io import INTERSECTION, UNKNOWN, Truth
-from scoring.tallies import dense_codes
+from scoring.tallies import dense_codes, one_of_each
 
 
 @dataclass(frozen=True)
@@ -211,6 +211,4 @@ def _cells(key: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
     them in linear time where the radix is small (a few attributes with a few values each,
     the usual case)."""
     cell = dense_codes(key, radix)
-    first = np.empty(int(cell.max(initial=-1)) + 1, np.int64)
-    first[cell] = np.arange(len(key))  # one case of each: the cells' codes are read from it
-    return first, cell
+    return one_of_each(cell), cell

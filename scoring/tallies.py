@@ -333,8 +333,7 @@ def _case_types(ordered: _Ordered) -> tuple[np.ndarray, ...]:
         key = key * size + (part[primary] - low).astype(np.int64)
         radix *= size
     case_type = dense_codes(key, radix)
-    first = np.zeros(int(case_type.max(initial=-1)) + 1, np.int64)
-    first[case_type] = np.arange(len(case_type))  # any case of the type: they add alike
+    first = one_of_each(case_type)  # any case of the type: they add alike
     n = len(primary)
     real_cols, real_vals = np.empty((n, len(real)), np.int32), np.empty((n, len(real)))
     for r, j in enumerate(real):
@@ -352,15 +351,27 @@ def _case_types(ordered: _Ordered) -> tuple[np.ndarray, ...]:
     )
 
 
+def narrowest_int(top: int) -> type[np.signedinteger]:
+    """The narrowest signed integer type that holds 0 … ``top``."""
+    for kind in (np.int8, np.int16, np.int32):
+        if top <= np.iinfo(kind).max:
+            return kind
+    return np.int64
+
+
 def narrow(codes: np.ndarray) -> np.ndarray:
     """Non-negative integer codes (cells, groups) in the narrowest integer type that holds
     them: gathering them in another order (by score) reads 1 or 2 bytes per case instead of 8,
     a table that stays in the processor's cache at 10 million cases."""
-    top = int(codes.max(initial=0))
-    for kind in (np.int8, np.int16, np.int32):
-        if top <= np.iinfo(kind).max:
-            return codes.astype(kind, copy=False)
-    return codes
+    return codes.astype(narrowest_int(int(codes.max(initial=0))), copy=False)
+
+
+def one_of_each(codes: np.ndarray) -> np.ndarray:
+    """For codes 0 … k − 1 (``dense_codes``'), the index of one case holding each (which one
+    does not matter to the callers: the cases of a code are alike for them)."""
+    first = np.empty(int(codes.max(initial=-1)) + 1, np.int64)
+    first[codes] = np.arange(len(codes))
+    return first
 
 
 def dense_codes(key: np.ndarray, radix: int) -> np.ndarray:
